@@ -12,4 +12,8 @@ internal interface IMeshTransport
     /// <exception cref="TimeoutException">No answer within <paramref name="timeout"/>.</exception>
     /// <exception cref="MeshStorageException">The peer is unreachable, broke the protocol, or answered with an error status.</exception>
     ValueTask<Response> CallAsync(PeerContact peer, Request request, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Learns the id of the peer at <paramref name="endPoint"/> (bootstrap addresses given without one).</summary>
+    /// <exception cref="MeshStorageException">The peer is unreachable or proves a different id than <paramref name="expectedId"/>.</exception>
+    ValueTask<Crypto.NodeId> IdentifyAsync(System.Net.IPEndPoint endPoint, Crypto.NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken);
 }

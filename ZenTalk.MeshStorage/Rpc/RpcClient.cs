@@ -38,6 +38,10 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
     /// <summary>The port this node listens on, told to peers in the version exchange so they can call back (0 = none).</summary>
     public int LocalListenPort { get; set; }
 
+    /// <summary>Source address for outgoing connections (the node's listen address), so peers see the address the
+    /// node serves on; null lets the OS choose.</summary>
+    public IPAddress? LocalBindAddress { get; set; }
+
     /// <summary>Open connections.</summary>
     public int ConnectionCount => _connections.Count(c => c.Value.IsCompletedSuccessfully && !c.Value.Result.IsClosed);
 
@@ -66,9 +70,9 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
     }
 
     /// <summary>The id of the peer at <paramref name="endPoint"/> (connecting if needed).</summary>
-    public async Task<NodeId> IdentifyAsync(IPEndPoint endPoint, NodeId? expectedId, CancellationToken cancellationToken)
+    public async ValueTask<NodeId> IdentifyAsync(IPEndPoint endPoint, NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var c = await GetConnectionAsync(endPoint, expectedId, _options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+        var c = await GetConnectionAsync(endPoint, expectedId, timeout, cancellationToken).ConfigureAwait(false);
         return c.RemoteId;
     }
 
@@ -114,6 +118,8 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (LocalBindAddress is { } source && source.AddressFamily == endPoint.AddressFamily)
+                socket.Bind(new IPEndPoint(source, 0));
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             var stream = new NetworkStream(socket, ownsSocket: true);
             var connection = await RpcHandshake.DialAsync(stream, endPoint, expectedId, _certificate, _options, LocalListenPort, _logger, timeout.Token).ConfigureAwait(false);

@@ -65,7 +65,7 @@ public class RpcTlsTests
     {
         await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
         await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
-        var id = await a.Client.IdentifyAsync(b.Server.LocalEndPoint, null, CancellationToken.None);
+        var id = await a.Client.IdentifyAsync(b.Server.LocalEndPoint, null, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(id, Is.EqualTo(b.Identity.Id));
     }
 
