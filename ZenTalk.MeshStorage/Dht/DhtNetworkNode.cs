@@ -13,6 +13,7 @@ internal sealed class DhtNetworkNode : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _maintenance = Task.CompletedTask;
+    private readonly List<Mdns.MdnsDiscovery> _discoveries = [];
 
     private DhtNetworkNode(NodeIdentity identity, RpcServer server, RpcClient client, MeshRequestRouter router, DhtNode dht)
     {
@@ -49,12 +50,38 @@ internal sealed class DhtNetworkNode : IAsyncDisposable
         return new DhtNetworkNode(identity, server, client, router, dht);
     }
 
+    /// <summary>
+    /// Opts the interface with <paramref name="interfaceAddress"/> into mDNS discovery: the node advertises itself
+    /// there and joins (pings, then looks itself up) through every peer it hears about, with no bootstrap list.
+    /// </summary>
+    /// <exception cref="System.Net.Sockets.SocketException">The interface has no multicast.</exception>
+    public Mdns.MdnsDiscovery StartMdns(IPAddress interfaceAddress, TimeSpan? announceInterval = null, int port = Mdns.MdnsDiscovery.DefaultPort)
+    {
+        var discovery = Mdns.MdnsDiscovery.Start(interfaceAddress, Identity.Id, Server.LocalEndPoint.Port,
+            peer => _ = JoinViaAsync(peer), announceInterval, port);
+        _discoveries.Add(discovery);
+        return discovery;
+    }
+
+    private async Task JoinViaAsync(BootstrapPeer peer)
+    {
+        try
+        {
+            await Dht.BootstrapAsync([peer], refreshBuckets: false, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Node stopping.
+        }
+    }
+
     /// <summary>Starts the periodic maintenance (expiry, bucket refresh, republish).</summary>
     public void StartMaintenance() => _maintenance = Dht.RunMaintenanceLoopAsync(_stopping.Token);
 
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        foreach (var d in _discoveries) await d.DisposeAsync().ConfigureAwait(false);
         await _maintenance.ConfigureAwait(false);
         await Client.DisposeAsync().ConfigureAwait(false);
         await Server.DisposeAsync().ConfigureAwait(false);
