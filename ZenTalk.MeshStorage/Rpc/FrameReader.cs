@@ -73,25 +73,19 @@ internal sealed class FrameReader : IDisposable
         }
         else
         {
-            byte[] big = ArrayPool<byte>.Shared.Rent(len);
-            try
+            // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied.
+            byte[] big = GC.AllocateUninitializedArray<byte>(len);
+            int have = _end - _start;
+            Buffer.BlockCopy(_buffer, _start, big, 0, have);
+            _start = _end = 0;
+            while (have < len)
             {
-                int have = _end - _start;
-                Buffer.BlockCopy(_buffer, _start, big, 0, have);
-                _start = _end = 0;
-                while (have < len)
-                {
-                    int n = await _stream.ReadAsync(big.AsMemory(have, len - have), cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                        throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
-                    have += n;
-                }
-                frame = Parse(big.AsSpan(0, len));
+                int n = await _stream.ReadAsync(big.AsMemory(have, len - have), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                    throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+                have += n;
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(big);
-            }
+            frame = LargeShardFrames.TryParse(big, len) ?? Parse(big.AsSpan(0, len));
         }
         Volatile.Write(ref _frameStartedTicks, 0);
         return frame;

@@ -85,6 +85,14 @@ internal sealed class FrameWriter
                         await _stream.WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
                         used = 0;
                     }
+                    if (total > buf.Length && LargeShardFrames.TrySplit(frame, out var head, out var data, out var tail))
+                    {
+                        // Shard bytes go from the store's buffer to TLS without a serialization copy.
+                        await _stream.WriteAsync(head, cancellationToken).ConfigureAwait(false);
+                        await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                        if (tail.Length > 0) await _stream.WriteAsync(tail, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
                     if (total > buf.Length)
                     {
                         byte[] big = ArrayPool<byte>.Shared.Rent(total);
