@@ -31,7 +31,14 @@ internal sealed class FrameReader : IDisposable
 
     /// <summary>Reads the next frame; returns null when the peer closed the stream cleanly between frames.</summary>
     /// <exception cref="ProtocolException">The bytes are not a valid frame.</exception>
-    public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken)
+    public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken) =>
+        await ReadAsync(null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Reads the next frame; a large GET_SHARD response whose request has a destination buffer
+    /// (<paramref name="destinationFor"/>) is read straight into that buffer, and the parsed shard aliases it.
+    /// </summary>
+    public async ValueTask<Frame?> ReadAsync(Func<ulong, Memory<byte>?>? destinationFor, CancellationToken cancellationToken)
     {
         if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
             return null;
@@ -71,6 +78,10 @@ internal sealed class FrameReader : IDisposable
             frame = Parse(_buffer.AsSpan(_start, len));
             _start += len;
         }
+        else if (destinationFor is not null && await TryReadIntoDestinationAsync(len, destinationFor, cancellationToken).ConfigureAwait(false) is { } direct)
+        {
+            frame = direct;
+        }
         else
         {
             // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied.
@@ -89,6 +100,56 @@ internal sealed class FrameReader : IDisposable
         }
         Volatile.Write(ref _frameStartedTicks, 0);
         return frame;
+    }
+
+    private const int HeadBytes = 512;
+
+    private async ValueTask<Frame?> TryReadIntoDestinationAsync(int len, Func<ulong, Memory<byte>?> destinationFor, CancellationToken cancellationToken)
+    {
+        Compact();
+        while (_end - _start < HeadBytes)
+        {
+            if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+        }
+        if (!LargeShardFrames.TryParseHead(_buffer.AsSpan(_start, HeadBytes), len, out var head)
+            || destinationFor(head.RequestId) is not { } destination || destination.Length < head.DataLength)
+            return null;
+
+        _start += head.DataOffset;
+        int have = Math.Min(_end - _start, head.DataLength);
+        _buffer.AsSpan(_start, have).CopyTo(destination.Span);
+        _start += have;
+        while (have < head.DataLength)
+        {
+            int n = await _stream.ReadAsync(destination[have..head.DataLength], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+                throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+            have += n;
+        }
+        int tailLength = len - head.DataOffset - head.DataLength;
+        if (tailLength > _buffer.Length)
+            throw new ProtocolException("The peer sent a GET_SHARD response with too many bytes after the shard.");
+        if (_end - _start < tailLength)
+        {
+            Compact();
+            while (_end - _start < tailLength)
+            {
+                if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                    throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+            }
+        }
+        ulong total = LargeShardFrames.ParseTail(_buffer.AsSpan(_start, tailLength));
+        _start += tailLength;
+        return new Frame
+        {
+            RequestId = head.RequestId,
+            Response = new Response
+            {
+                Status = head.Status,
+                GetShard = new GetShardResponse { Data = UnsafeByteOperations.UnsafeWrap(destination[..head.DataLength]), TotalSize = total },
+            },
+        };
     }
 
     private static Frame Parse(ReadOnlySpan<byte> bytes)

@@ -141,6 +141,76 @@ internal static class LargeShardFrames
         }
     }
 
+    /// <summary>Where a GET_SHARD response frame's shard bytes start, read from the first bytes of the frame.</summary>
+    public readonly record struct Head(ulong RequestId, Status? Status, int DataOffset, int DataLength);
+
+    /// <summary>
+    /// Reads the envelope of a GET_SHARD response from its first bytes (<paramref name="start"/>, which must hold
+    /// everything up to the shard bytes) so the shard can be read straight into a caller's buffer.
+    /// </summary>
+    public static bool TryParseHead(ReadOnlySpan<byte> start, int frameLength, out Head head)
+    {
+        head = default;
+        try
+        {
+            int pos = 0;
+            ulong requestId = 0;
+            ulong tag = ReadVarint(start, ref pos);
+            if (tag == FrameRequestIdTag)
+            {
+                requestId = ReadVarint(start, ref pos);
+                tag = ReadVarint(start, ref pos);
+            }
+            if (tag != FrameResponseTag) return false;
+            ulong responseLen = ReadVarint(start, ref pos);
+            if (responseLen != (ulong)(frameLength - pos)) return false;
+            tag = ReadVarint(start, ref pos);
+            Status? status = null;
+            if (tag == ResponseStatusTag)
+            {
+                var (s, l) = ReadLength(start, ref pos);
+                status = Status.Parser.ParseFrom(start.Slice(s, l));
+                tag = ReadVarint(start, ref pos);
+            }
+            if (tag != ResponseGetShardTag) return false;
+            ulong shardLen = ReadVarint(start, ref pos);
+            if (shardLen != (ulong)(frameLength - pos)) return false;
+            if (ReadVarint(start, ref pos) != ShardDataTag) return false;
+            ulong dataLen = ReadVarint(start, ref pos);
+            if (dataLen > (ulong)(frameLength - pos)) return false;
+            head = new Head(requestId, status, pos, (int)dataLen);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads the fields after the shard bytes (total_size; unknown fields are skipped).</summary>
+    public static ulong ParseTail(ReadOnlySpan<byte> tail)
+    {
+        ulong total = 0;
+        int pos = 0;
+        while (pos < tail.Length)
+        {
+            ulong tag = ReadVarint(tail, ref pos);
+            switch (tag & 7)
+            {
+                case 0:
+                    ulong v = ReadVarint(tail, ref pos);
+                    if (tag == ShardTotalSizeTag) total = v;
+                    break;
+                case 1: pos += 8; break;
+                case 2: ReadLength(tail, ref pos); break;
+                case 5: pos += 4; break;
+                default: throw new ProtocolException("The peer sent a GET_SHARD response with a malformed field after the shard.");
+            }
+        }
+        if (pos != tail.Length) throw new ProtocolException("The peer sent a GET_SHARD response whose fields overrun the frame.");
+        return total;
+    }
+
     private static (int Start, int Length) ReadLength(ReadOnlySpan<byte> span, ref int pos)
     {
         ulong len = ReadVarint(span, ref pos);

@@ -69,6 +69,29 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
         return response;
     }
 
+    /// <summary>
+    /// GET_SHARD into a caller's buffer: a shard that fits <paramref name="destination"/> is decrypted straight into
+    /// it (no allocation, no copy) and the result is the filled part of it; a larger one comes back in a new array.
+    /// </summary>
+    /// <exception cref="ShardsUnavailableException">The peer does not hold the shard.</exception>
+    /// <exception cref="ProtocolException">The peer does not serve shards or broke the protocol.</exception>
+    public async Task<ReadOnlyMemory<byte>> GetShardAsync(PeerContact peer, ReadOnlyMemory<byte> shardHash, Memory<byte> destination,
+        TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var budget = timeout ?? _options.DefaultCallTimeout;
+        long start = Environment.TickCount64;
+        var connection = await GetConnectionAsync(peer.EndPoint, peer.Id, budget, cancellationToken).ConfigureAwait(false);
+        var left = budget - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+        if (left <= TimeSpan.Zero) throw new TimeoutException($"Connecting to {peer.EndPoint} used up the call's {budget.TotalMilliseconds:0} ms.");
+        var request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(shardHash) } };
+        var response = await connection.CallAsync(request, destination, left, cancellationToken).ConfigureAwait(false);
+        if (response.Status is { Code: not StatusCode.Ok } status)
+            throw RpcStatus.ToException(status, peer.ToString());
+        if (response.KindCase != Response.KindOneofCase.GetShard)
+            throw new ProtocolException($"Peer {peer} answered GET_SHARD with a {response.KindCase} response.");
+        return response.GetShard.Data.Memory;
+    }
+
     /// <summary>The id of the peer at <paramref name="endPoint"/> (connecting if needed).</summary>
     public async ValueTask<NodeId> IdentifyAsync(IPEndPoint endPoint, NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken)
     {

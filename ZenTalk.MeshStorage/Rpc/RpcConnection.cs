@@ -23,7 +23,9 @@ internal sealed class RpcConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly bool _isDialer;
     private readonly CancellationTokenSource _closing = new();
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<Response>> _pending = new();
+    private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
+    private PendingCall? _receiving;
+    private readonly Func<ulong, Memory<byte>?> _claimDestination;
     private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _serving = new();
     private readonly SemaphoreSlim _slots;
     private readonly Timer _watchdog;
@@ -51,6 +53,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         RemoteEndPoint = remoteEndPoint;
         RemoteHello = remoteHello;
         _slots = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
+        _claimDestination = ClaimDestination;
         long period = (long)Math.Clamp(Math.Min(options.ReadTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4, 20, 5000);
         _watchdog = new Timer(static s => ((RpcConnection)s!).CheckTimeouts(), this, Timeout.Infinite, Timeout.Infinite);
         _watchdog.Change(period, period);
@@ -100,8 +103,14 @@ internal sealed class RpcConnection : IAsyncDisposable
     /// <summary>Sends a request and waits for its response (dialer side).</summary>
     /// <exception cref="TimeoutException">No response before <paramref name="timeout"/>.</exception>
     /// <exception cref="ProtocolException">The connection failed or closed before the response.</exception>
-    public async Task<Response> CallAsync(Request request, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<Response> CallAsync(Request request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        CallAsync(request, default, timeout, cancellationToken);
+
+    /// <summary>Sends a request; a large GET_SHARD answer is read straight into <paramref name="destination"/>
+    /// when it fits (the response's shard bytes then alias it).</summary>
+    public async Task<Response> CallAsync(Request request, Memory<byte> destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        PendingCall? call = null;
         ObjectDisposedException.ThrowIf(IsClosed, this);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
         cts.CancelAfter(timeout);
@@ -115,8 +124,9 @@ internal sealed class RpcConnection : IAsyncDisposable
             slot = true;
             Interlocked.Increment(ref _inFlight);
             id = (ulong)Interlocked.Increment(ref _nextRequestId);
-            var tcs = new TaskCompletionSource<Response>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pending[id] = tcs;
+            call = new PendingCall(destination);
+            var tcs = call.Completion;
+            _pending[id] = call;
             long remaining = (long)timeout.TotalMilliseconds - (Environment.TickCount64 - start);
             var frame = new Frame { RequestId = id, DeadlineMs = (uint)Math.Clamp(remaining, 1, uint.MaxValue), Request = request };
             await _writer.EnqueueAsync(frame, cts.Token).ConfigureAwait(false);
@@ -124,6 +134,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            if (call is not null) await call.AbandonAsync().ConfigureAwait(false);
             if (id != 0 && _pending.TryRemove(id, out _))
                 _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
             if (_closing.IsCancellationRequested)
@@ -133,6 +144,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // The caller gave up: tell the peer so it can stop working on it, and drop the call.
+            if (call is not null) await call.AbandonAsync().ConfigureAwait(false);
             if (id != 0 && _pending.TryRemove(id, out _))
                 _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
             throw;
@@ -151,6 +163,38 @@ internal sealed class RpcConnection : IAsyncDisposable
             }
             Volatile.Write(ref _lastActivity, Environment.TickCount64);
         }
+    }
+
+    private Memory<byte>? ClaimDestination(ulong requestId)
+    {
+        if (!_pending.TryGetValue(requestId, out var call) || call.Destination.IsEmpty || !call.TryStartReceive()) return null;
+        _receiving = call;
+        return call.Destination;
+    }
+
+    /// <summary>
+    /// A call waiting for its response. When it has a destination buffer, the read loop may be writing into it; a
+    /// caller that gives up waits for that write to stop before its buffer is returned to it.
+    /// </summary>
+    private sealed class PendingCall(Memory<byte> destination)
+    {
+        private const int Waiting = 0, Receiving = 1, Done = 2;
+        private int _state;
+        private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Memory<byte> Destination { get; } = destination;
+        public TaskCompletionSource<Response> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool TryStartReceive() => Interlocked.CompareExchange(ref _state, Receiving, Waiting) == Waiting;
+
+        public void ReceiveFinished()
+        {
+            Volatile.Write(ref _state, Done);
+            _received.TrySetResult();
+        }
+
+        public Task AbandonAsync() =>
+            Interlocked.CompareExchange(ref _state, Done, Waiting) == Receiving ? _received.Task : Task.CompletedTask;
     }
 
     private ProtocolException Closed(Exception? inner = null) => new(
@@ -175,13 +219,22 @@ internal sealed class RpcConnection : IAsyncDisposable
         {
             while (true)
             {
-                var frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                Frame? frame;
+                try
+                {
+                    frame = await _reader.ReadAsync(_claimDestination, _closing.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The caller's buffer is theirs again, whatever happened to the frame.
+                    Interlocked.Exchange(ref _receiving, null)?.ReceiveFinished();
+                }
                 if (frame is null) break;
                 Volatile.Write(ref _lastActivity, Environment.TickCount64);
                 if (frame.BodyCase != Frame.BodyOneofCase.Response)
                     throw new ProtocolException($"The peer sent a {frame.BodyCase} frame where only responses are allowed.");
-                if (_pending.TryRemove(frame.RequestId, out var tcs))
-                    tcs.TrySetResult(frame.Response);
+                if (_pending.TryRemove(frame.RequestId, out var call))
+                    call.Completion.TrySetResult(frame.Response);
                 // A response to a call that already timed out or was cancelled is dropped.
             }
             Abort(null);
@@ -316,7 +369,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         try { _closing.Cancel(); } catch (AggregateException) { }
         _stream.Dispose();
         foreach (var pending in _pending)
-            if (_pending.TryRemove(pending.Key, out var tcs)) tcs.TrySetException(Closed());
+            if (_pending.TryRemove(pending.Key, out var call)) call.Completion.TrySetException(Closed());
         _ = FinishAsync();
     }
 

@@ -137,6 +137,38 @@ public class RpcTlsTests
     }
 
     [Test]
+    public async Task A_shard_is_read_straight_into_the_callers_buffer_when_it_fits()
+    {
+        var store = new InMemoryShardHandler();
+        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, shards: store);
+        var data = RandomNumberGenerator.GetBytes(300_000);
+        var hash = SHA256.HashData(data);
+        store.Shards[Convert.ToHexString(hash)] = ByteString.CopyFrom(data);
+
+        var buffer = new byte[400_000];
+        var got = await a.Client.GetShardAsync(b.Contact, hash, buffer, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.That(got.ToArray(), Is.EqualTo(data));
+        Assert.That(buffer.AsSpan(0, data.Length).SequenceEqual(data), Is.True, "the bytes landed in the caller's buffer");
+
+        var tooSmall = new byte[1000];
+        var fallback = await a.Client.GetShardAsync(b.Contact, hash, tooSmall, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.That(fallback.ToArray(), Is.EqualTo(data));
+        Assert.That(tooSmall, Is.All.EqualTo((byte)0), "a buffer too small is left alone");
+
+        Assert.ThrowsAsync<ShardsUnavailableException>(async () =>
+            await a.Client.GetShardAsync(b.Contact, new byte[32], buffer, TimeSpan.FromSeconds(10), CancellationToken.None));
+        // Many concurrent reads into separate buffers on one connection.
+        var reads = Enumerable.Range(0, 16).Select(async _ =>
+        {
+            var mine = new byte[300_000];
+            var r = await a.Client.GetShardAsync(b.Contact, hash, mine, TimeSpan.FromSeconds(20), CancellationToken.None);
+            return r.Span.SequenceEqual(data);
+        });
+        Assert.That(await Task.WhenAll(reads), Is.All.True);
+    }
+
+    [Test]
     public async Task A_call_past_its_deadline_fails_with_timeout_and_the_server_sees_the_cancel()
     {
         var cancelled = new TaskCompletionSource();
