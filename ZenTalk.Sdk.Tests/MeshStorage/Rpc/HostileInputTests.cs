@@ -15,10 +15,13 @@ public class HostileInputTests
     private RpcTestPeer _goodClient = null!;
 
     [SetUp]
-    public void SetUp()
+    public async Task SetUp()
     {
         _server = new RpcTestPeer(RpcTestPeer.FastOptions);
-        _goodClient = new RpcTestPeer(RpcTestPeer.FastOptions);
+        // The good client dials with a relaxed handshake timeout so a loaded CI machine cannot fail it; its
+        // connection is made before the hostile peer arrives and must stay usable throughout.
+        _goodClient = new RpcTestPeer(new RpcOptions { HandshakeTimeout = TimeSpan.FromSeconds(10), IdleTimeout = TimeSpan.FromSeconds(30) });
+        await _goodClient.Client.CallAsync(_server.Contact, new Request { Ping = new PingRequest() }, TimeSpan.FromSeconds(10), CancellationToken.None);
     }
 
     [TearDown]

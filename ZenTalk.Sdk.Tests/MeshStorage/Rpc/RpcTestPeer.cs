@@ -24,7 +24,7 @@ internal sealed class RpcTestPeer : IAsyncDisposable
 
     public static RpcOptions FastOptions => new()
     {
-        HandshakeTimeout = TimeSpan.FromSeconds(1),
+        HandshakeTimeout = TimeSpan.FromSeconds(1.5),
         ReadTimeout = TimeSpan.FromSeconds(1),
         IdleTimeout = TimeSpan.FromSeconds(2),
         DefaultCallTimeout = TimeSpan.FromSeconds(5),
