@@ -78,12 +78,17 @@ internal sealed class NodeLookup
         }
 
         var answered = _ordered.Where(c => c.State == State.Answered).Take(options.K).ToList();
+        int rounds = _ordered.Where(c => c.State is State.Answered or State.Failed).Select(c => c.Depth).DefaultIfEmpty(0).Max();
+        DhtMetrics.Lookups.Add(1);
+        if (!complete) DhtMetrics.PartialLookups.Add(1);
+        DhtMetrics.Rounds.Record(rounds);
+        DhtMetrics.Requests.Record(queried);
         return new LookupResult
         {
             Closest = answered.Select(c => c.Contact).ToList(),
             Record = _record,
             Complete = complete,
-            Rounds = _ordered.Where(c => c.State is State.Answered or State.Failed).Select(c => c.Depth).DefaultIfEmpty(0).Max(),
+            Rounds = rounds,
             HopsToClosest = answered.Count > 0 ? answered[0].Depth : 0,
             Queried = queried,
             Failed = failed,

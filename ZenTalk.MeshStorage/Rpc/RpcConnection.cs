@@ -130,10 +130,16 @@ internal sealed class RpcConnection : IAsyncDisposable
             long remaining = (long)timeout.TotalMilliseconds - (Environment.TickCount64 - start);
             var frame = new Frame { RequestId = id, DeadlineMs = (uint)Math.Clamp(remaining, 1, uint.MaxValue), Request = request };
             await _writer.EnqueueAsync(frame, cts.Token).ConfigureAwait(false);
-            return await tcs.Task.WaitAsync(cts.Token).ConfigureAwait(false);
+            var kind = new KeyValuePair<string, object?>("kind", request.KindCase.ToString());
+            RpcMetrics.CallsSent.Add(1, kind);
+            var response = await tcs.Task.WaitAsync(cts.Token).ConfigureAwait(false);
+            RpcMetrics.CallDuration.Record(Environment.TickCount64 - start, kind);
+            if (response.Status is { Code: not StatusCode.Ok }) RpcMetrics.CallsFailed.Add(1, kind);
+            return response;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            RpcMetrics.CallsFailed.Add(1, new KeyValuePair<string, object?>("kind", request.KindCase.ToString()));
             if (call is not null) await call.AbandonAsync().ConfigureAwait(false);
             if (id != 0 && _pending.TryRemove(id, out _))
                 _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
@@ -304,6 +310,7 @@ internal sealed class RpcConnection : IAsyncDisposable
     private async Task ServeAsync(ulong requestId, Request request, CancellationTokenSource cts)
     {
         Response response;
+        RpcMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("kind", request.KindCase.ToString()));
         try
         {
             response = await _handler!.HandleAsync(request, _callerContext!, cts.Token).ConfigureAwait(false);
@@ -360,6 +367,8 @@ internal sealed class RpcConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         _closeReason = reason;
+        if (reason is not null)
+            RpcMetrics.PeersDropped.Add(1);
         if (reason is not null)
             _logger.LogDebug("Connection to {Peer} ({Id}) dropped: {Reason}", RemoteEndPoint, RemoteId, reason.Message);
         else if (idle)

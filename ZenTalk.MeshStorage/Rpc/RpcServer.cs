@@ -106,6 +106,7 @@ internal sealed class RpcServer : IAsyncDisposable
                 || _connections.Count + Volatile.Read(ref _accepting) >= _options.MaxInboundConnections)
             {
                 _logger.LogDebug("Refused connection from {Remote}: connection limit reached", remote);
+                RpcMetrics.ConnectionsRefused.Add(1);
                 socket.Dispose();
                 return;
             }
@@ -130,6 +131,7 @@ internal sealed class RpcServer : IAsyncDisposable
             catch (Exception ex)
             {
                 _logger.LogDebug("Handshake from {Remote} failed: {Reason}", remote, ex.Message);
+                RpcMetrics.PeersDropped.Add(1);
                 socket.Dispose();
                 return;
             }
