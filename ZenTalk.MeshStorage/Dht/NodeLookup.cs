@@ -126,7 +126,9 @@ internal sealed class NodeLookup
             if (response.KindCase != (_wantValue ? Response.KindOneofCase.FindValue : Response.KindOneofCase.FindNode))
                 response = null;
         }
-        catch (Exception ex) when (ex is MeshStorageException or TimeoutException or OperationCanceledException or IOException)
+#pragma warning disable CA1031 // Whatever went wrong with one peer, the lookup must hear back from this query or it would wait for its deadline.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             response = null; // DhtNode.CallAsync already counted the failure against the peer.
             retry = ex is TimeoutException;

@@ -111,7 +111,7 @@ internal sealed class RpcConnection : IAsyncDisposable
     public async Task<Response> CallAsync(Request request, Memory<byte> destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
         PendingCall? call = null;
-        ObjectDisposedException.ThrowIf(IsClosed, this);
+        if (IsClosed) throw Closed();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
         cts.CancelAfter(timeout);
         long start = Environment.TickCount64;
