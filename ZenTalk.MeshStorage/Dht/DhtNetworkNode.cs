@@ -58,7 +58,7 @@ internal sealed class DhtNetworkNode : IAsyncDisposable
     public Mdns.MdnsDiscovery StartMdns(IPAddress interfaceAddress, TimeSpan? announceInterval = null, int port = Mdns.MdnsDiscovery.DefaultPort)
     {
         var discovery = Mdns.MdnsDiscovery.Start(interfaceAddress, Identity.Id, Server.LocalEndPoint.Port,
-            peer => _ = JoinViaAsync(peer), announceInterval, port);
+            peer => _ = JoinViaAsync(peer), announceInterval, port, advertisedAddress: Server.LocalEndPoint.Address);
         _discoveries.Add(discovery);
         return discovery;
     }

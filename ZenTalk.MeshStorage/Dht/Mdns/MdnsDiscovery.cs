@@ -25,6 +25,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
     private readonly NodeId _self;
     private readonly int _servicePort;
     private readonly IPAddress _interfaceAddress;
+    private readonly IPAddress _advertisedAddress;
     private readonly Action<BootstrapPeer> _onPeer;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -32,7 +33,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
     private readonly TimeSpan _announceInterval;
     private Task _receiveLoop = Task.CompletedTask, _announceLoop = Task.CompletedTask;
 
-    private MdnsDiscovery(Socket socket, IPEndPoint group, NodeId self, int servicePort, IPAddress interfaceAddress,
+    private MdnsDiscovery(Socket socket, IPEndPoint group, NodeId self, int servicePort, IPAddress interfaceAddress, IPAddress advertisedAddress,
         TimeSpan announceInterval, Action<BootstrapPeer> onPeer, ILogger logger)
     {
         _socket = socket;
@@ -40,6 +41,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
         _self = self;
         _servicePort = servicePort;
         _interfaceAddress = interfaceAddress;
+        _advertisedAddress = advertisedAddress;
         _announceInterval = announceInterval;
         _onPeer = onPeer;
         _logger = logger;
@@ -48,11 +50,12 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
     /// <summary>
     /// Starts discovery on the interface that has <paramref name="interfaceAddress"/> (IPv4), advertising
     /// <paramref name="self"/> at <paramref name="servicePort"/>. <paramref name="onPeer"/> is called for each
-    /// other node heard (at most once per announce interval per node).
+    /// other node heard (at most once per announce interval per node). <paramref name="advertisedAddress"/> is the
+    /// address announced in the A record (the node's listen address; default: the interface address).
     /// </summary>
     /// <exception cref="SocketException">The interface has no multicast (no route to 224.0.0.0/4, or multicast off).</exception>
     public static MdnsDiscovery Start(IPAddress interfaceAddress, NodeId self, int servicePort, Action<BootstrapPeer> onPeer,
-        TimeSpan? announceInterval = null, int port = DefaultPort, ILogger? logger = null)
+        TimeSpan? announceInterval = null, int port = DefaultPort, ILogger? logger = null, IPAddress? advertisedAddress = null)
     {
         ArgumentNullException.ThrowIfNull(interfaceAddress);
         if (interfaceAddress.AddressFamily != AddressFamily.InterNetwork)
@@ -74,6 +77,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
             throw;
         }
         var discovery = new MdnsDiscovery(socket, new IPEndPoint(MulticastGroup, port), self, servicePort, interfaceAddress,
+            advertisedAddress is null || advertisedAddress.Equals(IPAddress.Any) ? interfaceAddress : advertisedAddress,
             announceInterval ?? TimeSpan.FromSeconds(60), onPeer, logger ?? NullLogger.Instance);
         discovery._receiveLoop = Task.Run(discovery.ReceiveLoopAsync);
         discovery._announceLoop = Task.Run(discovery.AnnounceLoopAsync);
@@ -94,7 +98,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
             // periodically; a few quick repeats cover a lost datagram at start.
             for (int i = 0; !_stopping.IsCancellationRequested; i++)
             {
-                await SendAsync(MdnsServiceMessages.Announcement(_self, _servicePort, _interfaceAddress), _stopping.Token).ConfigureAwait(false);
+                await SendAsync(MdnsServiceMessages.Announcement(_self, _servicePort, _advertisedAddress), _stopping.Token).ConfigureAwait(false);
                 if (i < 3) await QueryAsync(_stopping.Token).ConfigureAwait(false);
                 var wait = i < 3 ? TimeSpan.FromMilliseconds(250 * (i + 1)) : _announceInterval;
                 await Task.Delay(wait, _stopping.Token).ConfigureAwait(false);
@@ -153,7 +157,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
         {
             try
             {
-                await SendAsync(MdnsServiceMessages.Announcement(_self, _servicePort, _interfaceAddress), _stopping.Token).ConfigureAwait(false);
+                await SendAsync(MdnsServiceMessages.Announcement(_self, _servicePort, _advertisedAddress), _stopping.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
             {
