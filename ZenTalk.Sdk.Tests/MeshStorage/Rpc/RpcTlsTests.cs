@@ -31,6 +31,29 @@ public class RpcTlsTests
     }
 
     [Test]
+    public async Task Nodes_talk_over_ipv6_loopback_and_peer_lists_carry_ipv6_addresses()
+    {
+        if (!Socket.OSSupportsIPv6) Assert.Ignore("No IPv6 on this host.");
+        using var serverId = NodeIdentity.CreateEphemeral();
+        using var clientId = NodeIdentity.CreateEphemeral();
+        await using var server = new RpcServer(serverId, RpcTestPeer.FastOptions, new MeshRequestRouter(serverId.Id));
+        try
+        {
+            server.Start(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        }
+        catch (SocketException ex)
+        {
+            Assert.Ignore($"::1 is not available here: {ex.Message}");
+        }
+        await using var client = new RpcClient(clientId, RpcTestPeer.FastOptions);
+        var contact = new PeerContact(serverId.Id, server.LocalEndPoint);
+        var r = await client.CallAsync(contact, PingRequest([6]), TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.That(r.Ping.Payload.ToByteArray(), Is.EqualTo(new byte[] { 6 }));
+        Assert.That(PeerContact.TryFromWire(contact.ToWire(), out var back), Is.True);
+        Assert.That(back, Is.EqualTo(contact));
+    }
+
+    [Test]
     public async Task Many_concurrent_calls_share_one_connection()
     {
         await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
