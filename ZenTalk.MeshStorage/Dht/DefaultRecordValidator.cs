@@ -1,0 +1,71 @@
+using System.Security.Cryptography;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Dht;
+
+/// <summary>Validates the IMMUTABLE and SIGNED record forms of <see cref="ValueRecords"/>.</summary>
+internal sealed class DefaultRecordValidator : IRecordValidator
+{
+    public static DefaultRecordValidator Instance { get; } = new();
+
+    public void Validate(ValueRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.Key.Length != 32)
+            throw new ArgumentException($"A record key is 32 bytes; got {record.Key.Length}.", nameof(record));
+        switch (record.Kind)
+        {
+            case RecordKind.Immutable:
+                if (!SHA256.HashData(record.Value.Span).AsSpan().SequenceEqual(record.Key.Span))
+                    throw new IntegrityException("The immutable record's key is not the SHA-256 of its value.");
+                return;
+            case RecordKind.Signed:
+                if (!ValueRecords.SignedKey(record.PublicKey.Span, record.Name.Span).AsSpan().SequenceEqual(record.Key.Span))
+                    throw new IntegrityException("The signed record's key does not match its public key and name.");
+                if (!VerifySignature(record))
+                    throw new IntegrityException("The signed record's signature does not verify against its public key.");
+                return;
+            default:
+                throw new ArgumentException($"Unknown record kind {record.Kind}.", nameof(record));
+        }
+    }
+
+    public ValueRecord Select(ValueRecord existing, ValueRecord incoming)
+    {
+        if (existing.Kind == RecordKind.Signed && incoming.Kind == RecordKind.Signed)
+        {
+            if (incoming.Sequence != existing.Sequence) return incoming.Sequence > existing.Sequence ? incoming : existing;
+            // Same sequence: the later expiry wins, so a republished copy can extend but never shorten a record's life.
+            return incoming.ExpiresUnixMs > existing.ExpiresUnixMs ? incoming : existing;
+        }
+        return incoming.ExpiresUnixMs > existing.ExpiresUnixMs || incoming.ExpiresUnixMs == 0 ? incoming : existing;
+    }
+
+    private static bool VerifySignature(ValueRecord record)
+    {
+        byte[] signed = ValueRecords.SigningBytes(record);
+        var spki = record.PublicKey.Span;
+        try
+        {
+            using var ec = ECDsa.Create();
+            ec.ImportSubjectPublicKeyInfo(spki, out int read);
+            if (read != spki.Length || ec.KeySize != 256) return false;
+            return ec.VerifyData(signed, record.Signature.Span, HashAlgorithmName.SHA256);
+        }
+        catch (CryptographicException)
+        {
+            // Not an EC key: try RSA below.
+        }
+        try
+        {
+            using var rsa = RSA.Create();
+            rsa.ImportSubjectPublicKeyInfo(spki, out int read);
+            if (read != spki.Length || rsa.KeySize < 2048) return false;
+            return rsa.VerifyData(signed, record.Signature.Span, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Dht;
+
+/// <summary>What an iterative lookup found.</summary>
+internal sealed class LookupResult
+{
+    /// <summary>Peers that answered, closest to the target first (at most k).</summary>
+    public required List<PeerContact> Closest { get; init; }
+
+    /// <summary>The best valid record found (value lookups only).</summary>
+    public ValueRecord? Record { get; init; }
+
+    /// <summary>False when the lookup's deadline passed first: <see cref="Closest"/> is then a partial result.</summary>
+    public bool Complete { get; init; }
+
+    /// <summary>Length of the longest chain of sequential requests the lookup made (1 = only peers from our own table).</summary>
+    public int Rounds { get; init; }
+
+    /// <summary>How many hops away the closest peer was learned (1 = it was in our own table).</summary>
+    public int HopsToClosest { get; init; }
+
+    /// <summary>Requests sent.</summary>
+    public int Queried { get; init; }
+
+    /// <summary>Requests that failed or timed out.</summary>
+    public int Failed { get; init; }
+}

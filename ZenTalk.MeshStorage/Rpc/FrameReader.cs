@@ -1,0 +1,190 @@
+using System.Buffers;
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Rpc;
+
+/// <summary>
+/// Reads frames (varint length + protobuf <see cref="Frame"/>) from a stream. A length prefix longer than
+/// 5 bytes or larger than the maximum frame size is refused as soon as it is seen, before any allocation, and
+/// a stream that ends inside a frame is reported as truncated.
+/// </summary>
+internal sealed class FrameReader : IDisposable
+{
+    private const int BufferSize = 64 * 1024;
+    private readonly Stream _stream;
+    private readonly int _maxFrameSize;
+    private byte[] _buffer;
+    private int _start, _end;
+    private long _frameStartedTicks;
+
+    public FrameReader(Stream stream, int maxFrameSize)
+    {
+        _stream = stream;
+        _maxFrameSize = maxFrameSize;
+        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    }
+
+    /// <summary><see cref="Environment.TickCount64"/> when the first byte of the frame being read arrived; 0 between frames.
+    /// A watchdog reads it to drop peers that start a frame and never finish it.</summary>
+    public long FrameStartedTicks => Volatile.Read(ref _frameStartedTicks);
+
+    /// <summary>Reads the next frame; returns null when the peer closed the stream cleanly between frames.</summary>
+    /// <exception cref="ProtocolException">The bytes are not a valid frame.</exception>
+    public async ValueTask<Frame?> ReadAsync(CancellationToken cancellationToken) =>
+        await ReadAsync(null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Reads the next frame; a large GET_SHARD response whose request has a destination buffer
+    /// (<paramref name="destinationFor"/>) is read straight into that buffer, and the parsed shard aliases it.
+    /// </summary>
+    public async ValueTask<Frame?> ReadAsync(Func<ulong, Memory<byte>?>? destinationFor, CancellationToken cancellationToken)
+    {
+        if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
+            return null;
+        Volatile.Write(ref _frameStartedTicks, Math.Max(1, Environment.TickCount64));
+
+        ulong length = 0;
+        int shift = 0;
+        while (true)
+        {
+            if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
+                throw new ProtocolException("The peer closed the connection inside a frame's length prefix.");
+            byte b = _buffer[_start++];
+            length |= (ulong)(b & 0x7F) << shift;
+            if (length > (ulong)_maxFrameSize)
+                throw new ProtocolException($"The peer announced a frame larger than the {_maxFrameSize}-byte maximum.");
+            if ((b & 0x80) == 0) break;
+            shift += 7;
+            if (shift >= 35)
+                throw new ProtocolException("The peer sent a frame length prefix longer than 5 bytes.");
+        }
+        if (length == 0)
+            throw new ProtocolException("The peer sent an empty frame.");
+
+        int len = (int)length;
+        Frame frame;
+        if (len <= _buffer.Length)
+        {
+            if (_end - _start < len)
+            {
+                Compact();
+                while (_end - _start < len)
+                {
+                    if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                        throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+                }
+            }
+            frame = Parse(_buffer.AsSpan(_start, len));
+            _start += len;
+        }
+        else if (destinationFor is not null && await TryReadIntoDestinationAsync(len, destinationFor, cancellationToken).ConfigureAwait(false) is { } direct)
+        {
+            frame = direct;
+        }
+        else
+        {
+            // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied.
+            byte[] big = GC.AllocateUninitializedArray<byte>(len);
+            int have = _end - _start;
+            Buffer.BlockCopy(_buffer, _start, big, 0, have);
+            _start = _end = 0;
+            while (have < len)
+            {
+                int n = await _stream.ReadAsync(big.AsMemory(have, len - have), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                    throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+                have += n;
+            }
+            frame = LargeShardFrames.TryParse(big, len) ?? Parse(big.AsSpan(0, len));
+        }
+        Volatile.Write(ref _frameStartedTicks, 0);
+        return frame;
+    }
+
+    private const int HeadBytes = 512;
+
+    private async ValueTask<Frame?> TryReadIntoDestinationAsync(int len, Func<ulong, Memory<byte>?> destinationFor, CancellationToken cancellationToken)
+    {
+        Compact();
+        while (_end - _start < HeadBytes)
+        {
+            if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+        }
+        if (!LargeShardFrames.TryParseHead(_buffer.AsSpan(_start, HeadBytes), len, out var head)
+            || destinationFor(head.RequestId) is not { } destination || destination.Length < head.DataLength)
+            return null;
+
+        _start += head.DataOffset;
+        int have = Math.Min(_end - _start, head.DataLength);
+        _buffer.AsSpan(_start, have).CopyTo(destination.Span);
+        _start += have;
+        while (have < head.DataLength)
+        {
+            int n = await _stream.ReadAsync(destination[have..head.DataLength], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+                throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+            have += n;
+        }
+        int tailLength = len - head.DataOffset - head.DataLength;
+        if (tailLength > _buffer.Length)
+            throw new ProtocolException("The peer sent a GET_SHARD response with too many bytes after the shard.");
+        if (_end - _start < tailLength)
+        {
+            Compact();
+            while (_end - _start < tailLength)
+            {
+                if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                    throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+            }
+        }
+        ulong total = LargeShardFrames.ParseTail(_buffer.AsSpan(_start, tailLength));
+        _start += tailLength;
+        return new Frame
+        {
+            RequestId = head.RequestId,
+            Response = new Response
+            {
+                Status = head.Status,
+                GetShard = new GetShardResponse { Data = UnsafeByteOperations.UnsafeWrap(destination[..head.DataLength]), TotalSize = total },
+            },
+        };
+    }
+
+    private static Frame Parse(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return Frame.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new ProtocolException($"The peer sent a frame that is not a valid protobuf message: {ex.Message}", ex);
+        }
+    }
+
+    private void Compact()
+    {
+        if (_start == 0) return;
+        int have = _end - _start;
+        Buffer.BlockCopy(_buffer, _start, _buffer, 0, have);
+        _start = 0;
+        _end = have;
+    }
+
+    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        if (_start == _end) _start = _end = 0;
+        else if (_end == _buffer.Length) Compact();
+        int n = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        _end += n;
+        return n > 0;
+    }
+
+    public void Dispose()
+    {
+        var b = Interlocked.Exchange(ref _buffer, []);
+        if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
+    }
+}

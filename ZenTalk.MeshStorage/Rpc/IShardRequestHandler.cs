@@ -1,0 +1,21 @@
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Rpc;
+
+/// <summary>
+/// Serves the shard requests (PUT_SHARD, GET_SHARD, HAS_SHARDS, DELETE_SHARDS). The Distributed layer implements
+/// it over the shard store; without one the server answers UNSUPPORTED. Implementations report failures by
+/// throwing <see cref="ShardsUnavailableException"/> (not held), <see cref="IntegrityException"/> (hash mismatch),
+/// <see cref="UnauthorizedOperationException"/> (bad owner signature), <see cref="QuotaExceededException"/> or
+/// <see cref="ArgumentException"/> (malformed request).
+/// </summary>
+internal interface IShardRequestHandler
+{
+    ValueTask<PutShardResponse> PutShardAsync(PutShardRequest request, RpcCallContext caller, CancellationToken cancellationToken);
+
+    ValueTask<GetShardResponse> GetShardAsync(GetShardRequest request, RpcCallContext caller, CancellationToken cancellationToken);
+
+    ValueTask<HasShardsResponse> HasShardsAsync(HasShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken);
+
+    ValueTask<DeleteShardsResponse> DeleteShardsAsync(DeleteShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken);
+}

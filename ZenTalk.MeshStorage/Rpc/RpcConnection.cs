@@ -1,0 +1,405 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Rpc;
+
+/// <summary>
+/// One authenticated connection after the handshake. The dialer side sends requests and matches responses by
+/// request id (many calls share the connection); the listener side reads requests, runs them on the handler and
+/// writes responses in any order. A watchdog drops the peer when a frame does not complete within the read
+/// timeout or when the connection sits idle.
+/// </summary>
+internal sealed class RpcConnection : IAsyncDisposable
+{
+    private readonly SslStream _stream;
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly RpcOptions _options;
+    private readonly ILogger _logger;
+    private readonly bool _isDialer;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
+    private PendingCall? _receiving;
+    private readonly Func<ulong, Memory<byte>?> _claimDestination;
+    private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _serving = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly Timer _watchdog;
+    private IRpcRequestHandler? _handler;
+    private SemaphoreSlim? _globalSlots;
+    private RpcCallContext? _callerContext;
+    private Task _readLoop = Task.CompletedTask, _writeLoop = Task.CompletedTask;
+    private long _nextRequestId;
+    private long _lastActivity = Environment.TickCount64;
+    private int _inFlight;
+    private int _closed;
+    private Exception? _closeReason;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal RpcConnection(SslStream stream, FrameReader reader, FrameWriter writer, RpcOptions options, ILogger logger,
+        bool isDialer, NodeId remoteId, IPEndPoint remoteEndPoint, Hello remoteHello)
+    {
+        _stream = stream;
+        _reader = reader;
+        _writer = writer;
+        _options = options;
+        _logger = logger;
+        _isDialer = isDialer;
+        RemoteId = remoteId;
+        RemoteEndPoint = remoteEndPoint;
+        RemoteHello = remoteHello;
+        _slots = new SemaphoreSlim(options.MaxInFlightPerConnection, options.MaxInFlightPerConnection);
+        _claimDestination = ClaimDestination;
+        long period = (long)Math.Clamp(Math.Min(options.ReadTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4, 20, 5000);
+        _watchdog = new Timer(static s => ((RpcConnection)s!).CheckTimeouts(), this, Timeout.Infinite, Timeout.Infinite);
+        _watchdog.Change(period, period);
+    }
+
+    /// <summary>The peer's id, proven by the TLS handshake.</summary>
+    public NodeId RemoteId { get; }
+
+    /// <summary>The peer's socket address.</summary>
+    public IPEndPoint RemoteEndPoint { get; }
+
+    /// <summary>What the peer said in the version exchange.</summary>
+    public Hello RemoteHello { get; }
+
+    /// <summary>Whether the connection has closed (it is then never reused).</summary>
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Calls currently in flight (dialer) or requests being handled (listener).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary><see cref="Environment.TickCount64"/> of the last frame sent or received.</summary>
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    /// <summary>Completes when the connection has closed and released its resources.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Why the connection closed (null for a clean close).</summary>
+    public Exception? CloseReason => _closeReason;
+
+    /// <summary>Starts the loops of a dialer-side connection.</summary>
+    public void StartDialer()
+    {
+        _writeLoop = RunWriterAsync();
+        _readLoop = Task.Run(ReadDialerLoopAsync);
+    }
+
+    /// <summary>Starts the loops of a listener-side connection.</summary>
+    public void StartListener(IRpcRequestHandler handler, SemaphoreSlim globalSlots)
+    {
+        _handler = handler;
+        _globalSlots = globalSlots;
+        _callerContext = new RpcCallContext(RemoteId, RemoteEndPoint.Address, (int)RemoteHello.ListenPort);
+        _writeLoop = RunWriterAsync();
+        _readLoop = Task.Run(ReadListenerLoopAsync);
+    }
+
+    /// <summary>Sends a request and waits for its response (dialer side).</summary>
+    /// <exception cref="TimeoutException">No response before <paramref name="timeout"/>.</exception>
+    /// <exception cref="ProtocolException">The connection failed or closed before the response.</exception>
+    public Task<Response> CallAsync(Request request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        CallAsync(request, default, timeout, cancellationToken);
+
+    /// <summary>Sends a request; a large GET_SHARD answer is read straight into <paramref name="destination"/>
+    /// when it fits (the response's shard bytes then alias it).</summary>
+    public async Task<Response> CallAsync(Request request, Memory<byte> destination, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        PendingCall? call = null;
+        if (IsClosed) throw Closed();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        cts.CancelAfter(timeout);
+        long start = Environment.TickCount64;
+        bool slot = false;
+        ulong id = 0;
+        try
+        {
+            // Backpressure: at most MaxInFlightPerConnection calls; more callers wait here, within their deadline.
+            await _slots.WaitAsync(cts.Token).ConfigureAwait(false);
+            slot = true;
+            Interlocked.Increment(ref _inFlight);
+            id = (ulong)Interlocked.Increment(ref _nextRequestId);
+            call = new PendingCall(destination);
+            var tcs = call.Completion;
+            _pending[id] = call;
+            long remaining = (long)timeout.TotalMilliseconds - (Environment.TickCount64 - start);
+            var frame = new Frame { RequestId = id, DeadlineMs = (uint)Math.Clamp(remaining, 1, uint.MaxValue), Request = request };
+            await _writer.EnqueueAsync(frame, cts.Token).ConfigureAwait(false);
+            var kind = new KeyValuePair<string, object?>("kind", request.KindCase.ToString());
+            RpcMetrics.CallsSent.Add(1, kind);
+            var response = await tcs.Task.WaitAsync(cts.Token).ConfigureAwait(false);
+            RpcMetrics.CallDuration.Record(Environment.TickCount64 - start, kind);
+            if (response.Status is { Code: not StatusCode.Ok }) RpcMetrics.CallsFailed.Add(1, kind);
+            return response;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            RpcMetrics.CallsFailed.Add(1, new KeyValuePair<string, object?>("kind", request.KindCase.ToString()));
+            if (call is not null) await call.AbandonAsync().ConfigureAwait(false);
+            if (id != 0 && _pending.TryRemove(id, out _))
+                _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
+            if (_closing.IsCancellationRequested)
+                throw Closed();
+            throw new TimeoutException($"Peer {RemoteId.ToString()[..12]}@{RemoteEndPoint} did not answer within {timeout.TotalMilliseconds:0} ms.");
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up: tell the peer so it can stop working on it, and drop the call.
+            if (call is not null) await call.AbandonAsync().ConfigureAwait(false);
+            if (id != 0 && _pending.TryRemove(id, out _))
+                _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
+            throw;
+        }
+        catch (System.Threading.Channels.ChannelClosedException ex)
+        {
+            throw Closed(ex);
+        }
+        finally
+        {
+            if (id != 0) _pending.TryRemove(id, out _);
+            if (slot)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                _slots.Release();
+            }
+            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+        }
+    }
+
+    private Memory<byte>? ClaimDestination(ulong requestId)
+    {
+        if (!_pending.TryGetValue(requestId, out var call) || call.Destination.IsEmpty || !call.TryStartReceive()) return null;
+        _receiving = call;
+        return call.Destination;
+    }
+
+    /// <summary>
+    /// A call waiting for its response. When it has a destination buffer, the read loop may be writing into it; a
+    /// caller that gives up waits for that write to stop before its buffer is returned to it.
+    /// </summary>
+    private sealed class PendingCall(Memory<byte> destination)
+    {
+        private const int Waiting = 0, Receiving = 1, Done = 2;
+        private int _state;
+        private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Memory<byte> Destination { get; } = destination;
+        public TaskCompletionSource<Response> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool TryStartReceive() => Interlocked.CompareExchange(ref _state, Receiving, Waiting) == Waiting;
+
+        public void ReceiveFinished()
+        {
+            Volatile.Write(ref _state, Done);
+            _received.TrySetResult();
+        }
+
+        public Task AbandonAsync() =>
+            Interlocked.CompareExchange(ref _state, Done, Waiting) == Receiving ? _received.Task : Task.CompletedTask;
+    }
+
+    private ProtocolException Closed(Exception? inner = null) => new(
+        $"The connection to {RemoteId.ToString()[..12]}@{RemoteEndPoint} closed" +
+        (_closeReason is null ? "." : $": {_closeReason.Message}"), inner ?? _closeReason);
+
+    private async Task RunWriterAsync()
+    {
+        try
+        {
+            await _writer.RunAsync(_closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
+        {
+            Abort(ex);
+        }
+    }
+
+    private async Task ReadDialerLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                Frame? frame;
+                try
+                {
+                    frame = await _reader.ReadAsync(_claimDestination, _closing.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The caller's buffer is theirs again, whatever happened to the frame.
+                    Interlocked.Exchange(ref _receiving, null)?.ReceiveFinished();
+                }
+                if (frame is null) break;
+                Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                if (frame.BodyCase != Frame.BodyOneofCase.Response)
+                    throw new ProtocolException($"The peer sent a {frame.BodyCase} frame where only responses are allowed.");
+                if (_pending.TryRemove(frame.RequestId, out var call))
+                    call.Completion.TrySetResult(frame.Response);
+                // A response to a call that already timed out or was cancelled is dropped.
+            }
+            Abort(null);
+        }
+        catch (Exception ex)
+        {
+            Abort(ex);
+        }
+    }
+
+    private async Task ReadListenerLoopAsync()
+    {
+        var global = _globalSlots!;
+        try
+        {
+            while (true)
+            {
+                // Backpressure: stop reading (TCP pushes back on the peer) while this connection or the server is at its limit.
+                await _slots.WaitAsync(_closing.Token).ConfigureAwait(false);
+                bool haveGlobal = false;
+                try
+                {
+                    await global.WaitAsync(_closing.Token).ConfigureAwait(false);
+                    haveGlobal = true;
+                    var frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                    if (frame is null) break;
+                    Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                    switch (frame.BodyCase)
+                    {
+                        case Frame.BodyOneofCase.Request when frame.RequestId != 0 && frame.Request.KindCase != Request.KindOneofCase.None:
+                            var cts = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+                            if (frame.DeadlineMs > 0) cts.CancelAfter(TimeSpan.FromMilliseconds(frame.DeadlineMs));
+                            if (!_serving.TryAdd(frame.RequestId, cts))
+                            {
+                                cts.Dispose();
+                                throw new ProtocolException($"The peer reused request id {frame.RequestId} while it was in flight.");
+                            }
+                            Interlocked.Increment(ref _inFlight);
+                            haveGlobal = false; // released by the handler task
+                            _ = Task.Run(() => ServeAsync(frame.RequestId, frame.Request, cts));
+                            continue;
+                        case Frame.BodyOneofCase.Cancel:
+                            if (_serving.TryGetValue(frame.RequestId, out var running)) running.Cancel();
+                            break;
+                        default:
+                            throw new ProtocolException($"The peer sent a {frame.BodyCase} frame ({frame.Request?.KindCase}) where a request or cancel was expected.");
+                    }
+                    _slots.Release();
+                    global.Release();
+                    haveGlobal = false;
+                }
+                catch
+                {
+                    _slots.Release();
+                    if (haveGlobal) global.Release();
+                    throw;
+                }
+            }
+            Abort(null);
+        }
+        catch (Exception ex)
+        {
+            Abort(ex);
+        }
+    }
+
+    private async Task ServeAsync(ulong requestId, Request request, CancellationTokenSource cts)
+    {
+        Response response;
+        RpcMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("kind", request.KindCase.ToString()));
+        try
+        {
+            response = await _handler!.HandleAsync(request, _callerContext!, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (ex is not (OperationCanceledException or MeshStorageException or ArgumentException))
+                _logger.LogWarning(ex, "Request {Kind} from {Peer} failed", request.KindCase, RemoteEndPoint);
+            response = RpcStatus.FromException(ex);
+        }
+        try
+        {
+            bool cancelledByPeer = cts.IsCancellationRequested && !_closing.IsCancellationRequested && response.Status?.Code is StatusCode.DeadlineExceeded;
+            if (!IsClosed && !cancelledByPeer)
+            {
+                response.Status ??= new Status { Code = StatusCode.Ok };
+                var frame = new Frame { RequestId = requestId, Response = response };
+                if (frame.CalculateSize() > _options.MaxFrameSize)
+                    frame.Response = RpcStatus.Error(StatusCode.Internal, "The response does not fit in one frame.");
+                await _writer.EnqueueAsync(frame, _closing.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
+        {
+            // The connection is closing; nothing to answer to.
+        }
+        finally
+        {
+            _serving.TryRemove(requestId, out _);
+            cts.Dispose();
+            Interlocked.Decrement(ref _inFlight);
+            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+            _slots.Release();
+            _globalSlots!.Release();
+        }
+    }
+
+    private void CheckTimeouts()
+    {
+        if (IsClosed) return;
+        long now = Environment.TickCount64;
+        long started = _reader.FrameStartedTicks;
+        if (started != 0 && now - started > (long)_options.ReadTimeout.TotalMilliseconds)
+        {
+            Abort(new TimeoutException($"The peer did not complete a frame within {_options.ReadTimeout.TotalMilliseconds:0} ms."));
+            return;
+        }
+        if (InFlight == 0 && _pending.IsEmpty && now - LastActivity > (long)_options.IdleTimeout.TotalMilliseconds)
+            Abort(null, idle: true);
+    }
+
+    /// <summary>Closes the connection: fails the calls in flight, stops the loops, releases the socket.</summary>
+    public void Abort(Exception? reason, bool idle = false)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        _closeReason = reason;
+        if (reason is not null)
+            RpcMetrics.PeersDropped.Add(1);
+        if (reason is not null)
+            _logger.LogDebug("Connection to {Peer} ({Id}) dropped: {Reason}", RemoteEndPoint, RemoteId, reason.Message);
+        else if (idle)
+            _logger.LogDebug("Idle connection to {Peer} closed", RemoteEndPoint);
+        _watchdog.Dispose();
+        _writer.Complete();
+        try { _closing.Cancel(); } catch (AggregateException) { }
+        _stream.Dispose();
+        foreach (var pending in _pending)
+            if (_pending.TryRemove(pending.Key, out var call)) call.Completion.TrySetException(Closed());
+        _ = FinishAsync();
+    }
+
+    private async Task FinishAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Already reported through Abort.
+        }
+        _reader.Dispose();
+        _completion.TrySetResult();
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        Abort(null);
+        await Completion.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,70 @@
+namespace ZenTalk.MeshStorage.Rpc;
+
+/// <summary>Limits and timeouts of the RPC layer, shared by the server and the client pool.</summary>
+internal sealed class RpcOptions
+{
+    /// <summary>The wire protocol version this build speaks (and the oldest it still accepts).</summary>
+    public const uint ProtocolVersion = 1;
+
+    /// <summary>The oldest peer protocol version this build accepts.</summary>
+    public const uint MinProtocolVersion = 1;
+
+    /// <summary>Default largest frame: 4 MiB. Shards travel whole in one frame, so they are capped at
+    /// <see cref="MaxShardSize"/> (frame size minus 64 KiB for the envelope and metadata).</summary>
+    public const int DefaultMaxFrameSize = 4 * 1024 * 1024;
+
+    /// <summary>Room kept in a frame for everything but the shard bytes.</summary>
+    public const int FrameOverhead = 64 * 1024;
+
+    /// <summary>Largest frame accepted or sent (bytes after the length prefix). Larger prefixes disconnect the peer.</summary>
+    public int MaxFrameSize { get; init; } = DefaultMaxFrameSize;
+
+    /// <summary>Largest shard that fits one PUT_SHARD/GET_SHARD frame.</summary>
+    public int MaxShardSize => MaxFrameSize - FrameOverhead;
+
+    /// <summary>TCP connect + TLS + version exchange must finish within this time, or the connection is dropped.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Once the first byte of a frame arrived, the whole frame must arrive within this time (slowloris).</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A connection with no call in flight and no traffic for this long is closed.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Deadline of a call when the caller gives none.</summary>
+    public TimeSpan DefaultCallTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Most connections a server accepts at once (further ones are closed on accept).</summary>
+    public int MaxInboundConnections { get; init; } = 1024;
+
+    /// <summary>Most inbound connections from one IP address.</summary>
+    public int MaxInboundConnectionsPerAddress { get; init; } = 16;
+
+    /// <summary>Most connections the client pool keeps open (idle ones are closed first to make room).</summary>
+    public int MaxOutboundConnections { get; init; } = 512;
+
+    /// <summary>Calls in flight on one connection; more wait (backpressure) and the server stops reading.</summary>
+    public int MaxInFlightPerConnection { get; init; } = 128;
+
+    /// <summary>Requests a server handles at once over all connections; more wait, unread, in the sockets.</summary>
+    public int MaxInFlightTotal { get; init; } = 2048;
+
+    /// <summary>Frames queued for sending on one connection before senders wait.</summary>
+    public int SendQueueCapacity { get; init; } = 256;
+
+    /// <summary>Agent text sent in the version exchange.</summary>
+    public string Agent { get; init; } = "zentalk-meshstorage/0.1";
+
+    /// <summary>Checks that the values are usable.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        if (MaxFrameSize < 2 * FrameOverhead || MaxFrameSize > 64 * 1024 * 1024)
+            throw new ArgumentException($"MaxFrameSize must be between {2 * FrameOverhead} and 64 MiB.", nameof(MaxFrameSize));
+        if (HandshakeTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero || DefaultCallTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("Timeouts must be positive.", nameof(HandshakeTimeout));
+        if (MaxInboundConnections < 1 || MaxInboundConnectionsPerAddress < 1 || MaxOutboundConnections < 1
+            || MaxInFlightPerConnection < 1 || MaxInFlightTotal < 1 || SendQueueCapacity < 1)
+            throw new ArgumentException("Limits must be at least 1.", nameof(MaxInFlightPerConnection));
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Security.Cryptography;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Dht;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Dht;
+
+/// <summary>Real nodes on 127.0.0.x over TLS, OS-chosen ports.</summary>
+public class DhtSocketTests
+{
+    private readonly List<DhtNetworkNode> _nodes = [];
+    private readonly List<NodeIdentity> _identities = [];
+
+    private static readonly RpcOptions Rpc = new()
+    {
+        HandshakeTimeout = TimeSpan.FromSeconds(5),
+        ReadTimeout = TimeSpan.FromSeconds(5),
+        IdleTimeout = TimeSpan.FromSeconds(30),
+        DefaultCallTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    private static DhtOptions DhtOpts => new() { AllowLoopbackClusters = true, RequestTimeout = TimeSpan.FromSeconds(5) };
+
+    private DhtNetworkNode Start(int index, TimeProvider? time = null)
+    {
+        var identity = NodeIdentity.CreateEphemeral();
+        _identities.Add(identity);
+        var node = DhtNetworkNode.Start(identity, new IPEndPoint(IPAddress.Parse($"127.0.0.{index + 1}"), 0), Rpc, DhtOpts, time: time);
+        _nodes.Add(node);
+        return node;
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
+        foreach (var i in _identities) i.Dispose();
+        _nodes.Clear();
+        _identities.Clear();
+    }
+
+    [Test]
+    public async Task Thirty_nodes_bootstrap_from_one_seed_and_every_node_finds_every_other()
+    {
+        var seed = Start(0);
+        var others = Enumerable.Range(1, 29).Select(i => Start(i)).ToList();
+        foreach (var n in others)
+            Assert.That(await n.Dht.BootstrapAsync([new BootstrapPeer(seed.Contact.EndPoint)], refreshBuckets: false), Is.EqualTo(1));
+        // A second round of self-lookups lets early joiners meet the later ones (what refresh does over time).
+        await Task.WhenAll(_nodes.Select(n => n.Dht.FindNodeAsync(n.Contact.Id)));
+
+        var misses = new List<string>();
+        await Task.WhenAll(_nodes.Select(async from =>
+        {
+            foreach (var target in _nodes)
+            {
+                if (target == from) continue;
+                var result = await from.Dht.FindNodeAsync(target.Contact.Id);
+                if (result.Closest.Count == 0 || result.Closest[0] != target.Contact)
+                    lock (misses) misses.Add($"{from.Contact} -> {target.Contact}");
+            }
+        }));
+        Assert.That(misses, Is.Empty);
+    }
+
+    [Test]
+    public async Task Bootstrap_checks_the_expected_node_id()
+    {
+        var seed = Start(0);
+        var joiner = Start(1);
+        Assert.That(await joiner.Dht.BootstrapAsync([new BootstrapPeer(seed.Contact.EndPoint, NodeId.Random())]), Is.Zero);
+        Assert.That(joiner.Dht.Table.Count, Is.Zero);
+        Assert.That(await joiner.Dht.BootstrapAsync([BootstrapPeer.Parse($"{seed.Contact.EndPoint}/{seed.Contact.Id.ToBase32()}")]), Is.EqualTo(1));
+        Assert.That(joiner.Dht.Table.Contains(seed.Contact.Id), Is.True);
+        Assert.That(seed.Dht.Table.Contains(joiner.Contact.Id), Is.True, "the seed learned the joiner from its authenticated call");
+    }
+
+    [Test]
+    public async Task Values_are_stored_and_found_over_tls_and_forged_ones_refused()
+    {
+        for (int i = 0; i < 8; i++) Start(i);
+        foreach (var n in _nodes.Skip(1)) await n.Dht.BootstrapAsync([new BootstrapPeer(_nodes[0].Contact.EndPoint)]);
+
+        var immutable = ValueRecords.CreateImmutable("manifest"u8);
+        using var owner = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var signed = ValueRecords.CreateSigned(owner, "tombstone"u8, "deleted"u8, 1);
+        Assert.That(await _nodes[2].Dht.StoreValueAsync(immutable), Is.GreaterThan(0));
+        Assert.That(await _nodes[3].Dht.StoreValueAsync(signed), Is.GreaterThan(0));
+        Assert.That(await _nodes[7].Dht.FindValueAsync(new NodeId(immutable.Key.Span)), Is.EqualTo(immutable));
+        Assert.That(await _nodes[6].Dht.FindValueAsync(new NodeId(signed.Key.Span)), Is.EqualTo(signed));
+
+        var forged = signed.Clone();
+        forged.Value = Google.Protobuf.ByteString.CopyFromUtf8("alive again");
+        Assert.ThrowsAsync<IntegrityException>(async () => await _nodes[1].Client.CallAsync(_nodes[4].Contact,
+            new Request { StoreValue = new StoreValueRequest { Record = forged } }, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.ThrowsAsync<IntegrityException>(async () => await _nodes[1].Dht.StoreValueAsync(forged));
+    }
+
+    [Test]
+    public async Task Records_expire()
+    {
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        for (int i = 0; i < 5; i++) Start(i, clock);
+        foreach (var n in _nodes.Skip(1)) await n.Dht.BootstrapAsync([new BootstrapPeer(_nodes[0].Contact.EndPoint)]);
+        var record = ValueRecords.CreateImmutable("short-lived"u8, clock.GetUtcNow().AddHours(1));
+        var key = new NodeId(record.Key.Span);
+        await _nodes[1].Dht.StoreValueAsync(record);
+        Assert.That(await _nodes[4].Dht.FindValueAsync(key), Is.EqualTo(record));
+        clock.Advance(TimeSpan.FromHours(2));
+        foreach (var n in _nodes) await n.Dht.MaintainAsync();
+        Assert.That(await _nodes[4].Dht.FindValueAsync(key), Is.Null);
+        Assert.That(_nodes.Sum(n => n.Dht.Records.Count), Is.Zero, "expired records are dropped everywhere");
+    }
+
+    [Test]
+    public async Task Node_info_reports_the_routing_table()
+    {
+        var a = Start(0);
+        var b = Start(1);
+        await b.Dht.BootstrapAsync([new BootstrapPeer(a.Contact.EndPoint)]);
+        var info = await b.Client.CallAsync(a.Contact, new Request { NodeInfo = new NodeInfoRequest() }, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.That(new NodeId(info.NodeInfo.NodeId.Span), Is.EqualTo(a.Contact.Id));
+        Assert.That(info.NodeInfo.RoutingTableSize, Is.EqualTo(1));
+    }
+}

@@ -1,0 +1,165 @@
+using Google.Protobuf;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Rpc;
+
+public class FrameReaderTests
+{
+    private static byte[] Encode(params Frame[] frames)
+    {
+        var ms = new MemoryStream();
+        Span<byte> prefix = stackalloc byte[5];
+        foreach (var f in frames)
+        {
+            var body = f.ToByteArray();
+            int n = FrameWriter.WriteVarint((uint)body.Length, prefix);
+            ms.Write(prefix[..n]);
+            ms.Write(body);
+        }
+        return ms.ToArray();
+    }
+
+    private static Frame Ping(ulong id, int payload = 0) => new()
+    {
+        RequestId = id,
+        Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(new byte[payload]) } },
+    };
+
+    [Test]
+    public async Task Frames_round_trip_including_frames_larger_than_the_read_buffer()
+    {
+        var frames = new[] { Ping(1), Ping(2, 200_000), Ping(3, 10), Ping(4, 70_000) };
+        using var reader = new FrameReader(new MemoryStream(Encode(frames)), RpcOptions.DefaultMaxFrameSize);
+        foreach (var expected in frames)
+            Assert.That(await reader.ReadAsync(CancellationToken.None), Is.EqualTo(expected));
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.Null);
+    }
+
+    [Test]
+    public async Task Frames_arriving_one_byte_at_a_time_are_reassembled()
+    {
+        var frames = new[] { Ping(1, 100), Ping(2, 3) };
+        using var reader = new FrameReader(new TrickleStream(Encode(frames)), RpcOptions.DefaultMaxFrameSize);
+        foreach (var expected in frames)
+            Assert.That(await reader.ReadAsync(CancellationToken.None), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void A_length_prefix_of_two_to_the_62_is_refused_before_reading_the_body()
+    {
+        var bytes = new byte[9];
+        ulong v = 1UL << 62;
+        int i = 0;
+        while (v >= 0x80) { bytes[i++] = (byte)(v | 0x80); v >>= 7; }
+        bytes[i] = (byte)v;
+        using var reader = new FrameReader(new MemoryStream(bytes), RpcOptions.DefaultMaxFrameSize);
+        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+        Assert.That(ex!.Message, Does.Match("larger than|longer than"));
+    }
+
+    [Test]
+    public void A_prefix_just_over_the_maximum_is_refused()
+    {
+        Span<byte> prefix = stackalloc byte[5];
+        int n = FrameWriter.WriteVarint(1025 * 64 * 2, prefix);
+        using var reader = new FrameReader(new MemoryStream(prefix[..n].ToArray()), 128 * 1024);
+        Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public void An_overlong_varint_is_refused()
+    {
+        // Six continuation bytes encoding a small value: not canonical, and longer than any legal prefix.
+        using var reader = new FrameReader(new MemoryStream([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), RpcOptions.DefaultMaxFrameSize);
+        Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public void A_truncated_frame_is_reported_as_truncated()
+    {
+        var bytes = Encode(Ping(1, 500));
+        using var reader = new FrameReader(new MemoryStream(bytes[..^10]), RpcOptions.DefaultMaxFrameSize);
+        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("truncated"));
+    }
+
+    [Test]
+    public void A_truncated_large_frame_is_reported_as_truncated()
+    {
+        var bytes = Encode(Ping(1, 300_000));
+        using var reader = new FrameReader(new MemoryStream(bytes[..^1]), RpcOptions.DefaultMaxFrameSize);
+        Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public void Garbage_is_refused_as_a_protocol_error()
+    {
+        var garbage = new byte[] { 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+        using var reader = new FrameReader(new MemoryStream(garbage), RpcOptions.DefaultMaxFrameSize);
+        Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public void Random_garbage_never_escapes_as_anything_but_a_protocol_error_or_a_frame()
+    {
+        var rng = new Random(5);
+        for (int round = 0; round < 500; round++)
+        {
+            var bytes = new byte[rng.Next(1, 300)];
+            rng.NextBytes(bytes);
+            using var reader = new FrameReader(new MemoryStream(bytes), 64 * 1024 * 2);
+            try
+            {
+                while (reader.ReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult() is not null) { }
+            }
+            catch (ProtocolException)
+            {
+                // Expected for most inputs.
+            }
+        }
+        Assert.Pass("No exception other than ProtocolException escaped 500 random inputs.");
+    }
+
+    [Test]
+    public void An_empty_frame_is_refused()
+    {
+        using var reader = new FrameReader(new MemoryStream([0x00]), RpcOptions.DefaultMaxFrameSize);
+        Assert.ThrowsAsync<ProtocolException>(async () => await reader.ReadAsync(CancellationToken.None));
+    }
+
+    [Test]
+    public void Sending_a_frame_over_the_maximum_is_refused_with_the_parameter_name()
+    {
+        var writer = new FrameWriter(Stream.Null, 128 * 1024, 4);
+        var ex = Assert.Throws<ArgumentException>(() => writer.EnqueueAsync(Ping(1, 200_000), CancellationToken.None));
+        Assert.That(ex!.ParamName, Is.EqualTo("frame"));
+    }
+
+    private sealed class TrickleStream(byte[] data) : Stream
+    {
+        private int _pos;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => data.Length;
+        public override long Position { get => _pos; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_pos == data.Length || count == 0) return 0;
+            buffer[offset] = data[_pos++];
+            return 1;
+        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_pos == data.Length || buffer.Length == 0) return ValueTask.FromResult(0);
+            buffer.Span[0] = data[_pos++];
+            return ValueTask.FromResult(1);
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Rpc;
+
+/// <summary>A peer with a valid identity that can write anything on the wire after (or instead of) the handshake.</summary>
+internal sealed class HostileClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly Stream _stream;
+    private readonly NodeIdentity _identity;
+
+    private HostileClient(Socket socket, Stream stream, NodeIdentity identity)
+    {
+        _socket = socket;
+        _stream = stream;
+        _identity = identity;
+    }
+
+    public Stream Stream => _stream;
+
+    /// <summary>Plain TCP, no TLS: for garbage before the handshake and silent peers.</summary>
+    public static async Task<HostileClient> ConnectRawAsync(IPEndPoint server)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server);
+        return new HostileClient(socket, new NetworkStream(socket, ownsSocket: false), NodeIdentity.CreateEphemeral());
+    }
+
+    /// <summary>TLS with a valid node certificate, then the given Hello (or the normal one).</summary>
+    public static async Task<HostileClient> ConnectAsync(IPEndPoint server, Hello? hello = null, bool sendHello = true)
+    {
+        var identity = NodeIdentity.CreateEphemeral();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server);
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "zentalk-mesh",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            ClientCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(identity), null, offline: true),
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
+        var client = new HostileClient(socket, ssl, identity);
+        if (sendHello)
+        {
+            await client.WriteFrameAsync(new Frame { Hello = hello ?? RpcHandshake.LocalHello(new RpcOptions(), 0) });
+            if (hello is null) _ = await client.ReadFrameAsync();
+        }
+        return client;
+    }
+
+    public async Task WriteFrameAsync(Frame frame)
+    {
+        var body = frame.ToByteArray();
+        var prefix = new byte[5];
+        int n = FrameWriter.WriteVarint((uint)body.Length, prefix);
+        await _stream.WriteAsync(prefix.AsMemory(0, n));
+        await _stream.WriteAsync(body);
+        await _stream.FlushAsync();
+    }
+
+    public async Task WriteRawAsync(byte[] bytes)
+    {
+        await _stream.WriteAsync(bytes);
+        await _stream.FlushAsync();
+    }
+
+    public async Task<Frame?> ReadFrameAsync()
+    {
+        using var reader = new FrameReader(_stream, RpcOptions.DefaultMaxFrameSize);
+        return await reader.ReadAsync(CancellationToken.None);
+    }
+
+    /// <summary>Waits until the server closes the connection (read returns 0 or fails); false if it is still open at the limit.</summary>
+    public async Task<bool> WaitForDisconnectAsync(TimeSpan limit)
+    {
+        var buffer = new byte[4096];
+        using var cts = new CancellationTokenSource(limit);
+        try
+        {
+            while (true)
+            {
+                int n = await _stream.ReadAsync(buffer, cts.Token);
+                if (n == 0) return true;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or AuthenticationException)
+        {
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stream.DisposeAsync();
+        _socket.Dispose();
+        _identity.Dispose();
+    }
+}

@@ -1,0 +1,133 @@
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Rpc;
+
+/// <summary>
+/// Each hostile peer is disconnected within the handshake/read/idle timeout (1-2 s here; the bound checked is
+/// generous so a loaded machine does not fail it), while a well-behaved client keeps getting answers throughout.
+/// </summary>
+public class HostileInputTests
+{
+    private static readonly TimeSpan DisconnectBound = TimeSpan.FromSeconds(15);
+    private RpcTestPeer _server = null!;
+    private RpcTestPeer _goodClient = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _server = new RpcTestPeer(RpcTestPeer.FastOptions);
+        // The good client dials with a relaxed handshake timeout so a loaded CI machine cannot fail it; its
+        // connection is made before the hostile peer arrives and must stay usable throughout.
+        _goodClient = new RpcTestPeer(new RpcOptions { HandshakeTimeout = TimeSpan.FromSeconds(10), IdleTimeout = TimeSpan.FromSeconds(30) });
+        await _goodClient.Client.CallAsync(_server.Contact, new Request { Ping = new PingRequest() }, TimeSpan.FromSeconds(10), CancellationToken.None);
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        await _goodClient.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    /// <summary>Pings the server until <paramref name="done"/> completes; returns how many pings succeeded.</summary>
+    private async Task<int> ServeGoodClientAsync(Task done)
+    {
+        int ok = 0;
+        do
+        {
+            var r = await _goodClient.Client.CallAsync(_server.Contact,
+                new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom([9]) } }, TimeSpan.FromSeconds(5), CancellationToken.None);
+            Assert.That(r.Ping.Payload[0], Is.EqualTo(9));
+            ok++;
+            await Task.Delay(20);
+        } while (!done.IsCompleted);
+        return ok;
+    }
+
+    private async Task AssertDisconnectedWhileOthersAreServed(HostileClient hostile)
+    {
+        var disconnected = hostile.WaitForDisconnectAsync(DisconnectBound);
+        int served = await ServeGoodClientAsync(disconnected);
+        Assert.That(await disconnected, Is.True, "the hostile peer was not disconnected");
+        Assert.That(served, Is.GreaterThan(0));
+        // Its resources are freed: only the good client's connection remains.
+        for (int i = 0; i < 200 && _server.Server.ConnectionCount + _server.Server.HandshakesInProgress > 1; i++) await Task.Delay(10);
+        Assert.That(_server.Server.ConnectionCount + _server.Server.HandshakesInProgress, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Garbage_instead_of_a_tls_handshake_is_disconnected()
+    {
+        await using var hostile = await HostileClient.ConnectRawAsync(_server.Server.LocalEndPoint);
+        var garbage = new byte[4096];
+        new Random(3).NextBytes(garbage);
+        await hostile.WriteRawAsync(garbage);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task Garbage_frames_inside_tls_are_disconnected()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        await hostile.WriteRawAsync([0x05, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_length_prefix_of_two_to_the_62_is_disconnected()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        await hostile.WriteRawAsync([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_truncated_frame_is_disconnected_at_the_read_timeout()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        // Announce 1000 bytes, send 10, then stall.
+        var partial = new byte[12];
+        FrameWriter.WriteVarint(1000, partial);
+        await hostile.WriteRawAsync(partial);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_valid_frame_of_the_wrong_type_is_disconnected()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        await hostile.WriteFrameAsync(new Frame { RequestId = 1, Response = new Response { Ping = new PingResponse() } });
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_second_hello_is_disconnected()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        await hostile.WriteFrameAsync(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) });
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_silent_peer_is_disconnected_at_the_handshake_timeout()
+    {
+        await using var hostile = await HostileClient.ConnectRawAsync(_server.Server.LocalEndPoint);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_peer_silent_after_tls_is_disconnected_before_the_version_exchange_completes()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint, sendHello: false);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+
+    [Test]
+    public async Task A_peer_silent_after_the_handshake_is_disconnected_when_idle()
+    {
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        await AssertDisconnectedWhileOthersAreServed(hostile);
+    }
+}

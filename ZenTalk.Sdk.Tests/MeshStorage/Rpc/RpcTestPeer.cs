@@ -1,0 +1,39 @@
+using System.Net;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Rpc;
+
+/// <summary>A server and a client with one identity on 127.0.0.1, OS-chosen port.</summary>
+internal sealed class RpcTestPeer : IAsyncDisposable
+{
+    public RpcTestPeer(RpcOptions options, IShardRequestHandler? shards = null, IRpcRequestHandler? handler = null)
+    {
+        Identity = NodeIdentity.CreateEphemeral();
+        Router = new MeshRequestRouter(Identity.Id) { Shards = shards };
+        Server = new RpcServer(Identity, options, handler ?? Router);
+        Server.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        Client = new RpcClient(Identity, options) { LocalListenPort = Server.LocalEndPoint.Port };
+    }
+
+    public NodeIdentity Identity { get; }
+    public MeshRequestRouter Router { get; }
+    public RpcServer Server { get; }
+    public RpcClient Client { get; }
+    public PeerContact Contact => new(Identity.Id, Server.LocalEndPoint);
+
+    public static RpcOptions FastOptions => new()
+    {
+        HandshakeTimeout = TimeSpan.FromSeconds(1.5),
+        ReadTimeout = TimeSpan.FromSeconds(1),
+        IdleTimeout = TimeSpan.FromSeconds(2),
+        DefaultCallTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await Client.DisposeAsync();
+        await Server.DisposeAsync();
+        Identity.Dispose();
+    }
+}
