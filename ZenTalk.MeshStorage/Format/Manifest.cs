@@ -184,7 +184,7 @@ internal sealed class Manifest
 
         Require(body.FormatVersion == FormatVersion, $"format version {body.FormatVersion} is not supported (this reader knows {FormatVersion})");
         Require(body.SegmentSize is >= MinSegmentSize and <= MaxSegmentSize, $"segment size {body.SegmentSize} is outside {MinSegmentSize}..{MaxSegmentSize}");
-        Require(body.DataShards >= 1 && body.DataShards + (ulong)body.ParityShards <= MaxTotalShards, "erasure parameters out of range");
+        Require(body.DataShards >= 1 && body.ParityShards >= 1 && body.DataShards + (ulong)body.ParityShards <= MaxTotalShards, "erasure parameters out of range");
         Require(body.PlaintextSize <= long.MaxValue / 2, "plaintext size out of range");
         Require(body.Cipher is { Algorithm: CipherAlgorithmAesGcmHkdf, TagSize: SegmentCipher.TagSize }
             && body.Cipher.Salt.Length == SegmentCipher.SaltSize, "unsupported cipher parameters");

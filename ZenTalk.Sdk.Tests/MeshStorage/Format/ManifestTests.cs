@@ -186,6 +186,7 @@ public class ManifestTests
             b => b.Segments[0].ShardHashes = ByteString.CopyFrom(new byte[31]),
             b => b.Segments[1].ShardSize++,
             b => b.DataShards = 0,
+            b => b.ParityShards = 0,
             b => b.ParityShards = 250,
             b => b.SegmentSize = 100,
             b => b.Cipher.Salt = ByteString.CopyFrom(new byte[8]),
