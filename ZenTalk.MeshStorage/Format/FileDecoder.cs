@@ -60,31 +60,39 @@ internal sealed class FileDecoder
         var shardSize = _manifest.ShardSize(index);
         var plaintextLength = (int)_manifest.SegmentPlaintextLength(index);
         var shards = new Memory<byte>[n];
+        for (var j = 0; j < n; j++)
+        {
+            shards[j] = buffer.AsMemory(j * shardSize, shardSize);
+        }
+
+        // Ask for exactly the shards still needed, all at once (data shards first, so the common case needs no
+        // rebuild); each failure pulls in the next candidate. Sources may be remote, so requests overlap.
         var present = new bool[n];
         var valid = 0;
         var rejected = 0;
-        for (var j = 0; j < n && valid < k; j++)
+        var nextCandidate = 0;
+        while (valid < k && nextCandidate < n)
         {
-            shards[j] = buffer.AsMemory(j * shardSize, shardSize);
-            var hash = _manifest.ShardHash(index, j);
-            bool got;
-            try
+            var batch = Math.Min(k - valid, n - nextCandidate);
+            var fetches = new Task<FetchResult>[batch];
+            for (var b = 0; b < batch; b++)
             {
-                got = await _source.ReadShardAsync(index, j, hash, shards[j], cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or MeshStorageException)
-            {
-                got = false;
+                fetches[b] = FetchAsync(index, nextCandidate + b, shards[nextCandidate + b], cancellationToken);
             }
 
-            if (got && hash.Matches(shards[j].Span))
+            nextCandidate += batch;
+            foreach (var result in await Task.WhenAll(fetches).ConfigureAwait(false))
             {
-                present[j] = true;
-                valid++;
-            }
-            else if (got)
-            {
-                rejected++;
+                switch (result.Outcome)
+                {
+                    case FetchOutcome.Valid:
+                        present[result.Shard] = true;
+                        valid++;
+                        break;
+                    case FetchOutcome.Rejected:
+                        rejected++;
+                        break;
+                }
             }
         }
 
@@ -94,16 +102,11 @@ internal sealed class FileDecoder
                 $"Segment {index} of {_manifest.Cid}: only {valid} valid shards of the {k} needed ({rejected} failed their hash check, {n - valid - rejected} unavailable).");
         }
 
-        for (var j = 0; j < n; j++)
-        {
-            shards[j] = buffer.AsMemory(j * shardSize, shardSize);
-        }
-
         for (var j = 0; j < k; j++)
         {
             if (!present[j])
             {
-                await Task.Run(() => _codec.ReconstructData(shards, present), cancellationToken).ConfigureAwait(false);
+                _codec.ReconstructData(shards, present);
                 break;
             }
         }
@@ -112,6 +115,32 @@ internal sealed class FileDecoder
         cipher.Decrypt(index, index == _manifest.SegmentCount - 1, buffer.AsSpan(0, sealedLength), buffer.AsSpan(0, plaintextLength));
         return plaintextLength;
     }
+
+    private async Task<FetchResult> FetchAsync(int segment, int shard, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var hash = _manifest.ShardHash(segment, shard);
+        bool got;
+        try
+        {
+            got = await _source.ReadShardAsync(segment, shard, hash, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or MeshStorageException)
+        {
+            got = false;
+        }
+
+        // Verify before use: sources are untrusted, and a shard that fails is simply not counted.
+        return new FetchResult(shard, !got ? FetchOutcome.Unavailable : hash.Matches(destination.Span) ? FetchOutcome.Valid : FetchOutcome.Rejected);
+    }
+
+    private enum FetchOutcome
+    {
+        Unavailable,
+        Valid,
+        Rejected,
+    }
+
+    private readonly record struct FetchResult(int Shard, FetchOutcome Outcome);
 
     internal static byte[] RentBuffer(int size) => ArrayPool<byte>.Shared.Rent(size);
 

@@ -17,6 +17,7 @@ public class FileSegmentSize
     private byte[] _input = null!;
     private ContentKey _key = null!;
     private OwnerKey _owner = null!;
+    private ArrayShards _shards = null!;
 
     /// <summary>Plaintext bytes per segment.</summary>
     [Params(256 << 10, 1 << 20, 4 << 20)]
@@ -28,6 +29,7 @@ public class FileSegmentSize
         _input = RandomNumberGenerator.GetBytes(Size);
         _key = ContentKey.Generate();
         _owner = OwnerKey.Create();
+        _shards = new ArrayShards(keep: true);
     }
 
     [GlobalCleanup]
@@ -38,8 +40,7 @@ public class FileSegmentSize
     public async Task EncodeDecode()
     {
         var options = new FileCodecOptions { SegmentSize = SegmentSize, MaxSegmentsInFlight = 2 };
-        var shards = new ArrayShards(keep: true);
-        var manifest = await new FileEncoder(options).EncodeAsync(new MemoryStream(_input, writable: false), _key, _owner, shards);
-        await new FileDecoder(manifest, _key, shards, options).DecodeToAsync(Stream.Null);
+        var manifest = await new FileEncoder(options).EncodeAsync(new MemoryStream(_input, writable: false), _key, _owner, _shards);
+        await new FileDecoder(manifest, _key, _shards, options).DecodeToAsync(Stream.Null);
     }
 }
