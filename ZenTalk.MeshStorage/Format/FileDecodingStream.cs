@@ -65,15 +65,44 @@ internal sealed class FileDecodingStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return 0;
+        }
+
+        if (!await AdvanceAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return 0;
+        }
+
+        var count = Math.Min(buffer.Length, _currentLength - _currentOffset);
+        _current!.Buffer.AsMemory(_currentOffset, count).CopyTo(buffer);
+        _currentOffset += count;
+        _position += count;
+        return count;
+    }
+
+    /// <summary>Writes each authenticated segment straight from its buffer (no intermediate copy).</summary>
+    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        while (await AdvanceAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var count = _currentLength - _currentOffset;
+            await destination.WriteAsync(_current!.Buffer.AsMemory(_currentOffset, count), cancellationToken).ConfigureAwait(false);
+            _currentOffset += count;
+            _position += count;
+        }
+    }
+
+    /// <summary>Makes <see cref="_current"/> a segment with unread bytes; false at the end of the file.</summary>
+    private async ValueTask<bool> AdvanceAsync(CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_failure is not null)
         {
             throw _failure;
-        }
-
-        if (buffer.IsEmpty)
-        {
-            return 0;
         }
 
         while (_current is null || _currentOffset == _currentLength)
@@ -85,9 +114,9 @@ internal sealed class FileDecodingStream : Stream
             }
 
             StartAhead();
-            if (!_ahead.TryDequeue(out var next))
+            if (!_ahead.TryPeek(out var next))
             {
-                return 0;
+                return false;
             }
 
             try
@@ -96,34 +125,22 @@ internal sealed class FileDecodingStream : Stream
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // The read was cancelled, not the decode: the segment is still the next one to read.
-                var rest = _ahead.ToArray();
-                _ahead.Clear();
-                _ahead.Enqueue(next);
-                foreach (var s in rest)
-                {
-                    _ahead.Enqueue(s);
-                }
-
+                // The read was cancelled, not the decode: the segment stays first in line.
                 throw;
             }
             catch (Exception e)
             {
                 _failure = e;
-                _free.Push(next);
                 throw;
             }
 
+            _ahead.Dequeue();
             _current = next;
             _currentOffset = 0;
             StartAhead();
         }
 
-        var count = Math.Min(buffer.Length, _currentLength - _currentOffset);
-        _current.Buffer.AsMemory(_currentOffset, count).CopyTo(buffer);
-        _currentOffset += count;
-        _position += count;
-        return count;
+        return true;
     }
 
     private void StartAhead()

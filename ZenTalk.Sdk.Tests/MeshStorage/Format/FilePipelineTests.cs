@@ -228,6 +228,31 @@ public class FilePipelineTests
     }
 
     [Test]
+    public async Task Decoded_stream_reads_synchronously_and_reports_its_length()
+    {
+        var data = RandomNumberGenerator.GetBytes((3 * Small) + 9);
+        var key = ContentKey.Generate();
+        var (manifest, shards) = await Encode(data, key, Options());
+        using var stream = new FileDecoder(manifest, key, shards, Options()).OpenRead();
+        Assert.That(stream.Length, Is.EqualTo(data.Length));
+        Assert.That(stream.CanSeek, Is.False);
+        var output = new MemoryStream();
+        stream.CopyTo(output, 1000);
+        Assert.That(output.ToArray(), Is.EqualTo(data));
+        Assert.That(stream.Read(new byte[10]), Is.Zero);
+    }
+
+    [Test]
+    public async Task Every_read_after_a_failed_segment_fails_again()
+    {
+        var data = RandomNumberGenerator.GetBytes(3 * Small);
+        var (manifest, shards) = await Encode(data, ContentKey.Generate(), Options());
+        await using var stream = new FileDecoder(manifest, ContentKey.Generate(), shards, Options()).OpenRead();
+        Assert.ThrowsAsync<IntegrityException>(async () => await stream.ReadExactlyAsync(new byte[100]));
+        Assert.ThrowsAsync<IntegrityException>(async () => await stream.ReadExactlyAsync(new byte[100]));
+    }
+
+    [Test]
     public void Encoder_rejects_bad_options_and_arguments()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new FileEncoder(new FileCodecOptions { SegmentSize = 100 }));
