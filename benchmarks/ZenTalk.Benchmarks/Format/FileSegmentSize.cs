@@ -7,10 +7,10 @@ namespace ZenTalk.Benchmarks.Format;
 
 /// <summary>
 /// Which segment size should the pipeline default to? Encode + decode of the same 32 MiB with 2 segments in
-/// flight, for 256 KiB, 1 MiB and 4 MiB segments.
+/// flight, for 256 KiB to 4 MiB segments.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 6)]
+[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 12)]
 public class FileSegmentSize
 {
     private const int Size = 32 << 20;
@@ -20,7 +20,7 @@ public class FileSegmentSize
     private ArrayShards _shards = null!;
 
     /// <summary>Plaintext bytes per segment.</summary>
-    [Params(256 << 10, 1 << 20, 4 << 20)]
+    [Params(256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20)]
     public int SegmentSize { get; set; }
 
     [GlobalSetup]
