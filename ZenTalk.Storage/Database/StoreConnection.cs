@@ -1,0 +1,128 @@
+using Microsoft.Data.Sqlite;
+
+namespace ZenTalk.Storage.Database;
+
+/// <summary>
+/// One open SQLite connection with the store's pragmas applied and a cache of prepared commands, so hot paths
+/// bind new values into an already-prepared statement instead of parsing SQL again.
+/// </summary>
+internal sealed class StoreConnection : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private SqliteTransaction? _transaction;
+
+    private StoreConnection(SqliteConnection connection) => Connection = connection;
+
+    public SqliteConnection Connection { get; }
+
+    /// <summary>Opens a connection and applies the per-connection pragmas.</summary>
+    public static StoreConnection Open(string connectionString, MessageStoreOptions options, bool readOnly)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            connection.Open();
+            var store = new StoreConnection(connection);
+            // WAL lets readers run while the writer commits; NORMAL is durable across application crashes and
+            // only risks the last commits on power loss, the usual trade-off for a client database.
+            store.Pragma($"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}");
+            store.Pragma("PRAGMA journal_mode = WAL");
+            store.Pragma("PRAGMA synchronous = NORMAL");
+            store.Pragma("PRAGMA foreign_keys = ON");
+            store.Pragma($"PRAGMA cache_size = -{options.CacheSizeKiB}");
+            store.Pragma("PRAGMA temp_store = MEMORY");
+            store.Pragma($"PRAGMA mmap_size = {options.MmapSize}");
+            if (readOnly)
+            {
+                store.Pragma("PRAGMA query_only = ON");
+            }
+            return store;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Pragma(string sql)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Returns the cached command for <paramref name="sql"/>, bound to the current transaction.</summary>
+    public SqliteCommand Command(string sql)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+            _commands.Add(sql, command);
+        }
+        command.Transaction = _transaction;
+        return command;
+    }
+
+    /// <summary>Runs a statement once without caching it (schema changes, rare maintenance).</summary>
+    public int Execute(string sql)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = _transaction;
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>Runs a scalar query once without caching it.</summary>
+    public object? Scalar(string sql)
+    {
+        using var command = Connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = _transaction;
+        return command.ExecuteScalar();
+    }
+
+    public void Begin(bool deferred)
+    {
+        _transaction = Connection.BeginTransaction(deferred);
+    }
+
+    public void Commit()
+    {
+        var transaction = _transaction ?? throw new InvalidOperationException("No transaction is open.");
+        _transaction = null;
+        transaction.Commit();
+        transaction.Dispose();
+    }
+
+    public void Rollback()
+    {
+        var transaction = _transaction;
+        _transaction = null;
+        if (transaction is null)
+        {
+            return;
+        }
+        try
+        {
+            transaction.Rollback();
+        }
+        catch (SqliteException)
+        {
+            // SQLite may already have rolled back (for example after SQLITE_FULL); nothing is left to undo.
+        }
+        transaction.Dispose();
+    }
+
+    public void Dispose()
+    {
+        Rollback();
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+        _commands.Clear();
+        Connection.Dispose();
+    }
+}

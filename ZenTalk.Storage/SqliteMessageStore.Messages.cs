@@ -1,0 +1,506 @@
+using Microsoft.Data.Sqlite;
+using ZenTalk.Storage.Database;
+
+namespace ZenTalk.Storage;
+
+public sealed partial class SqliteMessageStore
+{
+    internal const int PreviewLength = 120;
+
+    internal const string MessageColumns =
+        "m.id, m.message_id, m.conversation_id, m.sender_id, m.sent_at, m.received_at, m.body, m.content_type, " +
+        "m.status, m.direction, m.reply_to, m.edited_at, m.deleted_at, m.from_blocked, m.attachment_count";
+
+    private const string InsertMessageSql =
+        """
+        INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, received_at, body, content_type,
+                              status, direction, reply_to, from_blocked, attachment_count)
+        VALUES (@id, @message_id, @conversation_id, @sender_id, @sent_at, @received_at, @body, @content_type,
+                @status, @direction, @reply_to, @from_blocked, @attachment_count)
+        ON CONFLICT DO NOTHING
+        """;
+
+    private const string UpsertConversationSql =
+        """
+        INSERT INTO conversations (conversation_id, created_at, activity_key, last_message_key, last_message_id,
+                                   last_preview, last_sender_id, unread_count)
+        VALUES (@conversation_id, @now, @key, @key, @message_id, @preview, @sender_id, @unread)
+        ON CONFLICT (conversation_id) DO UPDATE SET
+            unread_count = unread_count + excluded.unread_count,
+            activity_key = max(activity_key, excluded.activity_key),
+            last_message_id = CASE WHEN last_message_key IS NULL OR excluded.last_message_key > last_message_key
+                                   THEN excluded.last_message_id ELSE last_message_id END,
+            last_preview = CASE WHEN last_message_key IS NULL OR excluded.last_message_key > last_message_key
+                                THEN excluded.last_preview ELSE last_preview END,
+            last_sender_id = CASE WHEN last_message_key IS NULL OR excluded.last_message_key > last_message_key
+                                  THEN excluded.last_sender_id ELSE last_sender_id END,
+            last_message_key = CASE WHEN last_message_key IS NULL OR excluded.last_message_key > last_message_key
+                                    THEN excluded.last_message_key ELSE last_message_key END
+        """;
+
+    private const string UnreadCountSql =
+        "SELECT count(*) FROM messages WHERE conversation_id = @conversation_id AND direction = 1 AND status < 4 AND deleted_at IS NULL AND from_blocked = 0";
+
+    /// <inheritdoc/>
+    public Task<bool> SaveMessageAsync(Message message, CancellationToken cancellationToken = default)
+    {
+        ValidateMessage(message, nameof(message));
+        Message[] batch = [message];
+        return WriteAsync(w => SaveCore(w, batch) == 1, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<int> SaveMessagesAsync(IEnumerable<Message> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var batch = messages.ToArray();
+        foreach (var message in batch)
+        {
+            ValidateMessage(message, nameof(messages));
+        }
+        return batch.Length == 0 ? Task.FromResult(0) : WriteAsync(w => SaveCore(w, batch), cancellationToken);
+    }
+
+    private static void ValidateMessage(Message? message, string paramName)
+    {
+        if (message is null)
+        {
+            throw new ArgumentNullException(paramName, "A message is null.");
+        }
+        static void Require(string? value, string what, string paramName)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException($"{what} must not be empty.", paramName);
+            }
+        }
+        Require(message.MessageId, "Message.MessageId", paramName);
+        Require(message.ConversationId, "Message.ConversationId", paramName);
+        Require(message.SenderId, "Message.SenderId", paramName);
+        Require(message.ContentType, "Message.ContentType", paramName);
+        if (message.Body is null)
+        {
+            throw new ArgumentException("Message.Body must not be null (use an empty string).", paramName);
+        }
+        if (message.SentAt < DateTimeOffset.UnixEpoch || message.SentAt >= MessageKey.MaxSentAt)
+        {
+            throw new ArgumentException($"Message.SentAt ({message.SentAt:O}) must be between 1970-01-01 and 2200-01-01.", paramName);
+        }
+        if (!Enum.IsDefined(message.Status) || !Enum.IsDefined(message.Direction))
+        {
+            throw new ArgumentException("Message.Status or Message.Direction is not a defined value.", paramName);
+        }
+        if (message.Attachments is null)
+        {
+            throw new ArgumentException("Message.Attachments must not be null (use an empty list).", paramName);
+        }
+        foreach (var attachment in message.Attachments)
+        {
+            if (attachment is null)
+            {
+                throw new ArgumentException("Message.Attachments contains null.", paramName);
+            }
+            Require(attachment.Cid, "Attachment.Cid", paramName);
+            Require(attachment.FileName, "Attachment.FileName", paramName);
+            Require(attachment.MimeType, "Attachment.MimeType", paramName);
+            if (attachment.ContentKey is null || attachment.ContentKey.Length == 0)
+            {
+                throw new ArgumentException("Attachment.ContentKey must not be empty.", paramName);
+            }
+            if (attachment.Sha256 is null || attachment.Sha256.Length != 32)
+            {
+                throw new ArgumentException("Attachment.Sha256 must be 32 bytes.", paramName);
+            }
+            if (attachment.Size < 0)
+            {
+                throw new ArgumentException("Attachment.Size must not be negative.", paramName);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Inserts the new messages of a batch and updates each touched conversation once (aggregated in memory),
+    /// not once per row. Runs inside the writer's transaction.
+    /// </summary>
+    private int SaveCore(StoreConnection w, IReadOnlyList<Message> batch)
+    {
+        var now = NowMs;
+        Dictionary<string, bool>? blockedSenders = null;
+        var conversations = new Dictionary<string, ConversationDelta>(StringComparer.Ordinal);
+        var saved = 0;
+        foreach (var message in batch)
+        {
+            var incoming = message.Direction == MessageDirection.Incoming;
+            var blocked = incoming && IsSenderBlocked(w, message.SenderId, ref blockedSenders);
+            var key = InsertMessage(w, message, blocked);
+            if (key < 0)
+            {
+                continue;
+            }
+            saved++;
+            for (var i = 0; i < message.Attachments.Count; i++)
+            {
+                InsertAttachment(w, key, i, message.ConversationId, message.Attachments[i]);
+            }
+            ref var delta = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(conversations, message.ConversationId, out var exists);
+            if (!exists || key > delta.Key)
+            {
+                delta.Key = key;
+                delta.Message = message;
+            }
+            if (incoming && !blocked && message.Status < MessageStatus.Read)
+            {
+                delta.Unread++;
+            }
+        }
+        if (saved == 0)
+        {
+            return 0;
+        }
+        var upsert = w.Command(UpsertConversationSql);
+        foreach (var (conversationId, delta) in conversations)
+        {
+            upsert.Bind("@conversation_id", conversationId)
+                .Bind("@now", now)
+                .Bind("@key", delta.Key)
+                .Bind("@message_id", delta.Message!.MessageId)
+                .Bind("@preview", Preview(delta.Message.Body))
+                .Bind("@sender_id", delta.Message.SenderId)
+                .Bind("@unread", delta.Unread)
+                .ExecuteNonQuery();
+        }
+        StorageMetrics.MessagesSaved.Add(saved);
+        return saved;
+    }
+
+    private struct ConversationDelta
+    {
+        public long Key;
+        public Message? Message;
+        public int Unread;
+    }
+
+    internal static string Preview(string body)
+    {
+        if (body.Length <= PreviewLength)
+        {
+            return body;
+        }
+        var length = char.IsHighSurrogate(body[PreviewLength - 1]) ? PreviewLength - 1 : PreviewLength;
+        return body[..length];
+    }
+
+    private static bool IsSenderBlocked(StoreConnection w, string senderId, ref Dictionary<string, bool>? cache)
+    {
+        cache ??= new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (!cache.TryGetValue(senderId, out var blocked))
+        {
+            var result = w.Command("SELECT is_blocked FROM contacts WHERE contact_id = @id").Bind("@id", senderId).ExecuteScalar();
+            blocked = result is long value && value != 0;
+            cache[senderId] = blocked;
+        }
+        return blocked;
+    }
+
+    /// <summary>Inserts one message; returns its key, or -1 when the message id is already stored.</summary>
+    private long InsertMessage(StoreConnection w, Message message, bool fromBlocked)
+    {
+        var sentMs = message.SentAt.ToUnixTimeMilliseconds();
+        var insert = w.Command(InsertMessageSql)
+            .Bind("@message_id", message.MessageId)
+            .Bind("@conversation_id", message.ConversationId)
+            .Bind("@sender_id", message.SenderId)
+            .Bind("@sent_at", sentMs)
+            .Bind("@received_at", message.ReceivedAt?.ToUnixTimeMilliseconds())
+            .Bind("@body", message.Body)
+            .Bind("@content_type", message.ContentType)
+            .Bind("@status", (int)message.Status)
+            .Bind("@direction", (int)message.Direction)
+            .Bind("@reply_to", message.ReplyToMessageId)
+            .Bind("@from_blocked", fromBlocked ? 1 : 0)
+            .Bind("@attachment_count", message.Attachments.Count);
+        for (var attempt = 0; attempt <= MessageKey.SequenceMask; attempt++)
+        {
+            var key = MessageKey.Make(sentMs, _sequence++);
+            if (insert.Bind("@id", key).ExecuteNonQuery() == 1)
+            {
+                return key;
+            }
+            // Nothing inserted: either a duplicate message id (the common case: a re-delivered message), or another
+            // message sent in the same millisecond already holds this key; then try the next sequence number.
+            var exists = w.Command("SELECT 1 FROM messages WHERE message_id = @message_id")
+                .Bind("@message_id", message.MessageId).ExecuteScalar();
+            if (exists is not null)
+            {
+                return -1;
+            }
+        }
+        throw new MessageStoreException($"Could not store message '{message.MessageId}': over a million messages share its send time of {message.SentAt:O}.");
+    }
+
+    private static void InsertAttachment(StoreConnection w, long key, int ordinal, string conversationId, Attachment attachment)
+    {
+        w.Command(
+            """
+            INSERT INTO attachments (message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256)
+            VALUES (@message_key, @ordinal, @conversation_id, @cid, @content_key, @file_name, @mime_type, @size, @sha256)
+            """)
+            .Bind("@message_key", key)
+            .Bind("@ordinal", ordinal)
+            .Bind("@conversation_id", conversationId)
+            .Bind("@cid", attachment.Cid)
+            .Bind("@content_key", attachment.ContentKey)
+            .Bind("@file_name", attachment.FileName)
+            .Bind("@mime_type", attachment.MimeType)
+            .Bind("@size", attachment.Size)
+            .Bind("@sha256", attachment.Sha256)
+            .ExecuteNonQuery();
+    }
+
+    /// <inheritdoc/>
+    public Task<Message?> GetMessageAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
+        return ReadAsync(r =>
+        {
+            var command = r.Command($"SELECT {MessageColumns} FROM messages m WHERE m.message_id = @message_id")
+                .Bind("@message_id", messageId);
+            var list = ReadMessages(r, command, int.MaxValue);
+            return list.Count == 0 ? null : list[0].Message;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<Page<Message>> GetMessagesAsync(string conversationId, int limit = 50, string? cursor = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        CheckLimit(limit, nameof(limit));
+        var before = Cursor.ParseKey(cursor, nameof(cursor));
+        return ReadAsync(r =>
+        {
+            var command = r.Command(
+                $"SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = @conversation_id AND m.id < @before ORDER BY m.id DESC LIMIT @limit")
+                .Bind("@conversation_id", conversationId)
+                .Bind("@before", before)
+                .Bind("@limit", limit + 1);
+            return ToPage(ReadMessages(r, command, limit + 1), limit);
+        }, cancellationToken);
+    }
+
+    internal static Page<Message> ToPage(List<(long Key, Message Message)> rows, int limit)
+    {
+        var more = rows.Count > limit;
+        var items = new Message[Math.Min(rows.Count, limit)];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = rows[i].Message;
+        }
+        return new Page<Message>(items, more ? Cursor.FromKey(rows[limit - 1].Key) : null);
+    }
+
+    /// <summary>Reads message rows (selected with <see cref="MessageColumns"/>) and loads their attachments.</summary>
+    internal static List<(long Key, Message Message)> ReadMessages(StoreConnection r, SqliteCommand command, int capacityHint)
+    {
+        var rows = new List<(long Key, Message Message)>(Math.Min(capacityHint, 64));
+        List<int>? withAttachments = null;
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var key = reader.GetInt64(0);
+                var editedAt = reader.GetNullableInt64(11);
+                var deletedAt = reader.GetNullableInt64(12);
+                var message = new Message
+                {
+                    MessageId = reader.GetString(1),
+                    ConversationId = reader.GetString(2),
+                    SenderId = reader.GetString(3),
+                    SentAt = FromUnixMs(reader.GetInt64(4)),
+                    ReceivedAt = reader.GetNullableInt64(5) is { } received ? FromUnixMs(received) : null,
+                    Body = reader.GetString(6),
+                    ContentType = reader.GetString(7),
+                    Status = (MessageStatus)reader.GetInt32(8),
+                    Direction = (MessageDirection)reader.GetInt32(9),
+                    ReplyToMessageId = reader.GetNullableString(10),
+                    EditedAt = editedAt is { } e ? FromUnixMs(e) : null,
+                    DeletedAt = deletedAt is { } d ? FromUnixMs(d) : null,
+                    IsFromBlockedContact = reader.GetInt64(13) != 0,
+                };
+                if (reader.GetInt32(14) > 0)
+                {
+                    (withAttachments ??= []).Add(rows.Count);
+                }
+                rows.Add((key, message));
+            }
+        }
+        if (withAttachments is not null)
+        {
+            var attachments = r.Command(
+                "SELECT cid, content_key, file_name, mime_type, size, sha256 FROM attachments WHERE message_key = @message_key ORDER BY ordinal");
+            foreach (var index in withAttachments)
+            {
+                var (key, message) = rows[index];
+                attachments.Bind("@message_key", key);
+                var list = new List<Attachment>();
+                using (var reader = attachments.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        list.Add(ReadAttachment(reader, 0));
+                    }
+                }
+                rows[index] = (key, message with { Attachments = list });
+            }
+        }
+        return rows;
+    }
+
+    internal static Attachment ReadAttachment(SqliteDataReader reader, int first) => new()
+    {
+        Cid = reader.GetString(first),
+        ContentKey = (byte[])reader.GetValue(first + 1),
+        FileName = reader.GetString(first + 2),
+        MimeType = reader.GetString(first + 3),
+        Size = reader.GetInt64(first + 4),
+        Sha256 = (byte[])reader.GetValue(first + 5),
+    };
+
+    /// <inheritdoc/>
+    public Task<bool> UpdateMessageStatusAsync(string messageId, MessageStatus status, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
+        if (!Enum.IsDefined(status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a defined MessageStatus.");
+        }
+        return WriteAsync(w =>
+        {
+            // The rank comparison in SQL is what keeps a late or duplicated receipt from moving a status backwards.
+            var command = w.Command(
+                "UPDATE messages SET status = @status WHERE message_id = @message_id AND status < @status RETURNING conversation_id, direction")
+                .Bind("@status", (int)status)
+                .Bind("@message_id", messageId);
+            string? conversationId = null;
+            var incoming = false;
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    conversationId = reader.GetString(0);
+                    incoming = reader.GetInt32(1) == (int)MessageDirection.Incoming;
+                }
+            }
+            if (conversationId is null)
+            {
+                return false;
+            }
+            if (incoming && status == MessageStatus.Read)
+            {
+                RefreshUnread(w, conversationId);
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> EditMessageAsync(string messageId, string newBody, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
+        ArgumentNullException.ThrowIfNull(newBody);
+        return WriteAsync(w =>
+        {
+            var command = w.Command(
+                "UPDATE messages SET body = @body, edited_at = @now WHERE message_id = @message_id AND deleted_at IS NULL RETURNING id, conversation_id")
+                .Bind("@body", newBody)
+                .Bind("@now", NowMs)
+                .Bind("@message_id", messageId);
+            long key;
+            string conversationId;
+            using (var reader = command.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return false;
+                }
+                key = reader.GetInt64(0);
+                conversationId = reader.GetString(1);
+            }
+            w.Command("UPDATE conversations SET last_preview = @preview WHERE conversation_id = @conversation_id AND last_message_key = @key")
+                .Bind("@preview", Preview(newBody))
+                .Bind("@conversation_id", conversationId)
+                .Bind("@key", key)
+                .ExecuteNonQuery();
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> DeleteMessageAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
+        return WriteAsync(w =>
+        {
+            var command = w.Command(
+                """
+                UPDATE messages SET body = '', deleted_at = @now, attachment_count = 0
+                WHERE message_id = @message_id AND deleted_at IS NULL RETURNING id, conversation_id
+                """)
+                .Bind("@now", NowMs)
+                .Bind("@message_id", messageId);
+            long key;
+            string conversationId;
+            using (var reader = command.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return false;
+                }
+                key = reader.GetInt64(0);
+                conversationId = reader.GetString(1);
+            }
+            w.Command("DELETE FROM attachments WHERE message_key = @key").Bind("@key", key).ExecuteNonQuery();
+            RefreshConversation(w, conversationId);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Recomputes a conversation's last (non-deleted) message and unread count from the messages.</summary>
+    private static void RefreshConversation(StoreConnection w, string conversationId)
+    {
+        w.Command(
+            $"""
+            UPDATE conversations SET
+                (last_message_key, last_message_id, last_preview, last_sender_id) =
+                    (SELECT id, message_id, substr(body, 1, {PreviewLength}), sender_id FROM messages
+                     WHERE conversation_id = @conversation_id AND deleted_at IS NULL ORDER BY id DESC LIMIT 1),
+                unread_count = ({UnreadCountSql})
+            WHERE conversation_id = @conversation_id
+            """)
+            .Bind("@conversation_id", conversationId)
+            .ExecuteNonQuery();
+    }
+
+    private static void RefreshUnread(StoreConnection w, string conversationId)
+    {
+        w.Command($"UPDATE conversations SET unread_count = ({UnreadCountSql}) WHERE conversation_id = @conversation_id")
+            .Bind("@conversation_id", conversationId)
+            .ExecuteNonQuery();
+    }
+
+    /// <inheritdoc/>
+    public Task<int> CountUnreadAsync(string? conversationId = null, CancellationToken cancellationToken = default)
+    {
+        if (conversationId is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        }
+        return ReadAsync(r =>
+        {
+            var result = conversationId is null
+                ? r.Command("SELECT coalesce(sum(unread_count), 0) FROM conversations").ExecuteScalar()
+                : r.Command("SELECT unread_count FROM conversations WHERE conversation_id = @conversation_id")
+                    .Bind("@conversation_id", conversationId).ExecuteScalar();
+            return result is long count ? (int)count : 0;
+        }, cancellationToken);
+    }
+}
