@@ -30,7 +30,7 @@ public sealed partial class SqliteMessageStore
                 command.CommandText = "PRAGMA journal_mode = DELETE";
                 command.ExecuteNonQuery();
                 return 0;
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken, transaction: false).ConfigureAwait(false);
             await BackupFormat.WriteAsync(snapshot, Migrations.LatestVersion, destination, cancellationToken).ConfigureAwait(false);
             _logger.LogInformation("Message store backed up ({Bytes} bytes of database)", new FileInfo(snapshot).Length);
         }

@@ -164,14 +164,18 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Runs <paramref name="write"/> on the writer inside one IMMEDIATE transaction.</summary>
-    private async Task<T> WriteAsync<T>(Func<StoreConnection, T> write, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="write"/> on the writer inside one IMMEDIATE transaction (or none, for backup).</summary>
+    private async Task<T> WriteAsync<T>(Func<StoreConnection, T> write, CancellationToken cancellationToken, bool transaction = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!transaction)
+            {
+                return write(_writer);
+            }
             _writer.Begin(deferred: false);
             try
             {
@@ -195,13 +199,16 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on a pooled reader inside one read transaction (one snapshot).</summary>
-    private async Task<T> ReadAsync<T>(Func<StoreConnection, T> read, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="read"/> on a pooled reader inside one read transaction (one snapshot), or with no
+    /// transaction for work that manages its own (the backup API).
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<StoreConnection, T> read, CancellationToken cancellationToken, bool transaction = true)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_readConnectionString is null)
         {
-            return await WriteAsync(read, cancellationToken).ConfigureAwait(false);
+            return await WriteAsync(read, cancellationToken, transaction).ConfigureAwait(false);
         }
         await _readSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         StoreConnection? connection = null;
@@ -211,6 +218,10 @@ public sealed partial class SqliteMessageStore : IMessageStore
             if (!_idleReaders.TryTake(out connection))
             {
                 connection = StoreConnection.Open(_readConnectionString, _options, readOnly: true);
+            }
+            if (!transaction)
+            {
+                return read(connection);
             }
             connection.Begin(deferred: true);
             try

@@ -63,6 +63,10 @@ internal static class BackupFormat
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var header = new byte[HeaderSize];
         var got = await ReadFullyAsync(source, header, cancellationToken).ConfigureAwait(false);
+        if (got > 0 && got < Magic.Length && header.AsSpan(0, got).SequenceEqual(Magic[..got]))
+        {
+            throw new BackupFormatException("The backup is truncated: its header is incomplete. Nothing was restored.");
+        }
         if (got < Magic.Length || !header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
         {
             throw new BackupFormatException("The stream is not a ZenTalk message store backup (wrong magic bytes). Nothing was restored.");
