@@ -15,8 +15,7 @@ public sealed partial class SqliteMessageStore
         """
         INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, received_at, body, content_type,
                               status, direction, reply_to, from_blocked, attachment_count)
-        VALUES (@id, @message_id, @conversation_id, @sender_id, @sent_at, @received_at, @body, @content_type,
-                @status, @direction, @reply_to, @from_blocked, @attachment_count)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
         ON CONFLICT DO NOTHING
         """;
 
@@ -206,23 +205,24 @@ public sealed partial class SqliteMessageStore
     private long InsertMessage(StoreConnection w, Message message, bool fromBlocked)
     {
         var sentMs = message.SentAt.ToUnixTimeMilliseconds();
-        var insert = w.Command(InsertMessageSql)
-            .Bind("@message_id", message.MessageId)
-            .Bind("@conversation_id", message.ConversationId)
-            .Bind("@sender_id", message.SenderId)
-            .Bind("@sent_at", sentMs)
-            .Bind("@received_at", message.ReceivedAt?.ToUnixTimeMilliseconds())
-            .Bind("@body", message.Body)
-            .Bind("@content_type", message.ContentType)
-            .Bind("@status", (int)message.Status)
-            .Bind("@direction", (int)message.Direction)
-            .Bind("@reply_to", message.ReplyToMessageId)
-            .Bind("@from_blocked", fromBlocked ? 1 : 0)
-            .Bind("@attachment_count", message.Attachments.Count);
+        var insert = w.Raw(InsertMessageSql);
+        insert.Bind(2, message.MessageId);
+        insert.Bind(3, message.ConversationId);
+        insert.Bind(4, message.SenderId);
+        insert.Bind(5, sentMs);
+        insert.Bind(6, message.ReceivedAt?.ToUnixTimeMilliseconds());
+        insert.Bind(7, message.Body);
+        insert.Bind(8, message.ContentType);
+        insert.Bind(9, (int)message.Status);
+        insert.Bind(10, (int)message.Direction);
+        insert.Bind(11, message.ReplyToMessageId);
+        insert.Bind(12, fromBlocked ? 1 : 0);
+        insert.Bind(13, message.Attachments.Count);
         for (var attempt = 0; attempt <= MessageKey.SequenceMask; attempt++)
         {
             var key = MessageKey.Make(sentMs, _sequence++);
-            if (insert.Bind("@id", key).ExecuteNonQuery() == 1)
+            insert.Bind(1, key);
+            if (insert.Execute() == 1)
             {
                 return key;
             }

@@ -176,6 +176,20 @@ public sealed class MessageTests : StoreTestBase
     }
 
     [Test]
+    public async Task Messages_sent_in_the_same_millisecond_across_reopens_are_all_kept()
+    {
+        // The store's ordering key restarts its sequence on open, so the second save collides and must retry.
+        await Store.SaveMessageAsync(Msg("first", "c1", Start, ""));
+        await Store.DisposeAsync();
+        var reopened = await OpenAsync(StorePath);
+
+        Assert.That(await reopened.SaveMessageAsync(Msg("second", "c1", Start)), Is.True);
+        Assert.That(await reopened.SaveMessageAsync(Msg("first", "c1", Start)), Is.False);
+        Assert.That((await reopened.GetMessagesAsync("c1")).Items.Select(m => m.MessageId), Is.EquivalentTo(new[] { "first", "second" }));
+        Assert.That((await reopened.GetMessageAsync("first"))!.Body, Is.Empty);
+    }
+
+    [Test]
     public async Task Keyset_paging_returns_every_message_exactly_once_while_new_messages_arrive()
     {
         await Store.SaveMessagesAsync(Enumerable.Range(0, 100).Select(i => Msg($"old{i}", "c1", Start.AddSeconds(i))));

@@ -9,6 +9,7 @@ namespace ZenTalk.Storage.Database;
 internal sealed class StoreConnection : IDisposable
 {
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RawStatement> _rawStatements = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
 
     private StoreConnection(SqliteConnection connection) => Connection = connection;
@@ -63,6 +64,17 @@ internal sealed class StoreConnection : IDisposable
         }
         command.Transaction = _transaction;
         return command;
+    }
+
+    /// <summary>Returns the cached positional statement for <paramref name="sql"/> (hot insert path only).</summary>
+    public RawStatement Raw(string sql)
+    {
+        if (!_rawStatements.TryGetValue(sql, out var statement))
+        {
+            statement = new RawStatement(Connection, sql);
+            _rawStatements.Add(sql, statement);
+        }
+        return statement;
     }
 
     /// <summary>Runs a statement once without caching it (schema changes, rare maintenance).</summary>
@@ -123,6 +135,11 @@ internal sealed class StoreConnection : IDisposable
             command.Dispose();
         }
         _commands.Clear();
+        foreach (var statement in _rawStatements.Values)
+        {
+            statement.Dispose();
+        }
+        _rawStatements.Clear();
         Connection.Dispose();
     }
 }
