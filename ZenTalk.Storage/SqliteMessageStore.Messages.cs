@@ -23,7 +23,7 @@ public sealed partial class SqliteMessageStore
         """
         INSERT INTO conversations (conversation_id, created_at, activity_key, last_message_key, last_message_id,
                                    last_preview, last_sender_id, unread_count)
-        VALUES (@conversation_id, @now, @key, @key, @message_id, @preview, @sender_id, @unread)
+        VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)
         ON CONFLICT (conversation_id) DO UPDATE SET
             unread_count = unread_count + excluded.unread_count,
             activity_key = max(activity_key, excluded.activity_key),
@@ -156,17 +156,17 @@ public sealed partial class SqliteMessageStore
         {
             return 0;
         }
-        var upsert = w.Command(UpsertConversationSql);
+        var upsert = w.Raw(UpsertConversationSql);
         foreach (var (conversationId, delta) in conversations)
         {
-            upsert.Bind("@conversation_id", conversationId)
-                .Bind("@now", now)
-                .Bind("@key", delta.Key)
-                .Bind("@message_id", delta.Message!.MessageId)
-                .Bind("@preview", Preview(delta.Message.Body))
-                .Bind("@sender_id", delta.Message.SenderId)
-                .Bind("@unread", delta.Unread)
-                .ExecuteNonQuery();
+            upsert.Bind(1, conversationId);
+            upsert.Bind(2, now);
+            upsert.Bind(3, delta.Key);
+            upsert.Bind(4, delta.Message!.MessageId);
+            upsert.Bind(5, Preview(delta.Message.Body));
+            upsert.Bind(6, delta.Message.SenderId);
+            upsert.Bind(7, delta.Unread);
+            upsert.Execute();
         }
         StorageMetrics.MessagesSaved.Add(saved);
         return saved;
@@ -194,8 +194,9 @@ public sealed partial class SqliteMessageStore
         cache ??= new Dictionary<string, bool>(StringComparer.Ordinal);
         if (!cache.TryGetValue(senderId, out var blocked))
         {
-            var result = w.Command("SELECT is_blocked FROM contacts WHERE contact_id = @id").Bind("@id", senderId).ExecuteScalar();
-            blocked = result is long value && value != 0;
+            var lookup = w.Raw("SELECT is_blocked FROM contacts WHERE contact_id = ?1");
+            lookup.Bind(1, senderId);
+            blocked = lookup.QueryInt64() is { } value && value != 0;
             cache[senderId] = blocked;
         }
         return blocked;

@@ -38,6 +38,26 @@ internal sealed class RawStatement : IDisposable
         _ => raw.sqlite3_bind_text16(_statement, index, value.AsSpan()),
     });
 
+    /// <summary>Runs a query and returns the first column of its first row, or <see langword="null"/> when no row.</summary>
+    public long? QueryInt64()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        if (rc == raw.SQLITE_ROW)
+        {
+            var value = raw.sqlite3_column_int64(_statement, 0);
+            raw.sqlite3_reset(_statement);
+            return value;
+        }
+        if (rc != raw.SQLITE_DONE)
+        {
+            var error = Error(rc);
+            raw.sqlite3_reset(_statement);
+            throw error;
+        }
+        raw.sqlite3_reset(_statement);
+        return null;
+    }
+
     /// <summary>Runs the statement to completion and returns the number of rows it changed.</summary>
     public int Execute()
     {
