@@ -264,9 +264,9 @@ public sealed partial class SqliteMessageStore
         ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
         return ReadAsync(r =>
         {
-            var command = r.Command($"SELECT {MessageColumns} FROM messages m WHERE m.message_id = @message_id")
-                .Bind("@message_id", messageId);
-            var list = ReadMessages(r, command, int.MaxValue);
+            var query = r.Raw($"SELECT {MessageColumns} FROM messages m WHERE m.message_id = ?1");
+            query.Bind(1, messageId);
+            var list = ReadMessages(r, query, 1);
             return list.Count == 0 ? null : list[0].Message;
         }, cancellationToken);
     }
@@ -279,12 +279,12 @@ public sealed partial class SqliteMessageStore
         var before = Cursor.ParseKey(cursor, nameof(cursor));
         return ReadAsync(r =>
         {
-            var command = r.Command(
-                $"SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = @conversation_id AND m.id < @before ORDER BY m.id DESC LIMIT @limit")
-                .Bind("@conversation_id", conversationId)
-                .Bind("@before", before)
-                .Bind("@limit", limit + 1);
-            return ToPage(ReadMessages(r, command, limit + 1), limit);
+            var query = r.Raw(
+                $"SELECT {MessageColumns} FROM messages m WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3");
+            query.Bind(1, conversationId);
+            query.Bind(2, before);
+            query.Bind(3, limit + 1);
+            return ToPage(ReadMessages(r, query, limit + 1), limit);
         }, cancellationToken);
     }
 
@@ -299,56 +299,75 @@ public sealed partial class SqliteMessageStore
         return new Page<Message>(items, more ? Cursor.FromKey(rows[limit - 1].Key) : null);
     }
 
-    /// <summary>Reads message rows (selected with <see cref="MessageColumns"/>) and loads their attachments.</summary>
-    internal static List<(long Key, Message Message)> ReadMessages(StoreConnection r, SqliteCommand command, int capacityHint)
+    /// <summary>
+    /// Runs a bound query selecting <see cref="MessageColumns"/> and loads the attachments of the rows that have
+    /// any. The statement is reset afterwards, also on error.
+    /// </summary>
+    internal static List<(long Key, Message Message)> ReadMessages(StoreConnection r, RawStatement query, int capacityHint)
     {
         var rows = new List<(long Key, Message Message)>(Math.Min(capacityHint, 64));
         List<int>? withAttachments = null;
-        using (var reader = command.ExecuteReader())
+        try
         {
-            while (reader.Read())
+            while (query.Step())
             {
-                var key = reader.GetInt64(0);
-                var editedAt = reader.GetNullableInt64(11);
-                var deletedAt = reader.GetNullableInt64(12);
+                var key = query.GetInt64(0);
+                var editedAt = query.GetNullableInt64(11);
+                var deletedAt = query.GetNullableInt64(12);
                 var message = new Message
                 {
-                    MessageId = reader.GetString(1),
-                    ConversationId = reader.GetString(2),
-                    SenderId = reader.GetString(3),
-                    SentAt = FromUnixMs(reader.GetInt64(4)),
-                    ReceivedAt = reader.GetNullableInt64(5) is { } received ? FromUnixMs(received) : null,
-                    Body = reader.GetString(6),
-                    ContentType = reader.GetString(7),
-                    Status = (MessageStatus)reader.GetInt32(8),
-                    Direction = (MessageDirection)reader.GetInt32(9),
-                    ReplyToMessageId = reader.GetNullableString(10),
+                    MessageId = query.GetString(1),
+                    ConversationId = query.GetString(2),
+                    SenderId = query.GetString(3),
+                    SentAt = FromUnixMs(query.GetInt64(4)),
+                    ReceivedAt = query.GetNullableInt64(5) is { } received ? FromUnixMs(received) : null,
+                    Body = query.GetString(6),
+                    ContentType = query.GetString(7),
+                    Status = (MessageStatus)query.GetInt64(8),
+                    Direction = (MessageDirection)query.GetInt64(9),
+                    ReplyToMessageId = query.GetNullableString(10),
                     EditedAt = editedAt is { } e ? FromUnixMs(e) : null,
                     DeletedAt = deletedAt is { } d ? FromUnixMs(d) : null,
-                    IsFromBlockedContact = reader.GetInt64(13) != 0,
+                    IsFromBlockedContact = query.GetInt64(13) != 0,
                 };
-                if (reader.GetInt32(14) > 0)
+                if (query.GetInt64(14) > 0)
                 {
                     (withAttachments ??= []).Add(rows.Count);
                 }
                 rows.Add((key, message));
             }
         }
+        finally
+        {
+            query.Reset();
+        }
         if (withAttachments is not null)
         {
-            var attachments = r.Command(
-                "SELECT cid, content_key, file_name, mime_type, size, sha256 FROM attachments WHERE message_key = @message_key ORDER BY ordinal");
+            var attachments = r.Raw(
+                "SELECT cid, content_key, file_name, mime_type, size, sha256 FROM attachments WHERE message_key = ?1 ORDER BY ordinal");
             foreach (var index in withAttachments)
             {
                 var (key, message) = rows[index];
-                attachments.Bind("@message_key", key);
+                attachments.Bind(1, key);
                 var list = new List<Attachment>();
-                using (var reader = attachments.ExecuteReader())
+                try
                 {
-                    while (reader.Read())
+                    while (attachments.Step())
                     {
-                        list.Add(ReadAttachment(reader, 0));
+                        list.Add(new Attachment
+                        {
+                            Cid = attachments.GetString(0),
+                            ContentKey = attachments.GetBytes(1),
+                            FileName = attachments.GetString(2),
+                            MimeType = attachments.GetString(3),
+                            Size = attachments.GetInt64(4),
+                            Sha256 = attachments.GetBytes(5),
+                        });
                     }
+                }
+                finally
+                {
+                    attachments.Reset();
                 }
                 rows[index] = (key, message with { Attachments = list });
             }

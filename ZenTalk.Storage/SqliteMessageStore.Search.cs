@@ -28,23 +28,23 @@ public sealed partial class SqliteMessageStore
             var sql = conversationId is null
                 ? $"""
                   SELECT {MessageColumns} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-                  WHERE messages_fts MATCH @match AND messages_fts.rowid < @before
-                  ORDER BY messages_fts.rowid DESC LIMIT @limit
+                  WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2
+                  ORDER BY messages_fts.rowid DESC LIMIT ?3
                   """
                 : $"""
                   SELECT {MessageColumns} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-                  WHERE messages_fts MATCH @match AND messages_fts.rowid < @before AND m.conversation_id = @conversation_id
-                  ORDER BY messages_fts.rowid DESC LIMIT @limit
+                  WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2 AND m.conversation_id = ?4
+                  ORDER BY messages_fts.rowid DESC LIMIT ?3
                   """;
-            var command = r.Command(sql)
-                .Bind("@match", match)
-                .Bind("@before", before)
-                .Bind("@limit", limit + 1);
+            var query = r.Raw(sql);
+            query.Bind(1, match);
+            query.Bind(2, before);
+            query.Bind(3, limit + 1);
             if (conversationId is not null)
             {
-                command.Bind("@conversation_id", conversationId);
+                query.Bind(4, conversationId);
             }
-            return ToPage(ReadMessages(r, command, limit + 1), limit);
+            return ToPage(ReadMessages(r, query, limit + 1), limit);
         }, cancellationToken);
     }
 
