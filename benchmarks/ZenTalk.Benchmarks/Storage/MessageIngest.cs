@@ -11,7 +11,7 @@ namespace ZenTalk.Benchmarks.Storage;
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 7, invocationCount: 1)]
+[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 12, invocationCount: 1)]
 public class MessageIngest
 {
     private const int Count = 10_000;
