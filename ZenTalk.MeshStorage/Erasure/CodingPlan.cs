@@ -92,12 +92,14 @@ internal sealed unsafe class CodingPlan
             return;
         }
 
+        bool descending = PreferDescending(inputs, Inputs, outputs, Outputs);
+
         switch (Kernel)
         {
             case ReedSolomonKernel.Gfni512:
                 if (length >= 64)
                 {
-                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, 8);
+                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, 8, descending);
                     return;
                 }
 
@@ -105,11 +107,11 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Gfni256:
                 if (length >= 32)
                 {
-                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                 }
                 else if (length >= 16)
                 {
-                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, 6);
+                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, 6, descending);
                 }
                 else
                 {
@@ -120,7 +122,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx512:
                 if (length >= 64)
                 {
-                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, 8);
+                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, 8, descending);
                     return;
                 }
 
@@ -128,7 +130,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx2:
                 if (length >= 32)
                 {
-                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                     return;
                 }
 
@@ -136,7 +138,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Vector128:
                 if (length >= 16)
                 {
-                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                     return;
                 }
 
@@ -148,13 +150,13 @@ internal sealed unsafe class CodingPlan
     }
 
     // Precondition: end - start >= TK.Width.
-    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, int maxGroup)
+    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, int maxGroup, bool descending)
         where TK : struct, IVectorKernel
     {
         nint stride = (nint)Outputs * TK.EntryBytes;
         if (Outputs <= maxGroup)
         {
-            RunGroup<TK>(inputs, outputs, _tables, stride, Outputs, start, end);
+            RunGroup<TK>(inputs, outputs, _tables, stride, Outputs, start, end, descending);
             return;
         }
 
@@ -167,14 +169,31 @@ internal sealed unsafe class CodingPlan
             for (int g = 0; g < Outputs; g += maxGroup)
             {
                 int n = Math.Min(maxGroup, Outputs - g);
-                RunGroup<TK>(inputs, outputs + g, _tables + g * TK.EntryBytes, stride, n, blockStart, blockEnd);
+                RunGroup<TK>(inputs, outputs + g, _tables + g * TK.EntryBytes, stride, n, blockStart, blockEnd, descending);
             }
         }
     }
 
-    private void RunGroup<TK>(byte** inputs, byte** outputs, byte* tables, nint stride, int n, nint start, nint end)
+    private void RunGroup<TK>(byte** inputs, byte** outputs, byte* tables, nint stride, int n, nint start, nint end, bool descending)
         where TK : struct, IVectorKernel
     {
+        if (descending)
+        {
+            switch (n)
+            {
+                case 1: RunSpanDescending<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 2: RunSpanDescending<TK, N2>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 3: RunSpanDescending<TK, N3>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 4: RunSpanDescending<TK, N4>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 5: RunSpanDescending<TK, N5>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 6: RunSpanDescending<TK, N6>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 7: RunSpanDescending<TK, N7>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                default: RunSpanDescending<TK, N8>(inputs, Inputs, outputs, tables, stride, start, end); break;
+            }
+
+            return;
+        }
+
         switch (n)
         {
             case 1: RunSpan<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
@@ -211,5 +230,58 @@ internal sealed unsafe class CodingPlan
             // writing the same bytes twice gives the same result and no scalar tail is needed.
             TK.Block<TN>(inputs, inCount, outputs, tables, stride, end - w);
         }
+    }
+
+    private static void RunSpanDescending<TK, TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint stride, nint start, nint end)
+        where TK : struct, IVectorKernel
+        where TN : struct, IOutputCount
+    {
+        nint w = TK.Width;
+        nint i = end;
+        for (; i - 2 * w >= start; i -= 2 * w)
+        {
+            TK.Block2<TN>(inputs, inCount, outputs, tables, stride, i - 2 * w);
+        }
+
+        if (i - w >= start)
+        {
+            i -= w;
+            TK.Block<TN>(inputs, inCount, outputs, tables, stride, i);
+        }
+
+        if (i > start)
+        {
+            TK.Block<TN>(inputs, inCount, outputs, tables, stride, start);
+        }
+    }
+
+    /// <summary>
+    /// Whether to walk the columns from the end. A load whose address matches a store still in flight in its low
+    /// 12 bits waits for it (4K aliasing). Walking upwards, stores at offset i meet loads a few hundred bytes
+    /// ahead, which collide when an output sits just above an input modulo 4 KiB — the usual case for separately
+    /// allocated shards, parity after data. Walking downwards moves the collision to outputs just below inputs.
+    /// Pick the direction with fewer colliding (input, output) pairs; identical results either way.
+    /// </summary>
+    internal static bool PreferDescending(byte** inputs, int inCount, byte** outputs, int outCount)
+    {
+        const int Near = 64, Far = 640;
+        int up = 0, down = 0;
+        for (int r = 0; r < outCount; r++)
+        {
+            for (int c = 0; c < inCount; c++)
+            {
+                int distance = (int)(((nint)outputs[r] - (nint)inputs[c]) & 4095);
+                if (distance is >= Near and <= Far)
+                {
+                    up++;
+                }
+                else if (4096 - distance is >= Near and <= Far)
+                {
+                    down++;
+                }
+            }
+        }
+
+        return down < up;
     }
 }
