@@ -1,4 +1,7 @@
-// Generated kernel bodies: one method per vector width, specialised by the JIT per output count (see IOutputCount).
+// The kernel bodies are written out in full (produced by a small script during development): one struct per
+// vector width, the same shape in each — peeled first input, then two inputs per step with fused XORs, then an
+// odd last input — and one statement per output slot 0..7 guarded by TN.Value, which the JIT folds per
+// instantiation (see IOutputCount). When changing one kernel, change every width and every slot alike.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
