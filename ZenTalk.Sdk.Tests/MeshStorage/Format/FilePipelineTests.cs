@@ -253,6 +253,20 @@ public class FilePipelineTests
     }
 
     [Test]
+    public async Task Disposing_a_stream_mid_file_stops_decoding()
+    {
+        var data = RandomNumberGenerator.GetBytes(20 * Small);
+        var key = ContentKey.Generate();
+        var (manifest, shards) = await Encode(data, key, Options());
+        var stream = new FileDecoder(manifest, key, shards, Options()).OpenRead();
+        var first = new byte[Small + 10];
+        await stream.ReadExactlyAsync(first);
+        Assert.That(first, Is.EqualTo(data[..(Small + 10)]));
+        await stream.DisposeAsync();
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await stream.ReadExactlyAsync(new byte[1]));
+    }
+
+    [Test]
     public void Encoder_rejects_bad_options_and_arguments()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new FileEncoder(new FileCodecOptions { SegmentSize = 100 }));
