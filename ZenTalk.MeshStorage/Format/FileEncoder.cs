@@ -136,7 +136,8 @@ internal sealed class FileEncoder
             foreach (var slot in created)
             {
                 slot.Cipher.Dispose();
-                ArrayPool<byte>.Shared.Return(slot.Buffer);
+                // Cleared: after a failure a buffer may still hold plaintext that was read but not yet encrypted.
+                ArrayPool<byte>.Shared.Return(slot.Buffer, clearArray: true);
             }
         }
 
