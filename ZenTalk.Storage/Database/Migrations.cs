@@ -118,6 +118,22 @@ internal static class Migrations
         CREATE INDEX ix_relay_recipient ON relay_queue (recipient_id, state, size);
         CREATE INDEX ix_relay_expires ON relay_queue (expires_at);
         """,
+
+        // 4: lets a batch feed the full-text index itself. Inserting into FTS5 from a per-row trigger makes FTS5
+        // write its pending terms out as a new segment at every row (the trigger runs inside the INSERT's
+        // statement savepoint, and FTS5 flushes on each savepoint), so a batch of N rows produced N tiny segments
+        // and a stream of merges. While a row exists in messages_fts_batch (only ever inside the store's own
+        // batch transaction, removed before it commits) the insert trigger stands aside and the store inserts the
+        // batch's rows into messages_fts directly, which FTS5 buffers and writes once. Every other writer (single
+        // saves, other tools) sees the table empty and is indexed by the trigger as before.
+        """
+        CREATE TABLE messages_fts_batch (active INTEGER NOT NULL);
+        DROP TRIGGER messages_fts_insert;
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM messages_fts_batch) BEGIN
+            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+        END;
+        """,
     ];
 
     public static int LatestVersion => Steps.Count;
