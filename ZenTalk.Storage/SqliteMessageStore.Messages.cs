@@ -127,14 +127,12 @@ public sealed partial class SqliteMessageStore
         Dictionary<string, bool>? blockedSenders = null;
         var conversations = new Dictionary<string, ConversationDelta>(StringComparer.Ordinal);
         var saved = 0;
-        // A batch indexes its rows itself, all at once (schema step 4 explains why that is several times cheaper
-        // than the per-row trigger); a single save keeps the trigger, which costs it nothing extra.
-        var feedIndex = batch.Count > 1;
-        var indexRows = feedIndex ? new (long Key, string Body)[batch.Count] : null;
-        if (feedIndex)
-        {
-            w.Raw("INSERT INTO messages_fts_batch (active) VALUES (1)").Execute();
-        }
+        // The insert trigger stands aside (schema steps 4 and 5): a batch indexes its rows itself, all at once,
+        // which is several times cheaper than the per-row trigger; a single save only records its key, to be
+        // indexed later together with others.
+        var single = batch.Count == 1;
+        var indexRows = single ? null : new (long Key, string Body)[batch.Count];
+        w.Raw("INSERT INTO messages_fts_batch (active) VALUES (1)").Execute();
         foreach (var message in batch)
         {
             var incoming = message.Direction == MessageDirection.Incoming;
@@ -147,6 +145,12 @@ public sealed partial class SqliteMessageStore
             if (indexRows is not null)
             {
                 indexRows[saved] = (key, message.Body);
+            }
+            else
+            {
+                var pending = w.Raw("INSERT INTO messages_fts_pending (id) VALUES (?1)");
+                pending.Bind(1, key);
+                pending.Execute();
             }
             saved++;
             for (var i = 0; i < message.Attachments.Count; i++)
@@ -173,12 +177,28 @@ public sealed partial class SqliteMessageStore
                 index.Bind(2, indexRows[i].Body);
                 index.Execute();
             }
-            // Removed before the commit, so no other connection ever sees the trigger switched off.
-            w.Raw("DELETE FROM messages_fts_batch").Execute();
         }
+        // Removed before the commit, so no other connection ever sees the trigger switched off.
+        w.Raw("DELETE FROM messages_fts_batch").Execute();
         if (saved == 0)
         {
             return 0;
+        }
+        if (single)
+        {
+            if (_pendingIndex >= 0)
+            {
+                _pendingIndex++;
+            }
+            if (_pendingIndex < 0 || _pendingIndex >= PendingIndexLimit)
+            {
+                IndexPending(w);
+            }
+        }
+        else if (_pendingIndex != 0)
+        {
+            // The batch has opened the index for writing anyway; the deferred rows join its segment.
+            IndexPending(w);
         }
         var upsert = w.Raw(UpsertConversationSql);
         foreach (var (conversationId, delta) in conversations)
@@ -195,6 +215,30 @@ public sealed partial class SqliteMessageStore
         StorageMetrics.MessagesSaved.Add(saved);
         return saved;
     }
+
+    /// <summary>
+    /// Indexes the messages single saves left in <c>messages_fts_pending</c> (one FTS5 segment for all of them).
+    /// Runs inside the writer's transaction; if that transaction rolls back, the count becomes unknown again.
+    /// </summary>
+    private void IndexPending(StoreConnection w)
+    {
+        w.Raw("INSERT INTO messages_fts (rowid, body) SELECT m.id, m.body FROM messages_fts_pending p JOIN messages m ON m.id = p.id").Execute();
+        w.Raw("DELETE FROM messages_fts_pending").Execute();
+        _pendingIndex = 0;
+    }
+
+    /// <summary>Makes every saved message searchable before a search runs (a no-op when nothing is pending).</summary>
+    private Task IndexPendingAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _pendingIndex) == 0
+            ? Task.CompletedTask
+            : WriteAsync(w =>
+            {
+                if (_pendingIndex != 0)
+                {
+                    IndexPending(w);
+                }
+                return true;
+            }, cancellationToken);
 
     private struct ConversationDelta
     {
@@ -453,6 +497,11 @@ public sealed partial class SqliteMessageStore
         ArgumentNullException.ThrowIfNull(newBody);
         return WriteAsync(w =>
         {
+            // The update trigger removes the old text from the index, so the row must be in it.
+            if (_pendingIndex != 0)
+            {
+                IndexPending(w);
+            }
             var command = w.Command(
                 "UPDATE messages SET body = @body, edited_at = @now WHERE message_id = @message_id AND deleted_at IS NULL RETURNING id, conversation_id")
                 .Bind("@body", newBody)
@@ -484,6 +533,11 @@ public sealed partial class SqliteMessageStore
         ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
         return WriteAsync(w =>
         {
+            // The update trigger removes the old text from the index, so the row must be in it.
+            if (_pendingIndex != 0)
+            {
+                IndexPending(w);
+            }
             var command = w.Command(
                 """
                 UPDATE messages SET body = '', deleted_at = @now, attachment_count = 0

@@ -89,4 +89,72 @@ public sealed class SearchIndexTests : StoreTestBase
         Assert.That((await Store.SearchMessagesAsync("osprey")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "s1" }));
         AssertIndexMatchesMessages();
     }
+
+    [Test]
+    public async Task Single_saves_are_indexed_together_every_64_saves_and_found_at_once()
+    {
+        // A search settles the pending count a freshly opened store does not know yet.
+        await Store.SearchMessagesAsync("anything");
+        for (var i = 0; i < 70; i++)
+        {
+            await Store.SaveMessageAsync(Msg($"s{i}", "c1", Start.AddSeconds(i), $"puffin {i}"));
+        }
+
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts_pending"), Is.EqualTo(6));
+        Assert.That((await Store.SearchMessagesAsync("puffin", limit: 100)).Items, Has.Count.EqualTo(70));
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts_pending"), Is.EqualTo(0));
+        AssertIndexMatchesMessages();
+    }
+
+    [Test]
+    public async Task Editing_and_deleting_messages_not_yet_indexed_keeps_the_index_exact()
+    {
+        await Store.SaveMessageAsync(Msg("e1", "c1", Start, "original gannet text"));
+        await Store.SaveMessageAsync(Msg("d1", "c1", Start.AddSeconds(1), "doomed gannet text"));
+
+        Assert.That(await Store.EditMessageAsync("e1", "rewritten cormorant text"), Is.True);
+        await Store.SaveMessageAsync(Msg("d2", "c1", Start.AddSeconds(2), "another doomed gannet"));
+        Assert.That(await Store.DeleteMessageAsync("d1"), Is.True);
+        Assert.That(await Store.DeleteMessageAsync("d2"), Is.True);
+
+        Assert.That(await Store.SearchMessagesAsync("gannet"), Has.Property("Items").Empty);
+        Assert.That((await Store.SearchMessagesAsync("cormorant")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "e1" }));
+        AssertIndexMatchesMessages();
+    }
+
+    [Test]
+    public async Task Closing_the_store_indexes_pending_saves()
+    {
+        await Store.SaveMessageAsync(Msg("s1", "c1", Start, "kittiwake"));
+        await Store.SaveMessageAsync(Msg("s2", "c1", Start.AddSeconds(1), "kittiwake"));
+
+        await Store.DisposeAsync();
+
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts_pending"), Is.EqualTo(0));
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'kittiwake'"), Is.EqualTo(2));
+        AssertIndexMatchesMessages();
+    }
+
+    [Test]
+    public async Task Saves_left_unindexed_by_a_crash_are_indexed_after_reopening()
+    {
+        await Store.DisposeAsync();
+        // The state a process leaves when it dies after single saves and before indexing them.
+        var ms = Start.ToUnixTimeMilliseconds();
+        Scalar($"""
+            INSERT INTO messages_fts_batch (active) VALUES (1);
+            INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, body, content_type, status, direction)
+            VALUES ({ms << 20}, 'crash1', 'c1', 'bob', {ms}, 'shearwater before the crash', 'text/plain', 3, 1);
+            INSERT INTO messages_fts_pending (id) VALUES ({ms << 20});
+            DELETE FROM messages_fts_batch;
+            SELECT 0
+            """);
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'shearwater'"), Is.EqualTo(0));
+
+        var reopened = await OpenAsync(StorePath);
+
+        Assert.That((await reopened.SearchMessagesAsync("shearwater")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "crash1" }));
+        Assert.That(Scalar("SELECT count(*) FROM messages_fts_pending"), Is.EqualTo(0));
+        AssertIndexMatchesMessages();
+    }
 }

@@ -134,6 +134,15 @@ internal static class Migrations
             INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
         END;
         """,
+
+        // 5: single saves defer their full-text indexing. FTS5 writes a new index segment (and rewrites its
+        // structure record) in every transaction that touches it: about 35 µs of a 60-90 µs single save. A single
+        // save therefore records its key here (in its own transaction, so the deferral is as durable as the
+        // message) and the store indexes the recorded messages together: before any search, edit or delete, with
+        // the next batch, every 64 saves, and when the store closes. Other tools see the trigger as before.
+        """
+        CREATE TABLE messages_fts_pending (id INTEGER PRIMARY KEY);
+        """,
     ];
 
     public static int LatestVersion => Steps.Count;
