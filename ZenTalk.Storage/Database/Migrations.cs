@@ -120,9 +120,9 @@ internal static class Migrations
         """,
 
         // 4: lets a batch feed the full-text index itself. Inserting into FTS5 from a per-row trigger makes FTS5
-        // write its pending terms out as a new segment at every row (the trigger runs inside the INSERT's
-        // statement savepoint, and FTS5 flushes on each savepoint), so a batch of N rows produced N tiny segments
-        // and a stream of merges. While a row exists in messages_fts_batch (only ever inside the store's own
+        // write its pending terms out as a new segment at every row (measured: 1,000 trigger inserts wrote 3,079
+        // %_data rows, 1,000 direct inserts 5; the trigger body runs in a nested statement savepoint, and FTS5
+        // flushes at savepoints), so a batch of N rows produced N tiny segments and a stream of merges. While a row exists in messages_fts_batch (only ever inside the store's own
         // batch transaction, removed before it commits) the insert trigger stands aside and the store inserts the
         // batch's rows into messages_fts directly, which FTS5 buffers and writes once. Every other writer (single
         // saves, other tools) sees the table empty and is indexed by the trigger as before.
