@@ -128,16 +128,19 @@ public sealed partial class SqliteMessageStore
         var conversations = new Dictionary<string, ConversationDelta>(StringComparer.Ordinal);
         var saved = 0;
         // The insert trigger stands aside (schema steps 4 and 5): a batch indexes its rows itself, all at once,
-        // which is several times cheaper than the per-row trigger; a single save only records its key, to be
-        // indexed later together with others.
+        // which is several times cheaper than the per-row trigger; a single save only records its key (in
+        // InsertMessage), to be indexed later together with others.
         var single = batch.Count == 1;
         var indexRows = single ? null : new (long Key, string Body)[batch.Count];
-        w.Raw("INSERT INTO messages_fts_batch (active) VALUES (1)").Execute();
+        if (!single)
+        {
+            w.Raw("INSERT INTO messages_fts_batch (active) VALUES (1)").Execute();
+        }
         foreach (var message in batch)
         {
             var incoming = message.Direction == MessageDirection.Incoming;
             var blocked = incoming && IsSenderBlocked(w, message.SenderId, ref blockedSenders);
-            var key = InsertMessage(w, message, blocked);
+            var key = InsertMessage(w, message, blocked, recordPending: single);
             if (key < 0)
             {
                 continue;
@@ -145,12 +148,6 @@ public sealed partial class SqliteMessageStore
             if (indexRows is not null)
             {
                 indexRows[saved] = (key, message.Body);
-            }
-            else
-            {
-                var pending = w.Raw("INSERT INTO messages_fts_pending (id) VALUES (?1)");
-                pending.Bind(1, key);
-                pending.Execute();
             }
             saved++;
             for (var i = 0; i < message.Attachments.Count; i++)
@@ -177,9 +174,9 @@ public sealed partial class SqliteMessageStore
                 index.Bind(2, indexRows[i].Body);
                 index.Execute();
             }
+            // Removed before the commit, so no other connection ever sees the trigger switched off.
+            w.Raw("DELETE FROM messages_fts_batch").Execute();
         }
-        // Removed before the commit, so no other connection ever sees the trigger switched off.
-        w.Raw("DELETE FROM messages_fts_batch").Execute();
         if (saved == 0)
         {
             return 0;
@@ -270,8 +267,12 @@ public sealed partial class SqliteMessageStore
         return blocked;
     }
 
-    /// <summary>Inserts one message; returns its key, or -1 when the message id is already stored.</summary>
-    private long InsertMessage(StoreConnection w, Message message, bool fromBlocked)
+    /// <summary>
+    /// Inserts one message; returns its key, or -1 when the message id is already stored. With
+    /// <paramref name="recordPending"/> the key goes into messages_fts_pending first, which keeps the insert
+    /// trigger from indexing the row now.
+    /// </summary>
+    private long InsertMessage(StoreConnection w, Message message, bool fromBlocked, bool recordPending)
     {
         var sentMs = message.SentAt.ToUnixTimeMilliseconds();
         var insert = w.Raw(InsertMessageSql);
@@ -291,9 +292,22 @@ public sealed partial class SqliteMessageStore
         {
             var key = MessageKey.Make(sentMs, _sequence++);
             insert.Bind(1, key);
+            var recorded = false;
+            if (recordPending)
+            {
+                var pending = w.Raw("INSERT OR IGNORE INTO messages_fts_pending (id) VALUES (?1)");
+                pending.Bind(1, key);
+                recorded = pending.Execute() == 1;
+            }
             if (insert.Execute() == 1)
             {
                 return key;
+            }
+            if (recorded)
+            {
+                var unrecord = w.Raw("DELETE FROM messages_fts_pending WHERE id = ?1");
+                unrecord.Bind(1, key);
+                unrecord.Execute();
             }
             // Nothing inserted: either a duplicate message id (the common case: a re-delivered message), or another
             // message sent in the same millisecond already holds this key; then try the next sequence number.

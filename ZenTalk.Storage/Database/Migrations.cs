@@ -137,11 +137,18 @@ internal static class Migrations
 
         // 5: single saves defer their full-text indexing. FTS5 writes a new index segment (and rewrites its
         // structure record) in every transaction that touches it: about 35 µs of a 60-90 µs single save. A single
-        // save therefore records its key here (in its own transaction, so the deferral is as durable as the
-        // message) and the store indexes the recorded messages together: before any search, edit or delete, with
-        // the next batch, every 64 saves, and when the store closes. Other tools see the trigger as before.
+        // save therefore records its key here just before inserting the message (same transaction, so the deferral
+        // is as durable as the message; the trigger skips rows recorded here) and the store indexes the recorded
+        // messages together: before any search, edit or delete, with the next batch, every 64 saves, and when the
+        // store closes. Other tools record nothing and are indexed by the trigger as before.
         """
         CREATE TABLE messages_fts_pending (id INTEGER PRIMARY KEY);
+        DROP TRIGGER messages_fts_insert;
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM messages_fts_batch)
+            AND NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE id = new.id) BEGIN
+            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+        END;
         """,
     ];
 
