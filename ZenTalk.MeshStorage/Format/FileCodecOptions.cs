@@ -1,0 +1,50 @@
+namespace ZenTalk.MeshStorage.Format;
+
+/// <summary>Settings of the file pipeline (<see cref="FileEncoder"/>, <see cref="FileDecoder"/>).</summary>
+internal sealed class FileCodecOptions
+{
+    /// <summary>
+    /// Plaintext bytes per segment. Default 1 MiB: measured in docs/benchmarks.md ("File pipeline"), larger segments
+    /// gain no throughput while growing memory and manifest-independent shard sizes; smaller ones lose throughput to
+    /// per-segment costs and grow the manifest (480 bytes of shard hashes per segment).
+    /// </summary>
+    public int SegmentSize { get; init; } = DefaultSegmentSize;
+
+    public const int DefaultSegmentSize = 1024 * 1024;
+
+    /// <summary>Reed-Solomon data shards per segment (k). Default 10.</summary>
+    public int DataShards { get; init; } = 10;
+
+    /// <summary>Reed-Solomon parity shards per segment (m). Default 5: any 10 of 15 rebuild a segment.</summary>
+    public int ParityShards { get; init; } = 5;
+
+    /// <summary>
+    /// Segments processed at once. Default: the processor count, capped at 4 — enough to overlap reading, AES-GCM,
+    /// erasure coding and hashing of neighbouring segments; memory is about (this + 2) × 1.5 segments.
+    /// </summary>
+    public int MaxSegmentsInFlight { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>When nodes may drop the file's shards; null keeps them until deleted.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The clock for the manifest's creation time.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, $"The segment size must be {Manifest.MinSegmentSize} to {Manifest.MaxSegmentSize} bytes.");
+        }
+
+        if (DataShards < 1 || ParityShards < 1 || DataShards + ParityShards > Manifest.MaxTotalShards)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DataShards), $"Need at least 1 data and 1 parity shard, and at most {Manifest.MaxTotalShards} in all.");
+        }
+
+        if (MaxSegmentsInFlight < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSegmentsInFlight), MaxSegmentsInFlight, "At least one segment must be in flight.");
+        }
+    }
+}

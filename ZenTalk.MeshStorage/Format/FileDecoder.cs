@@ -1,0 +1,148 @@
+using System.Buffers;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Erasure;
+
+namespace ZenTalk.MeshStorage.Format;
+
+/// <summary>
+/// Turns shards back into the plaintext of a verified <see cref="Manifest"/>: per segment, fetch shards (data
+/// shards first), keep only those whose SHA-256 matches the manifest, rebuild missing data shards from any k valid
+/// ones, then authenticate and decrypt. A segment that fails is never released, not even in part.
+/// </summary>
+internal sealed class FileDecoder
+{
+    private readonly Manifest _manifest;
+    private readonly ContentKey _key;
+    private readonly IShardSource _source;
+    private readonly FileCodecOptions _options;
+    private readonly ReedSolomon _codec;
+
+    public FileDecoder(Manifest manifest, ContentKey key, IShardSource source, FileCodecOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(source);
+        _manifest = manifest;
+        _key = key;
+        _source = source;
+        _options = options ?? new FileCodecOptions();
+        _options.Validate();
+        _codec = new ReedSolomon(manifest.DataShards, manifest.ParityShards);
+    }
+
+    public Manifest Manifest => _manifest;
+
+    /// <summary>A read-only stream of the plaintext; it decodes segments ahead of the reader, a few at a time.</summary>
+    public Stream OpenRead() => new FileDecodingStream(this, Math.Max(1, _options.MaxSegmentsInFlight));
+
+    /// <summary>Writes the whole plaintext to <paramref name="destination"/>.</summary>
+    /// <exception cref="IntegrityException">Wrong key or tampered data: output stops before the bad segment.</exception>
+    /// <exception cref="ShardsUnavailableException">Some segment had fewer than k valid shards.</exception>
+    public async Task DecodeToAsync(Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var stream = OpenRead();
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal int SegmentBufferSize => Manifest.ShardSizeFor(_manifest.SegmentSize, _manifest.DataShards) * _manifest.TotalShards;
+
+    internal SegmentCipher CreateCipher() => new(_key, _manifest.Salt.Span);
+
+    /// <summary>Decodes segment <paramref name="index"/> into <paramref name="buffer"/>; returns its plaintext length.</summary>
+    internal async Task<int> DecodeSegmentAsync(int index, byte[] buffer, SegmentCipher cipher, CancellationToken cancellationToken)
+    {
+        var k = _manifest.DataShards;
+        var n = _manifest.TotalShards;
+        var shardSize = _manifest.ShardSize(index);
+        var plaintextLength = (int)_manifest.SegmentPlaintextLength(index);
+        var shards = new Memory<byte>[n];
+        for (var j = 0; j < n; j++)
+        {
+            shards[j] = buffer.AsMemory(j * shardSize, shardSize);
+        }
+
+        // Ask for exactly the shards still needed, all at once (data shards first, so the common case needs no
+        // rebuild); each failure pulls in the next candidate. Sources may be remote, so requests overlap.
+        var present = new bool[n];
+        var valid = 0;
+        var rejected = 0;
+        var nextCandidate = 0;
+        while (valid < k && nextCandidate < n)
+        {
+            var batch = Math.Min(k - valid, n - nextCandidate);
+            var fetches = new Task<FetchResult>[batch];
+            for (var b = 0; b < batch; b++)
+            {
+                fetches[b] = FetchAsync(index, nextCandidate + b, shards[nextCandidate + b], cancellationToken);
+            }
+
+            nextCandidate += batch;
+            foreach (var result in await Task.WhenAll(fetches).ConfigureAwait(false))
+            {
+                switch (result.Outcome)
+                {
+                    case FetchOutcome.Valid:
+                        present[result.Shard] = true;
+                        valid++;
+                        break;
+                    case FetchOutcome.Rejected:
+                        rejected++;
+                        break;
+                }
+            }
+        }
+
+        if (valid < k)
+        {
+            throw new ShardsUnavailableException(
+                $"Segment {index} of {_manifest.Cid}: only {valid} valid shards of the {k} needed ({rejected} failed their hash check, {n - valid - rejected} unavailable).");
+        }
+
+        for (var j = 0; j < k; j++)
+        {
+            if (!present[j])
+            {
+                _codec.ReconstructData(shards, present);
+                break;
+            }
+        }
+
+        var sealedLength = plaintextLength + SegmentCipher.TagSize;
+        cipher.Decrypt(index, index == _manifest.SegmentCount - 1, buffer.AsSpan(0, sealedLength), buffer.AsSpan(0, plaintextLength));
+        return plaintextLength;
+    }
+
+    private async Task<FetchResult> FetchAsync(int segment, int shard, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var hash = _manifest.ShardHash(segment, shard);
+        bool got;
+        try
+        {
+            got = await _source.ReadShardAsync(segment, shard, hash, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or MeshStorageException)
+        {
+            got = false;
+        }
+
+        // Verify before use: sources are untrusted, and a shard that fails is simply not counted.
+        return new FetchResult(shard, !got ? FetchOutcome.Unavailable : hash.Matches(destination.Span) ? FetchOutcome.Valid : FetchOutcome.Rejected);
+    }
+
+    private enum FetchOutcome
+    {
+        Unavailable,
+        Valid,
+        Rejected,
+    }
+
+    private readonly record struct FetchResult(int Shard, FetchOutcome Outcome);
+
+    internal static byte[] RentBuffer(int size) => ArrayPool<byte>.Shared.Rent(size);
+
+    internal static void ReturnBuffer(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+}

@@ -1,0 +1,255 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+
+namespace ZenTalk.MeshStorage.Shards;
+
+/// <summary>
+/// The versioned directory layout of a shard store, and the migration from older layouts.
+/// <para>Version 2 (current): <c>VERSION</c> ("2\n"), <c>shards/&lt;first two hex digits&gt;/&lt;64 hex&gt;</c> holding
+/// <see cref="ShardFile"/>s, <c>quarantine/</c>.</para>
+/// <para>Version 1 (the first prototype): <c>VERSION</c> ("1\n"), flat <c>&lt;64 hex&gt;.shard</c> files with the raw
+/// bytes, and a <c>&lt;64 hex&gt;.json</c> sidecar per shard (<c>cid</c>, <c>owner</c>, <c>storedAt</c>,
+/// <c>expiresAt</c> in Unix seconds).</para>
+/// <para>Migration 1 → 2 is crash-safe: a marker file says a migration is running; the new tree is built in a
+/// staging directory (resumable: files already staged are kept), moved into place, and the atomic rewrite of
+/// <c>VERSION</c> is the commit point. Before it the old layout is authoritative and the migration resumes; after
+/// it only the cleanup of old files remains. The store serves nothing until the marker is gone, so nobody ever
+/// sees a mix of layouts.</para>
+/// </summary>
+internal static class ShardStoreLayout
+{
+    public const int CurrentVersion = 2;
+    public const string VersionFile = "VERSION";
+    public const string ShardsDirectory = "shards";
+    public const string QuarantineDirectory = "quarantine";
+    public const string MigrationMarker = ".migration";
+    public const string StagingDirectory = ".migration-staging";
+
+    public static async Task PrepareAsync(ShardStoreOptions options, CancellationToken cancellationToken)
+    {
+        var root = options.Directory;
+        Directory.CreateDirectory(root);
+        var version = ReadVersion(root);
+        if (version is null)
+        {
+            if (Directory.EnumerateFileSystemEntries(root).Any())
+            {
+                throw new MeshStorageException(
+                    $"'{root}' is not empty and has no {VersionFile} file, so it is not a shard store. Choose an empty or existing shard store directory.");
+            }
+
+            await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
+            EnsureDirectories(root);
+            return;
+        }
+
+        if (version > CurrentVersion)
+        {
+            throw new MeshStorageException(
+                $"The shard store in '{root}' has layout version {version}, written by a newer ZenTalk; this version reads up to {CurrentVersion}. Upgrade ZenTalk.MeshStorage.");
+        }
+
+        switch (version)
+        {
+            case 1:
+                await MigrateFromV1Async(options, cancellationToken).ConfigureAwait(false);
+                break;
+            case CurrentVersion:
+                if (File.Exists(Path.Combine(root, MigrationMarker)))
+                {
+                    options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store migration in {Directory}.", root);
+                    FinishV1Cleanup(root);
+                }
+
+                EnsureDirectories(root);
+                break;
+            default:
+                throw new MeshStorageException($"The shard store in '{root}' has an unknown layout version {version}.");
+        }
+    }
+
+    public static string ShardPath(string shardsRoot, Sha256Hash hash)
+    {
+        var hex = hash.ToString();
+        return Path.Combine(shardsRoot, hex[..2], hex);
+    }
+
+    private static int? ReadVersion(string root)
+    {
+        var path = Path.Combine(root, VersionFile);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var text = File.ReadAllText(path).Trim();
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version > 0
+            ? version
+            : throw new MeshStorageException($"The {VersionFile} file in '{root}' is unreadable ('{text}'); the directory is not a valid shard store.");
+    }
+
+    private static Task WriteVersionAsync(string root, int version, CancellationToken cancellationToken) =>
+        ShardFile.WriteAtomicallyAsync(Path.Combine(root, VersionFile),
+            Encoding.ASCII.GetBytes(version.ToString(CultureInfo.InvariantCulture) + "\n"), ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    private static void EnsureDirectories(string root) => CreateShardTree(Path.Combine(root, ShardsDirectory), Path.Combine(root, QuarantineDirectory), root);
+
+    private static void CreateShardTree(string shards, string? quarantine, string parent)
+    {
+        var created = !Directory.Exists(shards);
+        Directory.CreateDirectory(shards);
+        for (var i = 0; i < 256; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(shards, i.ToString("x2", CultureInfo.InvariantCulture)));
+        }
+
+        if (quarantine is not null)
+        {
+            Directory.CreateDirectory(quarantine);
+        }
+
+        if (created)
+        {
+            DirectorySync.Flush(shards);
+            DirectorySync.Flush(parent);
+        }
+    }
+
+    private static async Task MigrateFromV1Async(ShardStoreOptions options, CancellationToken cancellationToken)
+    {
+        var root = options.Directory;
+        var log = options.Logger;
+        var marker = Path.Combine(root, MigrationMarker);
+        var staging = Path.Combine(root, StagingDirectory);
+        var stagedShards = Path.Combine(staging, ShardsDirectory);
+        var liveShards = Path.Combine(root, ShardsDirectory);
+
+        if (File.Exists(marker))
+        {
+            log.LogWarning("Resuming an interrupted migration of the shard store in {Directory} from layout 1 to 2.", root);
+            // Moved into place but not committed: move it back and carry on staging.
+            if (Directory.Exists(liveShards))
+            {
+                Directory.CreateDirectory(staging);
+                if (Directory.Exists(stagedShards))
+                {
+                    Directory.Delete(stagedShards, recursive: true);
+                }
+
+                Directory.Move(liveShards, stagedShards);
+            }
+        }
+        else
+        {
+            log.LogInformation("Migrating the shard store in {Directory} from layout 1 to 2.", root);
+            await ShardFile.WriteAtomicallyAsync(marker, "1->2\n"u8.ToArray(), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        Directory.CreateDirectory(staging);
+        CreateShardTree(stagedShards, null, staging);
+        options.MigrationStep?.Invoke("started");
+
+        var copied = 0;
+        var quarantine = Path.Combine(root, QuarantineDirectory);
+        foreach (var file in Directory.EnumerateFiles(root, "*.shard"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileNameWithoutExtension(file);
+            if (!Sha256Hash.TryParseHex(name, out var hash))
+            {
+                log.LogWarning("Skipping {File}: not a shard name.", file);
+                continue;
+            }
+
+            var target = ShardPath(stagedShards, hash);
+            if (File.Exists(target))
+            {
+                continue; // staged by an interrupted run (atomically, so it is complete)
+            }
+
+            var payload = await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+            if (!hash.Matches(payload))
+            {
+                Directory.CreateDirectory(quarantine);
+                log.LogWarning("Shard {Hash} of the old layout does not match its hash; it is quarantined, not migrated.", hash);
+                File.Copy(file, Path.Combine(quarantine, name + ".v1"), overwrite: true);
+                continue;
+            }
+
+            var (storedAt, metadata) = ReadV1Sidecar(Path.ChangeExtension(file, ".json"), File.GetLastWriteTimeUtc(file), log);
+            var header = new byte[ShardFile.HeaderSize];
+            ShardFile.WriteHeader(header, hash, payload.Length, storedAt, metadata);
+            await ShardFile.WriteAtomicallyAsync(target, header, payload, cancellationToken).ConfigureAwait(false);
+            options.MigrationStep?.Invoke("copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
+        }
+
+        options.MigrationStep?.Invoke("staged");
+        Directory.Move(stagedShards, liveShards);
+        DirectorySync.Flush(root);
+        options.MigrationStep?.Invoke("moved");
+        await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
+        options.MigrationStep?.Invoke("committed");
+        FinishV1Cleanup(root);
+        EnsureDirectories(root);
+        log.LogInformation("Migrated {Count} shards in {Directory} to layout 2.", copied, root);
+    }
+
+    /// <summary>After the commit: remove what is left of layout 1, then the marker (last, so a crash repeats this).</summary>
+    private static void FinishV1Cleanup(string root)
+    {
+        foreach (var pattern in new[] { "*.shard", "*.json" })
+        {
+            foreach (var file in Directory.EnumerateFiles(root, pattern))
+            {
+                File.Delete(file);
+            }
+        }
+
+        var staging = Path.Combine(root, StagingDirectory);
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        DirectorySync.Flush(root);
+        File.Delete(Path.Combine(root, MigrationMarker));
+        DirectorySync.Flush(root);
+    }
+
+    private static (DateTimeOffset StoredAt, ShardMetadata Metadata) ReadV1Sidecar(string path, DateTime fileTime, ILogger log)
+    {
+        var storedAt = new DateTimeOffset(fileTime, TimeSpan.Zero);
+        if (!File.Exists(path))
+        {
+            return (storedAt, default);
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var rootElement = doc.RootElement;
+            Cid? cid = rootElement.TryGetProperty("cid", out var c) && c.ValueKind == JsonValueKind.String && Cid.TryParse(c.GetString(), out var parsed)
+                ? parsed : null;
+            Sha256Hash? owner = rootElement.TryGetProperty("owner", out var o) && o.ValueKind == JsonValueKind.String && Sha256Hash.TryParseHex(o.GetString(), out var ownerHash)
+                ? ownerHash : null;
+            DateTimeOffset? expires = rootElement.TryGetProperty("expiresAt", out var e) && e.ValueKind == JsonValueKind.Number
+                ? DateTimeOffset.FromUnixTimeSeconds(e.GetInt64()) : null;
+            if (rootElement.TryGetProperty("storedAt", out var s) && s.ValueKind == JsonValueKind.Number)
+            {
+                storedAt = DateTimeOffset.FromUnixTimeSeconds(s.GetInt64());
+            }
+
+            return (storedAt, new ShardMetadata(cid, owner, expires));
+        }
+        catch (JsonException ex)
+        {
+            // The bytes are verified by their hash; losing unreadable metadata only means "no expiry, owner unknown".
+            log.LogWarning(ex, "Unreadable metadata {File}; the shard is migrated without it.", path);
+            return (storedAt, default);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ZenTalk.MeshStorage.Shards;
+
+/// <summary>Settings of a <see cref="ShardStore"/>.</summary>
+internal sealed class ShardStoreOptions
+{
+    /// <summary>The store's directory; created when missing.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>The most payload bytes the store accepts; unlimited by default.</summary>
+    public long QuotaBytes { get; init; } = long.MaxValue;
+
+    /// <summary>The clock for stored times and expiry (tests pass a fake one).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where quarantines, migrations and recoveries are reported.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>
+    /// Test hook called at each step of a layout migration with the step's name; a test throws from it to
+    /// simulate a crash at that point.
+    /// </summary>
+    internal Action<string>? MigrationStep { get; init; }
+}

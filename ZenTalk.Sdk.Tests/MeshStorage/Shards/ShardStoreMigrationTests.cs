@@ -1,0 +1,116 @@
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Shards;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Shards;
+
+public class ShardStoreMigrationTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Path.Combine(Path.GetTempPath(), "zt-migrate-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private sealed class SimulatedCrash : Exception;
+
+    private Task<ShardStore> Open(Action<string>? step = null) =>
+        ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, MigrationStep = step });
+
+    private async Task AssertFullyMigrated(List<V1StoreFixture.Entry> entries)
+    {
+        using var store = await Open();
+        Assert.That(store.List().Count, Is.EqualTo(entries.Count));
+        foreach (var e in entries)
+        {
+            Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+            var info = store.GetInfo(e.Hash)!;
+            Assert.That(info.StoredAt, Is.EqualTo(DateTimeOffset.FromUnixTimeSeconds(e.StoredAt)));
+            Assert.That(info.Metadata.Cid?.ToString(), Is.EqualTo(e.Cid));
+            Assert.That(info.Metadata.ExpiresAt, Is.EqualTo(e.ExpiresAt is { } x ? DateTimeOffset.FromUnixTimeSeconds(x) : (DateTimeOffset?)null));
+        }
+
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("2\n"));
+        // Nothing of layout 1 or of the migration is left: no mix.
+        Assert.That(Directory.EnumerateFiles(_dir, "*.shard"), Is.Empty);
+        Assert.That(Directory.EnumerateFiles(_dir, "*.json"), Is.Empty);
+        Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.False);
+        Assert.That(Directory.Exists(Path.Combine(_dir, ".migration-staging")), Is.False);
+    }
+
+    [Test]
+    public async Task Version_1_layout_is_migrated_with_its_metadata()
+    {
+        var cid = Cid.Compute("file"u8).ToString();
+        var entries = V1StoreFixture.Create(_dir, 12, 500, cid, expiresAt: 4_000_000_000);
+        entries.AddRange(V1StoreFixture.Create(_dir, 3, 700));
+        await AssertFullyMigrated(entries);
+    }
+
+    [Test]
+    public async Task Corrupt_version_1_shard_is_quarantined_not_migrated()
+    {
+        var entries = V1StoreFixture.Create(_dir, 4, 300);
+        var bad = entries[0];
+        var path = Path.Combine(_dir, bad.Hash + ".shard");
+        var bytes = File.ReadAllBytes(path);
+        bytes[0] ^= 1;
+        File.WriteAllBytes(path, bytes);
+
+        using var store = await Open();
+        Assert.That(store.Contains(bad.Hash), Is.False);
+        Assert.That(store.List().Count, Is.EqualTo(3));
+        Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Count(), Is.EqualTo(1));
+    }
+
+    [TestCase("started")]
+    [TestCase("copied:1")]
+    [TestCase("copied:5")]
+    [TestCase("staged")]
+    [TestCase("moved")]
+    [TestCase("committed")]
+    public async Task Migration_interrupted_at_any_step_is_completed_on_next_open(string crashAt)
+    {
+        var entries = V1StoreFixture.Create(_dir, 8, 400, expiresAt: 4_000_000_000);
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(step =>
+        {
+            if (step == crashAt)
+            {
+                throw new SimulatedCrash();
+            }
+        }));
+        Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.True, "the marker says a migration is running");
+        await AssertFullyMigrated(entries);
+    }
+
+    [Test]
+    public async Task Migration_interrupted_twice_still_completes()
+    {
+        var entries = V1StoreFixture.Create(_dir, 6, 400);
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "copied:2") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "moved") throw new SimulatedCrash(); }));
+        await AssertFullyMigrated(entries);
+    }
+
+    [Test]
+    public async Task Migrated_store_accepts_new_shards()
+    {
+        var entries = V1StoreFixture.Create(_dir, 2, 100);
+        using (var store = await Open())
+        {
+            var data = new byte[] { 1, 2, 3 };
+            await store.PutAsync(Sha256Hash.Compute(data), data, default);
+        }
+
+        using var reopened = await Open();
+        Assert.That(reopened.List().Count, Is.EqualTo(3));
+    }
+}
