@@ -54,5 +54,26 @@ public class CrashTests
     {
         var report = await CrashScenarios.RestoreAsync(CrashChild.DefaultPath, _dir, iterations: 20, seed: 9003);
         AssertNoViolations(report, 20);
+        // Each restore removes what killed restores left; at most the last kill's temporary file remains.
+        Assert.That(report.LeftoverTemporaries, Is.LessThanOrEqualTo(1));
+    }
+
+    // Found by the restore crash scenario: every killed restore left a database-sized temporary file that nothing removed.
+    [Test]
+    public async Task A_restore_removes_temporary_files_left_by_an_earlier_killed_restore()
+    {
+        var target = Path.Combine(_dir, "target.db");
+        var stale = Path.Combine(_dir, ".target.db.restore-" + Guid.NewGuid().ToString("N"));
+        var other = Path.Combine(_dir, ".other.db.restore-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(stale, new byte[4096]);
+        await File.WriteAllBytesAsync(other, new byte[16]);
+        using var backup = new MemoryStream();
+        await using (var store = await ZenTalk.Storage.SqliteMessageStore.OpenAsync(Path.Combine(_dir, "source.db")))
+            await store.BackupAsync(backup);
+        backup.Position = 0;
+        await ZenTalk.Storage.SqliteMessageStore.RestoreAsync(backup, target);
+        Assert.That(File.Exists(stale), Is.False, "the killed restore's leftover is removed");
+        Assert.That(File.Exists(other), Is.True, "another target's files are not touched");
+        Assert.That(File.Exists(target), Is.True);
     }
 }
