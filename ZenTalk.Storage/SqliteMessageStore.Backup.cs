@@ -44,7 +44,8 @@ public sealed partial class SqliteMessageStore
     /// <summary>
     /// Restores a backup written by <see cref="BackupAsync"/> to <paramref name="targetPath"/>. The stream is
     /// verified completely (length, SHA-256, SQLite integrity check, schema version) into a temporary file next to
-    /// the target, which then replaces the target in one atomic rename. On any error the target is untouched.
+    /// the target, which then replaces the target in one atomic rename. On any error the target is untouched. Temporary files that an interrupted
+    /// restore of the same target left behind are removed first.
     /// </summary>
     /// <param name="source">The backup stream; read to the end of the backup, not closed.</param>
     /// <param name="targetPath">The database file to create or replace. It must not be open in a store.</param>
@@ -63,6 +64,12 @@ public sealed partial class SqliteMessageStore
         var fullPath = Path.GetFullPath(targetPath);
         var directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException("The target path has no directory.", nameof(targetPath));
         Directory.CreateDirectory(directory);
+        // A restore killed mid-copy (crash, SIGKILL, power loss) leaves its temporary file, as large as the database;
+        // nothing else would ever remove it. The target must not be in use during a restore, so these are stale.
+        foreach (var stale in Directory.EnumerateFiles(directory, $".{Path.GetFileName(fullPath)}.restore-*"))
+        {
+            DeleteQuietly(stale);
+        }
         // Same directory as the target, so the final rename stays on one file system and is atomic.
         var temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.restore-{Guid.NewGuid():N}");
         try

@@ -21,7 +21,13 @@ public sealed partial class SqliteMessageStore
         {
             return Task.FromResult(new Page<Message>([], null));
         }
-        return ReadAsync(r =>
+        return SearchCoreAsync(match, conversationId, limit, before, cancellationToken);
+    }
+
+    private async Task<Page<Message>> SearchCoreAsync(string match, string? conversationId, int limit, long before, CancellationToken cancellationToken)
+    {
+        await IndexPendingAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(r =>
         {
             // FTS5 walks its rowids backwards and stops after LIMIT: rowids are the time-ordered message keys, so
             // this is "newest first" without reading and sorting every match.
@@ -45,7 +51,7 @@ public sealed partial class SqliteMessageStore
                 query.Bind(4, conversationId);
             }
             return ToPage(ReadMessages(r, query, limit + 1), limit);
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

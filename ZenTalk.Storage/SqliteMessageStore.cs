@@ -27,7 +27,12 @@ public sealed partial class SqliteMessageStore : IMessageStore
     private readonly string? _readConnectionString;
     private readonly SemaphoreSlim _readSlots;
     private readonly ConcurrentBag<StoreConnection> _idleReaders = [];
+    private const int PendingIndexLimit = 64;
     private long _sequence;
+
+    // Single saves not yet in the full-text index (messages_fts_pending); -1 when unknown (after open or a rolled
+    // back write), which makes the next search, edit or delete index whatever is pending. Written under the write lock.
+    private int _pendingIndex = -1;
     private volatile bool _disposed;
 
     private SqliteMessageStore(StoreConnection writer, string? readConnectionString, MessageStoreOptions options, ILogger logger)
@@ -186,6 +191,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             catch
             {
                 _writer.Rollback();
+                _pendingIndex = -1;
                 throw;
             }
         }
@@ -250,6 +256,29 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
+    /// <summary>
+    /// Leaves a closed file fully indexed, so other tools and backups see a complete index. A failure here loses
+    /// nothing: the keys stay in messages_fts_pending and the next open store indexes them.
+    /// </summary>
+    private void IndexPendingOnClose()
+    {
+        if (_pendingIndex == 0)
+        {
+            return;
+        }
+        try
+        {
+            _writer.Begin(deferred: false);
+            IndexPending(_writer);
+            _writer.Commit();
+        }
+        catch (SqliteException e)
+        {
+            _writer.Rollback();
+            _logger.LogWarning(e, "Could not index the last saved messages on close; the next open will");
+        }
+    }
+
     private static MessageStoreException Translate(SqliteException e, string action) => e.SqliteErrorCode switch
     {
         // SQLITE_CORRUPT, SQLITE_NOTADB
@@ -291,6 +320,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             {
                 reader.Dispose();
             }
+            IndexPendingOnClose();
             _writer.Dispose();
             // Let anyone who queued before disposal proceed to its ObjectDisposedException instead of waiting forever.
             _readSlots.Release(_options.MaxReadConnections);

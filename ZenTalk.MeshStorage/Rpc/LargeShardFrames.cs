@@ -188,24 +188,33 @@ internal static class LargeShardFrames
     }
 
     /// <summary>Reads the fields after the shard bytes (total_size; unknown fields are skipped).</summary>
+    /// <exception cref="ProtocolException">The fields are malformed (a truncated varint, a length past the frame).</exception>
     public static ulong ParseTail(ReadOnlySpan<byte> tail)
     {
         ulong total = 0;
         int pos = 0;
-        while (pos < tail.Length)
+        try
         {
-            ulong tag = ReadVarint(tail, ref pos);
-            switch (tag & 7)
+            while (pos < tail.Length)
             {
-                case 0:
-                    ulong v = ReadVarint(tail, ref pos);
-                    if (tag == ShardTotalSizeTag) total = v;
-                    break;
-                case 1: pos += 8; break;
-                case 2: ReadLength(tail, ref pos); break;
-                case 5: pos += 4; break;
-                default: throw new ProtocolException("The peer sent a GET_SHARD response with a malformed field after the shard.");
+                ulong tag = ReadVarint(tail, ref pos);
+                switch (tag & 7)
+                {
+                    case 0:
+                        ulong v = ReadVarint(tail, ref pos);
+                        if (tag == ShardTotalSizeTag) total = v;
+                        break;
+                    case 1: pos += 8; break;
+                    case 2: ReadLength(tail, ref pos); break;
+                    case 5: pos += 4; break;
+                    default: throw new ProtocolException("The peer sent a GET_SHARD response with a malformed field after the shard.");
+                }
             }
+        }
+        catch (Exception ex) when (ex is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            // The varint and length readers run off the end of hostile bytes; that is a protocol error like any other.
+            throw new ProtocolException("The peer sent a GET_SHARD response with a truncated field after the shard.", ex);
         }
         if (pos != tail.Length) throw new ProtocolException("The peer sent a GET_SHARD response whose fields overrun the frame.");
         return total;

@@ -2,9 +2,19 @@ using BenchmarkDotNet.Running;
 
 namespace ZenTalk.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- --filter '*'</c>.</summary>
+/// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- --filter '*'</c>, or
+/// <c>-- hardening fuzz|crash|soak</c> for the long hardening runs.</summary>
 public static class Program
 {
     /// <summary>Runs the benchmarks chosen on the command line (BenchmarkDotNet's switcher).</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        // Long hardening runs (fuzz, crash, soak) are not BenchmarkDotNet jobs: see Hardening/HardeningTool.cs.
+        if (args.Length > 0 && args[0] == "hardening")
+        {
+            Environment.ExitCode = Hardening.HardeningTool.Run(args[1..]);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

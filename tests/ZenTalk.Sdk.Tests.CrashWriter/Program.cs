@@ -1,33 +1,95 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Shards;
+using ZenTalk.Storage;
 
 namespace ZenTalk.Sdk.Tests.CrashWriter;
 
 /// <summary>
-/// Usage: CrashWriter &lt;store directory&gt; &lt;shard size&gt;. Puts random shards forever and prints each hash after
-/// its put returned ("done &lt;hash&gt;"), and each hash before its put starts ("start &lt;hash&gt;"), so the test knows
-/// which puts completed and which one it interrupted.
+/// A writer the crash tests kill with SIGKILL. Each mode runs until killed and prints "ready" once open, then one line
+/// per write: "start ..." before it begins and "done ..." (or "ack ...") only after its await returned, so the test
+/// knows which writes were acknowledged and must survive.
+/// <list type="bullet">
+/// <item><c>shards &lt;directory&gt; &lt;shard size&gt;</c> (or the legacy <c>&lt;directory&gt; &lt;shard size&gt;</c>): random shard puts.</item>
+/// <item><c>messages &lt;database&gt; &lt;first batch&gt; &lt;batch size&gt;</c>: message batches with ids b{batch}-{i}.</item>
+/// <item><c>restore &lt;target database&gt; &lt;backup A&gt; &lt;backup B&gt;</c>: restores A and B alternately over the target.</item>
+/// </list>
 /// </summary>
 public static class Program
 {
     /// <summary>Runs until killed.</summary>
     public static async Task Main(string[] args)
     {
-        var size = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-        using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = args[0] });
-        var stdout = Console.Out;
-        stdout.WriteLine("ready");
-        stdout.Flush();
+        switch (args[0])
+        {
+            case "messages":
+                await MessagesAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
+                break;
+            case "restore":
+                await RestoreAsync(args[1], args[2], args[3]);
+                break;
+            case "shards":
+                await ShardsAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
+                break;
+            default:
+                await ShardsAsync(args[0], int.Parse(args[1], CultureInfo.InvariantCulture));
+                break;
+        }
+    }
+
+    private static void Say(string line)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
+
+    private static async Task ShardsAsync(string directory, int size)
+    {
+        using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = directory });
+        Say("ready");
         while (true)
         {
             var data = RandomNumberGenerator.GetBytes(size);
             var hash = Sha256Hash.Compute(data);
-            stdout.WriteLine("start " + hash);
-            stdout.Flush();
+            Say("start " + hash);
             await store.PutAsync(hash, data, default);
-            stdout.WriteLine("done " + hash);
-            stdout.Flush();
+            Say("done " + hash);
+        }
+    }
+
+    private static async Task MessagesAsync(string database, int firstBatch, int batchSize)
+    {
+        await using var store = await SqliteMessageStore.OpenAsync(database);
+        Say("ready");
+        var sentAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        for (int batch = firstBatch; ; batch++)
+        {
+            var messages = Enumerable.Range(0, batchSize).Select(i => new Message
+            {
+                MessageId = $"b{batch}-{i}",
+                ConversationId = "c" + (batch % 7),
+                SenderId = "writer",
+                SentAt = sentAt.AddSeconds((batch * batchSize) + i),
+                Body = $"batch {batch} message {i} " + new string('x', i * 7 % 200),
+                Direction = MessageDirection.Incoming,
+                Status = MessageStatus.Delivered,
+            }).ToList();
+            await store.SaveMessagesAsync(messages);
+            Say("ack " + batch.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static async Task RestoreAsync(string target, string backupA, string backupB)
+    {
+        Say("ready");
+        for (long i = 0; ; i++)
+        {
+            var (name, path) = i % 2 == 0 ? ("A", backupA) : ("B", backupB);
+            Say("start " + name);
+            await using (var source = File.OpenRead(path))
+                await SqliteMessageStore.RestoreAsync(source, target);
+            Say("done " + name);
         }
     }
 }

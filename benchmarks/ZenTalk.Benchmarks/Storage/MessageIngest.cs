@@ -57,6 +57,13 @@ public class MessageIngest
         }
     }
 
+    /// <summary>Lets <see cref="MessageIngestAlternating"/> run exactly this class's two sides on its own copies.</summary>
+    internal void UseMessages(Message[] messages, string path)
+    {
+        _messages = messages;
+        _path = path;
+    }
+
     /// <summary>Removes the iteration's database.</summary>
     [IterationCleanup]
     public void Cleanup() => StorageBenchData.DeleteDatabase(_path);

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using ZenTalk.Sdk.Tests.Hardening.Drivers;
+
+namespace ZenTalk.Benchmarks.Hardening;
+
+/// <summary>
+/// Long runs of the hardening drivers that the tests run briefly (ZenTalk.Sdk.Tests/Hardening/Drivers, compiled in here):
+/// <code>
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening fuzz  [--cases 1000000] [--seed 1]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening crash [--iterations 100] [--seed 1] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening soak  [--seconds 300]
+/// </code>
+/// Exit code 1 when any crash, invariant violation, lost write or error was found.
+/// </summary>
+public static class HardeningTool
+{
+    /// <summary>Runs one hardening command; returns the process exit code.</summary>
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak [--cases N] [--iterations N] [--seconds N] [--seed S] [--writer PATH]");
+            return 2;
+        }
+        string Option(string name, string fallback)
+        {
+            int i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        long Number(string name, long fallback) => long.Parse(Option(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        int seed = (int)Number("seed", 1);
+        var dir = Path.Combine(Path.GetTempPath(), "zt-hardening-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            bool clean = args[0] switch
+            {
+                "fuzz" => FuzzAsync(Number("cases", 1_000_000), seed, dir).GetAwaiter().GetResult(),
+                "crash" => CrashAsync((int)Number("iterations", 100), seed, dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
+                "soak" => SoakAsync(TimeSpan.FromSeconds(Number("seconds", 300)), dir).GetAwaiter().GetResult(),
+                _ => throw new ArgumentException($"unknown hardening command '{args[0]}'", nameof(args)),
+            };
+            Console.WriteLine($"{args[0]} finished in {clock.Elapsed.TotalSeconds:0} s: {(clean ? "clean" : "FINDINGS ABOVE")}");
+            return clean ? 0 : 1;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                Console.Error.WriteLine("could not remove " + dir);
+            }
+        }
+    }
+
+    private static bool Print(FuzzReport report)
+    {
+        Console.WriteLine(report);
+        foreach (var crash in report.Crashes) Console.WriteLine("  " + crash);
+        return report.CrashCount == 0;
+    }
+
+    private static async Task<bool> FuzzAsync(long cases, int seed, string dir)
+    {
+        bool clean = Print(await FrameFuzzer.RunAsync(seed, cases));
+        clean &= Print(await RequestFuzzer.RunAsync(seed + 1, cases));
+        clean &= Print(ParserFuzzer.RunCid(seed + 2, cases));
+        clean &= Print(ParserFuzzer.RunManifest(seed + 3, Math.Max(1, cases / 5)));
+        clean &= Print(await BackupStreamFuzzer.RunAsync(dir, seed + 4, Math.Max(1, cases / 400)));
+        return clean;
+    }
+
+    private static async Task<bool> CrashAsync(int iterations, int seed, string dir, string writer)
+    {
+        if (!File.Exists(writer)) throw new FileNotFoundException("Build the tests first (dotnet build ZenTalk.Sdk.Tests -c Release) or pass --writer.", writer);
+        var reports = new[]
+        {
+            await CrashScenarios.ShardsAsync(writer, Directory.CreateDirectory(Path.Combine(dir, "shards")).FullName, iterations, seed),
+            await CrashScenarios.MessagesAsync(writer, Path.Combine(Directory.CreateDirectory(Path.Combine(dir, "messages")).FullName, "messages.db"), iterations, seed + 1),
+            await CrashScenarios.RestoreAsync(writer, Directory.CreateDirectory(Path.Combine(dir, "restore")).FullName, iterations, seed + 2),
+        };
+        foreach (var r in reports)
+        {
+            Console.WriteLine(r);
+            foreach (var v in r.Violations) Console.WriteLine("  " + v);
+        }
+        return reports.All(r => r.Violations.Count == 0);
+    }
+
+    private static async Task<bool> SoakAsync(TimeSpan duration, string dir)
+    {
+        var report = await MessageStoreSoak.RunAsync(Path.Combine(dir, "soak.db"), duration);
+        Console.WriteLine(report);
+        foreach (var e in report.FirstErrors) Console.WriteLine("  " + e);
+        return report.ErrorCount == 0 && report.LostMessages == 0 && report.LostEnvelopes == 0 && report.DoubleLeases == 0
+               && report.BusyLeaked == 0 && report.RelayAcked == report.RelayEnqueued;
+    }
+
+    // The CrashWriter is built next to the tests; find it from the repository root.
+    private static string FindWriter()
+    {
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "ZenTalk.Sdk.sln")))
+                return Path.Combine(d.FullName, "ZenTalk.Sdk.Tests", "bin", "Release", "net10.0", "ZenTalk.Sdk.Tests.CrashWriter.dll");
+        }
+        return CrashChild.DefaultPath;
+    }
+}
