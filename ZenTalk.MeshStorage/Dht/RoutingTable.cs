@@ -188,6 +188,20 @@ internal sealed class RoutingTable
         return result;
     }
 
+    /// <summary>Every peer in the table with when it last answered (for status reports), closest buckets first.</summary>
+    public List<(PeerContact Contact, DateTimeOffset LastSeen)> AllWithLastSeen()
+    {
+        var now = _time.GetUtcNow();
+        var result = new List<(PeerContact, DateTimeOffset)>(Count);
+        lock (_lock)
+        {
+            for (int b = _buckets.Length - 1; b >= 0; b--)
+                if (_buckets[b] is { } bucket)
+                    foreach (var e in bucket.Entries) result.Add((e.Contact, now - _time.GetElapsedTime(e.LastSeen)));
+        }
+        return result;
+    }
+
     /// <summary>
     /// Buckets that need a refresh lookup: those not touched for <see cref="DhtOptions.RefreshInterval"/>, up to
     /// one past the deepest non-empty bucket (deeper ones are empty because the network has no such peers).

@@ -1,0 +1,28 @@
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>Settings of the Distributed layer, filled by the composition root from <c>MeshNodeOptions</c>.</summary>
+internal sealed class DistributedOptions
+{
+    /// <summary>Reed-Solomon data shards per segment (k).</summary>
+    public int DataShards { get; init; } = 10;
+
+    /// <summary>Reed-Solomon parity shards per segment (m).</summary>
+    public int ParityShards { get; init; } = 5;
+
+    /// <summary>Plaintext bytes per segment.</summary>
+    public int SegmentSize { get; init; } = Format.FileCodecOptions.DefaultSegmentSize;
+
+    /// <summary>Deadline of one shard call (PUT, GET, HAS, DELETE) to one holder; a slower holder is skipped.</summary>
+    public TimeSpan ShardTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline of one small record call (STORE_VALUE) to one node.</summary>
+    public TimeSpan RecordTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Segments being placed on the network at once during a store (each holds one copy of its shards).</summary>
+    public int SegmentsInFlight { get; init; } = 4;
+
+    /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
+    public TimeSpan DeleteWindow { get; init; } = TimeSpan.FromMinutes(5);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

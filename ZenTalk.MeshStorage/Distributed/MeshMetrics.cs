@@ -1,0 +1,27 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>Counters and spans of the Distributed layer, on the shared <c>ZenTalk.MeshStorage</c> meter and activity source.</summary>
+internal static class MeshMetrics
+{
+    private static readonly Meter Meter = Rpc.RpcMetrics.Meter;
+
+    /// <summary>Spans for store, retrieve, delete and repair.</summary>
+    public static readonly ActivitySource Activities = new("ZenTalk.MeshStorage", "1.0");
+
+    public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("zentalk.mesh.shard_bytes_sent", "By", "Shard bytes sent to holders (store and repair)");
+
+    public static readonly Counter<long> BytesIn = Meter.CreateCounter<long>("zentalk.mesh.shard_bytes_received", "By", "Valid shard bytes fetched from holders");
+
+    public static readonly Counter<long> ShardsRepaired = Meter.CreateCounter<long>("zentalk.mesh.shards_repaired", "{shard}", "Shards rebuilt and placed again by repair");
+
+    public static readonly Counter<long> ShardsRejected = Meter.CreateCounter<long>("zentalk.mesh.shards_rejected", "{shard}", "Shards a holder returned that failed their hash check");
+
+    public static readonly Counter<long> FilesStored = Meter.CreateCounter<long>("zentalk.mesh.files_stored", "{file}", "Files stored by this node");
+
+    public static readonly Counter<long> FilesDeleted = Meter.CreateCounter<long>("zentalk.mesh.files_deleted", "{file}", "Files deleted by their owner through this node");
+
+    public static readonly Counter<long> ShardsDropped = Meter.CreateCounter<long>("zentalk.mesh.shards_dropped", "{shard}", "Shards this node dropped because their file was deleted or expired");
+}

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// Feeds <see cref="FileDecoder"/> from the mesh. Per segment: one lookup of the segment key; shard j is asked
+/// first from the j-th closest node (where placement put it), and only when that fails are all the closest
+/// nodes asked which shards they hold (HAS_SHARDS), so a moved, missing or corrupt shard is fetched from whoever
+/// else holds it. Every shard is hash-checked; a bad copy counts as missing and the next holder is tried.
+/// </summary>
+internal sealed class MeshShardSource : IShardSource
+{
+    private const int SegmentsRemembered = 32;
+
+    private readonly Manifest _manifest;
+    private readonly ShardClient _client;
+    private readonly Placement _placement;
+    private readonly ConcurrentDictionary<int, SegmentState> _segments = new();
+
+    public MeshShardSource(Manifest manifest, ShardClient client, Placement placement)
+    {
+        _manifest = manifest;
+        _client = client;
+        _placement = placement;
+    }
+
+    public async ValueTask<bool> ReadShardAsync(int segment, int shard, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var state = _segments.GetOrAdd(segment, s => new SegmentState(this, s));
+        if (segment >= SegmentsRemembered) _segments.TryRemove(segment - SegmentsRemembered, out _);
+        var candidates = await state.Candidates(cancellationToken).ConfigureAwait(false);
+        PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
+        if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+        var holders = await state.Holders(cancellationToken).ConfigureAwait(false);
+        foreach (var holder in holders.ByShard[shard])
+        {
+            if (primary is { } q && holder.Id == q.Id) continue;
+            if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+        }
+
+        return false;
+    }
+
+    private sealed class SegmentState(MeshShardSource owner, int segment)
+    {
+        private readonly Lock _lock = new();
+        private Task<List<PeerContact>>? _candidates;
+        private Task<SegmentHolders>? _holders;
+
+        public Task<List<PeerContact>> Candidates(CancellationToken cancellationToken)
+        {
+            lock (_lock)
+                return _candidates ??= owner._placement.ClosestAsync(Placement.SegmentKey(owner._manifest, segment), cancellationToken);
+        }
+
+        public Task<SegmentHolders> Holders(CancellationToken cancellationToken)
+        {
+            var candidates = Candidates(cancellationToken);
+            lock (_lock)
+                return _holders ??= LocateAsync(candidates, cancellationToken);
+        }
+
+        private async Task<SegmentHolders> LocateAsync(Task<List<PeerContact>> lookup, CancellationToken cancellationToken)
+        {
+            var candidates = await lookup.ConfigureAwait(false);
+            return await SegmentHolders.LocateAsync(owner._client, candidates, Placement.SegmentHashes(owner._manifest, segment), cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Dht;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// <see cref="IMeshStore"/> over the DHT and the shard RPCs: encrypt → erasure-code → place each segment's shards
+/// on the nodes closest to its key → publish the signed manifest at the nodes closest to the CID (and at every
+/// holder, so holders know which file their shards belong to). Reads find the manifest by CID and fetch any k
+/// valid shards per segment. Nothing a reader needs lives only in this process.
+/// </summary>
+internal sealed class MeshStore : IMeshStore
+{
+    private readonly DhtNode _dht;
+    private readonly ShardClient _client;
+    private readonly Placement _placement;
+    private readonly DistributedOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<long> _storedShards;
+    private readonly Func<long> _storedBytes;
+
+    public MeshStore(DhtNode dht, ShardClient client, Placement placement, DistributedOptions options, ILogger logger,
+        Func<long> storedShards, Func<long> storedBytes)
+    {
+        _dht = dht;
+        _client = client;
+        _placement = placement;
+        _options = options;
+        _logger = logger;
+        _storedShards = storedShards;
+        _storedBytes = storedBytes;
+    }
+
+    internal ShardClient Client => _client;
+
+    internal Placement Placement => _placement;
+
+    public async Task<StoredFile> StoreAsync(Stream content, OwnerKey owner, StoreOptions? options = null,
+        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(owner);
+        if (!content.CanRead) throw new ArgumentException("The content stream is not readable.", nameof(content));
+        int n = _options.DataShards + _options.ParityShards;
+        int happy = options?.MinimumShardsPerSegment ?? Math.Min(_options.DataShards + 1, n);
+        if (happy < _options.DataShards || happy > n)
+            throw new ArgumentOutOfRangeException(nameof(options), happy, $"MinimumShardsPerSegment must be between {_options.DataShards} (data shards) and {n} (all shards).");
+        var expires = options?.ExpiresAt;
+        if (expires is { } e && e <= _options.TimeProvider.GetUtcNow())
+            throw new ArgumentOutOfRangeException(nameof(options), e, "ExpiresAt is in the past.");
+        var codec = new FileCodecOptions
+        {
+            SegmentSize = options?.SegmentSize ?? _options.SegmentSize,
+            DataShards = _options.DataShards,
+            ParityShards = _options.ParityShards,
+            ExpiresAt = expires,
+            TimeProvider = _options.TimeProvider,
+        };
+        var encoder = new FileEncoder(codec);
+        using var activity = MeshMetrics.Activities.StartActivity("mesh.store");
+        long? total = content.CanSeek ? content.Length - content.Position : null;
+        var counting = new CountingReadStream(content);
+        var key = ContentKey.Generate();
+        var sink = new StorePlacementSink(_client, _placement, owner.PublicKey, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
+            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, cancellationToken);
+        await using (sink.ConfigureAwait(false))
+        {
+            Manifest manifest;
+            try
+            {
+                manifest = await encoder.EncodeAsync(counting, key, owner, sink, cancellationToken).ConfigureAwait(false);
+                await sink.CompleteAsync().ConfigureAwait(false);
+                var record = FileRecords.ForManifest(manifest);
+                var closest = await _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken).ConfigureAwait(false);
+                // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
+                var targets = closest.Concat(sink.Holders).DistinctBy(p => p.Id).ToList();
+                var accepted = await Task.WhenAll(targets.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+                if (!accepted.Any(a => a))
+                    throw new ShardsUnavailableException($"No node accepted the manifest of {manifest.Cid}; the file would be unreachable. Nothing was kept.");
+            }
+            catch (Exception ex)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                await CleanUpAsync(sink.Placed, owner).ConfigureAwait(false);
+                // A failed segment cancels the encoder; report the segment's failure, not the cancellation.
+                if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && sink.Failure is { } cause)
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+                throw;
+            }
+
+            MeshMetrics.FilesStored.Add(1);
+            activity?.SetTag("zentalk.cid", manifest.Cid.ToString());
+            activity?.SetTag("zentalk.size", manifest.PlaintextSize);
+            _logger.LogDebug("Stored {Cid}: {Size} bytes in {Segments} segments", manifest.Cid, manifest.PlaintextSize, manifest.SegmentCount);
+            return new StoredFile(manifest.Cid, key, manifest.PlaintextSize);
+        }
+    }
+
+    /// <summary>Removes the shards of a failed store (owner-signed, best effort: expiry-less orphans are not kept).</summary>
+    private async Task CleanUpAsync(IReadOnlyCollection<(PeerContact Peer, Sha256Hash Hash)> placed, OwnerKey owner)
+    {
+        if (placed.Count == 0) return;
+        using var timeout = new CancellationTokenSource(_options.ShardTimeout * 2);
+        var now = _options.TimeProvider.GetUtcNow();
+        await Task.WhenAll(placed.GroupBy(p => p.Peer.Id).Select(g =>
+            _client.DeleteAsync(g.First().Peer, DeleteAuthorization.Create(owner, g.Select(p => p.Hash), now), timeout.Token))).ConfigureAwait(false);
+    }
+
+    public async Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(contentKey);
+        using var activity = MeshMetrics.Activities.StartActivity("mesh.retrieve");
+        activity?.SetTag("zentalk.cid", cid.ToString());
+        var manifest = await FindManifestAsync(cid, cancellationToken).ConfigureAwait(false);
+        var source = new MeshShardSource(manifest, _client, _placement);
+        var decoder = new FileDecoder(manifest, contentKey, source, new FileCodecOptions
+        {
+            SegmentSize = manifest.SegmentSize,
+            DataShards = manifest.DataShards,
+            ParityShards = manifest.ParityShards,
+        });
+        return decoder.OpenRead();
+    }
+
+    public async Task<MeshFileStatus> GetStatusAsync(Cid cid, CancellationToken cancellationToken = default)
+    {
+        using var activity = MeshMetrics.Activities.StartActivity("mesh.status");
+        var manifest = await FindManifestAsync(cid, cancellationToken).ConfigureAwait(false);
+        var segments = new SegmentStatus[manifest.SegmentCount];
+        await Parallel.ForAsync(0, manifest.SegmentCount, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+            async (s, ct) => segments[s] = await CheckSegmentAsync(manifest, s, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var worst = segments.Max(s => s.Health);
+        return new MeshFileStatus(cid, manifest.PlaintextSize, worst, segments);
+    }
+
+    private async Task<SegmentStatus> CheckSegmentAsync(Manifest manifest, int segment, CancellationToken cancellationToken)
+    {
+        var hashes = Placement.SegmentHashes(manifest, segment);
+        var candidates = await _placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
+        var holders = await SegmentHolders.LocateAsync(_client, candidates, hashes, cancellationToken).ConfigureAwait(false);
+        int size = manifest.ShardSize(segment);
+        var locations = new List<ShardLocation>();
+        var missing = new List<int>();
+        int verified = 0;
+        var buffer = new byte[size];
+        for (int j = 0; j < hashes.Length; j++)
+        {
+            bool ok = false;
+            foreach (var h in holders.ByShard[j])
+            {
+                locations.Add(new ShardLocation(j, h.Id, h.EndPoint.ToString()));
+                if (!ok && await _client.GetAsync(h, hashes[j], buffer, cancellationToken).ConfigureAwait(false)) ok = true;
+            }
+
+            if (ok) verified++;
+            else missing.Add(j);
+        }
+
+        return new SegmentStatus(segment, hashes.Length, holders.ShardsFound, verified, missing,
+            HealthOf(verified, manifest.DataShards, hashes.Length), locations);
+    }
+
+    /// <summary>
+    /// Excellent: all shards valid. Degraded: at least k + 2 valid (two more losses still leave it readable).
+    /// Critical: k or k + 1 valid (one more loss from unreadable). Lost: fewer than k.
+    /// </summary>
+    internal static FileHealth HealthOf(int valid, int dataShards, int totalShards) =>
+        valid >= totalShards ? FileHealth.Excellent
+        : valid >= dataShards + 2 ? FileHealth.Degraded
+        : valid >= dataShards ? FileHealth.Critical
+        : FileHealth.Lost;
+
+    public async Task DeleteAsync(Cid cid, OwnerKey owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        using var activity = MeshMetrics.Activities.StartActivity("mesh.delete");
+        activity?.SetTag("zentalk.cid", cid.ToString());
+        var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+            throw new ShardsUnavailableException($"No manifest for {cid} was found in the mesh; nothing to delete (check the CID).");
+        if (FileRecords.IsTombstone(record))
+        {
+            var existing = FileRecords.OpenTombstone(record);
+            if (!existing.OwnerPublicKey.Span.SequenceEqual(owner.PublicKey.SubjectPublicKeyInfo))
+                throw new UnauthorizedOperationException($"File {cid} was deleted by another key; {owner.PublicKey.Id} is not its owner.");
+            return;
+        }
+
+        var manifest = FileRecords.OpenManifest(record);
+        if (!manifest.Owner.Equals(owner.PublicKey))
+            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can delete {cid}; the key given is {owner.PublicKey.Id}.");
+
+        var tombstone = FileRecords.ForTombstone(cid, owner, _options.TimeProvider.GetUtcNow());
+        // Which node should hold which shards: the closest to each segment key (where placement and repair put them).
+        var perHolder = new Dictionary<NodeId, (PeerContact Peer, List<Sha256Hash> Hashes)>();
+        for (int s = 0; s < manifest.SegmentCount; s++)
+        {
+            var hashes = Placement.SegmentHashes(manifest, s);
+            foreach (var peer in await _placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false))
+            {
+                if (!perHolder.TryGetValue(peer.Id, out var entry)) perHolder[peer.Id] = entry = (peer, []);
+                entry.Hashes.AddRange(hashes);
+            }
+        }
+
+        var recordTargets = _placement.WithSelf(closest, FileRecords.KeyOf(cid)).Concat(perHolder.Values.Select(v => v.Peer)).DistinctBy(p => p.Id).ToList();
+        var stored = await Task.WhenAll(recordTargets.Select(t => _client.StoreRecordAsync(t, tombstone, cancellationToken))).ConfigureAwait(false);
+        if (!stored.Any(x => x))
+            throw new MeshStorageException($"No node accepted the tombstone of {cid}; the file is not deleted. Retry when the mesh is reachable.");
+        var now = _options.TimeProvider.GetUtcNow();
+        await Task.WhenAll(perHolder.Values.Select(v => _client.DeleteAsync(v.Peer, DeleteAuthorization.Create(owner, v.Hashes, now), cancellationToken))).ConfigureAwait(false);
+        MeshMetrics.FilesDeleted.Add(1);
+        _logger.LogDebug("Deleted {Cid}: tombstone at {Nodes} nodes", cid, stored.Count(x => x));
+    }
+
+    public async Task<StoredFile> RotateKeyAsync(Cid cid, ContentKey oldKey, OwnerKey owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(oldKey);
+        ArgumentNullException.ThrowIfNull(owner);
+        var manifest = await FindManifestAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (!manifest.Owner.Equals(owner.PublicKey))
+            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can rotate the key of {cid}.");
+        var plaintext = await RetrieveAsync(cid, oldKey, cancellationToken).ConfigureAwait(false);
+        StoredFile rotated;
+        await using (plaintext.ConfigureAwait(false))
+        {
+            rotated = await StoreAsync(plaintext, owner, new StoreOptions { ExpiresAt = manifest.ExpiresAt, SegmentSize = manifest.SegmentSize },
+                progress: null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await DeleteAsync(cid, owner, cancellationToken).ConfigureAwait(false);
+        return rotated;
+    }
+
+    public Task<MeshNetworkInfo> GetNetworkAsync(CancellationToken cancellationToken = default)
+    {
+        var peers = _dht.Table.AllWithLastSeen().Select(p => new MeshPeerInfo(p.Contact.Id, p.Contact.EndPoint.ToString(), p.LastSeen)).ToList();
+        return Task.FromResult(new MeshNetworkInfo(_dht.Self.Id, [_dht.Self.EndPoint.ToString()], _dht.Table.Count, peers, _storedShards(), _storedBytes()));
+    }
+
+    /// <summary>The manifest of <paramref name="cid"/>, verified.</summary>
+    /// <exception cref="ShardsUnavailableException">No manifest found, or the file was deleted.</exception>
+    internal async Task<Manifest> FindManifestAsync(Cid cid, CancellationToken cancellationToken)
+    {
+        var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+            throw new ShardsUnavailableException($"No manifest for {cid} was found at the {closest.Count} nodes closest to it; the file is unknown, expired or unreachable.");
+        if (FileRecords.IsTombstone(record))
+            throw new ShardsUnavailableException($"File {cid} was deleted by its owner.");
+        return FileRecords.OpenManifest(record);
+    }
+
+    /// <summary>The best file record for the CID (a genuine tombstone beats the manifest), and the nodes closest to it.</summary>
+    internal async Task<(ValueRecord? Record, List<PeerContact> Closest)> FindFileRecordAsync(Cid cid, CancellationToken cancellationToken)
+    {
+        var key = FileRecords.KeyOf(cid);
+        var local = _dht.Records.Get(key);
+        var lookup = await NodeLookup.RunAsync(_dht, key, wantValue: true, cancellationToken).ConfigureAwait(false);
+        var record = lookup.Record is { Type: FileRecords.Type } found ? found : null;
+        if (local is { Type: FileRecords.Type })
+            record = record is null ? local : FileRecordValidator.Instance.Select(local, record);
+        return (record, lookup.Closest);
+    }
+}

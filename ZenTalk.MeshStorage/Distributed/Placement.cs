@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Dht;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// Where shards live. Each segment has a key, SHA-256 of a domain and its k + m shard hashes, so anyone with the
+/// manifest can compute it; its shards go to the k + m nodes closest to that key (shard j to the j-th closest),
+/// found by a DHT lookup at store time and again at read time. Nodes that do not store for others (clients) never
+/// enter routing tables, so they are never chosen.
+/// </summary>
+internal sealed class Placement
+{
+    private static ReadOnlySpan<byte> Domain => "zentalk-segment-v1\0"u8;
+
+    private readonly DhtNode _dht;
+    private readonly bool _selfStores;
+
+    public Placement(DhtNode dht, bool selfStores)
+    {
+        _dht = dht;
+        _selfStores = selfStores;
+    }
+
+    public int Width => _dht.Options.K;
+
+    public static NodeId SegmentKey(ReadOnlySpan<Sha256Hash> hashes)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(Domain);
+        Span<byte> buffer = stackalloc byte[Sha256Hash.Size];
+        foreach (var hash in hashes)
+        {
+            hash.CopyTo(buffer);
+            h.AppendData(buffer);
+        }
+
+        Span<byte> digest = stackalloc byte[Sha256Hash.Size];
+        h.GetHashAndReset(digest);
+        return new NodeId(digest);
+    }
+
+    public static Sha256Hash[] SegmentHashes(Manifest manifest, int segment)
+    {
+        var hashes = new Sha256Hash[manifest.TotalShards];
+        for (int j = 0; j < hashes.Length; j++) hashes[j] = manifest.ShardHash(segment, j);
+        return hashes;
+    }
+
+    public static NodeId SegmentKey(Manifest manifest, int segment) => SegmentKey(SegmentHashes(manifest, segment));
+
+    /// <summary>The live storing nodes closest to <paramref name="key"/>, closest first (this node included when it stores).</summary>
+    public async Task<List<PeerContact>> ClosestAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        var lookup = await _dht.FindNodeAsync(key, cancellationToken).ConfigureAwait(false);
+        return WithSelf(lookup.Closest, key);
+    }
+
+    /// <summary>Adds this node, when it stores, in its place by distance; keeps the k closest.</summary>
+    public List<PeerContact> WithSelf(List<PeerContact> closest, NodeId key)
+    {
+        var list = new List<PeerContact>(closest.Count + 1);
+        list.AddRange(closest);
+        if (_selfStores && !list.Exists(p => p.Id == _dht.Self.Id))
+        {
+            int at = list.FindIndex(p => key.CompareDistance(_dht.Self.Id, p.Id) < 0);
+            list.Insert(at < 0 ? list.Count : at, _dht.Self);
+        }
+
+        if (list.Count > Width) list.RemoveRange(Width, list.Count - Width);
+        return list;
+    }
+}

@@ -1,0 +1,8 @@
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>What one repair pass did.</summary>
+/// <param name="FilesChecked">Files whose segments this node checked (it is the closest live node to their CID).</param>
+/// <param name="ShardsRepaired">Shards rebuilt and placed again.</param>
+/// <param name="ShardsDropped">Local shards dropped because their file was deleted or expired.</param>
+/// <param name="SegmentsLost">Segments with fewer than k valid shards (cannot be rebuilt).</param>
+internal readonly record struct RepairReport(int FilesChecked, int ShardsRepaired, int ShardsDropped, int SegmentsLost);

@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Dht;
+using ZenTalk.MeshStorage.Erasure;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Shards;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// The background upkeep of a storing node, one pass per interval:
+/// <list type="number">
+/// <item>garbage-collects expired shards and forgets expired manifests;</item>
+/// <item>for every file in its <see cref="FileIndex"/>, looks the CID up in the DHT: a genuine tombstone (which
+/// this node may have missed while offline) drops the file's local shards;</item>
+/// <item>for the files whose CID it is the closest live node to, checks every segment: HAS_SHARDS at the nodes
+/// closest to the segment key, plus one verifying read of a random present shard; a segment with fewer than k + m
+/// valid shards is rebuilt from any k and the missing shards are put on the closest nodes that hold none of the
+/// segment's shards.</item>
+/// </list>
+/// Passes on several nodes at once are harmless: shards are content-addressed, so placing one twice stores it once.
+/// </summary>
+internal sealed class RepairService
+{
+    private readonly DhtNode _dht;
+    private readonly MeshStore _store;
+    private readonly FileIndex _files;
+    private readonly ShardStore _shards;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<(int, int), ReedSolomon> _codecs = new();
+    private readonly SemaphoreSlim _onePass = new(1, 1);
+
+    public RepairService(DhtNode dht, MeshStore store, FileIndex files, ShardStore shards, TimeProvider time, ILogger logger)
+    {
+        _dht = dht;
+        _store = store;
+        _files = files;
+        _shards = shards;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        if (interval == Timeout.InfiniteTimeSpan) return;
+        // The first pass comes early: a node back from downtime should learn of deletions it missed soon.
+        var delay = interval < TimeSpan.FromSeconds(10) ? interval : TimeSpan.FromSeconds(10);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = interval;
+                var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
+                if (report.ShardsRepaired + report.ShardsDropped + report.SegmentsLost > 0)
+                    _logger.LogInformation("Repair pass: {Report}", report);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MeshStorageException or IOException or TimeoutException)
+            {
+                _logger.LogWarning(e, "Repair pass failed; retrying next interval");
+            }
+        }
+    }
+
+    /// <summary>One full pass (see the class summary). Passes do not overlap.</summary>
+    public async Task<RepairReport> RunPassAsync(CancellationToken cancellationToken)
+    {
+        await _onePass.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var activity = MeshMetrics.Activities.StartActivity("mesh.repair");
+            int dropped = await _shards.CollectExpiredAsync(cancellationToken).ConfigureAwait(false);
+            int checkedFiles = 0, repaired = 0, lost = 0;
+            var now = _time.GetUtcNow();
+            foreach (var (cid, entry) in _files.Files.ToList())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
+                {
+                    _files.Forget(cid);
+                    continue;
+                }
+
+                if (entry.TombstoneRecord is { } dead)
+                {
+                    dropped += await _files.AcceptAsync(dead, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (entry.Manifest is not { } manifest) continue;
+                var (record, closest) = await _store.FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+                if (record is not null && FileRecords.IsTombstone(record))
+                {
+                    try
+                    {
+                        _dht.Records.Put(record);
+                    }
+                    catch (Exception e) when (e is MeshStorageException or ArgumentException)
+                    {
+                        _logger.LogDebug("Not keeping the tombstone of {Cid}: {Reason}", cid, e.Message);
+                    }
+
+                    dropped += await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var ranked = _store.Placement.WithSelf(closest, FileRecords.KeyOf(cid));
+                if (ranked.Count == 0 || ranked[0].Id != _dht.Self.Id) continue; // Another live node is closer: its job.
+                checkedFiles++;
+                var (r, l) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
+                repaired += r;
+                lost += l;
+            }
+
+            return new RepairReport(checkedFiles, repaired, dropped, lost);
+        }
+        finally
+        {
+            _onePass.Release();
+        }
+    }
+
+    /// <summary>Checks and rebuilds every segment of one file; returns (shards repaired, segments lost).</summary>
+    internal async Task<(int Repaired, int Lost)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
+    {
+        int repaired = 0, lost = 0;
+        var owner = ByteString.CopyFrom(manifest.Owner.SubjectPublicKeyInfo);
+        long expires = manifest.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0;
+        for (int s = 0; s < manifest.SegmentCount; s++)
+        {
+            int r = await RepairSegmentAsync(manifest, s, owner, expires, cancellationToken).ConfigureAwait(false);
+            if (r < 0) lost++;
+            else repaired += r;
+        }
+
+        if (repaired > 0) MeshMetrics.ShardsRepaired.Add(repaired);
+        return (repaired, lost);
+    }
+
+    private async Task<int> RepairSegmentAsync(Manifest manifest, int segment, ByteString owner, long expires, CancellationToken cancellationToken)
+    {
+        var client = _store.Client;
+        var hashes = Placement.SegmentHashes(manifest, segment);
+        int n = hashes.Length, k = manifest.DataShards, size = manifest.ShardSize(segment);
+        var candidates = await _store.Placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
+        var holders = await SegmentHolders.LocateAsync(client, candidates, hashes, cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[n * size];
+        var shards = new Memory<byte>[n];
+        for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);
+
+        // A verifying sample: a holder that claims a shard but serves bad bytes loses the claim.
+        var claimed = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count > 0).ToList();
+        var fetched = new bool[n];
+        if (claimed.Count > 0)
+        {
+            int j = claimed[Random.Shared.Next(claimed.Count)];
+            foreach (var h in holders.ByShard[j].ToList())
+            {
+                if (await client.GetAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false)) fetched[j] = true;
+                else holders.ByShard[j].Remove(h);
+            }
+        }
+
+        var missing = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 0).ToList();
+        if (missing.Count == 0) return 0;
+        int valid = fetched.Count(f => f);
+        foreach (int j in Enumerable.Range(0, n).Where(j => !fetched[j] && holders.ByShard[j].Count > 0))
+        {
+            if (valid >= k) break;
+            foreach (var h in holders.ByShard[j])
+            {
+                if (await client.GetAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false))
+                {
+                    fetched[j] = true;
+                    valid++;
+                    break;
+                }
+            }
+
+            if (!fetched[j]) missing.Add(j);
+        }
+
+        if (valid < k)
+        {
+            _logger.LogWarning("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed: it cannot be rebuilt", segment, manifest.Cid, valid, k);
+            return -1;
+        }
+
+        var codec = _codecs.GetOrAdd((k, manifest.ParityShards), key => new ReedSolomon(key.Item1, key.Item2));
+        codec.Reconstruct(shards, fetched);
+
+        // New homes: the closest nodes holding nothing of this segment first (one shard per node), then any.
+        var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
+        var targets = new Queue<PeerContact>(candidates.Where(c => !busy.Contains(c.Id)).Concat(candidates.Where(c => busy.Contains(c.Id))));
+        int repaired = 0;
+        var newHolders = new List<PeerContact>();
+        foreach (int j in missing.Distinct())
+        {
+            if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
+            while (targets.TryDequeue(out var target))
+            {
+                if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
+                {
+                    repaired++;
+                    newHolders.Add(target);
+                    break;
+                }
+            }
+        }
+
+        // New holders learn which file the shards belong to, as holders at store time do.
+        var record = FileRecords.ForManifest(manifest);
+        await Task.WhenAll(newHolders.Select(h => client.StoreRecordAsync(h, record, cancellationToken))).ConfigureAwait(false);
+        return repaired;
+    }
+}

@@ -1,0 +1,37 @@
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>Who holds which shard of one segment, as the closest nodes answered HAS_SHARDS.</summary>
+internal sealed class SegmentHolders
+{
+    private SegmentHolders(List<PeerContact> candidates, List<PeerContact>[] byShard)
+    {
+        Candidates = candidates;
+        ByShard = byShard;
+    }
+
+    /// <summary>The nodes closest to the segment key that were asked (answering or not), closest first.</summary>
+    public List<PeerContact> Candidates { get; }
+
+    /// <summary>For each shard index, the nodes that claim to hold it.</summary>
+    public List<PeerContact>[] ByShard { get; }
+
+    public int ShardsFound => ByShard.Count(h => h.Count > 0);
+
+    /// <summary>Asks every candidate which of the segment's shards it holds (one HAS_SHARDS each, in parallel).</summary>
+    public static async Task<SegmentHolders> LocateAsync(ShardClient client, List<PeerContact> candidates, Sha256Hash[] hashes, CancellationToken cancellationToken)
+    {
+        var answers = await Task.WhenAll(candidates.Select(c => client.HasAsync(c, hashes, cancellationToken))).ConfigureAwait(false);
+        var byShard = new List<PeerContact>[hashes.Length];
+        for (int j = 0; j < byShard.Length; j++)
+        {
+            byShard[j] = [];
+            for (int i = 0; i < candidates.Count; i++)
+                if (answers[i] is { } present && present[j]) byShard[j].Add(candidates[i]);
+        }
+
+        return new SegmentHolders(candidates, byShard);
+    }
+}

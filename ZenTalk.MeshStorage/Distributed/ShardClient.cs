@@ -1,0 +1,165 @@
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// Shard and record calls to one holder: over RPC for peers, straight to the local handler when the holder is this
+/// node. Every call has the shard deadline; failures come back as false/null (the caller tries another holder),
+/// never as exceptions, except cancellation by the caller.
+/// </summary>
+internal sealed class ShardClient
+{
+    private readonly RpcClient _rpc;
+    private readonly PeerContact _self;
+    private readonly ShardRequestHandler? _local;
+    private readonly Func<ValueRecord, CancellationToken, Task<bool>> _storeLocalRecord;
+    private readonly DistributedOptions _options;
+    private readonly RpcCallContext _selfCaller;
+
+    public ShardClient(RpcClient rpc, PeerContact self, ShardRequestHandler? local,
+        Func<ValueRecord, CancellationToken, Task<bool>> storeLocalRecord, DistributedOptions options)
+    {
+        _rpc = rpc;
+        _self = self;
+        _local = local;
+        _storeLocalRecord = storeLocalRecord;
+        _options = options;
+        _selfCaller = new RpcCallContext(self.Id, self.EndPoint.Address, self.EndPoint.Port);
+    }
+
+    public bool IsSelf(PeerContact peer) => peer.Id == _self.Id;
+
+    public async Task<bool> PutAsync(PeerContact peer, Sha256Hash hash, ReadOnlyMemory<byte> data, long expiresUnixMs,
+        ByteString owner, CancellationToken cancellationToken)
+    {
+        var request = new PutShardRequest
+        {
+            ShardHash = ByteString.CopyFrom(hash.ToArray()),
+            Data = UnsafeByteOperations.UnsafeWrap(data),
+            ExpiresUnixMs = expiresUnixMs,
+            OwnerPublicKey = owner,
+        };
+        try
+        {
+            if (IsSelf(peer))
+            {
+                if (_local is null) return false;
+                await _local.PutShardAsync(request, _selfCaller, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _rpc.CallAsync(peer.EndPoint, peer.Id, new Request { PutShard = request }, _options.ShardTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            MeshMetrics.BytesOut.Add(data.Length);
+            return true;
+        }
+        catch (Exception e) when (Failed(e, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Fetches a shard into <paramref name="destination"/> and checks its hash; false when missing, bad or late.</summary>
+    public async Task<bool> GetAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            ReadOnlyMemory<byte> data;
+            if (IsSelf(peer))
+            {
+                if (_local is null) return false;
+                var response = await _local.GetShardAsync(new GetShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()) }, _selfCaller, cancellationToken).ConfigureAwait(false);
+                data = response.Data.Memory;
+            }
+            else
+            {
+                data = await _rpc.GetShardAsync(peer, hash.ToArray(), destination, _options.ShardTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (data.Length != destination.Length) return false;
+            if (!data.Span.Overlaps(destination.Span, out int offset) || offset != 0) data.CopyTo(destination);
+            if (!hash.Matches(destination.Span))
+            {
+                MeshMetrics.ShardsRejected.Add(1);
+                return false;
+            }
+
+            MeshMetrics.BytesIn.Add(data.Length);
+            return true;
+        }
+        catch (Exception e) when (Failed(e, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Which of <paramref name="hashes"/> the peer holds; null when it did not answer.</summary>
+    public async Task<bool[]?> HasAsync(PeerContact peer, IReadOnlyList<Sha256Hash> hashes, CancellationToken cancellationToken)
+    {
+        var request = new HasShardsRequest();
+        foreach (var h in hashes) request.ShardHashes.Add(ByteString.CopyFrom(h.ToArray()));
+        try
+        {
+            HasShardsResponse response;
+            if (IsSelf(peer))
+            {
+                if (_local is null) return null;
+                response = await _local.HasShardsAsync(request, _selfCaller, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                response = (await _rpc.CallAsync(peer.EndPoint, peer.Id, new Request { HasShards = request }, _options.ShardTimeout, cancellationToken).ConfigureAwait(false)).HasShards;
+            }
+
+            return response is not null && response.Present.Count == hashes.Count ? [.. response.Present] : null;
+        }
+        catch (Exception e) when (Failed(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sends a signed delete; returns the number of shards the peer deleted, or null when it failed.</summary>
+    public async Task<uint?> DeleteAsync(PeerContact peer, DeleteShardsRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (IsSelf(peer))
+            {
+                if (_local is null) return null;
+                return (await _local.DeleteShardsAsync(request, _selfCaller, cancellationToken).ConfigureAwait(false)).Deleted;
+            }
+
+            var response = await _rpc.CallAsync(peer.EndPoint, peer.Id, new Request { DeleteShards = request }, _options.ShardTimeout, cancellationToken).ConfigureAwait(false);
+            return response.DeleteShards?.Deleted;
+        }
+        catch (Exception e) when (Failed(e, cancellationToken))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Stores a record at one node (STORE_VALUE); true when it accepted it.</summary>
+    public async Task<bool> StoreRecordAsync(PeerContact peer, ValueRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (IsSelf(peer)) return await _storeLocalRecord(record, cancellationToken).ConfigureAwait(false);
+            await _rpc.CallAsync(peer.EndPoint, peer.Id, new Request { StoreValue = new StoreValueRequest { Record = record } },
+                _options.RecordTimeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (Failed(e, cancellationToken))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Any failure of one peer is that peer's problem, except the caller's own cancellation.</summary>
+    private static bool Failed(Exception e, CancellationToken cancellationToken) =>
+        e is not OperationCanceledException || !cancellationToken.IsCancellationRequested;
+}

@@ -1,0 +1,99 @@
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Shards;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// Serves PUT_SHARD, GET_SHARD, HAS_SHARDS and DELETE_SHARDS over this node's <see cref="ShardStore"/>. Shards are
+/// content-addressed and hash-checked on the way in and out; deletes need the owner's signature
+/// (<see cref="DeleteAuthorization"/>) and remove only shards stored for that owner; shards of a file this node knows
+/// to be deleted are refused, so neither a late upload nor repair can bring them back.
+/// </summary>
+internal sealed class ShardRequestHandler : IShardRequestHandler
+{
+    private readonly ShardStore _store;
+    private readonly FileIndex _files;
+    private readonly DeleteAuthorization _deletes;
+    private readonly int _maxShardSize;
+    private readonly TimeProvider _time;
+
+    public ShardRequestHandler(ShardStore store, FileIndex files, DeleteAuthorization deletes, int maxShardSize, TimeProvider time)
+    {
+        _store = store;
+        _files = files;
+        _deletes = deletes;
+        _maxShardSize = maxShardSize;
+        _time = time;
+    }
+
+    /// <summary>Test knob: serve every shard with one byte flipped, as a malicious or broken holder would.</summary>
+    public bool CorruptServedShards { get; set; }
+
+    public ShardStore Store => _store;
+
+    public async ValueTask<PutShardResponse> PutShardAsync(PutShardRequest request, RpcCallContext caller, CancellationToken cancellationToken)
+    {
+        var hash = HashOf(request.ShardHash);
+        if (request.Data.Length > _maxShardSize)
+            throw new ArgumentException($"The shard is {request.Data.Length} bytes; this node takes at most {_maxShardSize}.", nameof(request));
+        DateTimeOffset? expires = null;
+        if (request.ExpiresUnixMs != 0)
+        {
+            expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(request.ExpiresUnixMs, 0, 253402300799999L));
+            if (expires <= _time.GetUtcNow()) throw new ArgumentException("The shard's expiry has already passed.", nameof(request));
+        }
+
+        if (_files.IsDeletedShard(hash))
+            throw new UnauthorizedOperationException($"Shard {hash} belongs to a file its owner deleted; it is not stored again.");
+        Sha256Hash? owner = request.OwnerPublicKey.IsEmpty ? null : Sha256Hash.Compute(request.OwnerPublicKey.Span);
+        bool added = await _store.PutAsync(hash, request.Data.Memory, new ShardMetadata(null, owner, expires), cancellationToken).ConfigureAwait(false);
+        return new PutShardResponse { AlreadyPresent = !added };
+    }
+
+    public async ValueTask<GetShardResponse> GetShardAsync(GetShardRequest request, RpcCallContext caller, CancellationToken cancellationToken)
+    {
+        var hash = HashOf(request.ShardHash);
+        var data = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false)
+            ?? throw new ShardsUnavailableException($"This node does not hold shard {hash}.");
+        if (CorruptServedShards && data.Length > 0) data[0] ^= 0xFF;
+        int offset = (int)Math.Min(request.Offset, (ulong)data.Length);
+        int length = request.Length == 0 ? data.Length - offset : (int)Math.Min(request.Length, (ulong)(data.Length - offset));
+        return new GetShardResponse
+        {
+            Data = UnsafeByteOperations.UnsafeWrap(data.AsMemory(offset, length)),
+            TotalSize = (ulong)data.Length,
+        };
+    }
+
+    public ValueTask<HasShardsResponse> HasShardsAsync(HasShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken)
+    {
+        var response = new HasShardsResponse();
+        foreach (var h in request.ShardHashes)
+            response.Present.Add(h.Length == Sha256Hash.Size && _store.Contains(new Sha256Hash(h.Span)));
+        return ValueTask.FromResult(response);
+    }
+
+    public async ValueTask<DeleteShardsResponse> DeleteShardsAsync(DeleteShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken)
+    {
+        var owner = _deletes.Verify(request);
+        uint deleted = 0;
+        foreach (var h in request.ShardHashes)
+        {
+            var hash = new Sha256Hash(h.Span);
+            // Only shards stored for this owner: anyone can sign a request, but not with the owner's key.
+            if (_store.GetInfo(hash) is { } info && info.Metadata.OwnerKeyId == owner
+                && await _store.DeleteAsync(hash, cancellationToken).ConfigureAwait(false))
+                deleted++;
+        }
+
+        if (deleted > 0) MeshMetrics.ShardsDropped.Add(deleted);
+        return new DeleteShardsResponse { Deleted = deleted };
+    }
+
+    private static Sha256Hash HashOf(ByteString bytes) => bytes.Length == Sha256Hash.Size
+        ? new Sha256Hash(bytes.Span)
+        : throw new ArgumentException("A shard hash is 32 bytes (SHA-256).", nameof(bytes));
+}

@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+
+namespace ZenTalk.MeshStorage.Distributed;
+
+/// <summary>
+/// Receives encoded segments from <see cref="FileEncoder"/> and places them: a copy of each segment's shards is
+/// handed to a background task (at most <see cref="DistributedOptions.SegmentsInFlight"/> at once, so memory stays
+/// bounded) that looks up the segment key and puts shard j on the j-th closest node, falling back to the spare
+/// candidates beyond k + m when a node refuses or times out. A segment with fewer than the "happy" number of shards
+/// placed fails the whole store.
+/// </summary>
+internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
+{
+    private readonly ShardClient _client;
+    private readonly Placement _placement;
+    private readonly ByteString _owner;
+    private readonly long _expiresUnixMs;
+    private readonly int _happy;
+    private readonly int _segmentSize;
+    private readonly Func<long> _bytesRead;
+    private readonly IProgress<TransferProgress>? _progress;
+    private readonly long? _totalBytes;
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _cancel;
+    private readonly List<Task> _tasks = [];
+    private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
+    private long _bytesDone;
+    private int _segmentsDone;
+    private Exception? _failure;
+
+    public StorePlacementSink(ShardClient client, Placement placement, OwnerPublicKey owner, long expiresUnixMs, int happy,
+        int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
+        CancellationToken cancellationToken)
+    {
+        _client = client;
+        _placement = placement;
+        _owner = ByteString.CopyFrom(owner.SubjectPublicKeyInfo);
+        _expiresUnixMs = expiresUnixMs;
+        _happy = happy;
+        _segmentSize = segmentSize;
+        _bytesRead = bytesRead;
+        _progress = progress;
+        _totalBytes = totalBytes;
+        _slots = new SemaphoreSlim(segmentsInFlight, segmentsInFlight);
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    }
+
+    /// <summary>Every shard placed so far and where (for clean-up after a failure).</summary>
+    public IReadOnlyCollection<(PeerContact Peer, Sha256Hash Hash)> Placed => _placed;
+
+    /// <summary>The first placement failure, if any.</summary>
+    public Exception? Failure => _failure;
+
+    /// <summary>Distinct nodes that received shards.</summary>
+    public IEnumerable<PeerContact> Holders => _placed.Select(p => p.Peer).DistinctBy(p => p.Id);
+
+    public async ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancel.Token);
+        try
+        {
+            await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_failure is not null)
+        {
+            throw _failure;
+        }
+
+        if (_failure is not null)
+        {
+            _slots.Release();
+            throw _failure;
+        }
+
+        int n = segment.Shards.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * n);
+        for (int j = 0; j < n; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
+        var hashes = (Sha256Hash[])segment.Hashes.Clone();
+        long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
+        _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext), CancellationToken.None));
+    }
+
+    /// <summary>Waits for every segment to be placed; throws the first failure.</summary>
+    public async Task CompleteAsync()
+    {
+        await Task.WhenAll(_tasks).ConfigureAwait(false);
+        if (_failure is not null) throw _failure;
+    }
+
+    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext)
+    {
+        try
+        {
+            var token = _cancel.Token;
+            var candidates = await _placement.ClosestAsync(Placement.SegmentKey(hashes), token).ConfigureAwait(false);
+            int n = hashes.Length;
+            if (candidates.Count == 0)
+                throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.");
+            var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
+            var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async j =>
+            {
+                var data = buffer.AsMemory(j * shardSize, shardSize);
+                var target = candidates[j % candidates.Count];
+                while (true)
+                {
+                    if (await _client.PutAsync(target, hashes[j], data, _expiresUnixMs, _owner, token).ConfigureAwait(false))
+                    {
+                        _placed.Add((target, hashes[j]));
+                        return true;
+                    }
+
+                    if (!spares.TryDequeue(out target)) return false;
+                }
+            })).ConfigureAwait(false);
+            int stored = results.Count(r => r);
+            if (stored < _happy)
+            {
+                throw new ShardsUnavailableException(
+                    $"Segment {index}: only {stored} of {n} shards could be placed ({candidates.Count} storing nodes reachable); at least {_happy} are needed. Nothing was kept; retry when more nodes are online.");
+            }
+
+            long done = Interlocked.Add(ref _bytesDone, plaintext);
+            int segments = Interlocked.Increment(ref _segmentsDone);
+            _progress?.Report(new TransferProgress(done, _totalBytes, segments));
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _failure, e, null);
+            await _cancel.CancelAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _slots.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cancel.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_tasks).ConfigureAwait(false);
+        }
+        catch (Exception) when (_failure is not null || _cancel.IsCancellationRequested)
+        {
+            // Placement tasks record their failure instead of throwing.
+        }
+
+        _cancel.Dispose();
+        _slots.Dispose();
+    }
+}

@@ -1,0 +1,269 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Dht;
+using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Shards;
+
+namespace ZenTalk.MeshStorage;
+
+/// <summary>
+/// A running mesh node: its TLS listener, DHT, shard store, file records and repair service, and the
+/// <see cref="IMeshStore"/> to store and retrieve files through it. Start one with <see cref="StartAsync"/>; stop it
+/// with <see cref="StopAsync"/> or by disposing it. Everything it holds is in its data directory, so a node started
+/// again from the same directory has the same id and still serves its shards.
+/// </summary>
+public sealed class MeshNode : IAsyncDisposable
+{
+    private readonly MeshNodeOptions _options;
+    private readonly NodeIdentity _identity;
+    private readonly DhtNetworkNode _network;
+    private readonly ShardStore? _shards;
+    private readonly FileIndex? _files;
+    private readonly ShardRequestHandler? _handler;
+    private readonly MeshStore _store;
+    private readonly RepairService? _repair;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private Task _repairLoop = Task.CompletedTask;
+    private int _stopped;
+
+    private MeshNode(MeshNodeOptions options, NodeIdentity identity, DhtNetworkNode network, ShardStore? shards, FileIndex? files,
+        ShardRequestHandler? handler, MeshStore store, RepairService? repair, ILogger logger)
+    {
+        _options = options;
+        _identity = identity;
+        _network = network;
+        _shards = shards;
+        _files = files;
+        _handler = handler;
+        _store = store;
+        _repair = repair;
+        _logger = logger;
+    }
+
+    /// <summary>The store: files placed across the mesh through this node.</summary>
+    public IMeshStore Store => _store;
+
+    /// <summary>This node's id (SHA-256 of its public key, which lives in the data directory).</summary>
+    public NodeId Id => _identity.Id;
+
+    /// <summary>The address this node listens on, as host:port (with the port the OS chose when the options said 0).</summary>
+    public string Endpoint => _network.Server.LocalEndPoint.ToString();
+
+    /// <summary>The data directory.</summary>
+    public string DataDirectory => _options.DataDirectory;
+
+    /// <summary>This node as a bootstrap peer for others: "host:port@nodeid".</summary>
+    public string BootstrapAddress => $"{Endpoint}@{Id}";
+
+    /// <summary>Whether this node stores shards for others.</summary>
+    public bool StoresForOthers => _shards is not null;
+
+    internal DhtNetworkNode Network => _network;
+
+    internal ShardStore? Shards => _shards;
+
+    internal FileIndex? Files => _files;
+
+    internal ShardRequestHandler? ShardHandler => _handler;
+
+    internal MeshStore MeshStore => _store;
+
+    /// <summary>Runs one repair and clean-up pass now (tests and tools; the background loop does the same).</summary>
+    internal Task<RepairReport> RunRepairPassAsync(CancellationToken cancellationToken = default) =>
+        _repair?.RunPassAsync(cancellationToken) ?? Task.FromResult(default(RepairReport));
+
+    /// <summary>Starts a node: opens (or creates) its data directory, listens, joins the mesh through the bootstrap peers.</summary>
+    /// <param name="options">The node's settings; <see cref="MeshNodeOptions.DataDirectory"/> is required.</param>
+    /// <param name="loggerFactory">Where the node logs; null logs nothing.</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>The running node.</returns>
+    /// <exception cref="ArgumentException">An option is missing or out of range.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">The address or port cannot be bound.</exception>
+    public static async Task<MeshNode> StartAsync(MeshNodeOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options = options.Clone();
+        Validate(options);
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger<MeshNode>();
+        Directory.CreateDirectory(options.DataDirectory);
+        var listen = IPAddress.Parse(options.ListenAddress);
+        var identity = NodeIdentity.LoadOrCreate(options.DataDirectory);
+        var rpcOptions = new RpcOptions { DefaultCallTimeout = options.ShardTimeout };
+        var dhtOptions = new DhtOptions
+        {
+            RequestTimeout = options.RequestTimeout,
+            LookupTimeout = options.RequestTimeout * 6,
+            // Loopback clusters (tests, samples, benchmarks) are exempt from the per-subnet limit; a loopback
+            // listener cannot be reached from other machines, so this cannot weaken a real node.
+            AllowLoopbackClusters = IPAddress.IsLoopback(listen),
+            MaintenanceInterval = options.DhtMaintenanceInterval,
+            // A manifest lists 480 bytes of shard hashes per segment: 3 MiB covers about 6,500 segments (6.5 GB at 1 MiB).
+            MaxRecordValueSize = 3 * 1024 * 1024,
+        };
+        var registry = new RecordValidatorRegistry();
+        registry.Register(FileRecords.Type, FileRecordValidator.Instance);
+        ShardStore? shards = null;
+        DhtNetworkNode? network = null;
+        try
+        {
+            var distributed = new DistributedOptions
+            {
+                DataShards = options.DataShards,
+                ParityShards = options.ParityShards,
+                SegmentSize = options.SegmentSize,
+                ShardTimeout = options.ShardTimeout,
+                RecordTimeout = options.RequestTimeout,
+                DeleteWindow = options.DeleteWindow,
+                TimeProvider = options.TimeProvider,
+            };
+            FileIndex? files = null;
+            ShardRequestHandler? handler = null;
+            if (options.StoreForOthers)
+            {
+                shards = await ShardStore.OpenAsync(new ShardStoreOptions
+                {
+                    Directory = Path.Combine(options.DataDirectory, "shards"),
+                    QuotaBytes = options.QuotaBytes ?? long.MaxValue,
+                    TimeProvider = options.TimeProvider,
+                    Logger = loggerFactory.CreateLogger<ShardStore>(),
+                }, cancellationToken).ConfigureAwait(false);
+                files = new FileIndex(Path.Combine(options.DataDirectory, "files"), shards, loggerFactory.CreateLogger<FileIndex>());
+                handler = new ShardRequestHandler(shards, files, new DeleteAuthorization(options.DeleteWindow, options.TimeProvider),
+                    rpcOptions.MaxShardSize, options.TimeProvider);
+            }
+
+            network = DhtNetworkNode.Start(identity, new IPEndPoint(listen, options.Port), rpcOptions, dhtOptions, registry, options.TimeProvider, loggerFactory);
+            var dht = network.Dht;
+            if (files is not null)
+            {
+                foreach (var record in files.Load())
+                {
+                    try
+                    {
+                        dht.Records.Put(record);
+                    }
+                    catch (Exception e) when (e is MeshStorageException or ArgumentException)
+                    {
+                        logger.LogDebug("Not serving the stored record {Key}: {Reason}", record.Key, e.Message);
+                    }
+                }
+
+                network.Router.Dht = new FileRecordInterceptor(dht, files);
+                network.Router.Shards = handler;
+                var store = shards!;
+                network.Router.DescribeNode = info =>
+                {
+                    info.RoutingTableSize = (uint)dht.Table.Count;
+                    var stats = store.GetStats();
+                    info.StoredBytes = (ulong)stats.StoredBytes;
+                    info.CapacityBytes = stats.QuotaBytes == long.MaxValue ? 0 : (ulong)stats.QuotaBytes;
+                    info.ShardCount = (ulong)stats.ShardCount;
+                };
+            }
+            else
+            {
+                // A client: peers never learn a listen port from it, so it never enters their routing tables.
+                network.Client.LocalListenPort = 0;
+            }
+
+            async Task<bool> StoreLocalRecord(ValueRecord record, CancellationToken ct)
+            {
+                if (files is null) return false;
+                dht.Records.Put(record);
+                await files.AcceptAsync(record, ct).ConfigureAwait(false);
+                return true;
+            }
+
+            var client = new ShardClient(network.Client, dht.Self, handler, StoreLocalRecord, distributed);
+            var placement = new Placement(dht, selfStores: options.StoreForOthers);
+            var meshStore = new MeshStore(dht, client, placement, distributed, loggerFactory.CreateLogger<MeshStore>(),
+                () => shards?.GetStats().ShardCount ?? 0, () => shards?.GetStats().StoredBytes ?? 0);
+            var repair = shards is not null && files is not null
+                ? new RepairService(dht, meshStore, files, shards, options.TimeProvider, loggerFactory.CreateLogger<RepairService>())
+                : null;
+            var node = new MeshNode(options, identity, network, shards, files, handler, meshStore, repair, logger);
+            await node.JoinAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
+            network.StartMaintenance();
+            if (repair is not null) node._repairLoop = repair.RunAsync(options.RepairInterval, node._stopping.Token);
+            logger.LogInformation("Mesh node {Id} listening on {Endpoint} ({Role})", identity.Id, node.Endpoint, options.StoreForOthers ? "storing" : "client");
+            return node;
+        }
+        catch
+        {
+            if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
+            shards?.Dispose();
+            identity.Dispose();
+            throw;
+        }
+    }
+
+    private async Task JoinAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        if (_options.EnableMdns) _network.StartMdns(_network.Server.LocalEndPoint.Address);
+        if (_options.BootstrapPeers.Count == 0) return;
+        var peers = new List<BootstrapPeer>();
+        foreach (var text in _options.BootstrapPeers)
+        {
+            // "host:port@nodeid" (ours) and "host:port/nodeid" (the DHT's own form) are both accepted.
+            int at = text.LastIndexOf('@');
+            peers.Add(await BootstrapPeer.ResolveAsync(at >= 0 ? string.Concat(text.AsSpan(0, at), "/", text.AsSpan(at + 1)) : text, cancellationToken).ConfigureAwait(false));
+        }
+
+        int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, cancellationToken).ConfigureAwait(false);
+        if (reached == 0)
+            _logger.LogWarning("None of the {Count} bootstrap peers answered; the node runs alone until peers contact it", peers.Count);
+    }
+
+    private static void Validate(MeshNodeOptions o)
+    {
+        if (string.IsNullOrWhiteSpace(o.DataDirectory))
+            throw new ArgumentException("MeshNodeOptions.DataDirectory is required: the node keeps its key and shards there.", nameof(o));
+        if (!IPAddress.TryParse(o.ListenAddress, out _))
+            throw new ArgumentException($"ListenAddress '{o.ListenAddress}' is not an IP address.", nameof(o));
+        if (o.Port is < 0 or > 65535) throw new ArgumentException($"Port {o.Port} is out of range 0..65535.", nameof(o));
+        if (o.DataShards < 1 || o.ParityShards < 1 || o.DataShards + o.ParityShards > Manifest.MaxTotalShards)
+            throw new ArgumentException($"DataShards and ParityShards must be at least 1 and at most {Manifest.MaxTotalShards} together.", nameof(o));
+        if (o.SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)
+            throw new ArgumentException($"SegmentSize must be {Manifest.MinSegmentSize} to {Manifest.MaxSegmentSize} bytes.", nameof(o));
+        if (Manifest.ShardSizeFor(o.SegmentSize, o.DataShards) > new RpcOptions().MaxShardSize)
+            throw new ArgumentException($"SegmentSize {o.SegmentSize} / {o.DataShards} data shards makes shards larger than one RPC frame carries; use a smaller segment or more data shards.", nameof(o));
+        if (o.QuotaBytes is < 0) throw new ArgumentException("QuotaBytes cannot be negative.", nameof(o));
+        if (o.RepairInterval <= TimeSpan.Zero && o.RepairInterval != Timeout.InfiniteTimeSpan)
+            throw new ArgumentException("RepairInterval must be positive (or Timeout.InfiniteTimeSpan to turn repair off).", nameof(o));
+        if (o.BootstrapPeers is null) throw new ArgumentException("BootstrapPeers cannot be null.", nameof(o));
+    }
+
+    /// <summary>Stops the node: the repair loop, the DHT, the listener and every connection; closes the shard store.</summary>
+    /// <param name="cancellationToken">Not used to abandon the stop (a stop always completes); kept for symmetry.</param>
+    /// <returns>A task that completes when everything is closed.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _repairLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        await _network.DisposeAsync().ConfigureAwait(false);
+        _shards?.Dispose();
+        _identity.Dispose();
+        _stopping.Dispose();
+        _logger.LogInformation("Mesh node {Id} stopped", Id);
+    }
+
+    /// <summary>Stops the node (see <see cref="StopAsync"/>).</summary>
+    /// <returns>A task that completes when the node is stopped.</returns>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+}

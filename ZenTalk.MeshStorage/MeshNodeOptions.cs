@@ -1,0 +1,68 @@
+namespace ZenTalk.MeshStorage;
+
+/// <summary>Settings of a <see cref="MeshNode"/>. Only <see cref="DataDirectory"/> must be set; every other member has a documented default.</summary>
+public sealed class MeshNodeOptions
+{
+    /// <summary>The IP address to listen on. Default 127.0.0.1 (this machine only); use a LAN address to serve other devices.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port to listen on. Default 0: the operating system picks a free port (see <see cref="MeshNode.Endpoint"/>).</summary>
+    public int Port { get; set; }
+
+    /// <summary>Required: where the node keeps its identity key, its shards and the file records it holds. Created when missing.</summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>Peers to join through, as "host:port" or "host:port@nodeid" (the id, hex or base32, is then checked in the TLS handshake).</summary>
+    public IList<string> BootstrapPeers { get; set; } = new List<string>();
+
+    /// <summary>Whether to announce this node and discover peers on the local network by mDNS. Default false.</summary>
+    public bool EnableMdns { get; set; }
+
+    /// <summary>The most shard bytes this node stores for the mesh; null (the default) means no limit.</summary>
+    public long? QuotaBytes { get; set; }
+
+    /// <summary>
+    /// How often the repair service checks the files this node is responsible for (rebuilding missing shards) and
+    /// drops shards of deleted or expired files. Default 10 minutes; <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
+    /// </summary>
+    public TimeSpan RepairInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Reed-Solomon data shards per segment (k): any k shards rebuild a segment. Default 10.</summary>
+    public int DataShards { get; set; } = 10;
+
+    /// <summary>Reed-Solomon parity shards per segment (m): up to m holders of a segment may be lost. Default 5.</summary>
+    public int ParityShards { get; set; } = 5;
+
+    /// <summary>Plaintext bytes per segment for files this node stores. Default 1 MiB (see docs/benchmarks.md).</summary>
+    public int SegmentSize { get; set; } = Format.FileCodecOptions.DefaultSegmentSize;
+
+    /// <summary>
+    /// Whether this node stores shards and records for others. Default true. False makes a client: it joins the
+    /// mesh to store and retrieve its own files (e.g. a fresh device restoring a backup) but is never chosen as a
+    /// holder and never enters other nodes' routing tables.
+    /// </summary>
+    public bool StoreForOthers { get; set; } = true;
+
+    /// <summary>Deadline of one DHT request to one peer (tests shorten it so dead peers are skipped quickly).</summary>
+    internal TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Deadline of one shard call to one holder.</summary>
+    internal TimeSpan ShardTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
+    internal TimeSpan DeleteWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the DHT drops expired records, refreshes buckets and republishes.</summary>
+    internal TimeSpan DhtMaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The clock (tests use a fake one).</summary>
+    internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>A copy, so a node never sees later changes to the caller's object.</summary>
+    internal MeshNodeOptions Clone()
+    {
+        var copy = (MeshNodeOptions)MemberwiseClone();
+        copy.BootstrapPeers = [.. BootstrapPeers];
+        return copy;
+    }
+}
