@@ -37,8 +37,8 @@ public sealed class LocalMeshOptions
         node.QuotaBytes = QuotaBytes;
         if (FastTimeouts)
         {
-            node.RequestTimeout = TimeSpan.FromMilliseconds(500);
-            node.ShardTimeout = TimeSpan.FromSeconds(2);
+            node.RequestTimeout = TimeSpan.FromSeconds(2);
+            node.ShardTimeout = TimeSpan.FromSeconds(3);
         }
     }
 }

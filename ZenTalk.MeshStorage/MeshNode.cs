@@ -95,7 +95,13 @@ public sealed class MeshNode : IAsyncDisposable
         Directory.CreateDirectory(options.DataDirectory);
         var listen = IPAddress.Parse(options.ListenAddress);
         var identity = NodeIdentity.LoadOrCreate(options.DataDirectory);
-        var rpcOptions = new RpcOptions { DefaultCallTimeout = options.ShardTimeout };
+        var rpcOptions = new RpcOptions
+        {
+            DefaultCallTimeout = options.ShardTimeout,
+            // Every node of a loopback cluster connects from 127.0.0.1: the per-address limit (against one host
+            // hogging a node) would refuse the 17th peer. A loopback listener is reachable from this machine only.
+            MaxInboundConnectionsPerAddress = IPAddress.IsLoopback(listen) ? 1024 : new RpcOptions().MaxInboundConnectionsPerAddress,
+        };
         var dhtOptions = new DhtOptions
         {
             RequestTimeout = options.RequestTimeout,

@@ -1,6 +1,10 @@
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
-/// <summary>Deterministic test content and a helper to read a retrieved stream back whole.</summary>
+/// <summary>Deterministic test content and helpers to find where a file's shards live.</summary>
 internal static class MeshTestData
 {
     public static byte[] Bytes(int length, int seed)
@@ -21,10 +25,52 @@ internal static class MeshTestData
     }
 
     /// <summary>Options for test clusters: short deadlines, no background repair (tests run passes explicitly).</summary>
-    public static ZenTalk.MeshStorage.LocalMeshOptions FastOptions(int segmentSize = 64 * 1024) => new()
+    public static LocalMeshOptions FastOptions(int segmentSize = 64 * 1024) => new()
     {
         SegmentSize = segmentSize,
         RepairInterval = Timeout.InfiniteTimeSpan,
         FastTimeouts = true,
     };
+
+    /// <summary>Every shard hash of the file.</summary>
+    public static async Task<List<Sha256Hash>> ShardHashesAsync(MeshNode node, Cid cid)
+    {
+        var manifest = await node.MeshStore.FindManifestAsync(cid, CancellationToken.None);
+        var hashes = new List<Sha256Hash>();
+        for (int s = 0; s < manifest.SegmentCount; s++)
+            for (int j = 0; j < manifest.TotalShards; j++)
+                hashes.Add(manifest.ShardHash(s, j));
+        return hashes;
+    }
+
+    /// <summary>How many of <paramref name="hashes"/> each node's shard store holds (0 for clients).</summary>
+    public static int CountHeld(MeshNode node, IEnumerable<Sha256Hash> hashes) =>
+        node.Shards is { } store ? hashes.Count(store.Contains) : 0;
+
+    /// <summary>Indexes (in <see cref="LocalMesh.Nodes"/>) of the nodes holding a shard of segment <paramref name="segment"/>.</summary>
+    public static async Task<List<int>> HolderIndexesAsync(LocalMesh mesh, MeshNode asker, Cid cid, int segment = 0)
+    {
+        var status = await asker.Store.GetStatusAsync(cid);
+        var ids = status.Segments[segment].Holders.Select(h => h.Node).ToHashSet();
+        return Enumerable.Range(0, mesh.Nodes.Count).Where(i => ids.Contains(mesh.Nodes[i].Id)).ToList();
+    }
+
+    /// <summary>Records progress reports synchronously (Progress&lt;T&gt; would post them later).</summary>
+    public sealed class ProgressLog : IProgress<TransferProgress>
+    {
+        private readonly List<TransferProgress> _reports = [];
+
+        public IReadOnlyList<TransferProgress> Reports
+        {
+            get
+            {
+                lock (_reports) return [.. _reports];
+            }
+        }
+
+        public void Report(TransferProgress value)
+        {
+            lock (_reports) _reports.Add(value);
+        }
+    }
 }
