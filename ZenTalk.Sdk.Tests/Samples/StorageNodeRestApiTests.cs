@@ -10,8 +10,9 @@ using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 namespace ZenTalk.Sdk.Tests.Samples;
 
 /// <summary>
-/// The storage node's REST API over real HTTP on 127.0.0.1: every endpoint and every error status. Two hosts join one
-/// 14-node loopback mesh: the main one (64 MiB upload limit) and a small one (1 MiB limit, its own owner key).
+/// The storage node's REST API over real HTTP on 127.0.0.1: every endpoint and every error status. Two StorageNode
+/// processes join one 14-node loopback mesh: the main one (64 MiB upload limit) and a small one (1 MiB limit, its
+/// own owner key).
 /// </summary>
 [TestFixture]
 [CancelAfter(180_000)]
@@ -19,8 +20,10 @@ public class StorageNodeRestApiTests
 {
     private string _dir = null!;
     private LocalMesh _mesh = null!;
-    private StorageNodeHost _host = null!;
-    private StorageNodeHost _small = null!;
+    private StorageNodeProcess _host = null!;
+    private StorageNodeProcess _small = null!;
+    private OwnerKey _owner = null!;
+    private string _ownerPem = null!;
     private HttpClient _http = null!;
     private HttpClient _smallHttp = null!;
 
@@ -29,23 +32,15 @@ public class StorageNodeRestApiTests
     {
         _dir = Path.Combine(Path.GetTempPath(), $"zentalk-rest-{Guid.NewGuid():N}");
         _mesh = await LocalMesh.StartAsync(14, MeshTestData.FastOptions(segmentSize: 1024 * 1024));
-        _host = await StorageNodeHost.StartAsync(Settings("main", 64L << 20));
-        _small = await StorageNodeHost.StartAsync(Settings("small", 1L << 20));
+        var bootstrap = string.Join(',', _mesh.Nodes.Select(n => n.BootstrapAddress));
+        var main = StorageNodeProcess.StartAsync(Path.Combine(_dir, "main"), ["--bootstrap", bootstrap, "--max-upload-bytes", (64L << 20).ToString()]);
+        var small = StorageNodeProcess.StartAsync(Path.Combine(_dir, "small"), ["--bootstrap", bootstrap, "--max-upload-bytes", (1L << 20).ToString()]);
+        _host = await main;
+        _small = await small;
+        _ownerPem = await File.ReadAllTextAsync(_host.OwnerKeyPath);
+        _owner = OwnerKey.ImportPem(_ownerPem);
         _http = new HttpClient { BaseAddress = _host.HttpAddress, Timeout = TimeSpan.FromMinutes(2) };
         _smallHttp = new HttpClient { BaseAddress = _small.HttpAddress };
-    }
-
-    private StorageNodeSettings Settings(string name, long maxUpload)
-    {
-        var settings = new StorageNodeSettings
-        {
-            DataDirectory = Path.Combine(_dir, name),
-            HttpPort = 0,
-            MaxUploadBytes = maxUpload,
-            Quiet = true,
-        };
-        settings.Bootstrap.AddRange(_mesh.Nodes.Select(n => n.BootstrapAddress));
-        return settings;
     }
 
     [OneTimeTearDown]
@@ -53,6 +48,7 @@ public class StorageNodeRestApiTests
     {
         _http?.Dispose();
         _smallHttp?.Dispose();
+        _owner?.Dispose();
         if (_small is not null) await _small.DisposeAsync();
         if (_host is not null) await _host.DisposeAsync();
         if (_mesh is not null) await _mesh.DisposeAsync();
@@ -62,26 +58,27 @@ public class StorageNodeRestApiTests
     [Test]
     public void The_api_listens_on_loopback_only_by_default()
     {
-        Assert.That(new StorageNodeSettings().HttpAddress, Is.EqualTo(IPAddress.Loopback));
-        Assert.That(IPAddress.IsLoopback(IPAddress.Parse(_host.HttpAddress.Host)), Is.True);
+        // Started without --http-address: the node reports (and binds) 127.0.0.1.
+        Assert.That(IPAddress.Parse(_host.HttpAddress.Host), Is.EqualTo(IPAddress.Loopback));
     }
 
     [Test]
     public async Task Health_answers_ok_with_the_node_id()
     {
         var health = await _http.GetFromJsonAsync<JsonElement>("health");
+        var network = await _http.GetFromJsonAsync<JsonElement>("network");
         Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("ok"));
-        Assert.That(health.GetProperty("nodeId").GetString(), Is.EqualTo(_host.Node.Id.ToString()));
+        Assert.That(health.GetProperty("nodeId").GetString(), Has.Length.EqualTo(64).And.EqualTo(network.GetProperty("nodeId").GetString()));
     }
 
     [Test]
     public async Task Network_lists_the_peers_and_the_owner_key()
     {
         var network = await _http.GetFromJsonAsync<JsonElement>("network");
-        Assert.That(network.GetProperty("nodeId").GetString(), Is.EqualTo(_host.Node.Id.ToString()));
+        Assert.That(network.GetProperty("nodeId").GetString(), Is.Not.EqualTo((await _smallHttp.GetFromJsonAsync<JsonElement>("network")).GetProperty("nodeId").GetString()));
         Assert.That(network.GetProperty("routingTableSize").GetInt32(), Is.GreaterThanOrEqualTo(10));
         Assert.That(network.GetProperty("peers").GetArrayLength(), Is.GreaterThanOrEqualTo(10));
-        Assert.That(network.GetProperty("ownerKeyId").GetString(), Is.EqualTo(_host.Owner.PublicKey.Id));
+        Assert.That(network.GetProperty("ownerKeyId").GetString(), Is.EqualTo(_owner.PublicKey.Id));
     }
 
     [Test]
@@ -150,8 +147,8 @@ public class StorageNodeRestApiTests
     public async Task Download_errors_are_problem_details_with_the_right_status()
     {
         var (cid, key) = await UploadAsync(RandomNumberGenerator.GetBytes(10_000));
-        var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _host.Owner)).Cid.ToString();
-        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(unknownCid), _host.Owner);
+        var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _owner)).Cid.ToString();
+        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(unknownCid), _owner);
 
         using (var noKey = await _http.GetAsync($"download/{cid}"))
         {
@@ -202,7 +199,7 @@ public class StorageNodeRestApiTests
             await AssertProblemAsync(malformed, HttpStatusCode.UnprocessableEntity);
         }
         var gone = await UploadAsync([1, 2, 3]);
-        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(gone.Cid), _host.Owner);
+        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(gone.Cid), _owner);
         using (var unknown = await _http.GetAsync($"status/{gone.Cid}"))
         {
             await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
@@ -225,7 +222,7 @@ public class StorageNodeRestApiTests
         var (cid, key) = await UploadAsync([5, 6, 7]);
         var (otherCid, _) = await UploadAsync([8]);
         using var stranger = OwnerKey.Create(2048);
-        var ownerPem = _host.Owner.ExportPrivateKeyPem();
+        var ownerPem = _ownerPem;
 
         // Signed by a key that is not the node's owner key.
         using (var forged = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(stranger.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow))))
@@ -253,7 +250,7 @@ public class StorageNodeRestApiTests
     public async Task A_signed_delete_removes_the_file_once_and_cannot_be_replayed()
     {
         var (cid, key) = await UploadAsync([1, 1, 2, 3, 5, 8]);
-        var signed = DeleteSignature.Sign(_host.Owner.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow);
+        var signed = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
 
         using (var deleted = await _http.SendAsync(SignedDelete(cid, signed)))
         {
@@ -267,14 +264,14 @@ public class StorageNodeRestApiTests
         {
             await AssertProblemAsync(download, HttpStatusCode.NotFound);
         }
-        var fresh = DeleteSignature.Sign(_host.Owner.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow);
+        var fresh = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
         using (var again = await _http.SendAsync(SignedDelete(cid, fresh)))
         {
             Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound).Or.EqualTo(HttpStatusCode.NoContent)
                 .Or.EqualTo(HttpStatusCode.Forbidden), "deleting a deleted file changes nothing");
         }
         var unknown = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
-        using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_host.Owner.ExportPrivateKeyPem(), unknown, DateTimeOffset.UtcNow))))
+        using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_ownerPem, unknown, DateTimeOffset.UtcNow))))
         {
             await AssertProblemAsync(missing, HttpStatusCode.NotFound);
         }
@@ -288,7 +285,7 @@ public class StorageNodeRestApiTests
         var cid = file.GetProperty("cid").GetString()!;
 
         // A request correctly signed for the main node, whose owner key is not the file's owner.
-        using var response = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_host.Owner.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow)));
+        using var response = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow)));
         await AssertProblemAsync(response, HttpStatusCode.Forbidden);
         await AssertDownloadsAsync(cid, file.GetProperty("key").GetString()!, [4, 2]);
     }
@@ -320,7 +317,7 @@ public class StorageNodeRestApiTests
     private static HttpRequestMessage Download(string cid, string key)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, $"download/{cid}");
-        request.Headers.TryAddWithoutValidation(RestApi.KeyHeader, key);
+        request.Headers.TryAddWithoutValidation("X-ZenTalk-Key", key);
         return request;
     }
 
