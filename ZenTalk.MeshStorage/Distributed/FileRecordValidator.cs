@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Rpc.Wire;
 
@@ -11,9 +13,42 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// </summary>
 internal sealed class FileRecordValidator : IRecordValidator
 {
+    private const int CacheLimit = 4096;
+
+    /// <summary>
+    /// Records already verified, by SHA-256 of (name, expiry, value): every lookup answer carries the same record,
+    /// and an RSA verification per answer would dominate a small read.
+    /// </summary>
+    private readonly ConcurrentDictionary<Crypto.Sha256Hash, byte> _verified = new();
+
     public static FileRecordValidator Instance { get; } = new();
 
     public void Validate(ValueRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var fingerprint = Fingerprint(record);
+        if (_verified.ContainsKey(fingerprint)) return;
+        ValidateUncached(record);
+        if (_verified.Count >= CacheLimit) _verified.Clear();
+        _verified.TryAdd(fingerprint, 0);
+    }
+
+    private static Crypto.Sha256Hash Fingerprint(ValueRecord record)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> fixedPart = stackalloc byte[8 + 4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(fixedPart, record.ExpiresUnixMs);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(fixedPart[8..], (uint)record.Kind);
+        h.AppendData(fixedPart);
+        h.AppendData(record.Key.Span);
+        h.AppendData(record.Name.Span);
+        h.AppendData(record.Value.Span);
+        Span<byte> digest = stackalloc byte[32];
+        h.GetHashAndReset(digest);
+        return new Crypto.Sha256Hash(digest);
+    }
+
+    private static void ValidateUncached(ValueRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         if (record.Key.Length != 32)

@@ -6,10 +6,10 @@ using ZenTalk.MeshStorage.Rpc;
 namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
-/// Feeds <see cref="FileDecoder"/> from the mesh. Per segment: one lookup of the segment key; shard j is asked
-/// first from the j-th closest node (where placement put it), and only when that fails are all the closest
-/// nodes asked which shards they hold (HAS_SHARDS), so a moved, missing or corrupt shard is fetched from whoever
-/// else holds it. Every shard is hash-checked; a bad copy counts as missing and the next holder is tried.
+/// Feeds <see cref="FileDecoder"/> from the mesh. Per segment, shard j is asked first from the j-th closest node
+/// to the segment key by this node's routing table (where placement put it; no lookup round trips), and only when
+/// that fails does a real lookup of the segment key run and are all the closest nodes asked which shards they hold
+/// (HAS_SHARDS), so a moved, missing or corrupt shard is fetched from whoever else holds it. Every shard is hash-checked; a bad copy counts as missing and the next holder is tried.
 /// </summary>
 internal sealed class MeshShardSource : IShardSource
 {
@@ -31,7 +31,7 @@ internal sealed class MeshShardSource : IShardSource
     {
         var state = _segments.GetOrAdd(segment, s => new SegmentState(this, s));
         if (segment >= SegmentsRemembered) _segments.TryRemove(segment - SegmentsRemembered, out _);
-        var candidates = await state.Candidates(cancellationToken).ConfigureAwait(false);
+        var candidates = state.Guess;
         PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
         if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
         var holders = await state.Holders(cancellationToken).ConfigureAwait(false);
@@ -48,6 +48,9 @@ internal sealed class MeshShardSource : IShardSource
     {
         private readonly Lock _lock = new();
         private Task<List<PeerContact>>? _candidates;
+
+        /// <summary>Where placement most likely put the shards, from the local routing table (no round trip).</summary>
+        public List<PeerContact> Guess { get; } = owner._placement.LocalClosest(Placement.SegmentKey(owner._manifest, segment));
         private Task<SegmentHolders>? _holders;
 
         public Task<List<PeerContact>> Candidates(CancellationToken cancellationToken)

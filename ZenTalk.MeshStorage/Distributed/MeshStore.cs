@@ -116,7 +116,7 @@ internal sealed class MeshStore : IMeshStore
         ArgumentNullException.ThrowIfNull(contentKey);
         using var activity = MeshMetrics.Activities.StartActivity("mesh.retrieve");
         activity?.SetTag("zentalk.cid", cid.ToString());
-        var manifest = await FindManifestAsync(cid, cancellationToken).ConfigureAwait(false);
+        var manifest = await FindManifestAsync(cid, cancellationToken, quick: true).ConfigureAwait(false);
         var source = new MeshShardSource(manifest, _client, _placement);
         var decoder = new FileDecoder(manifest, contentKey, source, new FileCodecOptions
         {
@@ -245,14 +245,48 @@ internal sealed class MeshStore : IMeshStore
 
     /// <summary>The manifest of <paramref name="cid"/>, verified.</summary>
     /// <exception cref="ShardsUnavailableException">No manifest found, or the file was deleted.</exception>
-    internal async Task<Manifest> FindManifestAsync(Cid cid, CancellationToken cancellationToken)
+    internal async Task<Manifest> FindManifestAsync(Cid cid, CancellationToken cancellationToken, bool quick = false)
     {
-        var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        var (record, closest) = quick
+            ? await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false)
+            : await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
         if (record is null)
             throw new ShardsUnavailableException($"No manifest for {cid} was found at the {closest.Count} nodes closest to it; the file is unknown, expired or unreachable.");
         if (FileRecords.IsTombstone(record))
             throw new ShardsUnavailableException($"File {cid} was deleted by its owner.");
         return FileRecords.OpenManifest(record);
+    }
+
+    /// <summary>
+    /// For reads: one round of FIND_VALUE, in parallel, to the nodes closest to the CID by this node's routing table
+    /// (the nodes that hold the manifest and, after a delete, the tombstone), instead of an iterative lookup's
+    /// sequential rounds. Falls back to the full lookup when none of them has a record.
+    /// </summary>
+    internal async Task<(ValueRecord? Record, List<PeerContact> Closest)> QuickFindFileRecordAsync(Cid cid, CancellationToken cancellationToken)
+    {
+        var key = FileRecords.KeyOf(cid);
+        var peers = _dht.Table.Closest(key, _dht.Options.K);
+        var keyBytes = Google.Protobuf.ByteString.CopyFrom(key.ToByteArray());
+        var answers = await Task.WhenAll(peers.Select(async p =>
+        {
+            try
+            {
+                var response = await _dht.CallAsync(p, new Request { FindValue = new FindValueRequest { Key = keyBytes } }, cancellationToken).ConfigureAwait(false);
+                var found = response.FindValue?.Record;
+                if (found is not { Type: FileRecords.Type } || !found.Key.Equals(keyBytes)) return null;
+                FileRecordValidator.Instance.Validate(found);
+                return found;
+            }
+            catch (Exception e) when (e is MeshStorageException or TimeoutException or IOException or ArgumentException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                return null; // This peer does not help; the others (or the full lookup) will.
+            }
+        })).ConfigureAwait(false);
+        ValueRecord? record = _dht.Records.Get(key) is { Type: FileRecords.Type } local ? local : null;
+        foreach (var found in answers)
+            if (found is not null) record = record is null ? found : FileRecordValidator.Instance.Select(record, found);
+        return record is null ? await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false) : (record, peers);
     }
 
     /// <summary>The best file record for the CID (a genuine tombstone beats the manifest), and the nodes closest to it.</summary>

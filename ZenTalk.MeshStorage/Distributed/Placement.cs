@@ -59,6 +59,13 @@ internal sealed class Placement
         return WithSelf(lookup.Closest, key);
     }
 
+    /// <summary>
+    /// The closest nodes by this node's own routing table, with no network round trip: where a reader asks first.
+    /// In a mesh whose nodes all know each other it equals the lookup's answer; when it does not, the reader's
+    /// fallback (a real lookup and HAS_SHARDS) finds the shards anyway.
+    /// </summary>
+    public List<PeerContact> LocalClosest(NodeId key) => WithSelf(_dht.Table.Closest(key, Width), key);
+
     /// <summary>Adds this node, when it stores, in its place by distance; keeps the k closest.</summary>
     public List<PeerContact> WithSelf(List<PeerContact> closest, NodeId key)
     {

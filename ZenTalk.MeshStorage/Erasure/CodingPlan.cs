@@ -16,6 +16,9 @@ internal sealed unsafe class CodingPlan
     // Inputs of one column block (all inputs × BlockBytes) should stay in L2 while every output group reads them.
     private const int BlockBudgetBytes = 256 * 1024;
 
+    // Longest range (bytes per shard) for which the 4K-aliasing heuristic may choose the downward walk.
+    private const int DescendingMaxBytes = 128 * 1024;
+
     private readonly byte[] _coefficients;
     private readonly byte[]? _tableStorage; // pinned (POH); _tables points into it, 64-byte aligned
     private readonly byte* _tables;
@@ -92,12 +95,16 @@ internal sealed unsafe class CodingPlan
             return;
         }
 
+        // Only short ranges walk downwards: on shards that stream from L3 the downward walk measured slower than
+        // the aliasing it avoids (1 MiB separate-array encode/reconstruct), on cache-resident ones it measured faster.
+        bool descending = length <= DescendingMaxBytes && PreferDescending(inputs, Inputs, outputs, Outputs);
+
         switch (Kernel)
         {
             case ReedSolomonKernel.Gfni512:
                 if (length >= 64)
                 {
-                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, 8);
+                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, 8, descending);
                     return;
                 }
 
@@ -105,11 +112,11 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Gfni256:
                 if (length >= 32)
                 {
-                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                 }
                 else if (length >= 16)
                 {
-                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, 6);
+                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, 6, descending);
                 }
                 else
                 {
@@ -120,7 +127,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx512:
                 if (length >= 64)
                 {
-                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, 8);
+                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, 8, descending);
                     return;
                 }
 
@@ -128,7 +135,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx2:
                 if (length >= 32)
                 {
-                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                     return;
                 }
 
@@ -136,7 +143,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Vector128:
                 if (length >= 16)
                 {
-                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6);
+                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
                     return;
                 }
 
@@ -148,13 +155,13 @@ internal sealed unsafe class CodingPlan
     }
 
     // Precondition: end - start >= TK.Width.
-    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, int maxGroup)
+    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, int maxGroup, bool descending)
         where TK : struct, IVectorKernel
     {
         nint stride = (nint)Outputs * TK.EntryBytes;
         if (Outputs <= maxGroup)
         {
-            RunGroup<TK>(inputs, outputs, _tables, stride, Outputs, start, end);
+            RunGroup<TK>(inputs, outputs, _tables, stride, Outputs, start, end, descending);
             return;
         }
 
@@ -167,14 +174,31 @@ internal sealed unsafe class CodingPlan
             for (int g = 0; g < Outputs; g += maxGroup)
             {
                 int n = Math.Min(maxGroup, Outputs - g);
-                RunGroup<TK>(inputs, outputs + g, _tables + g * TK.EntryBytes, stride, n, blockStart, blockEnd);
+                RunGroup<TK>(inputs, outputs + g, _tables + g * TK.EntryBytes, stride, n, blockStart, blockEnd, descending);
             }
         }
     }
 
-    private void RunGroup<TK>(byte** inputs, byte** outputs, byte* tables, nint stride, int n, nint start, nint end)
+    private void RunGroup<TK>(byte** inputs, byte** outputs, byte* tables, nint stride, int n, nint start, nint end, bool descending)
         where TK : struct, IVectorKernel
     {
+        if (descending)
+        {
+            switch (n)
+            {
+                case 1: RunSpanDescending<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 2: RunSpanDescending<TK, N2>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 3: RunSpanDescending<TK, N3>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 4: RunSpanDescending<TK, N4>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 5: RunSpanDescending<TK, N5>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 6: RunSpanDescending<TK, N6>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                case 7: RunSpanDescending<TK, N7>(inputs, Inputs, outputs, tables, stride, start, end); break;
+                default: RunSpanDescending<TK, N8>(inputs, Inputs, outputs, tables, stride, start, end); break;
+            }
+
+            return;
+        }
+
         switch (n)
         {
             case 1: RunSpan<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
@@ -211,5 +235,58 @@ internal sealed unsafe class CodingPlan
             // writing the same bytes twice gives the same result and no scalar tail is needed.
             TK.Block<TN>(inputs, inCount, outputs, tables, stride, end - w);
         }
+    }
+
+    private static void RunSpanDescending<TK, TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint stride, nint start, nint end)
+        where TK : struct, IVectorKernel
+        where TN : struct, IOutputCount
+    {
+        nint w = TK.Width;
+        nint i = end;
+        for (; i - 2 * w >= start; i -= 2 * w)
+        {
+            TK.Block2<TN>(inputs, inCount, outputs, tables, stride, i - 2 * w);
+        }
+
+        if (i - w >= start)
+        {
+            i -= w;
+            TK.Block<TN>(inputs, inCount, outputs, tables, stride, i);
+        }
+
+        if (i > start)
+        {
+            TK.Block<TN>(inputs, inCount, outputs, tables, stride, start);
+        }
+    }
+
+    /// <summary>
+    /// Whether to walk the columns from the end. A load whose address matches a store still in flight in its low
+    /// 12 bits waits for it (4K aliasing). Walking upwards, stores at offset i meet loads a few hundred bytes
+    /// ahead, which collide when an output sits just above an input modulo 4 KiB — the usual case for separately
+    /// allocated shards, parity after data. Walking downwards moves the collision to outputs just below inputs.
+    /// Pick the direction with fewer colliding (input, output) pairs; identical results either way.
+    /// </summary>
+    internal static bool PreferDescending(byte** inputs, int inCount, byte** outputs, int outCount)
+    {
+        const int Near = 64, Far = 640;
+        int up = 0, down = 0;
+        for (int r = 0; r < outCount; r++)
+        {
+            for (int c = 0; c < inCount; c++)
+            {
+                int distance = (int)(((nint)outputs[r] - (nint)inputs[c]) & 4095);
+                if (distance is >= Near and <= Far)
+                {
+                    up++;
+                }
+                else if (4096 - distance is >= Near and <= Far)
+                {
+                    down++;
+                }
+            }
+        }
+
+        return down < up;
     }
 }

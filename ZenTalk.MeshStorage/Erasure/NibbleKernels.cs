@@ -1,4 +1,7 @@
-// Generated kernel bodies: one method per vector width, specialised by the JIT per output count (see IOutputCount).
+// The kernel bodies are written out in full (produced by a small script during development): one struct per
+// vector width, the same shape in each — peeled first input, then two inputs per step with fused XORs, then an
+// odd last input — and one statement per output slot 0..7 guarded by TN.Value, which the JIT folds per
+// instantiation (see IOutputCount). When changing one kernel, change every width and every slot alike.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -11,6 +14,18 @@ namespace ZenTalk.MeshStorage.Erasure;
 /// </summary>
 internal static unsafe class NibbleKernels
 {
+    // a ^ b ^ c in one VPTERNLOGD where AVX-512 allows it (the JIT does not fuse chained XORs by itself).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Xor3(Vector512<byte> a, Vector512<byte> b, Vector512<byte> c) => Avx512F.TernaryLogic(a, b, c, 0x96);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Xor3(Vector256<byte> a, Vector256<byte> b, Vector256<byte> c) =>
+        Avx512F.VL.IsSupported ? Avx512F.VL.TernaryLogic(a, b, c, 0x96) : a ^ b ^ c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Xor3(Vector128<byte> a, Vector128<byte> b, Vector128<byte> c) =>
+        Avx512F.VL.IsSupported ? Avx512F.VL.TernaryLogic(a, b, c, 0x96) : a ^ b ^ c;
+
     /// <summary>64 bytes per step with VPSHUFB zmm (AVX-512BW).</summary>
     internal readonly struct V512 : IVectorKernel
     {
@@ -32,72 +47,116 @@ internal static unsafe class NibbleKernels
                 Vector512<byte> x0 = Vector512.Load(src + 0);
                 Vector512<byte> lo0 = x0 & mask;
                 Vector512<byte> hi0 = Vector512.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 = Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0);
+                a0_0 = (Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 = Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0);
+                    a0_1 = (Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 = Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0);
+                    a0_2 = (Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 = Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0);
+                    a0_3 = (Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 = Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0);
+                    a0_4 = (Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 = Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0);
+                    a0_5 = (Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 = Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0);
+                    a0_6 = (Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 = Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0);
+                    a0_7 = (Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0));
                 }
             }
 
-            for (int c = 1; c < inCount; c++)
+            int c = 1;
+            for (; c + 1 < inCount; c += 2)
+            {
+                byte* src = inputs[c] + i;
+                byte* srcB = inputs[c + 1] + i;
+                byte* t = tables + c * stride;
+                byte* tB = t + stride;
+                Vector512<byte> x0 = Vector512.Load(src + 0);
+                Vector512<byte> lo0 = x0 & mask;
+                Vector512<byte> hi0 = Vector512.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
+                Vector512<byte> y0 = Vector512.Load(srcB + 0);
+                Vector512<byte> loB0 = y0 & mask;
+                Vector512<byte> hiB0 = Vector512.ShiftRightLogical(y0.AsUInt16(), 4).AsByte() & mask;
+                a0_0 = Xor3(Xor3(a0_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo0), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 0), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 0 + 64), hiB0));
+                if (TN.Value > 1)
+                {
+                    a0_1 = Xor3(Xor3(a0_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo0), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 128), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 128 + 64), hiB0));
+                }
+                if (TN.Value > 2)
+                {
+                    a0_2 = Xor3(Xor3(a0_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo0), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 256), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 256 + 64), hiB0));
+                }
+                if (TN.Value > 3)
+                {
+                    a0_3 = Xor3(Xor3(a0_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo0), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 384), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 384 + 64), hiB0));
+                }
+                if (TN.Value > 4)
+                {
+                    a0_4 = Xor3(Xor3(a0_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo0), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 512), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 512 + 64), hiB0));
+                }
+                if (TN.Value > 5)
+                {
+                    a0_5 = Xor3(Xor3(a0_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo0), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 640), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 640 + 64), hiB0));
+                }
+                if (TN.Value > 6)
+                {
+                    a0_6 = Xor3(Xor3(a0_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo0), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 768), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 768 + 64), hiB0));
+                }
+                if (TN.Value > 7)
+                {
+                    a0_7 = Xor3(Xor3(a0_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo0), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 896), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 896 + 64), hiB0));
+                }
+            }
+
+            if (c < inCount)
             {
                 byte* src = inputs[c] + i;
                 byte* t = tables + c * stride;
                 Vector512<byte> x0 = Vector512.Load(src + 0);
                 Vector512<byte> lo0 = x0 & mask;
                 Vector512<byte> hi0 = Vector512.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 ^= Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0);
+                a0_0 = Xor3(a0_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo0), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 ^= Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0);
+                    a0_1 = Xor3(a0_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo0), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 ^= Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0);
+                    a0_2 = Xor3(a0_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo0), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 ^= Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0);
+                    a0_3 = Xor3(a0_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo0), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 ^= Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0);
+                    a0_4 = Xor3(a0_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo0), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 ^= Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0);
+                    a0_5 = Xor3(a0_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo0), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 ^= Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0);
+                    a0_6 = Xor3(a0_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo0), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 ^= Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0);
+                    a0_7 = Xor3(a0_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo0), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0));
                 }
             }
 
@@ -148,46 +207,104 @@ internal static unsafe class NibbleKernels
                 Vector512<byte> x1 = Vector512.Load(src + 64);
                 Vector512<byte> lo1 = x1 & mask;
                 Vector512<byte> hi1 = Vector512.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & mask;
-                a0_0 = Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0);
-                a1_0 = Avx512BW.Shuffle(Vector512.Load(t + 0), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi1);
+                a0_0 = (Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0));
+                a1_0 = (Avx512BW.Shuffle(Vector512.Load(t + 0), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi1));
                 if (TN.Value > 1)
                 {
-                    a0_1 = Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0);
-                    a1_1 = Avx512BW.Shuffle(Vector512.Load(t + 128), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi1);
+                    a0_1 = (Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0));
+                    a1_1 = (Avx512BW.Shuffle(Vector512.Load(t + 128), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi1));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 = Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0);
-                    a1_2 = Avx512BW.Shuffle(Vector512.Load(t + 256), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi1);
+                    a0_2 = (Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0));
+                    a1_2 = (Avx512BW.Shuffle(Vector512.Load(t + 256), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi1));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 = Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0);
-                    a1_3 = Avx512BW.Shuffle(Vector512.Load(t + 384), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi1);
+                    a0_3 = (Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0));
+                    a1_3 = (Avx512BW.Shuffle(Vector512.Load(t + 384), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi1));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 = Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0);
-                    a1_4 = Avx512BW.Shuffle(Vector512.Load(t + 512), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi1);
+                    a0_4 = (Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0));
+                    a1_4 = (Avx512BW.Shuffle(Vector512.Load(t + 512), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi1));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 = Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0);
-                    a1_5 = Avx512BW.Shuffle(Vector512.Load(t + 640), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi1);
+                    a0_5 = (Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0));
+                    a1_5 = (Avx512BW.Shuffle(Vector512.Load(t + 640), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi1));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 = Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0);
-                    a1_6 = Avx512BW.Shuffle(Vector512.Load(t + 768), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi1);
+                    a0_6 = (Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0));
+                    a1_6 = (Avx512BW.Shuffle(Vector512.Load(t + 768), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi1));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 = Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0);
-                    a1_7 = Avx512BW.Shuffle(Vector512.Load(t + 896), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi1);
+                    a0_7 = (Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0));
+                    a1_7 = (Avx512BW.Shuffle(Vector512.Load(t + 896), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi1));
                 }
             }
 
-            for (int c = 1; c < inCount; c++)
+            int c = 1;
+            for (; c + 1 < inCount; c += 2)
+            {
+                byte* src = inputs[c] + i;
+                byte* srcB = inputs[c + 1] + i;
+                byte* t = tables + c * stride;
+                byte* tB = t + stride;
+                Vector512<byte> x0 = Vector512.Load(src + 0);
+                Vector512<byte> lo0 = x0 & mask;
+                Vector512<byte> hi0 = Vector512.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
+                Vector512<byte> y0 = Vector512.Load(srcB + 0);
+                Vector512<byte> loB0 = y0 & mask;
+                Vector512<byte> hiB0 = Vector512.ShiftRightLogical(y0.AsUInt16(), 4).AsByte() & mask;
+                Vector512<byte> x1 = Vector512.Load(src + 64);
+                Vector512<byte> lo1 = x1 & mask;
+                Vector512<byte> hi1 = Vector512.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & mask;
+                Vector512<byte> y1 = Vector512.Load(srcB + 64);
+                Vector512<byte> loB1 = y1 & mask;
+                Vector512<byte> hiB1 = Vector512.ShiftRightLogical(y1.AsUInt16(), 4).AsByte() & mask;
+                a0_0 = Xor3(Xor3(a0_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo0), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 0), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 0 + 64), hiB0));
+                a1_0 = Xor3(Xor3(a1_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo1), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 0), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 0 + 64), hiB1));
+                if (TN.Value > 1)
+                {
+                    a0_1 = Xor3(Xor3(a0_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo0), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 128), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 128 + 64), hiB0));
+                    a1_1 = Xor3(Xor3(a1_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo1), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 128), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 128 + 64), hiB1));
+                }
+                if (TN.Value > 2)
+                {
+                    a0_2 = Xor3(Xor3(a0_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo0), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 256), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 256 + 64), hiB0));
+                    a1_2 = Xor3(Xor3(a1_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo1), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 256), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 256 + 64), hiB1));
+                }
+                if (TN.Value > 3)
+                {
+                    a0_3 = Xor3(Xor3(a0_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo0), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 384), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 384 + 64), hiB0));
+                    a1_3 = Xor3(Xor3(a1_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo1), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 384), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 384 + 64), hiB1));
+                }
+                if (TN.Value > 4)
+                {
+                    a0_4 = Xor3(Xor3(a0_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo0), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 512), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 512 + 64), hiB0));
+                    a1_4 = Xor3(Xor3(a1_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo1), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 512), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 512 + 64), hiB1));
+                }
+                if (TN.Value > 5)
+                {
+                    a0_5 = Xor3(Xor3(a0_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo0), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 640), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 640 + 64), hiB0));
+                    a1_5 = Xor3(Xor3(a1_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo1), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 640), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 640 + 64), hiB1));
+                }
+                if (TN.Value > 6)
+                {
+                    a0_6 = Xor3(Xor3(a0_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo0), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 768), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 768 + 64), hiB0));
+                    a1_6 = Xor3(Xor3(a1_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo1), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 768), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 768 + 64), hiB1));
+                }
+                if (TN.Value > 7)
+                {
+                    a0_7 = Xor3(Xor3(a0_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo0), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0)), Avx512BW.Shuffle(Vector512.Load(tB + 896), loB0), Avx512BW.Shuffle(Vector512.Load(tB + 896 + 64), hiB0));
+                    a1_7 = Xor3(Xor3(a1_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo1), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi1)), Avx512BW.Shuffle(Vector512.Load(tB + 896), loB1), Avx512BW.Shuffle(Vector512.Load(tB + 896 + 64), hiB1));
+                }
+            }
+
+            if (c < inCount)
             {
                 byte* src = inputs[c] + i;
                 byte* t = tables + c * stride;
@@ -197,42 +314,42 @@ internal static unsafe class NibbleKernels
                 Vector512<byte> x1 = Vector512.Load(src + 64);
                 Vector512<byte> lo1 = x1 & mask;
                 Vector512<byte> hi1 = Vector512.ShiftRightLogical(x1.AsUInt16(), 4).AsByte() & mask;
-                a0_0 ^= Avx512BW.Shuffle(Vector512.Load(t + 0), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0);
-                a1_0 ^= Avx512BW.Shuffle(Vector512.Load(t + 0), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi1);
+                a0_0 = Xor3(a0_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo0), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi0));
+                a1_0 = Xor3(a1_0, Avx512BW.Shuffle(Vector512.Load(t + 0), lo1), Avx512BW.Shuffle(Vector512.Load(t + 0 + 64), hi1));
                 if (TN.Value > 1)
                 {
-                    a0_1 ^= Avx512BW.Shuffle(Vector512.Load(t + 128), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0);
-                    a1_1 ^= Avx512BW.Shuffle(Vector512.Load(t + 128), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi1);
+                    a0_1 = Xor3(a0_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo0), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi0));
+                    a1_1 = Xor3(a1_1, Avx512BW.Shuffle(Vector512.Load(t + 128), lo1), Avx512BW.Shuffle(Vector512.Load(t + 128 + 64), hi1));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 ^= Avx512BW.Shuffle(Vector512.Load(t + 256), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0);
-                    a1_2 ^= Avx512BW.Shuffle(Vector512.Load(t + 256), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi1);
+                    a0_2 = Xor3(a0_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo0), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi0));
+                    a1_2 = Xor3(a1_2, Avx512BW.Shuffle(Vector512.Load(t + 256), lo1), Avx512BW.Shuffle(Vector512.Load(t + 256 + 64), hi1));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 ^= Avx512BW.Shuffle(Vector512.Load(t + 384), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0);
-                    a1_3 ^= Avx512BW.Shuffle(Vector512.Load(t + 384), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi1);
+                    a0_3 = Xor3(a0_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo0), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi0));
+                    a1_3 = Xor3(a1_3, Avx512BW.Shuffle(Vector512.Load(t + 384), lo1), Avx512BW.Shuffle(Vector512.Load(t + 384 + 64), hi1));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 ^= Avx512BW.Shuffle(Vector512.Load(t + 512), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0);
-                    a1_4 ^= Avx512BW.Shuffle(Vector512.Load(t + 512), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi1);
+                    a0_4 = Xor3(a0_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo0), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi0));
+                    a1_4 = Xor3(a1_4, Avx512BW.Shuffle(Vector512.Load(t + 512), lo1), Avx512BW.Shuffle(Vector512.Load(t + 512 + 64), hi1));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 ^= Avx512BW.Shuffle(Vector512.Load(t + 640), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0);
-                    a1_5 ^= Avx512BW.Shuffle(Vector512.Load(t + 640), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi1);
+                    a0_5 = Xor3(a0_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo0), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi0));
+                    a1_5 = Xor3(a1_5, Avx512BW.Shuffle(Vector512.Load(t + 640), lo1), Avx512BW.Shuffle(Vector512.Load(t + 640 + 64), hi1));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 ^= Avx512BW.Shuffle(Vector512.Load(t + 768), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0);
-                    a1_6 ^= Avx512BW.Shuffle(Vector512.Load(t + 768), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi1);
+                    a0_6 = Xor3(a0_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo0), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi0));
+                    a1_6 = Xor3(a1_6, Avx512BW.Shuffle(Vector512.Load(t + 768), lo1), Avx512BW.Shuffle(Vector512.Load(t + 768 + 64), hi1));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 ^= Avx512BW.Shuffle(Vector512.Load(t + 896), lo0) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0);
-                    a1_7 ^= Avx512BW.Shuffle(Vector512.Load(t + 896), lo1) ^ Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi1);
+                    a0_7 = Xor3(a0_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo0), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi0));
+                    a1_7 = Xor3(a1_7, Avx512BW.Shuffle(Vector512.Load(t + 896), lo1), Avx512BW.Shuffle(Vector512.Load(t + 896 + 64), hi1));
                 }
             }
 
@@ -297,72 +414,116 @@ internal static unsafe class NibbleKernels
                 Vector256<byte> x0 = Vector256.Load(src + 0);
                 Vector256<byte> lo0 = x0 & mask;
                 Vector256<byte> hi0 = Vector256.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 = Avx2.Shuffle(Vector256.Load(t + 0), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 0 + 64), hi0);
+                a0_0 = (Avx2.Shuffle(Vector256.Load(t + 0), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 = Avx2.Shuffle(Vector256.Load(t + 128), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 128 + 64), hi0);
+                    a0_1 = (Avx2.Shuffle(Vector256.Load(t + 128), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 = Avx2.Shuffle(Vector256.Load(t + 256), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 256 + 64), hi0);
+                    a0_2 = (Avx2.Shuffle(Vector256.Load(t + 256), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 = Avx2.Shuffle(Vector256.Load(t + 384), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 384 + 64), hi0);
+                    a0_3 = (Avx2.Shuffle(Vector256.Load(t + 384), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 = Avx2.Shuffle(Vector256.Load(t + 512), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 512 + 64), hi0);
+                    a0_4 = (Avx2.Shuffle(Vector256.Load(t + 512), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 = Avx2.Shuffle(Vector256.Load(t + 640), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 640 + 64), hi0);
+                    a0_5 = (Avx2.Shuffle(Vector256.Load(t + 640), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 = Avx2.Shuffle(Vector256.Load(t + 768), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 768 + 64), hi0);
+                    a0_6 = (Avx2.Shuffle(Vector256.Load(t + 768), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 = Avx2.Shuffle(Vector256.Load(t + 896), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 896 + 64), hi0);
+                    a0_7 = (Avx2.Shuffle(Vector256.Load(t + 896), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 896 + 64), hi0));
                 }
             }
 
-            for (int c = 1; c < inCount; c++)
+            int c = 1;
+            for (; c + 1 < inCount; c += 2)
+            {
+                byte* src = inputs[c] + i;
+                byte* srcB = inputs[c + 1] + i;
+                byte* t = tables + c * stride;
+                byte* tB = t + stride;
+                Vector256<byte> x0 = Vector256.Load(src + 0);
+                Vector256<byte> lo0 = x0 & mask;
+                Vector256<byte> hi0 = Vector256.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
+                Vector256<byte> y0 = Vector256.Load(srcB + 0);
+                Vector256<byte> loB0 = y0 & mask;
+                Vector256<byte> hiB0 = Vector256.ShiftRightLogical(y0.AsUInt16(), 4).AsByte() & mask;
+                a0_0 = Xor3(Xor3(a0_0, Avx2.Shuffle(Vector256.Load(t + 0), lo0), Avx2.Shuffle(Vector256.Load(t + 0 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 0), loB0), Avx2.Shuffle(Vector256.Load(tB + 0 + 64), hiB0));
+                if (TN.Value > 1)
+                {
+                    a0_1 = Xor3(Xor3(a0_1, Avx2.Shuffle(Vector256.Load(t + 128), lo0), Avx2.Shuffle(Vector256.Load(t + 128 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 128), loB0), Avx2.Shuffle(Vector256.Load(tB + 128 + 64), hiB0));
+                }
+                if (TN.Value > 2)
+                {
+                    a0_2 = Xor3(Xor3(a0_2, Avx2.Shuffle(Vector256.Load(t + 256), lo0), Avx2.Shuffle(Vector256.Load(t + 256 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 256), loB0), Avx2.Shuffle(Vector256.Load(tB + 256 + 64), hiB0));
+                }
+                if (TN.Value > 3)
+                {
+                    a0_3 = Xor3(Xor3(a0_3, Avx2.Shuffle(Vector256.Load(t + 384), lo0), Avx2.Shuffle(Vector256.Load(t + 384 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 384), loB0), Avx2.Shuffle(Vector256.Load(tB + 384 + 64), hiB0));
+                }
+                if (TN.Value > 4)
+                {
+                    a0_4 = Xor3(Xor3(a0_4, Avx2.Shuffle(Vector256.Load(t + 512), lo0), Avx2.Shuffle(Vector256.Load(t + 512 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 512), loB0), Avx2.Shuffle(Vector256.Load(tB + 512 + 64), hiB0));
+                }
+                if (TN.Value > 5)
+                {
+                    a0_5 = Xor3(Xor3(a0_5, Avx2.Shuffle(Vector256.Load(t + 640), lo0), Avx2.Shuffle(Vector256.Load(t + 640 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 640), loB0), Avx2.Shuffle(Vector256.Load(tB + 640 + 64), hiB0));
+                }
+                if (TN.Value > 6)
+                {
+                    a0_6 = Xor3(Xor3(a0_6, Avx2.Shuffle(Vector256.Load(t + 768), lo0), Avx2.Shuffle(Vector256.Load(t + 768 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 768), loB0), Avx2.Shuffle(Vector256.Load(tB + 768 + 64), hiB0));
+                }
+                if (TN.Value > 7)
+                {
+                    a0_7 = Xor3(Xor3(a0_7, Avx2.Shuffle(Vector256.Load(t + 896), lo0), Avx2.Shuffle(Vector256.Load(t + 896 + 64), hi0)), Avx2.Shuffle(Vector256.Load(tB + 896), loB0), Avx2.Shuffle(Vector256.Load(tB + 896 + 64), hiB0));
+                }
+            }
+
+            if (c < inCount)
             {
                 byte* src = inputs[c] + i;
                 byte* t = tables + c * stride;
                 Vector256<byte> x0 = Vector256.Load(src + 0);
                 Vector256<byte> lo0 = x0 & mask;
                 Vector256<byte> hi0 = Vector256.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 ^= Avx2.Shuffle(Vector256.Load(t + 0), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 0 + 64), hi0);
+                a0_0 = Xor3(a0_0, Avx2.Shuffle(Vector256.Load(t + 0), lo0), Avx2.Shuffle(Vector256.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 ^= Avx2.Shuffle(Vector256.Load(t + 128), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 128 + 64), hi0);
+                    a0_1 = Xor3(a0_1, Avx2.Shuffle(Vector256.Load(t + 128), lo0), Avx2.Shuffle(Vector256.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 ^= Avx2.Shuffle(Vector256.Load(t + 256), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 256 + 64), hi0);
+                    a0_2 = Xor3(a0_2, Avx2.Shuffle(Vector256.Load(t + 256), lo0), Avx2.Shuffle(Vector256.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 ^= Avx2.Shuffle(Vector256.Load(t + 384), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 384 + 64), hi0);
+                    a0_3 = Xor3(a0_3, Avx2.Shuffle(Vector256.Load(t + 384), lo0), Avx2.Shuffle(Vector256.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 ^= Avx2.Shuffle(Vector256.Load(t + 512), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 512 + 64), hi0);
+                    a0_4 = Xor3(a0_4, Avx2.Shuffle(Vector256.Load(t + 512), lo0), Avx2.Shuffle(Vector256.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 ^= Avx2.Shuffle(Vector256.Load(t + 640), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 640 + 64), hi0);
+                    a0_5 = Xor3(a0_5, Avx2.Shuffle(Vector256.Load(t + 640), lo0), Avx2.Shuffle(Vector256.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 ^= Avx2.Shuffle(Vector256.Load(t + 768), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 768 + 64), hi0);
+                    a0_6 = Xor3(a0_6, Avx2.Shuffle(Vector256.Load(t + 768), lo0), Avx2.Shuffle(Vector256.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 ^= Avx2.Shuffle(Vector256.Load(t + 896), lo0) ^ Avx2.Shuffle(Vector256.Load(t + 896 + 64), hi0);
+                    a0_7 = Xor3(a0_7, Avx2.Shuffle(Vector256.Load(t + 896), lo0), Avx2.Shuffle(Vector256.Load(t + 896 + 64), hi0));
                 }
             }
 
@@ -427,72 +588,116 @@ internal static unsafe class NibbleKernels
                 Vector128<byte> x0 = Vector128.Load(src + 0);
                 Vector128<byte> lo0 = x0 & mask;
                 Vector128<byte> hi0 = Vector128.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 = Vector128.ShuffleNative(Vector128.Load(t + 0), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 0 + 64), hi0);
+                a0_0 = (Vector128.ShuffleNative(Vector128.Load(t + 0), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 = Vector128.ShuffleNative(Vector128.Load(t + 128), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 128 + 64), hi0);
+                    a0_1 = (Vector128.ShuffleNative(Vector128.Load(t + 128), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 = Vector128.ShuffleNative(Vector128.Load(t + 256), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 256 + 64), hi0);
+                    a0_2 = (Vector128.ShuffleNative(Vector128.Load(t + 256), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 = Vector128.ShuffleNative(Vector128.Load(t + 384), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 384 + 64), hi0);
+                    a0_3 = (Vector128.ShuffleNative(Vector128.Load(t + 384), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 = Vector128.ShuffleNative(Vector128.Load(t + 512), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 512 + 64), hi0);
+                    a0_4 = (Vector128.ShuffleNative(Vector128.Load(t + 512), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 = Vector128.ShuffleNative(Vector128.Load(t + 640), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 640 + 64), hi0);
+                    a0_5 = (Vector128.ShuffleNative(Vector128.Load(t + 640), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 = Vector128.ShuffleNative(Vector128.Load(t + 768), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 768 + 64), hi0);
+                    a0_6 = (Vector128.ShuffleNative(Vector128.Load(t + 768), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 = Vector128.ShuffleNative(Vector128.Load(t + 896), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 896 + 64), hi0);
+                    a0_7 = (Vector128.ShuffleNative(Vector128.Load(t + 896), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 896 + 64), hi0));
                 }
             }
 
-            for (int c = 1; c < inCount; c++)
+            int c = 1;
+            for (; c + 1 < inCount; c += 2)
+            {
+                byte* src = inputs[c] + i;
+                byte* srcB = inputs[c + 1] + i;
+                byte* t = tables + c * stride;
+                byte* tB = t + stride;
+                Vector128<byte> x0 = Vector128.Load(src + 0);
+                Vector128<byte> lo0 = x0 & mask;
+                Vector128<byte> hi0 = Vector128.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
+                Vector128<byte> y0 = Vector128.Load(srcB + 0);
+                Vector128<byte> loB0 = y0 & mask;
+                Vector128<byte> hiB0 = Vector128.ShiftRightLogical(y0.AsUInt16(), 4).AsByte() & mask;
+                a0_0 = Xor3(Xor3(a0_0, Vector128.ShuffleNative(Vector128.Load(t + 0), lo0), Vector128.ShuffleNative(Vector128.Load(t + 0 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 0), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 0 + 64), hiB0));
+                if (TN.Value > 1)
+                {
+                    a0_1 = Xor3(Xor3(a0_1, Vector128.ShuffleNative(Vector128.Load(t + 128), lo0), Vector128.ShuffleNative(Vector128.Load(t + 128 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 128), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 128 + 64), hiB0));
+                }
+                if (TN.Value > 2)
+                {
+                    a0_2 = Xor3(Xor3(a0_2, Vector128.ShuffleNative(Vector128.Load(t + 256), lo0), Vector128.ShuffleNative(Vector128.Load(t + 256 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 256), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 256 + 64), hiB0));
+                }
+                if (TN.Value > 3)
+                {
+                    a0_3 = Xor3(Xor3(a0_3, Vector128.ShuffleNative(Vector128.Load(t + 384), lo0), Vector128.ShuffleNative(Vector128.Load(t + 384 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 384), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 384 + 64), hiB0));
+                }
+                if (TN.Value > 4)
+                {
+                    a0_4 = Xor3(Xor3(a0_4, Vector128.ShuffleNative(Vector128.Load(t + 512), lo0), Vector128.ShuffleNative(Vector128.Load(t + 512 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 512), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 512 + 64), hiB0));
+                }
+                if (TN.Value > 5)
+                {
+                    a0_5 = Xor3(Xor3(a0_5, Vector128.ShuffleNative(Vector128.Load(t + 640), lo0), Vector128.ShuffleNative(Vector128.Load(t + 640 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 640), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 640 + 64), hiB0));
+                }
+                if (TN.Value > 6)
+                {
+                    a0_6 = Xor3(Xor3(a0_6, Vector128.ShuffleNative(Vector128.Load(t + 768), lo0), Vector128.ShuffleNative(Vector128.Load(t + 768 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 768), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 768 + 64), hiB0));
+                }
+                if (TN.Value > 7)
+                {
+                    a0_7 = Xor3(Xor3(a0_7, Vector128.ShuffleNative(Vector128.Load(t + 896), lo0), Vector128.ShuffleNative(Vector128.Load(t + 896 + 64), hi0)), Vector128.ShuffleNative(Vector128.Load(tB + 896), loB0), Vector128.ShuffleNative(Vector128.Load(tB + 896 + 64), hiB0));
+                }
+            }
+
+            if (c < inCount)
             {
                 byte* src = inputs[c] + i;
                 byte* t = tables + c * stride;
                 Vector128<byte> x0 = Vector128.Load(src + 0);
                 Vector128<byte> lo0 = x0 & mask;
                 Vector128<byte> hi0 = Vector128.ShiftRightLogical(x0.AsUInt16(), 4).AsByte() & mask;
-                a0_0 ^= Vector128.ShuffleNative(Vector128.Load(t + 0), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 0 + 64), hi0);
+                a0_0 = Xor3(a0_0, Vector128.ShuffleNative(Vector128.Load(t + 0), lo0), Vector128.ShuffleNative(Vector128.Load(t + 0 + 64), hi0));
                 if (TN.Value > 1)
                 {
-                    a0_1 ^= Vector128.ShuffleNative(Vector128.Load(t + 128), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 128 + 64), hi0);
+                    a0_1 = Xor3(a0_1, Vector128.ShuffleNative(Vector128.Load(t + 128), lo0), Vector128.ShuffleNative(Vector128.Load(t + 128 + 64), hi0));
                 }
                 if (TN.Value > 2)
                 {
-                    a0_2 ^= Vector128.ShuffleNative(Vector128.Load(t + 256), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 256 + 64), hi0);
+                    a0_2 = Xor3(a0_2, Vector128.ShuffleNative(Vector128.Load(t + 256), lo0), Vector128.ShuffleNative(Vector128.Load(t + 256 + 64), hi0));
                 }
                 if (TN.Value > 3)
                 {
-                    a0_3 ^= Vector128.ShuffleNative(Vector128.Load(t + 384), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 384 + 64), hi0);
+                    a0_3 = Xor3(a0_3, Vector128.ShuffleNative(Vector128.Load(t + 384), lo0), Vector128.ShuffleNative(Vector128.Load(t + 384 + 64), hi0));
                 }
                 if (TN.Value > 4)
                 {
-                    a0_4 ^= Vector128.ShuffleNative(Vector128.Load(t + 512), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 512 + 64), hi0);
+                    a0_4 = Xor3(a0_4, Vector128.ShuffleNative(Vector128.Load(t + 512), lo0), Vector128.ShuffleNative(Vector128.Load(t + 512 + 64), hi0));
                 }
                 if (TN.Value > 5)
                 {
-                    a0_5 ^= Vector128.ShuffleNative(Vector128.Load(t + 640), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 640 + 64), hi0);
+                    a0_5 = Xor3(a0_5, Vector128.ShuffleNative(Vector128.Load(t + 640), lo0), Vector128.ShuffleNative(Vector128.Load(t + 640 + 64), hi0));
                 }
                 if (TN.Value > 6)
                 {
-                    a0_6 ^= Vector128.ShuffleNative(Vector128.Load(t + 768), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 768 + 64), hi0);
+                    a0_6 = Xor3(a0_6, Vector128.ShuffleNative(Vector128.Load(t + 768), lo0), Vector128.ShuffleNative(Vector128.Load(t + 768 + 64), hi0));
                 }
                 if (TN.Value > 7)
                 {
-                    a0_7 ^= Vector128.ShuffleNative(Vector128.Load(t + 896), lo0) ^ Vector128.ShuffleNative(Vector128.Load(t + 896 + 64), hi0);
+                    a0_7 = Xor3(a0_7, Vector128.ShuffleNative(Vector128.Load(t + 896), lo0), Vector128.ShuffleNative(Vector128.Load(t + 896 + 64), hi0));
                 }
             }
 

@@ -155,7 +155,10 @@ internal sealed class FileDecodingStream : Stream
 
             var index = _nextToStart++;
             var token = _disposeCts.Token;
-            slot.Work = Task.Run(() => _decoder.DecodeSegmentAsync(index, slot.Buffer, slot.Cipher, token), token);
+            // With one segment in flight nothing runs in parallel anyway: decode on the reader's thread.
+            slot.Work = _depth == 1
+                ? _decoder.DecodeSegmentAsync(index, slot.Buffer, slot.Cipher, token)
+                : Task.Run(() => _decoder.DecodeSegmentAsync(index, slot.Buffer, slot.Cipher, token), token);
             _ahead.Enqueue(slot);
         }
     }

@@ -102,7 +102,8 @@ internal sealed class FileEncoder
 
                 var slot = pending;
                 slot.Prepare(index++, pendingLength, last, k);
-                inFlight.Enqueue((slot, Task.Run(() => Process(slot), cancellationToken)));
+                // One segment at a time runs on this thread: a hop to the pool would only cost a cache migration.
+                inFlight.Enqueue((slot, _options.MaxSegmentsInFlight == 1 ? ProcessInline(slot, cancellationToken) : Task.Run(() => Process(slot), cancellationToken)));
                 while (inFlight.Count >= _options.MaxSegmentsInFlight || (last && inFlight.Count > 0))
                 {
                     await DrainOneAsync().ConfigureAwait(false);
@@ -135,7 +136,8 @@ internal sealed class FileEncoder
             foreach (var slot in created)
             {
                 slot.Cipher.Dispose();
-                ArrayPool<byte>.Shared.Return(slot.Buffer);
+                // Cleared: after a failure a buffer may still hold plaintext that was read but not yet encrypted.
+                ArrayPool<byte>.Shared.Return(slot.Buffer, clearArray: true);
             }
         }
 
@@ -162,6 +164,13 @@ internal sealed class FileEncoder
 
     private static async ValueTask<int> ReadSegmentAsync(Stream input, byte[] buffer, int segmentSize, CancellationToken cancellationToken) =>
         await input.ReadAtLeastAsync(buffer.AsMemory(0, segmentSize), segmentSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+
+    private Task ProcessInline(Slot slot, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Process(slot);
+        return Task.CompletedTask;
+    }
 
     /// <summary>The CPU work of one segment: encrypt in place, zero-pad, compute parity, hash every shard.</summary>
     private void Process(Slot slot)

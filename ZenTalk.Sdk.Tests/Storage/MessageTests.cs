@@ -74,6 +74,16 @@ public sealed class MessageTests : StoreTestBase
     }
 
     [Test]
+    public async Task A_cancelled_save_stores_nothing()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        Assert.That(() => Store.SaveMessageAsync(Msg("m1", "c1", Start), cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await Store.GetMessageAsync("m1"), Is.Null);
+        Assert.That(await Store.GetConversationAsync("c1"), Is.Null);
+    }
+
+    [Test]
     public async Task Status_moves_forward_and_never_regresses()
     {
         await Store.SaveMessageAsync(Msg("m1", "c1", Start, direction: MessageDirection.Outgoing, sender: "me"));

@@ -32,6 +32,31 @@ public sealed class RelayQueueTests : StoreTestBase
     }
 
     [Test]
+    public async Task Concurrent_leasers_never_receive_the_same_envelope()
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            await Store.EnqueueRelayAsync($"e{i}", $"r{i % 7}", new byte[] { (byte)i }, Day);
+        }
+        var leased = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            IReadOnlyList<RelayItem> batch;
+            while ((batch = await Store.LeaseRelayAsync(7, TimeSpan.FromMinutes(5))).Count > 0)
+            {
+                foreach (var item in batch)
+                {
+                    leased.Add(item.EnvelopeId);
+                }
+            }
+        })));
+
+        Assert.That(leased, Is.Unique);
+        Assert.That(leased, Has.Count.EqualTo(300));
+    }
+
+    [Test]
     public async Task Duplicate_envelope_ids_are_rejected_idempotently()
     {
         Assert.That(await Store.EnqueueRelayAsync("e1", "bob", new byte[] { 1 }, Day), Is.True);

@@ -74,12 +74,12 @@ public class RoutingTableTests
     {
         var (table, self) = NewTable(perSubnet: 2);
         var results = Enumerable.Range(0, 5)
-            .Select(i => table.Update(Peer(self.RandomWithSharedPrefix(0, Rng), $"10.1.2.{i + 1}"), out _))
+            .Select(i => table.Update(Peer(self.RandomWithSharedPrefix(0, Rng), $"198.51.100.{i + 1}"), out _))
             .ToList();
         Assert.That(results.Count(r => r == RoutingTable.UpdateResult.Added), Is.EqualTo(2));
         Assert.That(results.Skip(2), Is.All.EqualTo(RoutingTable.UpdateResult.Rejected));
-        // Another /24 is still welcome.
-        Assert.That(table.Update(Peer(self.RandomWithSharedPrefix(0, Rng), "10.1.3.1"), out _), Is.EqualTo(RoutingTable.UpdateResult.Added));
+        // Another /24 is still welcome. (RFC 5737 documentation addresses: the table only books them, nothing is sent.)
+        Assert.That(table.Update(Peer(self.RandomWithSharedPrefix(0, Rng), "203.0.113.1"), out _), Is.EqualTo(RoutingTable.UpdateResult.Added));
     }
 
     [Test]

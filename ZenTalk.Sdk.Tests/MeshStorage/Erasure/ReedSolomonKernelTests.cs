@@ -99,4 +99,53 @@ public class ReedSolomonKernelTests
             Assert.That(a[i].Span.SequenceEqual(b[i]), Is.True, $"parity {i}");
         }
     }
+
+    // Parity 128 bytes above data modulo 4 KiB makes the codec walk columns downwards (see CodingPlan.PreferDescending).
+    [Test]
+    public unsafe void Shards_laid_out_to_alias_4K_are_walked_downwards_with_the_same_result([ValueSource(nameof(Kernels))] string kernel)
+    {
+        ReedSolomon fast = Forced(kernel, 10, 5);
+        var scalar = new ReedSolomon(10, 5, new ReedSolomonOptions { Kernel = ReedSolomonKernel.Scalar });
+        const int length = 8192 + 77, spacing = 8192 + 128 + 4096;
+        var buffer = new byte[15 * spacing];
+        new Random(10).NextBytes(buffer);
+        Memory<byte>[] a = Enumerable.Range(0, 15).Select(i => new Memory<byte>(buffer, i * spacing, length)).ToArray();
+        fixed (byte* p = buffer)
+        {
+            byte** ins = stackalloc byte*[10];
+            byte** outs = stackalloc byte*[5];
+            for (int i = 0; i < 10; i++)
+            {
+                ins[i] = p + i * spacing;
+            }
+
+            for (int i = 0; i < 5; i++)
+            {
+                outs[i] = p + (10 + i) * spacing;
+            }
+
+            Assert.That(CodingPlan.PreferDescending(ins, 10, outs, 5), Is.True);
+            Assert.That(CodingPlan.PreferDescending(outs, 5, ins, 10), Is.False);
+        }
+
+        byte[][] b = a.Select(s => s.ToArray()).ToArray();
+        fast.Encode(a);
+        scalar.Encode(ShardSet.AsMemory(b));
+        for (int i = 10; i < 15; i++)
+        {
+            Assert.That(a[i].Span.SequenceEqual(b[i]), Is.True, $"parity {i}");
+        }
+
+        bool[] present = [.. Enumerable.Range(0, 15).Select(i => i % 3 != 0)];
+        foreach (int i in Enumerable.Range(0, 15).Where(i => !present[i]))
+        {
+            a[i].Span.Clear();
+        }
+
+        fast.Reconstruct(a, present);
+        for (int i = 0; i < 15; i++)
+        {
+            Assert.That(a[i].Span.SequenceEqual(b[i]), Is.True, $"shard {i}");
+        }
+    }
 }

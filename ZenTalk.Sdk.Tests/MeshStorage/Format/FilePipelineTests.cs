@@ -253,6 +253,69 @@ public class FilePipelineTests
     }
 
     [Test]
+    public async Task Disposing_a_stream_mid_file_stops_decoding()
+    {
+        var data = RandomNumberGenerator.GetBytes(20 * Small);
+        var key = ContentKey.Generate();
+        var (manifest, shards) = await Encode(data, key, Options());
+        var stream = new FileDecoder(manifest, key, shards, Options()).OpenRead();
+        var first = new byte[Small + 10];
+        await stream.ReadExactlyAsync(first);
+        Assert.That(first, Is.EqualTo(data[..(Small + 10)]));
+        await stream.DisposeAsync();
+        Assert.ThrowsAsync<ObjectDisposedException>(async () => await stream.ReadExactlyAsync(new byte[1]));
+    }
+
+    [TestCase(1)]
+    [TestCase(3)]
+    public void Input_that_fails_mid_file_fails_the_encode(int inFlight)
+    {
+        var failing = new FailingStream(new PatternStream(10 * Small, 3), failAfter: 5 * Small);
+        var ex = Assert.ThrowsAsync<IOException>(() => new FileEncoder(Options(inFlight: inFlight)).EncodeAsync(failing, ContentKey.Generate(), Owner.Value, new MemoryShards()));
+        Assert.That(ex!.Message, Is.EqualTo("disk gone"));
+    }
+
+    [Test]
+    public void Sink_that_fails_fails_the_encode()
+    {
+        var ex = Assert.ThrowsAsync<IOException>(() => new FileEncoder(Options()).EncodeAsync(
+            new MemoryStream(new byte[6 * Small]), ContentKey.Generate(), Owner.Value, new FailingSink()));
+        Assert.That(ex!.Message, Is.EqualTo("peer gone"));
+    }
+
+    private sealed class FailingSink : IShardSink
+    {
+        public ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken) =>
+            segment.Index == 2 ? ValueTask.FromException(new IOException("peer gone")) : ValueTask.CompletedTask;
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            inner.Position >= failAfter ? throw new IOException("disk gone") : inner.Read(buffer, offset, (int)Math.Min(count, failAfter - inner.Position));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Test]
     public void Encoder_rejects_bad_options_and_arguments()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new FileEncoder(new FileCodecOptions { SegmentSize = 100 }));

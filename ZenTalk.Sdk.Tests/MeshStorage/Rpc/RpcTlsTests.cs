@@ -18,10 +18,10 @@ public class RpcTlsTests
     [Test]
     public async Task Two_nodes_ping_over_tls_and_each_learns_the_others_id()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var seenByB = new TaskCompletionSource<RpcCallContext>();
         var recorder = new RecordingHandler(seenByB);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, handler: recorder);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, handler: recorder);
 
         var response = await a.Client.CallAsync(b.Contact, PingRequest([1, 2, 3]), TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(response.Ping.Payload.ToByteArray(), Is.EqualTo(new byte[] { 1, 2, 3 }));
@@ -36,7 +36,7 @@ public class RpcTlsTests
         if (!Socket.OSSupportsIPv6) Assert.Ignore("No IPv6 on this host.");
         using var serverId = NodeIdentity.CreateEphemeral();
         using var clientId = NodeIdentity.CreateEphemeral();
-        await using var server = new RpcServer(serverId, RpcTestPeer.FastOptions, new MeshRequestRouter(serverId.Id));
+        await using var server = new RpcServer(serverId, RpcTestPeer.RoomyOptions, new MeshRequestRouter(serverId.Id));
         try
         {
             server.Start(new IPEndPoint(IPAddress.IPv6Loopback, 0));
@@ -45,7 +45,7 @@ public class RpcTlsTests
         {
             Assert.Ignore($"::1 is not available here: {ex.Message}");
         }
-        await using var client = new RpcClient(clientId, RpcTestPeer.FastOptions);
+        await using var client = new RpcClient(clientId, RpcTestPeer.RoomyOptions);
         var contact = new PeerContact(serverId.Id, server.LocalEndPoint);
         var r = await client.CallAsync(contact, PingRequest([6]), TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(r.Ping.Payload.ToByteArray(), Is.EqualTo(new byte[] { 6 }));
@@ -56,8 +56,8 @@ public class RpcTlsTests
     [Test]
     public async Task Many_concurrent_calls_share_one_connection()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var calls = Enumerable.Range(0, 200).Select(async i =>
         {
             var r = await a.Client.CallAsync(b.Contact, PingRequest(BitConverter.GetBytes(i)), TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -72,8 +72,8 @@ public class RpcTlsTests
     [Test]
     public async Task A_wrong_expected_node_id_is_refused()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var wrong = new PeerContact(NodeId.Random(), b.Server.LocalEndPoint);
         var ex = Assert.ThrowsAsync<ProtocolException>(async () =>
             await a.Client.CallAsync(wrong, PingRequest([1]), TimeSpan.FromSeconds(5), CancellationToken.None));
@@ -86,8 +86,8 @@ public class RpcTlsTests
     [Test]
     public async Task A_bootstrap_address_without_an_id_learns_the_id_the_peer_proves()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var id = await a.Client.IdentifyAsync(b.Server.LocalEndPoint, null, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(id, Is.EqualTo(b.Identity.Id));
     }
@@ -95,7 +95,7 @@ public class RpcTlsTests
     [Test]
     public async Task A_client_without_a_certificate_is_refused()
     {
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(b.Server.LocalEndPoint);
         await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
@@ -118,7 +118,7 @@ public class RpcTlsTests
     [Test]
     public async Task An_unsupported_protocol_version_gets_a_clear_error_not_a_hang()
     {
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         await using var raw = await HostileClient.ConnectAsync(b.Server.LocalEndPoint, hello: new Hello { ProtocolVersion = 99, MinProtocolVersion = 99 });
         var answer = await raw.ReadFrameAsync();
         Assert.That(answer!.Response.Status.Code, Is.EqualTo(StatusCode.UnsupportedVersion));
@@ -128,8 +128,8 @@ public class RpcTlsTests
     [Test]
     public async Task Shard_requests_without_a_handler_surface_as_protocol_exception()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var request = new Request { GetShard = new GetShardRequest { ShardHash = ByteString.CopyFrom(new byte[32]) } };
         var ex = Assert.ThrowsAsync<ProtocolException>(async () =>
             await a.Client.CallAsync(b.Contact, request, TimeSpan.FromSeconds(5), CancellationToken.None));
@@ -140,8 +140,8 @@ public class RpcTlsTests
     public async Task Shards_round_trip_through_a_registered_handler_and_errors_map_to_mesh_exceptions()
     {
         var store = new InMemoryShardHandler();
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, shards: store);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, shards: store);
         var data = RandomNumberGenerator.GetBytes(1024 * 1024);
         var hash = SHA256.HashData(data);
         await a.Client.CallAsync(b.Contact, new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(data) } }, TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -163,8 +163,8 @@ public class RpcTlsTests
     public async Task A_shard_is_read_straight_into_the_callers_buffer_when_it_fits()
     {
         var store = new InMemoryShardHandler();
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, shards: store);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, shards: store);
         var data = RandomNumberGenerator.GetBytes(300_000);
         var hash = SHA256.HashData(data);
         store.Shards[Convert.ToHexString(hash)] = ByteString.CopyFrom(data);
@@ -196,8 +196,8 @@ public class RpcTlsTests
     {
         var cancelled = new TaskCompletionSource();
         var slow = new SlowHandler(cancelled);
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, handler: slow);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, handler: slow);
         Assert.ThrowsAsync<TimeoutException>(async () =>
             await a.Client.CallAsync(b.Contact, PingRequest([1]), TimeSpan.FromMilliseconds(200), CancellationToken.None));
         await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -208,8 +208,8 @@ public class RpcTlsTests
     {
         var cancelled = new TaskCompletionSource();
         var slow = new SlowHandler(cancelled) { PassThroughAfterFirst = true };
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
-        await using var b = new RpcTestPeer(RpcTestPeer.FastOptions, handler: slow);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, handler: slow);
         using var cts = new CancellationTokenSource(150);
         Assert.CatchAsync<OperationCanceledException>(async () =>
             await a.Client.CallAsync(b.Contact, PingRequest([1]), TimeSpan.FromSeconds(30), cts.Token));
@@ -221,7 +221,7 @@ public class RpcTlsTests
     [Test]
     public async Task Calling_a_closed_port_fails_with_a_clear_error()
     {
-        await using var a = new RpcTestPeer(RpcTestPeer.FastOptions);
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var ep = (IPEndPoint)listener.LocalEndpoint;

@@ -178,6 +178,29 @@ public class ShardStoreTests
     }
 
     [Test]
+    public async Task Concurrent_puts_of_the_same_shard_store_it_once()
+    {
+        using var store = await Open();
+        var (hash, data) = NewShard(50_000);
+        var added = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => store.PutAsync(hash, data, default))));
+        Assert.That(added.Count(a => a), Is.EqualTo(1));
+        Assert.That(store.GetStats().StoredBytes, Is.EqualTo(50_000));
+        Assert.That(await store.GetAsync(hash), Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task Cancelled_put_stores_nothing_and_releases_its_quota()
+    {
+        using var store = await Open(quota: 1000);
+        var (hash, data) = NewShard();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(() => store.PutAsync(hash, data, default, cts.Token));
+        Assert.That(store.Contains(hash), Is.False);
+        Assert.That(await store.PutAsync(hash, data, default), Is.True, "the quota was not leaked");
+    }
+
+    [Test]
     public async Task Garbage_collection_removes_only_expired_shards()
     {
         using var store = await Open();
