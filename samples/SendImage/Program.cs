@@ -118,7 +118,8 @@ catch (Exception e)
 }
 finally
 {
-    if (outDir != work)
+    // A normal run keeps the received picture to look at; --short (CI) and --out leave nothing in the temp folder.
+    if (outDir != work || shortMode)
     {
         try { Directory.Delete(work, recursive: true); } catch (IOException) { }
     }
