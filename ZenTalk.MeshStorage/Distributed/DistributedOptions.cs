@@ -19,7 +19,7 @@ internal sealed class DistributedOptions
     public TimeSpan RecordTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Segments being placed on the network at once during a store (each holds one copy of its shards).</summary>
-    public int SegmentsInFlight { get; init; } = 4;
+    public int SegmentsInFlight { get; init; } = 8;
 
     /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
     public TimeSpan DeleteWindow { get; init; } = TimeSpan.FromMinutes(5);

@@ -33,7 +33,9 @@ internal sealed class MeshShardSource : IShardSource
         if (segment >= SegmentsRemembered) _segments.TryRemove(segment - SegmentsRemembered, out _);
         var candidates = state.Guess;
         PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
-        if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+        // The decoder checks every shard's hash itself: the first try skips our check (a bad copy then costs the
+        // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
+        if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken, verify: false).ConfigureAwait(false)) return true;
         var holders = await state.Holders(cancellationToken).ConfigureAwait(false);
         foreach (var holder in holders.ByShard[shard])
         {

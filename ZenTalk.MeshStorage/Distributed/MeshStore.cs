@@ -123,6 +123,8 @@ internal sealed class MeshStore : IMeshStore
             SegmentSize = manifest.SegmentSize,
             DataShards = manifest.DataShards,
             ParityShards = manifest.ParityShards,
+            // Segments fetched ahead of the reader: network latency, not CPU, is what this overlaps.
+            MaxSegmentsInFlight = 4,
         });
         return decoder.OpenRead();
     }

@@ -63,8 +63,11 @@ internal sealed class ShardClient
         }
     }
 
-    /// <summary>Fetches a shard into <paramref name="destination"/> and checks its hash; false when missing, bad or late.</summary>
-    public async Task<bool> GetAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fetches a shard into <paramref name="destination"/>; false when missing, late or (with <paramref name="verify"/>)
+    /// not matching its hash. Callers that check the hash themselves (the file decoder does) pass false.
+    /// </summary>
+    public async Task<bool> GetAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken, bool verify = true)
     {
         try
         {
@@ -82,7 +85,7 @@ internal sealed class ShardClient
 
             if (data.Length != destination.Length) return false;
             if (!data.Span.Overlaps(destination.Span, out int offset) || offset != 0) data.CopyTo(destination);
-            if (!hash.Matches(destination.Span))
+            if (verify && !hash.Matches(destination.Span))
             {
                 MeshMetrics.ShardsRejected.Add(1);
                 return false;

@@ -1,5 +1,6 @@
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
@@ -60,5 +61,72 @@ public class MeshRoundTripTests
             Assert.That(segment.ShardsVerified, Is.EqualTo(15));
             Assert.That(segment.Holders.Select(h => h.Node).Distinct().Count(), Is.EqualTo(15));
         }
+    }
+
+    [Test]
+    public async Task Progress_reports_every_segment_and_ends_at_the_file_size()
+    {
+        var data = MeshTestData.Bytes(300_000, 8);
+        var progress = new MeshTestData.ProgressLog();
+        await _mesh.Nodes[4].Store.StoreAsync(new MemoryStream(data), _owner, progress: progress);
+        var reports = progress.Reports;
+        Assert.That(reports, Has.Count.EqualTo(5), "300,000 bytes in 64 KiB segments");
+        Assert.That(reports[^1].SegmentsCompleted, Is.EqualTo(5));
+        Assert.That(reports.Max(r => r.BytesTransferred), Is.EqualTo(data.Length));
+        Assert.That(reports.All(r => r.TotalBytes == data.Length), Is.True);
+    }
+
+    [Test]
+    public async Task Network_info_describes_the_node_its_peers_and_what_it_stores()
+    {
+        await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(10_000, 9)), _owner);
+        var node = _mesh.Nodes[5];
+        var info = await node.Store.GetNetworkAsync();
+        Assert.That(info.NodeId, Is.EqualTo(node.Id));
+        Assert.That(info.Addresses, Does.Contain(node.Endpoint));
+        Assert.That(info.RoutingTableSize, Is.EqualTo(14));
+        Assert.That(info.Peers.Select(p => p.Id), Is.EquivalentTo(_mesh.Nodes.Where(n => n != node).Select(n => n.Id)));
+        Assert.That(info.StoredShards, Is.GreaterThan(0));
+        Assert.That(info.StoredBytes, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public async Task A_client_stores_for_itself_but_never_holds_shards_or_enters_routing_tables()
+    {
+        await using var client = await _mesh.StartClientAsync(bootstrapIndex: 2);
+        var data = MeshTestData.Bytes(100_000, 10);
+        var stored = await client.Store.StoreAsync(new MemoryStream(data), _owner);
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.That(back, Is.EqualTo(data));
+        Assert.That(client.StoresForOthers, Is.False);
+        Assert.That((await client.Store.GetNetworkAsync()).StoredShards, Is.Zero);
+        foreach (var node in _mesh.Nodes)
+            Assert.That((await node.Store.GetNetworkAsync()).Peers.Select(p => p.Id), Does.Not.Contain(client.Id));
+    }
+
+    [Test]
+    public async Task A_wrong_key_fails_authentication_and_releases_nothing()
+    {
+        var stored = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 11)), _owner);
+        var stream = await _mesh.Nodes[7].Store.RetrieveAsync(stored.Cid, ContentKey.Generate());
+        await using (stream)
+        {
+            var buffer = new byte[4096];
+            Assert.ThrowsAsync<IntegrityException>(async () => await stream.ReadExactlyAsync(buffer));
+        }
+    }
+
+    [Test]
+    public void Bad_arguments_are_refused_with_their_parameter_named()
+    {
+        var store = _mesh.Nodes[0].Store;
+        Assert.That(Assert.ThrowsAsync<ArgumentNullException>(async () => await store.StoreAsync(null!, _owner))!.ParamName, Is.EqualTo("content"));
+        Assert.That(Assert.ThrowsAsync<ArgumentNullException>(async () => await store.StoreAsync(new MemoryStream(), null!))!.ParamName, Is.EqualTo("owner"));
+        Assert.That(Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.StoreAsync(new MemoryStream([1]), _owner,
+            new StoreOptions { MinimumShardsPerSegment = 16 }))!.ParamName, Is.EqualTo("options"));
+        Assert.That(Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.StoreAsync(new MemoryStream([1]), _owner,
+            new StoreOptions { ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) }))!.ParamName, Is.EqualTo("options"));
+        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await store.RetrieveAsync(Cid.FromDigest(new Sha256Hash(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))), ContentKey.Generate()));
+        Assert.ThrowsAsync<ArgumentException>(async () => await MeshNode.StartAsync(new MeshNodeOptions()));
     }
 }

@@ -1,0 +1,37 @@
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+
+/// <summary>A store that cannot reach its "happy" threshold fails and leaves nothing behind (own small mesh).</summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class MeshPlacementFailureTests
+{
+    [Test]
+    public async Task A_store_that_cannot_place_enough_shards_fails_and_leaves_nothing_behind()
+    {
+        var options = MeshTestData.FastOptions();
+        options.QuotaBytes = 20_000; // Each node takes a couple of 6.6 KB shards, then refuses.
+        await using var mesh = await LocalMesh.StartAsync(3, options);
+        using var owner = OwnerKey.Create(2048);
+
+        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () =>
+            await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(64 * 1024, 31)), owner));
+
+        Assert.That(e!.Message, Does.Contain("Segment 0").And.Contain("at least 11 are needed"));
+        foreach (var node in mesh.Nodes)
+            Assert.That((await node.Store.GetNetworkAsync()).StoredShards, Is.Zero);
+    }
+
+    [Test]
+    public async Task With_fewer_nodes_than_shards_the_file_is_still_stored_and_readable()
+    {
+        await using var mesh = await LocalMesh.StartAsync(5, MeshTestData.FastOptions());
+        using var owner = OwnerKey.Create(2048);
+        var data = MeshTestData.Bytes(100_000, 32);
+        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner);
+        var back = await MeshTestData.ReadAllAsync(await mesh.Nodes[4].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.That(back, Is.EqualTo(data));
+    }
+}
