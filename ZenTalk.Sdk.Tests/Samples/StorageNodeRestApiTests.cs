@@ -1,0 +1,342 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using StorageNode;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+
+namespace ZenTalk.Sdk.Tests.Samples;
+
+/// <summary>
+/// The storage node's REST API over real HTTP on 127.0.0.1: every endpoint and every error status. Two StorageNode
+/// processes join one 14-node loopback mesh: the main one (64 MiB upload limit) and a small one (1 MiB limit, its
+/// own owner key).
+/// </summary>
+[TestFixture]
+[CancelAfter(180_000)]
+public class StorageNodeRestApiTests
+{
+    private string _dir = null!;
+    private LocalMesh _mesh = null!;
+    private StorageNodeProcess _host = null!;
+    private StorageNodeProcess _small = null!;
+    private OwnerKey _owner = null!;
+    private string _ownerPem = null!;
+    private HttpClient _http = null!;
+    private HttpClient _smallHttp = null!;
+
+    [OneTimeSetUp]
+    public async Task StartNodes()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), $"zentalk-rest-{Guid.NewGuid():N}");
+        _mesh = await LocalMesh.StartAsync(14, MeshTestData.FastOptions(segmentSize: 1024 * 1024));
+        var bootstrap = string.Join(',', _mesh.Nodes.Select(n => n.BootstrapAddress));
+        var main = StorageNodeProcess.StartAsync(Path.Combine(_dir, "main"), ["--bootstrap", bootstrap, "--max-upload-bytes", (64L << 20).ToString()]);
+        var small = StorageNodeProcess.StartAsync(Path.Combine(_dir, "small"), ["--bootstrap", bootstrap, "--max-upload-bytes", (1L << 20).ToString()]);
+        _host = await main;
+        _small = await small;
+        _ownerPem = await File.ReadAllTextAsync(_host.OwnerKeyPath);
+        _owner = OwnerKey.ImportPem(_ownerPem);
+        _http = new HttpClient { BaseAddress = _host.HttpAddress, Timeout = TimeSpan.FromMinutes(2) };
+        _smallHttp = new HttpClient { BaseAddress = _small.HttpAddress };
+    }
+
+    [OneTimeTearDown]
+    public async Task StopNodes()
+    {
+        _http?.Dispose();
+        _smallHttp?.Dispose();
+        _owner?.Dispose();
+        if (_small is not null) await _small.DisposeAsync();
+        if (_host is not null) await _host.DisposeAsync();
+        if (_mesh is not null) await _mesh.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Test]
+    public void The_api_listens_on_loopback_only_by_default()
+    {
+        // Started without --http-address: the node reports (and binds) 127.0.0.1.
+        Assert.That(IPAddress.Parse(_host.HttpAddress.Host), Is.EqualTo(IPAddress.Loopback));
+    }
+
+    [Test]
+    public async Task Health_answers_ok_with_the_node_id()
+    {
+        var health = await _http.GetFromJsonAsync<JsonElement>("health");
+        var network = await _http.GetFromJsonAsync<JsonElement>("network");
+        Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("ok"));
+        Assert.That(health.GetProperty("nodeId").GetString(), Has.Length.EqualTo(64).And.EqualTo(network.GetProperty("nodeId").GetString()));
+    }
+
+    [Test]
+    public async Task Network_lists_the_peers_and_the_owner_key()
+    {
+        var network = await _http.GetFromJsonAsync<JsonElement>("network");
+        Assert.That(network.GetProperty("nodeId").GetString(), Is.Not.EqualTo((await _smallHttp.GetFromJsonAsync<JsonElement>("network")).GetProperty("nodeId").GetString()));
+        Assert.That(network.GetProperty("routingTableSize").GetInt32(), Is.GreaterThanOrEqualTo(10));
+        Assert.That(network.GetProperty("peers").GetArrayLength(), Is.GreaterThanOrEqualTo(10));
+        Assert.That(network.GetProperty("ownerKeyId").GetString(), Is.EqualTo(_owner.PublicKey.Id));
+    }
+
+    [Test]
+    public async Task A_50_MB_upload_streams_in_and_downloads_byte_for_byte()
+    {
+        const long size = 50L * 1024 * 1024;
+        using var source = new GeneratedStream(size, 50);
+        using var content = new StreamContent(source, 256 * 1024); // no length: the body goes out chunked
+        using var upload = await _http.PostAsync("upload", content);
+        Assert.That(upload.StatusCode, Is.EqualTo(HttpStatusCode.Created), await upload.Content.ReadAsStringAsync());
+        var file = await upload.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(file.GetProperty("size").GetInt64(), Is.EqualTo(size));
+
+        using var request = Download(file.GetProperty("cid").GetString()!, file.GetProperty("key").GetString()!);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/octet-stream"));
+        await using var body = await response.Content.ReadAsStreamAsync();
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int n;
+        while ((n = await body.ReadAsync(buffer)) > 0)
+        {
+            hash.AppendData(buffer, 0, n);
+            total += n;
+        }
+        Assert.That(total, Is.EqualTo(size));
+        Assert.That(hash.GetHashAndReset(), Is.EqualTo(source.Sha256()));
+    }
+
+    [Test]
+    public async Task An_empty_upload_is_a_400_problem()
+    {
+        using var response = await _http.PostAsync("upload", new ByteArrayContent([]));
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+    }
+
+    [Test]
+    public async Task An_upload_over_the_limit_is_a_413_problem_with_or_without_a_declared_length()
+    {
+        using var declared = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent(new byte[(1 << 20) + 1]) };
+        declared.Headers.ExpectContinue = true;
+        using (var response = await _smallHttp.SendAsync(declared))
+        {
+            await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        }
+
+        // Without a declared length the limit is found while reading: the node answers 413 and closes the
+        // connection, so a client still sending may see the close before it reads the answer.
+        using var chunked = new StreamContent(new GeneratedStream(3L << 20, 1));
+        try
+        {
+            using var response = await _smallHttp.PostAsync("upload", chunked);
+            await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        }
+        catch (HttpRequestException e) when (e.InnerException is IOException)
+        {
+        }
+
+        using var within = await _smallHttp.PostAsync("upload", new ByteArrayContent(new byte[1 << 20]));
+        Assert.That(within.StatusCode, Is.EqualTo(HttpStatusCode.Created), "exactly at the limit is accepted");
+    }
+
+    [Test]
+    public async Task Download_errors_are_problem_details_with_the_right_status()
+    {
+        var (cid, key) = await UploadAsync(RandomNumberGenerator.GetBytes(10_000));
+        var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _owner)).Cid.ToString();
+        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(unknownCid), _owner);
+
+        using (var noKey = await _http.GetAsync($"download/{cid}"))
+        {
+            await AssertProblemAsync(noKey, HttpStatusCode.BadRequest);
+        }
+        using (var keyInUrl = await _http.GetAsync($"download/{cid}?key={key}"))
+        {
+            await AssertProblemAsync(keyInUrl, HttpStatusCode.BadRequest); // the URL is never read for keys
+        }
+        using (var malformedKey = await _http.SendAsync(Download(cid, "not-a-key")))
+        {
+            await AssertProblemAsync(malformedKey, HttpStatusCode.UnprocessableEntity);
+        }
+        using (var malformedCid = await _http.SendAsync(Download("zt-not-a-cid", key)))
+        {
+            await AssertProblemAsync(malformedCid, HttpStatusCode.UnprocessableEntity);
+        }
+        using (var unknown = await _http.SendAsync(Download(unknownCid, key)))
+        {
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
+        }
+        using (var wrongKey = await _http.SendAsync(Download(cid, ContentKey.Generate().ExportBase64Url())))
+        {
+            await AssertProblemAsync(wrongKey, HttpStatusCode.Forbidden);
+        }
+    }
+
+    [Test]
+    public async Task Status_reports_every_segment_and_its_holders()
+    {
+        var (cid, _) = await UploadAsync(RandomNumberGenerator.GetBytes((3 << 20) + 5));
+        var status = await _http.GetFromJsonAsync<JsonElement>($"status/{cid}");
+        Assert.That(status.GetProperty("cid").GetString(), Is.EqualTo(cid));
+        Assert.That(status.GetProperty("size").GetInt64(), Is.EqualTo((3 << 20) + 5));
+        Assert.That(status.GetProperty("health").GetString(), Is.EqualTo("Excellent").Or.EqualTo("Degraded"));
+        var segments = status.GetProperty("segments");
+        Assert.That(segments.GetArrayLength(), Is.EqualTo(4));
+        foreach (var segment in segments.EnumerateArray())
+        {
+            // At least the store's "happy" threshold (11 of 15); identical tiny shards may sit on several nodes.
+            Assert.That(segment.GetProperty("shardsVerified").GetInt32(), Is.InRange(11, 15));
+            var shards = segment.GetProperty("holders").EnumerateArray().Select(h => h.GetProperty("shard").GetInt32()).Distinct().Count();
+            Assert.That(shards, Is.EqualTo(segment.GetProperty("shardsFound").GetInt32()));
+        }
+
+        using (var malformed = await _http.GetAsync("status/ZT123"))
+        {
+            await AssertProblemAsync(malformed, HttpStatusCode.UnprocessableEntity);
+        }
+        var gone = await UploadAsync([1, 2, 3]);
+        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(gone.Cid), _owner);
+        using (var unknown = await _http.GetAsync($"status/{gone.Cid}"))
+        {
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
+        }
+    }
+
+    [Test]
+    public async Task A_delete_without_a_signature_is_refused_with_401()
+    {
+        var (cid, key) = await UploadAsync([1, 2, 3, 4]);
+        using var response = await _http.DeleteAsync($"delete/{cid}");
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.Contain("ZenTalk-Signature"));
+        await AssertDownloadsAsync(cid, key, [1, 2, 3, 4]);
+    }
+
+    [Test]
+    public async Task Forged_tampered_stale_and_malformed_delete_signatures_are_refused()
+    {
+        var (cid, key) = await UploadAsync([5, 6, 7]);
+        var (otherCid, _) = await UploadAsync([8]);
+        using var stranger = OwnerKey.Create(2048);
+        var ownerPem = _ownerPem;
+
+        // Signed by a key that is not the node's owner key.
+        using (var forged = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(stranger.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow))))
+        {
+            await AssertProblemAsync(forged, HttpStatusCode.Forbidden);
+        }
+        // The owner's signature of a different request (another CID) replayed against this one.
+        using (var tampered = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, otherCid, DateTimeOffset.UtcNow))))
+        {
+            await AssertProblemAsync(tampered, HttpStatusCode.Forbidden);
+        }
+        // A genuine signature, but ten minutes old.
+        using (var stale = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, cid, DateTimeOffset.UtcNow.AddMinutes(-10)))))
+        {
+            await AssertProblemAsync(stale, HttpStatusCode.Forbidden);
+        }
+        using (var malformed = await _http.SendAsync(SignedDelete(cid, ("yesterday", "short", "!!"))))
+        {
+            await AssertProblemAsync(malformed, HttpStatusCode.BadRequest);
+        }
+        await AssertDownloadsAsync(cid, key, [5, 6, 7]);
+    }
+
+    [Test]
+    public async Task A_signed_delete_removes_the_file_once_and_cannot_be_replayed()
+    {
+        var (cid, key) = await UploadAsync([1, 1, 2, 3, 5, 8]);
+        var signed = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
+
+        using (var deleted = await _http.SendAsync(SignedDelete(cid, signed)))
+        {
+            Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        }
+        using (var replayed = await _http.SendAsync(SignedDelete(cid, signed)))
+        {
+            await AssertProblemAsync(replayed, HttpStatusCode.Forbidden);
+        }
+        using (var download = await _http.SendAsync(Download(cid, key)))
+        {
+            await AssertProblemAsync(download, HttpStatusCode.NotFound);
+        }
+        var fresh = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
+        using (var again = await _http.SendAsync(SignedDelete(cid, fresh)))
+        {
+            Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound).Or.EqualTo(HttpStatusCode.NoContent)
+                .Or.EqualTo(HttpStatusCode.Forbidden), "deleting a deleted file changes nothing");
+        }
+        var unknown = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
+        using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_ownerPem, unknown, DateTimeOffset.UtcNow))))
+        {
+            await AssertProblemAsync(missing, HttpStatusCode.NotFound);
+        }
+    }
+
+    [Test]
+    public async Task A_node_cannot_delete_a_file_another_owner_stored()
+    {
+        using var upload = await _smallHttp.PostAsync("upload", new ByteArrayContent([4, 2]));
+        var file = await upload.Content.ReadFromJsonAsync<JsonElement>();
+        var cid = file.GetProperty("cid").GetString()!;
+
+        // A request correctly signed for the main node, whose owner key is not the file's owner.
+        using var response = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow)));
+        await AssertProblemAsync(response, HttpStatusCode.Forbidden);
+        await AssertDownloadsAsync(cid, file.GetProperty("key").GetString()!, [4, 2]);
+    }
+
+    [Test]
+    public async Task Unknown_routes_and_methods_are_refused()
+    {
+        using var missing = await _http.GetAsync("nothing-here");
+        Assert.That(missing.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        using var wrongMethod = await _http.PutAsync("upload", new ByteArrayContent([1]));
+        Assert.That(wrongMethod.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+    }
+
+    private async Task<(string Cid, string Key)> UploadAsync(byte[] data)
+    {
+        using var response = await _http.PostAsync("upload", new ByteArrayContent(data));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return (json.GetProperty("cid").GetString()!, json.GetProperty("key").GetString()!);
+    }
+
+    private async Task AssertDownloadsAsync(string cid, string key, byte[] expected)
+    {
+        using var response = await _http.SendAsync(Download(cid, key));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(expected));
+    }
+
+    private static HttpRequestMessage Download(string cid, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"download/{cid}");
+        request.Headers.TryAddWithoutValidation("X-ZenTalk-Key", key);
+        return request;
+    }
+
+    private static HttpRequestMessage SignedDelete(string cid, (string Timestamp, string Nonce, string Signature) signed)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Delete, $"delete/{cid}");
+        request.Headers.TryAddWithoutValidation(DeleteSignature.TimestampHeader, signed.Timestamp);
+        request.Headers.TryAddWithoutValidation(DeleteSignature.NonceHeader, signed.Nonce);
+        request.Headers.TryAddWithoutValidation(DeleteSignature.SignatureHeader, signed.Signature);
+        return request;
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(expected), body);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), body);
+        using var json = JsonDocument.Parse(body);
+        Assert.That(json.RootElement.GetProperty("status").GetInt32(), Is.EqualTo((int)expected));
+        Assert.That(json.RootElement.GetProperty("title").GetString(), Is.Not.Empty);
+    }
+}

@@ -1,0 +1,195 @@
+using System.Security.Cryptography;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+using ZenTalk.Storage;
+
+namespace ZenTalk.Sdk.Tests.Sdk;
+
+[TestFixture]
+[CancelAfter(120_000)]
+public class AttachmentServiceTests
+{
+    private string _dir = null!;
+    private SqliteMessageStore _alice = null!;
+    private SqliteMessageStore _bob = null!;
+    private OwnerKey _aliceKey = null!;
+
+    [OneTimeSetUp]
+    public void CreateKey() => _aliceKey = OwnerKey.Create(2048);
+
+    [OneTimeTearDown]
+    public void DisposeKey() => _aliceKey.Dispose();
+
+    [SetUp]
+    public async Task OpenStores()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), $"zentalk-sdk-attach-{Guid.NewGuid():N}");
+        _alice = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "alice.db"));
+        _bob = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "bob.db"));
+    }
+
+    [TearDown]
+    public async Task CloseStores()
+    {
+        await _alice.DisposeAsync();
+        await _bob.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private AttachmentService Alice(IMessageStore? store = null, AttachmentServiceOptions? options = null) =>
+        new(store ?? _alice, SdkMesh.Mesh.Nodes[0].Store, _aliceKey, options ?? new AttachmentServiceOptions { SenderId = "alice" });
+
+    [Test]
+    public async Task A_sent_attachment_opens_byte_for_byte_for_the_recipient_through_another_node()
+    {
+        var image = MeshTestData.Bytes(300_000, 1); // several 64 KiB segments
+        var reports = new List<TransferProgress>();
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(image), "photo.png", "image/png", "look",
+            new SyncProgress<TransferProgress>(reports.Add));
+
+        var saved = await _alice.GetMessageAsync(sent.MessageId);
+        Assert.That(saved, Is.Not.Null);
+        var attachment = saved!.Attachments.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(saved.Body, Is.EqualTo("look"));
+            Assert.That(saved.SenderId, Is.EqualTo("alice"));
+            Assert.That(attachment.FileName, Is.EqualTo("photo.png"));
+            Assert.That(attachment.MimeType, Is.EqualTo("image/png"));
+            Assert.That(attachment.Size, Is.EqualTo(image.Length));
+            Assert.That(attachment.Sha256, Is.EqualTo(SHA256.HashData(image)));
+            Assert.That(attachment.ContentKey, Has.Length.EqualTo(32));
+            Assert.That(reports, Is.Not.Empty, "progress passes through to the caller");
+            Assert.That(reports[^1].BytesTransferred, Is.EqualTo(image.Length));
+        });
+
+        // Bob receives the message (transport is outside the SDK) and opens it through his own node.
+        await _bob.SaveMessageAsync(saved with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered });
+        using var bobKey = OwnerKey.Create(2048);
+        var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
+        var back = await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(sent.MessageId));
+        Assert.That(back, Is.EqualTo(image));
+
+        var listed = await _bob.GetConversationAttachmentsAsync("alice-bob");
+        var again = await MeshTestData.ReadAllAsync(await bob.OpenAsync(listed.Single().Attachment));
+        Assert.That(again, Is.EqualTo(image));
+    }
+
+    [Test]
+    public async Task An_empty_file_round_trips()
+    {
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(), "empty.txt", "text/plain");
+        var back = await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId));
+        Assert.That(back, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_failed_upload_saves_no_message_and_leaves_no_shards()
+    {
+        var before = await SdkMesh.StoredShardsAsync();
+        var source = new FailingStream(MeshTestData.Bytes(400_000, 2), failAfter: 200_000);
+
+        Assert.That(async () => await Alice().SendAttachmentAsync("alice-bob", source, "broken.bin", "application/octet-stream"),
+            Throws.InstanceOf<IOException>().Or.InstanceOf<MeshStorageException>());
+
+        Assert.That(await _alice.GetConversationAsync("alice-bob"), Is.Null, "no message, so no conversation either");
+        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task A_cancelled_upload_saves_no_message()
+    {
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress<TransferProgress>(p =>
+        {
+            if (p.SegmentsCompleted >= 1)
+            {
+                cts.Cancel();
+            }
+        });
+
+        Assert.That(async () => await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(500_000, 3)),
+                "big.bin", "application/octet-stream", progress: progress, cancellationToken: cts.Token),
+            Throws.InstanceOf<OperationCanceledException>());
+
+        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_message_that_cannot_be_saved_deletes_the_upload()
+    {
+        var before = await SdkMesh.StoredShardsAsync();
+        var closed = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "closed.db"));
+        await closed.DisposeAsync();
+
+        Assert.That(async () => await Alice(closed).SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(200_000, 4)), "a.bin", "application/octet-stream"),
+            Throws.InstanceOf<ObjectDisposedException>());
+
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before), "the upload's shards were deleted again");
+    }
+
+    [Test]
+    public async Task A_message_the_store_refuses_deletes_the_upload_and_saves_nothing()
+    {
+        var before = await SdkMesh.StoredShardsAsync();
+        // A clock past the store's range: the store refuses the message only after the upload has happened.
+        var options = new AttachmentServiceOptions { SenderId = "alice", TimeProvider = new FixedClock(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero)) };
+
+        Assert.That(async () => await Alice(options: options).SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(100_000, 5)), "a.bin", "application/octet-stream"),
+            Throws.InstanceOf<ArgumentException>().Or.InstanceOf<MessageStoreException>());
+
+        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task Opening_an_attachment_whose_recorded_hash_differs_fails_before_the_end_is_reported()
+    {
+        var data = MeshTestData.Bytes(150_000, 6);
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(data), "a.bin", "application/octet-stream");
+        var original = sent.Attachments[0];
+        var wrongHash = original with { Sha256 = SHA256.HashData(new byte[] { 1 }) };
+        var wrongSize = original with { Size = original.Size - 1 };
+
+        Assert.That(async () => await MeshTestData.ReadAllAsync(await Alice().OpenAsync(wrongHash)), Throws.InstanceOf<IntegrityException>());
+        Assert.That(async () => await MeshTestData.ReadAllAsync(await Alice().OpenAsync(wrongSize)), Throws.InstanceOf<IntegrityException>());
+        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAsync(original)), Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task Bad_arguments_are_refused_before_anything_is_uploaded()
+    {
+        var before = await SdkMesh.StoredShardsAsync();
+        var content = new MemoryStream([1, 2, 3]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => Alice().SendAttachmentAsync(" ", content, "a", "b"), Throws.ArgumentException.With.Property("ParamName").EqualTo("conversationId"));
+            Assert.That(() => Alice().SendAttachmentAsync("c", content, "dir/a.png", "image/png"), Throws.ArgumentException.With.Property("ParamName").EqualTo("fileName"));
+            Assert.That(() => Alice().SendAttachmentAsync("c", content, "a.png", ""), Throws.ArgumentException.With.Property("ParamName").EqualTo("mimeType"));
+            Assert.That(() => Alice().OpenAttachmentAsync("no-such-message"), Throws.ArgumentException.With.Property("ParamName").EqualTo("messageId"));
+            Assert.That(() => Alice().OpenAsync(new Attachment { Cid = "not-a-cid", ContentKey = new byte[32], FileName = "a", Size = 1, Sha256 = new byte[32] }),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("attachment"));
+        });
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task Asking_for_an_attachment_index_the_message_does_not_have_is_refused()
+    {
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream([1, 2, 3]), "a.bin", "application/octet-stream");
+        Assert.That(() => Alice().OpenAttachmentAsync(sent.MessageId, 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("attachmentIndex"));
+    }
+
+    /// <summary>Reports synchronously, so a test sees every report before the call returns.</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Security.Cryptography;
+using System.Text;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+using ZenTalk.Storage;
+
+namespace ZenTalk.Sdk.Tests.Sdk;
+
+[TestFixture]
+[CancelAfter(120_000)]
+public class BackupServiceTests
+{
+    private string _dir = null!;
+    private OwnerKey _owner = null!;
+
+    [OneTimeSetUp]
+    public void CreateKey() => _owner = OwnerKey.Create(2048);
+
+    [OneTimeTearDown]
+    public void DisposeKey() => _owner.Dispose();
+
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), $"zentalk-sdk-backup-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_dir, recursive: true);
+
+    private static BackupService Service(int node) => new(SdkMesh.Mesh.Nodes[node].Store);
+
+    /// <summary>A store with every kind of row: messages in both directions, edits, tombstones, replies, attachments,
+    /// contacts with flags, conversations pinned, muted, archived and read.</summary>
+    private static async Task FillAsync(IMessageStore store, int messages)
+    {
+        string[] friends = ["alice", "bob", "carol", "dave"];
+        foreach (var friend in friends)
+        {
+            await store.UpsertContactAsync(new Contact { ContactId = friend, DisplayName = friend.ToUpperInvariant(), PublicKey = Encoding.UTF8.GetBytes(friend) });
+        }
+        await store.SetContactFavoriteAsync("alice", true);
+        await store.SetContactBlockedAsync("dave", true);
+        var start = new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+        await store.SaveMessagesAsync(Enumerable.Range(0, messages).Select(i =>
+        {
+            var friend = friends[i % friends.Length];
+            var incoming = i % 2 == 0;
+            return new Message
+            {
+                MessageId = $"m{i}",
+                ConversationId = $"chat-{friend}",
+                SenderId = incoming ? friend : "me",
+                SentAt = start.AddSeconds(i * 37),
+                ReceivedAt = incoming ? start.AddSeconds((i * 37) + 1) : null,
+                Body = $"message {i} — café ☕ {friend}",
+                Direction = incoming ? MessageDirection.Incoming : MessageDirection.Outgoing,
+                Status = incoming ? MessageStatus.Delivered : MessageStatus.Sent,
+                ReplyToMessageId = i % 10 == 5 ? $"m{i - 1}" : null,
+                Attachments = i % 50 == 0
+                    ? [new Attachment { Cid = $"cid-{i}", ContentKey = RandomNumberGenerator.GetBytes(32), FileName = $"f{i}.jpg", MimeType = "image/jpeg", Size = i + 1, Sha256 = SHA256.HashData(BitConverter.GetBytes(i)) }]
+                    : [],
+            };
+        }));
+        await store.EditMessageAsync("m3", "edited text");
+        await store.DeleteMessageAsync("m7");
+        await store.SetConversationPinnedAsync("chat-alice", true);
+        await store.SetConversationMutedAsync("chat-bob", true);
+        await store.SetConversationArchivedAsync("chat-carol", true);
+        await store.MarkConversationReadAsync("chat-alice");
+    }
+
+    [Test]
+    public async Task Backup_then_restore_on_a_new_path_gives_an_identical_store()
+    {
+        var oldPath = Path.Combine(_dir, "old.db");
+        StoreContents before;
+        BackupReceipt receipt;
+        await using (var store = await SqliteMessageStore.OpenAsync(oldPath))
+        {
+            await FillAsync(store, 2_000);
+            before = await StoreContents.ReadAsync(store);
+            receipt = await Service(2).BackupAsync(store, _owner);
+        }
+        Assert.That(before.Messages, Has.Count.EqualTo(2_000));
+        Assert.That(before.Attachments, Has.Count.EqualTo(40));
+
+        // The new device knows only the recovery kit and talks to another node.
+        var kit = BackupReceipt.ParseRecoveryKit(receipt.ToRecoveryKit());
+        var newPath = Path.Combine(_dir, "new-device", "messages.db");
+        await Service(11).RestoreAsync(kit.Cid, kit.ContentKey, newPath);
+
+        await using var restored = await SqliteMessageStore.OpenAsync(newPath);
+        var after = await StoreContents.ReadAsync(restored);
+        Assert.That(before.DifferencesFrom(after), Is.Empty);
+        Assert.That((await restored.SearchMessagesAsync("cafe")).Items, Is.Not.Empty, "the search index comes along");
+    }
+
+    [Test]
+    public async Task Restore_with_a_wrong_key_is_refused_and_the_existing_store_is_untouched()
+    {
+        var receipt = await BackUpSmallStoreAsync();
+        var target = await ExistingTargetAsync();
+        var bytesBefore = await File.ReadAllBytesAsync(target);
+
+        Assert.That(async () => await Service(5).RestoreAsync(receipt.Cid, ContentKey.Generate(), target),
+            Throws.InstanceOf<IntegrityException>());
+
+        Assert.That(await File.ReadAllBytesAsync(target), Is.EqualTo(bytesBefore));
+        await AssertTargetStillHoldsItsOwnDataAsync(target);
+    }
+
+    [Test]
+    public async Task Restore_of_a_cid_that_is_not_a_backup_is_refused_and_the_existing_store_is_untouched()
+    {
+        var picture = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 9)), _owner);
+        var target = await ExistingTargetAsync();
+        var bytesBefore = await File.ReadAllBytesAsync(target);
+
+        Assert.That(async () => await Service(6).RestoreAsync(picture.Cid, picture.ContentKey, target),
+            Throws.InstanceOf<BackupFormatException>().With.Message.Contains("not"));
+
+        Assert.That(await File.ReadAllBytesAsync(target), Is.EqualTo(bytesBefore));
+        await AssertTargetStillHoldsItsOwnDataAsync(target);
+        Assert.That(Directory.GetFiles(_dir, "*restore*"), Is.Empty, "no temporary file is left behind");
+    }
+
+    [Test]
+    public async Task Restore_of_an_unknown_cid_reports_it_missing()
+    {
+        var receipt = await BackUpSmallStoreAsync();
+        var other = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream([1]), _owner);
+        await SdkMesh.Mesh.Nodes[1].Store.DeleteAsync(other.Cid, _owner);
+
+        Assert.That(async () => await Service(3).RestoreAsync(other.Cid, receipt.ContentKey, Path.Combine(_dir, "x.db")),
+            Throws.InstanceOf<ShardsUnavailableException>());
+        Assert.That(File.Exists(Path.Combine(_dir, "x.db")), Is.False);
+    }
+
+    [Test]
+    public void A_recovery_kit_round_trips_and_malformed_kits_are_refused()
+    {
+        var cid = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + new string('a', 55).Remove(0, 4).Insert(0, "aeja"));
+        var receipt = new BackupReceipt(cid, ContentKey.Generate(), 12345, new DateTimeOffset(2026, 11, 25, 18, 0, 0, 123, TimeSpan.Zero));
+        var kit = receipt.ToRecoveryKit();
+        var parsed = BackupReceipt.ParseRecoveryKit("\n  " + kit.Replace("\n", "\r\n", StringComparison.Ordinal) + "\n");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(parsed.Cid, Is.EqualTo(receipt.Cid));
+            Assert.That(parsed.ContentKey, Is.EqualTo(receipt.ContentKey));
+            Assert.That(parsed.Size, Is.EqualTo(12345));
+            Assert.That(parsed.CreatedAt, Is.EqualTo(receipt.CreatedAt));
+            Assert.That(receipt.ToString(), Does.Not.Contain(receipt.ContentKey.ExportBase64Url()), "ToString never shows the key");
+            Assert.That(() => BackupReceipt.ParseRecoveryKit("hello"), Throws.InstanceOf<FormatException>());
+            Assert.That(() => BackupReceipt.ParseRecoveryKit(kit.Replace("key:", "kex:", StringComparison.Ordinal)), Throws.InstanceOf<FormatException>().With.Message.Contains("key"));
+            Assert.That(() => BackupReceipt.ParseRecoveryKit(kit.Replace("cid: zt", "cid: zz", StringComparison.Ordinal)), Throws.InstanceOf<FormatException>());
+            Assert.That(() => BackupReceipt.ParseRecoveryKit(kit + "cid: again\n"), Throws.InstanceOf<FormatException>());
+        });
+    }
+
+    private async Task<BackupReceipt> BackUpSmallStoreAsync()
+    {
+        await using var store = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "small.db"));
+        await FillAsync(store, 20);
+        var receipt = await Service(0).BackupAsync(store, _owner);
+        await store.DisposeAsync();
+        foreach (var file in Directory.GetFiles(_dir, "small.db*"))
+        {
+            File.Delete(file);
+        }
+        return receipt;
+    }
+
+    private async Task<string> ExistingTargetAsync()
+    {
+        var target = Path.Combine(_dir, "target.db");
+        await using var store = await SqliteMessageStore.OpenAsync(target);
+        await store.SaveMessageAsync(new Message { MessageId = "mine", ConversationId = "c", SenderId = "me", SentAt = DateTimeOffset.UnixEpoch, Body = "keep me" });
+        return target;
+    }
+
+    private static async Task AssertTargetStillHoldsItsOwnDataAsync(string target)
+    {
+        await using var store = await SqliteMessageStore.OpenAsync(target);
+        Assert.That((await store.GetMessageAsync("mine"))?.Body, Is.EqualTo("keep me"));
+    }
+}

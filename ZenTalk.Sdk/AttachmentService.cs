@@ -1,0 +1,200 @@
+using System.Buffers.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.Storage;
+
+namespace ZenTalk.Sdk;
+
+/// <summary>
+/// Sends files as message attachments and opens them again: the file goes to the mesh (encrypted, erasure-coded),
+/// the message with its attachment reference (CID, key, name, MIME type, size, SHA-256) goes to the message store.
+/// </summary>
+/// <remarks>
+/// Sending is one operation: if the upload fails, no message is saved; if the message cannot be saved, the upload
+/// is deleted again. The service owns neither the store, the mesh nor the key: dispose those yourself. Safe to use
+/// from many threads at once.
+/// </remarks>
+public sealed class AttachmentService
+{
+    private readonly IMessageStore _store;
+    private readonly IMeshStore _mesh;
+    private readonly OwnerKey _owner;
+    private readonly AttachmentServiceOptions _options;
+    private readonly string _senderId;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the service for one user.</summary>
+    /// <param name="store">The user's message store.</param>
+    /// <param name="mesh">The mesh the files go to (e.g. <c>MeshNode.Store</c>).</param>
+    /// <param name="owner">The user's owner key: it signs uploads, and only it can delete them.</param>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentNullException">A required argument is null.</exception>
+    public AttachmentService(IMessageStore store, IMeshStore mesh, OwnerKey owner, AttachmentServiceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(mesh);
+        ArgumentNullException.ThrowIfNull(owner);
+        options ??= new AttachmentServiceOptions();
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options) + "." + nameof(options.TimeProvider));
+        if (options.RollbackTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.RollbackTimeout, "RollbackTimeout must be positive.");
+        }
+        _store = store;
+        _mesh = mesh;
+        _owner = owner;
+        _options = options;
+        _senderId = string.IsNullOrWhiteSpace(options.SenderId) ? owner.PublicKey.Id : options.SenderId;
+        _logger = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<AttachmentService>();
+    }
+
+    /// <summary>
+    /// Uploads <paramref name="content"/> to the mesh and saves an outgoing message carrying it in
+    /// <paramref name="conversationId"/>, as one operation.
+    /// </summary>
+    /// <param name="conversationId">The conversation the message belongs to.</param>
+    /// <param name="content">The file, read once from its current position to its end; it is not closed.</param>
+    /// <param name="fileName">The file name shown to the recipient (no directory).</param>
+    /// <param name="mimeType">The file's MIME type, e.g. <c>image/png</c>.</param>
+    /// <param name="caption">Text sent with the file; empty when <see langword="null"/>.</param>
+    /// <param name="progress">Receives upload progress; may be null.</param>
+    /// <param name="cancellationToken">Cancels the send; nothing is left behind (no message, no upload).</param>
+    /// <returns>The saved message; its single attachment holds the CID and content key the recipient needs.</returns>
+    /// <exception cref="ArgumentException">An argument is empty or the stream is not readable.</exception>
+    /// <exception cref="MeshStorageException">The upload failed; no message was saved.</exception>
+    /// <exception cref="MessageStoreException">The message could not be saved; the upload was deleted again.</exception>
+    public async Task<Message> SendAttachmentAsync(string conversationId, Stream content, string fileName, string mimeType,
+        string? caption = null, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentException.ThrowIfNullOrWhiteSpace(fileName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(mimeType);
+        if (!content.CanRead)
+        {
+            throw new ArgumentException("The content stream must be readable.", nameof(content));
+        }
+        if (fileName.AsSpan().IndexOfAny('/', '\\') >= 0)
+        {
+            throw new ArgumentException("The file name must not contain a directory.", nameof(fileName));
+        }
+
+        StoredFile stored;
+        byte[] sha256;
+        using (var hashing = new HashingReadStream(content))
+        {
+            // If this throws, nothing was saved and the mesh has removed whatever it placed.
+            stored = await _mesh.StoreAsync(hashing, _owner, _options.StoreOptions, progress, cancellationToken).ConfigureAwait(false);
+            sha256 = hashing.GetHashAndReset();
+            if (hashing.BytesRead != stored.Size)
+            {
+                await RollBackAsync(stored.Cid).ConfigureAwait(false);
+                throw new IntegrityException($"The mesh stored {stored.Size} bytes but read {hashing.BytesRead}; the upload was deleted.");
+            }
+        }
+
+        var message = new Message
+        {
+            MessageId = Guid.NewGuid().ToString("N"),
+            ConversationId = conversationId,
+            SenderId = _senderId,
+            SentAt = _options.TimeProvider.GetUtcNow(),
+            Body = caption ?? "",
+            Direction = MessageDirection.Outgoing,
+            Status = MessageStatus.Sent,
+            Attachments =
+            [
+                new Attachment
+                {
+                    Cid = stored.Cid.ToString(),
+                    ContentKey = Base64Url.DecodeFromChars(stored.ContentKey.ExportBase64Url()),
+                    FileName = fileName,
+                    MimeType = mimeType,
+                    Size = stored.Size,
+                    Sha256 = sha256,
+                },
+            ],
+        };
+        try
+        {
+            if (!await _store.SaveMessageAsync(message, cancellationToken).ConfigureAwait(false))
+            {
+                // A fresh GUID never collides; a store that still says "exists" is broken, not merely busy.
+                throw new MessageStoreException($"The message store refused new message {message.MessageId} as a duplicate.");
+            }
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "Saving the message for upload {Cid} failed; deleting the upload", stored.Cid);
+            await RollBackAsync(stored.Cid).ConfigureAwait(false);
+            throw;
+        }
+        _logger.LogInformation("Sent {FileName} ({Size} bytes) as {Cid} in message {MessageId}", fileName, stored.Size, stored.Cid, message.MessageId);
+        return message;
+    }
+
+    /// <summary>Opens an attachment of a stored message for reading, checking its size and SHA-256 as it streams.</summary>
+    /// <param name="messageId">The message that carries the attachment.</param>
+    /// <param name="attachmentIndex">Which of the message's attachments, from 0.</param>
+    /// <param name="cancellationToken">Cancels opening; reads take their own tokens.</param>
+    /// <returns>A non-seekable stream of the file. Reading to its end without an exception means every byte matched.</returns>
+    /// <exception cref="ArgumentException">The message is unknown, deleted, or has no such attachment.</exception>
+    /// <exception cref="ShardsUnavailableException">The file cannot be found in the mesh.</exception>
+    /// <exception cref="IntegrityException">The data fails authentication or does not match the recorded SHA-256 (thrown by reads).</exception>
+    public async Task<Stream> OpenAttachmentAsync(string messageId, int attachmentIndex = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
+        ArgumentOutOfRangeException.ThrowIfNegative(attachmentIndex);
+        var message = await _store.GetMessageAsync(messageId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ArgumentException($"No message '{messageId}' in the store.", nameof(messageId));
+        if (attachmentIndex >= message.Attachments.Count)
+        {
+            throw new ArgumentException(
+                $"Message '{messageId}' has {message.Attachments.Count} attachment(s); there is none at index {attachmentIndex}.",
+                nameof(attachmentIndex));
+        }
+        return await OpenAsync(message.Attachments[attachmentIndex], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens an attachment reference (e.g. from <see cref="IMessageStore.GetConversationAttachmentsAsync"/>) for reading.</summary>
+    /// <param name="attachment">The reference as stored with its message.</param>
+    /// <param name="cancellationToken">Cancels opening; reads take their own tokens.</param>
+    /// <returns>A non-seekable stream of the file, checked against the recorded size and SHA-256 as it is read.</returns>
+    /// <exception cref="ArgumentException">The reference holds a malformed CID or key.</exception>
+    /// <exception cref="ShardsUnavailableException">The file cannot be found in the mesh.</exception>
+    /// <exception cref="IntegrityException">The data fails authentication or does not match the recorded SHA-256 (thrown by reads).</exception>
+    public async Task<Stream> OpenAsync(Attachment attachment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        if (!Cid.TryParse(attachment.Cid, out var cid))
+        {
+            throw new ArgumentException($"The attachment's CID '{attachment.Cid}' is not a ZenTalk CID.", nameof(attachment));
+        }
+        if (attachment.ContentKey is not { Length: ContentKey.Size } || attachment.Sha256 is not { Length: 32 })
+        {
+            throw new ArgumentException("The attachment's content key must be 32 bytes and its SHA-256 32 bytes.", nameof(attachment));
+        }
+        var key = ContentKey.ImportBase64Url(Base64Url.EncodeToString(attachment.ContentKey));
+        var stream = await _mesh.RetrieveAsync(cid, key, cancellationToken).ConfigureAwait(false);
+        return new VerifyingReadStream(stream, attachment.Size, attachment.Sha256, $"Attachment '{attachment.FileName}' ({cid})");
+    }
+
+    private async Task RollBackAsync(Cid cid)
+    {
+        // The caller's token may be the reason we are here; the rollback gets its own bounded time.
+        using var timeout = new CancellationTokenSource(_options.RollbackTimeout);
+        try
+        {
+            await _mesh.DeleteAsync(cid, _owner, timeout.Token).ConfigureAwait(false);
+            _logger.LogInformation("Deleted upload {Cid} after the send failed", cid);
+        }
+        catch (Exception e) when (e is MeshStorageException or OperationCanceledException or IOException)
+        {
+            // The original failure is what the caller must see; the orphan is logged so it can be deleted later.
+            _logger.LogError(e, "Could not delete upload {Cid} after the send failed; delete it with the owner key later", cid);
+        }
+    }
+}
