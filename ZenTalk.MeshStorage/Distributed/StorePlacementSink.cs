@@ -29,6 +29,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly CancellationTokenSource _cancel;
     private readonly List<Task> _tasks = [];
     private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
+    private readonly Lock _progressLock = new();
     private long _bytesDone;
     private int _segmentsDone;
     private Exception? _failure;
@@ -124,9 +125,14 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
                     $"Segment {index}: only {stored} of {n} shards could be placed ({candidates.Count} storing nodes reachable); at least {_happy} are needed. Nothing was kept; retry when more nodes are online.");
             }
 
-            long done = Interlocked.Add(ref _bytesDone, plaintext);
-            int segments = Interlocked.Increment(ref _segmentsDone);
-            _progress?.Report(new TransferProgress(done, _totalBytes, segments));
+            // Segments finish on several threads; counting and reporting under one lock keeps the reports in
+            // order, so a caller never sees progress go backwards and the last report is the total.
+            lock (_progressLock)
+            {
+                _bytesDone += plaintext;
+                _segmentsDone++;
+                _progress?.Report(new TransferProgress(_bytesDone, _totalBytes, _segmentsDone));
+            }
         }
         catch (Exception e)
         {

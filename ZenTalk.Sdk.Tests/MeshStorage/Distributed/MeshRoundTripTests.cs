@@ -72,7 +72,9 @@ public class MeshRoundTripTests
         var reports = progress.Reports;
         Assert.That(reports, Has.Count.EqualTo(5), "300,000 bytes in 64 KiB segments");
         Assert.That(reports[^1].SegmentsCompleted, Is.EqualTo(5));
-        Assert.That(reports.Max(r => r.BytesTransferred), Is.EqualTo(data.Length));
+        Assert.That(reports[^1].BytesTransferred, Is.EqualTo(data.Length), "the last report is the total");
+        Assert.That(reports.Select(r => r.BytesTransferred), Is.Ordered.Ascending.And.Unique, "progress never goes backwards");
+        Assert.That(reports.Select(r => r.SegmentsCompleted), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
         Assert.That(reports.All(r => r.TotalBytes == data.Length), Is.True);
     }
 
