@@ -8,6 +8,8 @@ namespace ZenTalk.Sdk;
 /// </summary>
 internal sealed class HashingReadStream(Stream inner) : Stream
 {
+    private const string NotSeekable = "An attachment stream is read forward once while its SHA-256 is checked; it cannot seek or report a length.";
+
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     public long BytesRead { get; private set; }
@@ -17,8 +19,8 @@ internal sealed class HashingReadStream(Stream inner) : Stream
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+    public override long Length => throw new NotSupportedException(NotSeekable);
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(NotSeekable); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -46,9 +48,9 @@ internal sealed class HashingReadStream(Stream inner) : Stream
     }
 
     public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException(NotSeekable);
+    public override void SetLength(long value) => throw new NotSupportedException(NotSeekable);
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("An attachment stream is read-only.");
 
     protected override void Dispose(bool disposing)
     {
