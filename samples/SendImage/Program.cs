@@ -51,7 +51,9 @@ try
 
     Console.WriteLine("3. Alice sends the picture to Bob");
     var lastReport = -1L;
-    var progress = new Progress<TransferProgress>(p =>
+    // Reported in order by the mesh; printed as it arrives (Progress<T> would post each line to the thread pool,
+    // where they could print out of order).
+    var progress = new InlineProgress<TransferProgress>(p =>
     {
         if (p.SegmentsCompleted != lastReport)
         {
@@ -146,4 +148,10 @@ static void Check(bool condition, string failure)
     {
         throw new InvalidOperationException(failure);
     }
+}
+
+/// <summary>Runs the handler on the reporting thread, in the order the reports are made.</summary>
+sealed class InlineProgress<T>(Action<T> handler) : IProgress<T>
+{
+    public void Report(T value) => handler(value);
 }
