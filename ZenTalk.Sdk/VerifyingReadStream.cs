@@ -10,6 +10,8 @@ namespace ZenTalk.Sdk;
 /// </summary>
 internal sealed class VerifyingReadStream(Stream inner, long expectedSize, byte[] expectedSha256, string what) : Stream
 {
+    private const string ForwardOnly = "A retrieved attachment is read forward once while its size and SHA-256 are checked; it cannot seek or be written.";
+
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _read;
     private bool _verified;
@@ -18,7 +20,7 @@ internal sealed class VerifyingReadStream(Stream inner, long expectedSize, byte[
     public override bool CanSeek => false;
     public override bool CanWrite => false;
     public override long Length => expectedSize;
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override long Position { get => _read; set => throw new NotSupportedException(ForwardOnly); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -73,9 +75,9 @@ internal sealed class VerifyingReadStream(Stream inner, long expectedSize, byte[
     }
 
     public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException(ForwardOnly);
+    public override void SetLength(long value) => throw new NotSupportedException(ForwardOnly);
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException(ForwardOnly);
 
     protected override void Dispose(bool disposing)
     {

@@ -95,7 +95,7 @@ public class FilePeakMemory
 
         public override long Length => length;
 
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override long Position { get => _position; set => throw new NotSupportedException("The generated input is read forward only."); }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
