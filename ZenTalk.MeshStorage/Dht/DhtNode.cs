@@ -158,10 +158,14 @@ internal sealed class DhtNode : IRpcRequestHandler
     // ---- Lookups and records ----------------------------------------------------------------------------------
 
     /// <summary>Finds the k nodes closest to <paramref name="target"/>.</summary>
-    public Task<LookupResult> FindNodeAsync(NodeId target, CancellationToken cancellationToken = default)
+    public Task<LookupResult> FindNodeAsync(NodeId target, CancellationToken cancellationToken = default) =>
+        FindNodeAsync(target, wide: false, cancellationToken);
+
+    /// <summary>Finds the k nodes closest to <paramref name="target"/>; a wide lookup asks the k closest known peers at once (see <see cref="NodeLookup"/>).</summary>
+    public Task<LookupResult> FindNodeAsync(NodeId target, bool wide, CancellationToken cancellationToken)
     {
         Table.MarkRefreshed(BucketIndexOrDeepest(target));
-        return NodeLookup.RunAsync(this, target, wantValue: false, cancellationToken);
+        return NodeLookup.RunAsync(this, target, wantValue: false, cancellationToken, wide);
     }
 
     /// <summary>Finds the record stored under <paramref name="key"/> (our own copy counts), or null.</summary>

@@ -74,9 +74,20 @@ internal sealed class MeshStore : IMeshStore
             try
             {
                 manifest = await encoder.EncodeAsync(counting, key, owner, sink, cancellationToken).ConfigureAwait(false);
-                await sink.CompleteAsync().ConfigureAwait(false);
+                // The CID is known now: find where its manifest goes while the last shards are still being placed.
+                var closestToCid = _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken);
+                try
+                {
+                    await sink.CompleteAsync().ConfigureAwait(false);
+                }
+                catch
+                {
+                    await Task.WhenAny(closestToCid).ConfigureAwait(false); // Observed, not needed: the store failed.
+                    throw;
+                }
+
                 var record = FileRecords.ForManifest(manifest);
-                var closest = await _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken).ConfigureAwait(false);
+                var closest = await closestToCid.ConfigureAwait(false);
                 // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
                 var targets = closest.Concat(sink.Holders).DistinctBy(p => p.Id).ToList();
                 var accepted = await Task.WhenAll(targets.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);

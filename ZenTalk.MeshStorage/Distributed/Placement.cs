@@ -52,10 +52,13 @@ internal sealed class Placement
 
     public static NodeId SegmentKey(Manifest manifest, int segment) => SegmentKey(SegmentHashes(manifest, segment));
 
-    /// <summary>The live storing nodes closest to <paramref name="key"/>, closest first (this node included when it stores).</summary>
+    /// <summary>
+    /// The live storing nodes closest to <paramref name="key"/>, closest first (this node included when it stores).
+    /// A wide lookup: stores and reads wait for it, so it spends k messages in its first round to save rounds.
+    /// </summary>
     public async Task<List<PeerContact>> ClosestAsync(NodeId key, CancellationToken cancellationToken)
     {
-        var lookup = await _dht.FindNodeAsync(key, cancellationToken).ConfigureAwait(false);
+        var lookup = await _dht.FindNodeAsync(key, wide: true, cancellationToken).ConfigureAwait(false);
         return WithSelf(lookup.Closest, key);
     }
 

@@ -83,26 +83,23 @@ internal static class ShardFile
     /// fsync the directory. A crash at any point leaves either the old state or the new one, plus at worst a
     /// temp file (named <c>.tmp-*</c>) that the store deletes when it opens.
     /// </summary>
-    public static async Task WriteAtomicallyAsync(
-        string path, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public static Task WriteAtomicallyAsync(
+        string path, ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
+        BlockingIo.RunAsync(() => WriteAtomically(path, header.Span, payload.Span), cancellationToken);
+
+    /// <summary>The blocking form of <see cref="WriteAtomicallyAsync"/>: call it only off the thread pool.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload)
     {
         var directory = Path.GetDirectoryName(path)!;
         var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
-            var fs = new FileStream(temp, new FileStreamOptions
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None,
+                       FileOptions.None, preallocationSize: header.Length + payload.Length))
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                BufferSize = 0,
-                PreallocationSize = header.Length + payload.Length,
-            });
-            await using (fs.ConfigureAwait(false))
-            {
-                await fs.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                await fs.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
-                fs.Flush(flushToDisk: true);
+                RandomAccess.Write(handle, header, 0);
+                RandomAccess.Write(handle, payload, header.Length);
+                RandomAccess.FlushToDisk(handle);
             }
 
             File.Move(temp, path, overwrite: true);

@@ -69,6 +69,28 @@ public class OwnerKeyTests
     }
 
     [Test]
+    public void A_parsed_public_key_verifies_from_many_threads_at_once_and_still_refuses_bad_signatures()
+    {
+        var key = Shared.Value;
+        // Parsed twice from the same bytes: the second parse is the cached key, and both must behave alike.
+        var first = OwnerPublicKey.FromSubjectPublicKeyInfo(key.PublicKey.SubjectPublicKeyInfo);
+        var second = OwnerPublicKey.FromSubjectPublicKeyInfo(key.PublicKey.SubjectPublicKeyInfo);
+        Assert.That(second, Is.EqualTo(first));
+        var messages = Enumerable.Range(0, 16).Select(i => BitConverter.GetBytes(i)).ToArray();
+        var signatures = messages.Select(m => key.Sign(m)).ToArray();
+        var outcomes = new bool[messages.Length * 2];
+        Parallel.For(0, outcomes.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            int m = i / 2;
+            var signature = (byte[])signatures[m].Clone();
+            if (i % 2 == 1) signature[^1] ^= 1;
+            outcomes[i] = (i % 4 < 2 ? first : second).Verify(messages[m], signature);
+        });
+        for (int i = 0; i < outcomes.Length; i++)
+            Assert.That(outcomes[i], Is.EqualTo(i % 2 == 0), $"call {i}");
+    }
+
+    [Test]
     public void Default_key_size_is_3072_bits()
     {
         using var key = OwnerKey.Create();

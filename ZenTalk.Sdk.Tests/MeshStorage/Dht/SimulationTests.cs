@@ -44,6 +44,41 @@ public class SimulationTests
     }
 
     [Test]
+    public async Task Wide_lookups_in_a_500_node_network_find_the_same_k_closest_as_narrow_ones()
+    {
+        var net = new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 3 });
+        var rng = new Random(3);
+        var nodes = await net.AddAndJoinAsync(500, SimOptions(), rng, refreshBuckets: true);
+        for (int i = 0; i < 100; i++)
+        {
+            var target = NodeId.Random(rng);
+            var from = nodes[rng.Next(nodes.Count)];
+            var expected = nodes.Where(n => n != from).Select(n => n.Self.Id).OrderBy(id => target.DistanceTo(id)).Take(20).ToList();
+            var wide = await from.FindNodeAsync(target, wide: true, CancellationToken.None);
+            Assert.That(wide.Complete, Is.True);
+            Assert.That(wide.Closest.Select(c => c.Id), Is.EqualTo(expected), "a wide lookup must still end at the true k closest");
+        }
+    }
+
+    [Test]
+    public async Task A_wide_lookup_in_a_mesh_its_table_covers_asks_everyone_once_and_agrees_with_a_narrow_one()
+    {
+        var net = new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 4 });
+        var rng = new Random(4);
+        var nodes = await net.AddAndJoinAsync(15, SimOptions(), rng, refreshBuckets: true);
+        for (int i = 0; i < 20; i++)
+        {
+            var target = NodeId.Random(rng);
+            var narrow = await nodes[0].FindNodeAsync(target, wide: false, CancellationToken.None);
+            var wide = await nodes[0].FindNodeAsync(target, wide: true, CancellationToken.None);
+            Assert.That(wide.Closest.Select(c => c.Id), Is.EqualTo(narrow.Closest.Select(c => c.Id)));
+            Assert.That(wide.Complete, Is.True);
+            Assert.That(wide.Queried, Is.EqualTo(14), "every peer was known, so the wide first round asked each once and found no one new");
+            Assert.That(wide.HopsToClosest, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
     public async Task After_a_quarter_of_the_nodes_die_lookups_still_find_the_closest_live_node()
     {
         var net = new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 2 });

@@ -11,6 +11,8 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// What does one 256 KiB attachment cost end to end on a 15-node loopback <see cref="LocalMesh"/>: p50 and p99 of
 /// storing it (encrypt, code, 15 durable shard puts, owner signature, manifest at the closest nodes) and of fetching
 /// it from another node (manifest lookup, segment lookup, 10 shard reads, decode). One operation per iteration.
+/// Two floors run in the same process for scale: the disk's part of a store alone (15 durable shard writes side by
+/// side, one per holder directory, on the same disk the mesh uses), and the owner's RSA signature alone.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Percentiles))]
@@ -22,6 +24,12 @@ public class MeshAttachmentLatency
     private LocalMesh _mesh = null!;
     private OwnerKey _owner = null!;
     private StoredFile _stored = null!;
+    private string _floorRoot = null!;
+    private string[] _floorDirectories = null!;
+    private byte[] _shard = null!;
+    private byte[] _header = null!;
+    private byte[] _manifestBody = null!;
+    private int _floorRound;
 
     private sealed class Percentiles : ManualConfig
     {
@@ -38,6 +46,11 @@ public class MeshAttachmentLatency
         _owner = OwnerKey.Create();
         _mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan });
         _stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(_attachment, writable: false), _owner);
+        _floorRoot = Path.Combine(Path.GetTempPath(), "zentalk-bench-floor-" + Guid.NewGuid().ToString("N"));
+        _floorDirectories = Enumerable.Range(0, 15).Select(i => Directory.CreateDirectory(Path.Combine(_floorRoot, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName).ToArray();
+        _shard = RandomNumberGenerator.GetBytes(ZenTalk.MeshStorage.Format.Manifest.ShardSizeFor(Size, 10));
+        _header = new byte[ZenTalk.MeshStorage.Shards.ShardFile.HeaderSize];
+        _manifestBody = RandomNumberGenerator.GetBytes(1400);
     }
 
     [GlobalCleanup]
@@ -45,6 +58,7 @@ public class MeshAttachmentLatency
     {
         await _mesh.DisposeAsync();
         _owner.Dispose();
+        Directory.Delete(_floorRoot, recursive: true);
     }
 
     /// <summary>Store one 256 KiB attachment through node 0.</summary>
@@ -58,4 +72,17 @@ public class MeshAttachmentLatency
         var stream = await _mesh.Nodes[9].Store.RetrieveAsync(_stored.Cid, _stored.ContentKey);
         await using (stream) await stream.CopyToAsync(Stream.Null);
     }
+
+    /// <summary>Floor: the 15 durable shard writes of one store (temp file, fsync, rename, directory fsync), side by side.</summary>
+    [Benchmark]
+    public Task Floor_15_durable_shard_writes()
+    {
+        string name = (_floorRound++).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        return Task.WhenAll(_floorDirectories.Select(d =>
+            ZenTalk.MeshStorage.Shards.ShardFile.WriteAtomicallyAsync(Path.Combine(d, name), _header, _shard, CancellationToken.None)));
+    }
+
+    /// <summary>Floor: the owner's RSA-3072 PSS signature over a manifest-sized body.</summary>
+    [Benchmark]
+    public byte[] Floor_owner_signature() => _owner.Sign(_manifestBody);
 }

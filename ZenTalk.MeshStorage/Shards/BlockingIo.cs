@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+
+namespace ZenTalk.MeshStorage.Shards;
+
+/// <summary>
+/// Runs the blocking half of durable writes (create, write, fsync, rename, directory fsync) on dedicated threads,
+/// not on the thread pool. An fsync parks its thread for the device's flush latency while using no CPU; on the
+/// pool, a burst of shard puts (15 per segment, or one per holder when several nodes share a process) would hold
+/// every worker — on a 2-core machine, two — and queue the rest behind each other's flushes, along with the
+/// network and TLS work that has nothing to do with the disk. Here they wait in the kernel side by side, where the
+/// file system can commit them together. Threads are started on demand up to <see cref="MaxThreads"/> and then
+/// kept (idle ones cost only their stacks).
+/// </summary>
+internal static class BlockingIo
+{
+    /// <summary>Enough for a full segment's puts (k + m = 15) to flush at once in a one-process mesh.</summary>
+    public const int MaxThreads = 16;
+
+    private static readonly BlockingCollection<WorkItem> Queue = new(new ConcurrentQueue<WorkItem>());
+    private static int s_threads;
+    private static int s_idle;
+
+    /// <summary>Runs <paramref name="work"/> on a blocking-I/O thread; the task ends with its outcome.</summary>
+    public static Task RunAsync(Action work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled(cancellationToken);
+        var item = new WorkItem(work, cancellationToken);
+        Queue.Add(item);
+        // Start a thread when none is idle to take it (a thread counts itself idle before it waits).
+        if (Volatile.Read(ref s_idle) == 0) TryStartThread();
+        return item.Completion.Task;
+    }
+
+    private static void TryStartThread()
+    {
+        int current;
+        do
+        {
+            current = Volatile.Read(ref s_threads);
+            if (current >= MaxThreads) return;
+        }
+        while (Interlocked.CompareExchange(ref s_threads, current + 1, current) != current);
+
+        new Thread(Run) { IsBackground = true, Name = "ZenTalk blocking I/O" }.Start();
+    }
+
+    private static void Run()
+    {
+        while (true)
+        {
+            Interlocked.Increment(ref s_idle);
+            var item = Queue.Take();
+            Interlocked.Decrement(ref s_idle);
+            item.Execute();
+        }
+    }
+
+    private sealed class WorkItem(Action work, CancellationToken cancellationToken)
+    {
+        // Continuations must not run on this thread: they would hold it with unrelated work.
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Execute()
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Completion.TrySetCanceled(cancellationToken);
+                return;
+            }
+
+            try
+            {
+                work();
+                Completion.TrySetResult();
+            }
+#pragma warning disable CA1031 // Every failure belongs to the caller awaiting the task, not to this thread.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Completion.TrySetException(e);
+            }
+        }
+    }
+}
