@@ -3,7 +3,8 @@ using BenchmarkDotNet.Running;
 namespace ZenTalk.Benchmarks;
 
 /// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- --filter '*'</c>, or
-/// <c>-- hardening fuzz|crash|soak</c> for the long hardening runs.</summary>
+/// <c>-- hardening fuzz|crash|soak</c> for the long hardening runs, <c>-- peakmem</c> for the whole-process memory of a
+/// 1 GiB file.</summary>
 public static class Program
 {
     /// <summary>Runs the benchmarks chosen on the command line (BenchmarkDotNet's switcher).</summary>
@@ -15,6 +16,12 @@ public static class Program
             Environment.ExitCode = Hardening.HardeningTool.Run(args[1..]);
             return;
         }
+        if (args.Length > 0 && args[0] == "peakmem")
+        {
+            Environment.ExitCode = Format.PeakMemoryTool.Run(args[1..]);
+            return;
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -62,7 +62,7 @@ public class FilePeakMemory
     }
 
     /// <summary>One file per segment holding its 15 shards back to back.</summary>
-    private sealed class DiskShards(string dir) : IShardSink, IShardSource
+    internal sealed class DiskShards(string dir) : IShardSink, IShardSource
     {
         public async ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
         {
@@ -82,7 +82,7 @@ public class FilePeakMemory
     }
 
     /// <summary>Pseudo-random bytes made on the fly, so the 1 GiB input never exists in memory.</summary>
-    private sealed class GeneratedStream(long length) : Stream
+    internal sealed class GeneratedStream(long length) : Stream
     {
         private readonly Random _random = new(1);
         private long _position;
