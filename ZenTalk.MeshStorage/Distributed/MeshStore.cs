@@ -70,33 +70,31 @@ internal sealed class MeshStore : IMeshStore
             codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {
-            Manifest manifest;
+            Manifest? manifest = null;
+            Task<int>? atClosest = null;
+            var published = new List<PeerContact>();
             try
             {
                 manifest = await encoder.EncodeAsync(counting, key, owner, sink, cancellationToken).ConfigureAwait(false);
-                // The CID is known now: find where its manifest goes while the last shards are still being placed.
-                var closestToCid = _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken);
-                try
-                {
-                    await sink.CompleteAsync().ConfigureAwait(false);
-                }
-                catch
-                {
-                    await Task.WhenAny(closestToCid).ConfigureAwait(false); // Observed, not needed: the store failed.
-                    throw;
-                }
-
+                // The manifest is signed: publish it at the nodes closest to the CID while the last shards are still
+                // being placed (a store that then fails replaces it with a tombstone, below).
                 var record = FileRecords.ForManifest(manifest);
-                var closest = await closestToCid.ConfigureAwait(false);
+                atClosest = PublishAsync(record, FileRecords.KeyOf(manifest.Cid), published, cancellationToken);
+                await sink.CompleteAsync().ConfigureAwait(false);
+                int accepted = await atClosest.ConfigureAwait(false);
                 // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
-                var targets = closest.Concat(sink.Holders).DistinctBy(p => p.Id).ToList();
-                var accepted = await Task.WhenAll(targets.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
-                if (!accepted.Any(a => a))
+                var holders = sink.Holders.Where(h => !published.Exists(p => p.Id == h.Id)).ToList();
+                published.AddRange(holders);
+                var fromHolders = await Task.WhenAll(holders.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+                accepted += fromHolders.Count(a => a);
+                if (accepted == 0)
                     throw new ShardsUnavailableException($"No node accepted the manifest of {manifest.Cid}; the file would be unreachable. Nothing was kept.");
             }
             catch (Exception ex)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                if (atClosest is not null) await Task.WhenAny(atClosest).ConfigureAwait(false); // Settled: the clean-up must see every node it reached.
+                if (manifest is not null) await WithdrawAsync(manifest.Cid, owner, published).ConfigureAwait(false);
                 await CleanUpAsync(sink.Placed, owner).ConfigureAwait(false);
                 // A failed segment cancels the encoder; report the segment's failure, not the cancellation.
                 if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && sink.Failure is { } cause)
@@ -110,6 +108,32 @@ internal sealed class MeshStore : IMeshStore
             _logger.LogDebug("Stored {Cid}: {Size} bytes in {Segments} segments", manifest.Cid, manifest.PlaintextSize, manifest.SegmentCount);
             return new StoredFile(manifest.Cid, key, manifest.PlaintextSize);
         }
+    }
+
+    /// <summary>
+    /// Looks up the nodes closest to <paramref name="key"/> (a wide lookup) and sends them the record; adds each node
+    /// it sends to <paramref name="sentTo"/> before the call (so a clean-up reaches it), returns how many accepted.
+    /// </summary>
+    private async Task<int> PublishAsync(ValueRecord record, NodeId key, List<PeerContact> sentTo, CancellationToken cancellationToken)
+    {
+        var closest = await _placement.ClosestAsync(key, cancellationToken).ConfigureAwait(false);
+        lock (sentTo) sentTo.AddRange(closest);
+        var accepted = await Task.WhenAll(closest.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+        return accepted.Count(a => a);
+    }
+
+    /// <summary>
+    /// A store that failed after its manifest went out: an owner-signed tombstone replaces it at the same nodes, so
+    /// no node keeps (or repairs) a file whose store was reported as failed. Best effort, with its own deadline.
+    /// </summary>
+    private async Task WithdrawAsync(Cid cid, OwnerKey owner, List<PeerContact> publishedTo)
+    {
+        List<PeerContact> targets;
+        lock (publishedTo) targets = publishedTo.DistinctBy(p => p.Id).ToList();
+        if (targets.Count == 0) return;
+        var tombstone = FileRecords.ForTombstone(cid, owner, _options.TimeProvider.GetUtcNow());
+        using var timeout = new CancellationTokenSource(_options.RecordTimeout);
+        await Task.WhenAll(targets.Select(t => _client.StoreRecordAsync(t, tombstone, timeout.Token))).ConfigureAwait(false);
     }
 
     /// <summary>Removes the shards of a failed store (owner-signed, best effort: expiry-less orphans are not kept).</summary>

@@ -21,7 +21,12 @@ public class MeshPlacementFailureTests
 
         Assert.That(e!.Message, Does.Contain("Segment 0").And.Contain("at least 11 are needed"));
         foreach (var node in mesh.Nodes)
+        {
             Assert.That((await node.Store.GetNetworkAsync()).StoredShards, Is.Zero);
+            // A manifest that went out while shards were still being placed was replaced by the owner's tombstone:
+            // no node keeps a live file (which its repair service would chase) for a store reported as failed.
+            Assert.That(node.Files!.Files.Where(f => !f.Value.Deleted).Select(f => f.Key), Is.Empty);
+        }
     }
 
     [Test]
