@@ -73,6 +73,7 @@ public static class HardeningTool
         clean &= Print(ParserFuzzer.RunCid(seed + 2, cases));
         clean &= Print(ParserFuzzer.RunManifest(seed + 3, Math.Max(1, cases / 5)));
         clean &= Print(await BackupStreamFuzzer.RunAsync(dir, seed + 4, Math.Max(1, cases / 400)));
+        clean &= Print(await ShardRequestFuzzer.RunAsync(Directory.CreateDirectory(Path.Combine(dir, "shard-requests")).FullName, seed + 5, cases));
         return clean;
     }
 
