@@ -19,7 +19,7 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 [CancelAfter(120_000)]
 public class HostileShardTests
 {
-    private static readonly TimeSpan Window = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     private LocalMesh _mesh = null!;
@@ -32,7 +32,7 @@ public class HostileShardTests
     public async Task StartMesh()
     {
         var options = MeshTestData.FastOptions();
-        options.DeleteWindow = Window; // short, so that "replayed later" fits in a test
+        options.DeleteWindow = Window; // short, so that "replayed later" fits in a test; long enough for an honest delete on a loaded machine
         _mesh = await LocalMesh.StartAsync(16, options);
         _owner = OwnerKey.Create(2048);
         _stranger = OwnerKey.Create(2048);
@@ -192,12 +192,14 @@ public class HostileShardTests
         Assert.That(captured, Is.Not.Empty, "the owner's delete went over the wire to the holders");
         var liveHashes = SegmentHashes(liveManifest, 0).ToList();
 
-        // Replayed to the holder that got it: the nonce was used.
+        // Replayed to the holder that got it: the nonce was used. (On a machine so loaded that the window has already
+        // passed, the refusal names the window instead; either way it is refused.)
         foreach (var (holder, request) in captured)
         {
             var e = await Refusal(holder, new Request { DeleteShards = request });
             Assert.That(e, Is.InstanceOf<UnauthorizedOperationException>());
-            Assert.That(e!.Message, Does.Contain("replayed"));
+            if (DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeMilliseconds(request.TimestampUnixMs) < Window - TimeSpan.FromSeconds(1))
+                Assert.That(e!.Message, Does.Contain("replayed"));
         }
 
         // Tampered: the live file's hashes in place of the dead one's, or a fresh timestamp and nonce. The signature
