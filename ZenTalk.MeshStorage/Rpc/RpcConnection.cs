@@ -506,9 +506,14 @@ internal sealed class RpcConnection : IAsyncDisposable
         {
             // Already reported through Abort.
         }
-        _reader.Dispose();
-        SweepBudget();
-        _completion.TrySetResult();
+        finally
+        {
+            // Whatever ended the loops, the server-wide budget gets this connection's bytes back and the server
+            // learns the connection is gone (it frees the slot on Completion).
+            _reader.Dispose();
+            SweepBudget();
+            _completion.TrySetResult();
+        }
     }
 
     /// <inheritdoc/>
