@@ -27,6 +27,10 @@ public sealed class LocalMeshOptions
     /// <summary>Short DHT and shard deadlines (tests: a stopped node is skipped in well under a second).</summary>
     internal bool FastTimeouts { get; set; }
 
+    /// <summary>How far a delete request's timestamp may be from a node's clock; null keeps the node default (5 minutes).
+    /// Tests shorten it to replay a captured delete after its window.</summary>
+    internal TimeSpan? DeleteWindow { get; set; }
+
     /// <summary>Applies these settings to one node's options.</summary>
     internal void ApplyTo(MeshNodeOptions node)
     {
@@ -35,6 +39,7 @@ public sealed class LocalMeshOptions
         node.SegmentSize = SegmentSize;
         node.RepairInterval = RepairInterval;
         node.QuotaBytes = QuotaBytes;
+        if (DeleteWindow is { } window) node.DeleteWindow = window;
         if (FastTimeouts)
         {
             node.RequestTimeout = TimeSpan.FromSeconds(2);

@@ -156,17 +156,23 @@ internal sealed class RepairService
         var shards = new Memory<byte>[n];
         for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);
 
-        // A verifying sample: a holder that claims a shard but serves bad bytes loses the claim.
+        // A verifying sample: a holder that claims a shard but does not serve it (or serves bad bytes) is caught lying,
+        // and none of its claims on this segment count in this pass. Otherwise a peer that answers HAS_SHARDS with
+        // "yes" to everything hides every lost shard from repair, and only the one sampled shard per pass is rebuilt.
         var claimed = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count > 0).ToList();
         var fetched = new bool[n];
+        var caught = new HashSet<NodeId>();
         if (claimed.Count > 0)
         {
             int j = claimed[Random.Shared.Next(claimed.Count)];
             foreach (var h in holders.ByShard[j].ToList())
             {
                 if (await client.GetAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false)) fetched[j] = true;
-                else holders.ByShard[j].Remove(h);
+                else caught.Add(h.Id);
             }
+
+            if (caught.Count > 0)
+                foreach (var list in holders.ByShard) list.RemoveAll(h => caught.Contains(h.Id));
         }
 
         var missing = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 0).ToList();
@@ -198,8 +204,10 @@ internal sealed class RepairService
         codec.Reconstruct(shards, fetched);
 
         // New homes: the closest nodes holding nothing of this segment first (one shard per node), then any.
+        // A holder caught lying gets none: it would take the shard and could withhold it again.
         var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
-        var targets = new Queue<PeerContact>(candidates.Where(c => !busy.Contains(c.Id)).Concat(candidates.Where(c => busy.Contains(c.Id))));
+        var trusted = candidates.Where(c => !caught.Contains(c.Id)).ToList();
+        var targets = new Queue<PeerContact>(trusted.Where(c => !busy.Contains(c.Id)).Concat(trusted.Where(c => busy.Contains(c.Id))));
         int repaired = 0;
         var newHolders = new List<PeerContact>();
         foreach (int j in missing.Distinct())

@@ -84,14 +84,24 @@ internal sealed class FrameReader : IDisposable
         }
         else
         {
-            // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied.
-            byte[] big = GC.AllocateUninitializedArray<byte>(len);
+            // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied. The
+            // array grows with the bytes that really arrive (x4 steps: at most 4 times what was received, and little
+            // garbage): a peer that announces a maximum-size frame and then trickles bytes must not make this node hold
+            // the whole frame's memory for the read timeout.
             int have = _end - _start;
+            byte[] big = GC.AllocateUninitializedArray<byte>(Math.Min(len, Math.Max(have, LargeFrameFirstChunk)));
             Buffer.BlockCopy(_buffer, _start, big, 0, have);
             _start = _end = 0;
             while (have < len)
             {
-                int n = await _stream.ReadAsync(big.AsMemory(have, len - have), cancellationToken).ConfigureAwait(false);
+                if (have == big.Length)
+                {
+                    var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(len, 4L * big.Length));
+                    Buffer.BlockCopy(big, 0, grown, 0, have);
+                    big = grown;
+                }
+
+                int n = await _stream.ReadAsync(big.AsMemory(have, big.Length - have), cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                     throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
                 have += n;
@@ -103,6 +113,9 @@ internal sealed class FrameReader : IDisposable
     }
 
     private const int HeadBytes = 512;
+
+    /// <summary>First allocation for a frame larger than the read buffer; grown as its bytes arrive.</summary>
+    internal const int LargeFrameFirstChunk = 64 * 1024;
 
     private async ValueTask<Frame?> TryReadIntoDestinationAsync(int len, Func<ulong, Memory<byte>?> destinationFor, CancellationToken cancellationToken)
     {

@@ -64,6 +64,37 @@ internal sealed class FrameWriter
     /// <summary>Queues a frame if there is room (used for best-effort cancel frames).</summary>
     public bool TryEnqueue(Frame frame) => _queue.Writer.TryWrite(frame);
 
+    /// <summary>
+    /// Called once for each queued frame whose bytes no longer need the frame: copied into the send buffer, or written
+    /// (large frames). The server gives back the bytes the response held in its <see cref="ByteBudget"/>.
+    /// </summary>
+    public Action<Frame>? Written { get; set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> when the write in progress started; 0 when none is. A watchdog
+    /// reads it to drop peers that stop reading (their unread answers would otherwise be held forever).</summary>
+    public long WriteStartedTicks => Volatile.Read(ref _writeStartedTicks);
+
+    private long _writeStartedTicks;
+
+    /// <summary>Hands every frame still queued to <paramref name="dropped"/> (after the connection closed, so none is written).</summary>
+    public void DrainUnsent(Action<Frame> dropped)
+    {
+        while (_queue.Reader.TryRead(out var frame)) dropped(frame);
+    }
+
+    private async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _writeStartedTicks, Math.Max(1, Environment.TickCount64));
+        try
+        {
+            await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeStartedTicks, 0);
+        }
+    }
+
     /// <summary>Stops accepting frames.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
@@ -82,15 +113,16 @@ internal sealed class FrameWriter
                     int total = WireSize(frame, out int body);
                     if (used + total > buf.Length && used > 0)
                     {
-                        await _stream.WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+                        await WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
                         used = 0;
                     }
                     if (total > buf.Length && LargeShardFrames.TrySplit(frame, out var head, out var data, out var tail))
                     {
                         // Shard bytes go from the store's buffer to TLS without a serialization copy.
-                        await _stream.WriteAsync(head, cancellationToken).ConfigureAwait(false);
-                        await _stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                        if (tail.Length > 0) await _stream.WriteAsync(tail, cancellationToken).ConfigureAwait(false);
+                        await WriteAsync(head, cancellationToken).ConfigureAwait(false);
+                        await WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                        if (tail.Length > 0) await WriteAsync(tail, cancellationToken).ConfigureAwait(false);
+                        Written?.Invoke(frame);
                         continue;
                     }
                     if (total > buf.Length)
@@ -99,18 +131,20 @@ internal sealed class FrameWriter
                         try
                         {
                             int n = Serialize(frame, body, big);
-                            await _stream.WriteAsync(big.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                            await WriteAsync(big.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {
                             ArrayPool<byte>.Shared.Return(big);
                         }
+                        Written?.Invoke(frame);
                         continue;
                     }
                     used += Serialize(frame, body, buf.AsSpan(used));
+                    Written?.Invoke(frame);
                 }
                 if (used > 0)
-                    await _stream.WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+                    await WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
                 await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }

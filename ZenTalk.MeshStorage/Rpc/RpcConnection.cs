@@ -31,6 +31,10 @@ internal sealed class RpcConnection : IAsyncDisposable
     private readonly Timer _watchdog;
     private IRpcRequestHandler? _handler;
     private SemaphoreSlim? _globalSlots;
+    private ByteBudget? _budget;
+    private readonly Lock _budgetLock = new();
+    private long _responseBytes;
+    private bool _budgetSwept;
     private RpcCallContext? _callerContext;
     private Task _readLoop = Task.CompletedTask, _writeLoop = Task.CompletedTask;
     private long _nextRequestId;
@@ -91,10 +95,16 @@ internal sealed class RpcConnection : IAsyncDisposable
     }
 
     /// <summary>Starts the loops of a listener-side connection.</summary>
-    public void StartListener(IRpcRequestHandler handler, SemaphoreSlim globalSlots)
+    /// <param name="handler">Serves the requests.</param>
+    /// <param name="globalSlots">The server-wide limit on requests being handled.</param>
+    /// <param name="budget">The server-wide limit on bytes held for peers (requests being handled, answers not yet
+    /// written); null for none.</param>
+    public void StartListener(IRpcRequestHandler handler, SemaphoreSlim globalSlots, ByteBudget? budget = null)
     {
         _handler = handler;
         _globalSlots = globalSlots;
+        _budget = budget;
+        if (budget is not null) _writer.Written = frame => FreeResponse(CostOf(frame));
         _callerContext = new RpcCallContext(RemoteId, RemoteEndPoint.Address, (int)RemoteHello.ListenPort);
         _writeLoop = RunWriterAsync();
         _readLoop = Task.Run(ReadListenerLoopAsync);
@@ -278,9 +288,27 @@ internal sealed class RpcConnection : IAsyncDisposable
                                 cts.Dispose();
                                 throw new ProtocolException($"The peer reused request id {frame.RequestId} while it was in flight.");
                             }
+                            // Memory: stop reading (TCP pushes back) while the server holds its budget's worth of
+                            // requests and unwritten answers for all peers.
+                            long held = 0;
+                            if (_budget is not null)
+                            {
+                                try
+                                {
+                                    held = await _budget.AcquireAsync(CostOf(frame), _closing.Token).ConfigureAwait(false);
+                                }
+                                catch
+                                {
+                                    _serving.TryRemove(frame.RequestId, out _);
+                                    cts.Dispose();
+                                    throw;
+                                }
+                            }
+
                             Interlocked.Increment(ref _inFlight);
                             haveGlobal = false; // released by the handler task
-                            _ = Task.Run(() => ServeAsync(frame.RequestId, frame.Request, cts));
+                            var call = new ServedCall(frame.RequestId, frame.Request, held);
+                            _ = Task.Run(() => ServeAsync(call, cts));
                             continue;
                         case Frame.BodyOneofCase.Cancel:
                             if (_serving.TryGetValue(frame.RequestId, out var running)) running.Cancel();
@@ -307,20 +335,41 @@ internal sealed class RpcConnection : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(ulong requestId, Request request, CancellationTokenSource cts)
+    /// <summary>A request handed to a handler task; the task lets go of the request as soon as it has the answer.</summary>
+    private sealed class ServedCall(ulong requestId, Request request, long budgetHeld)
+    {
+        public ulong RequestId { get; } = requestId;
+
+        public Request? Request { get; set; } = request;
+
+        public long BudgetHeld { get; set; } = budgetHeld;
+    }
+
+    private async Task ServeAsync(ServedCall call, CancellationTokenSource cts)
     {
         Response response;
-        RpcMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("kind", request.KindCase.ToString()));
+        ulong requestId = call.RequestId;
+        var kind = call.Request!.KindCase;
+        RpcMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("kind", kind.ToString()));
         try
         {
-            response = await _handler!.HandleAsync(request, _callerContext!, cts.Token).ConfigureAwait(false);
+            response = await _handler!.HandleAsync(call.Request, _callerContext!, cts.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             if (ex is not (OperationCanceledException or MeshStorageException or ArgumentException))
-                _logger.LogWarning(ex, "Request {Kind} from {Peer} failed", request.KindCase, RemoteEndPoint);
+                _logger.LogWarning(ex, "Request {Kind} from {Peer} failed", kind, RemoteEndPoint);
             response = RpcStatus.FromException(ex);
         }
+        finally
+        {
+            // The request (up to a whole shard) is not needed any more: neither its memory nor its budget is held
+            // while the answer waits for the peer to read.
+            call.Request = null;
+            _budget?.Release(call.BudgetHeld);
+            call.BudgetHeld = 0;
+        }
+
         try
         {
             bool cancelledByPeer = cts.IsCancellationRequested && !_closing.IsCancellationRequested && response.Status?.Code is StatusCode.DeadlineExceeded;
@@ -330,7 +379,22 @@ internal sealed class RpcConnection : IAsyncDisposable
                 var frame = new Frame { RequestId = requestId, Response = response };
                 if (frame.CalculateSize() > _options.MaxFrameSize)
                     frame.Response = RpcStatus.Error(StatusCode.Internal, "The response does not fit in one frame.");
-                await _writer.EnqueueAsync(frame, _closing.Token).ConfigureAwait(false);
+                long cost = 0;
+                if (_budget is not null)
+                {
+                    cost = await _budget.AcquireAsync(CostOf(frame), _closing.Token).ConfigureAwait(false);
+                    if (!HoldResponse(cost)) return;
+                }
+
+                try
+                {
+                    await _writer.EnqueueAsync(frame, _closing.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    FreeResponse(cost);
+                    throw;
+                }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
@@ -358,8 +422,58 @@ internal sealed class RpcConnection : IAsyncDisposable
             Abort(new TimeoutException($"The peer did not complete a frame within {_options.ReadTimeout.TotalMilliseconds:0} ms."));
             return;
         }
+        long writing = _writer.WriteStartedTicks;
+        if (writing != 0 && now - writing > (long)_options.ReadTimeout.TotalMilliseconds)
+        {
+            // A peer that stops reading would keep its unread answers (and their budget) forever.
+            Abort(new TimeoutException($"The peer did not read what was sent to it within {_options.ReadTimeout.TotalMilliseconds:0} ms."));
+            return;
+        }
         if (InFlight == 0 && _pending.IsEmpty && now - LastActivity > (long)_options.IdleTimeout.TotalMilliseconds)
             Abort(null, idle: true);
+    }
+
+    private long CostOf(Frame frame) => Math.Min(FrameWriter.WireSize(frame, out _), _budget?.Capacity ?? long.MaxValue);
+
+    /// <summary>Counts an answer's bytes against this connection until written; false once the connection is closed.</summary>
+    private bool HoldResponse(long cost)
+    {
+        lock (_budgetLock)
+        {
+            if (!_budgetSwept)
+            {
+                _responseBytes += cost;
+                return true;
+            }
+        }
+
+        _budget!.Release(cost);
+        return false;
+    }
+
+    private void FreeResponse(long cost)
+    {
+        lock (_budgetLock)
+        {
+            if (_budgetSwept) return;
+            _responseBytes -= cost;
+        }
+
+        _budget?.Release(cost);
+    }
+
+    /// <summary>After the loops ended: gives back the bytes of answers that were queued or being written and never will be.</summary>
+    private void SweepBudget()
+    {
+        long left;
+        lock (_budgetLock)
+        {
+            _budgetSwept = true;
+            left = _responseBytes;
+            _responseBytes = 0;
+        }
+
+        _budget?.Release(left);
     }
 
     /// <summary>Closes the connection: fails the calls in flight, stops the loops, releases the socket.</summary>
@@ -392,8 +506,14 @@ internal sealed class RpcConnection : IAsyncDisposable
         {
             // Already reported through Abort.
         }
-        _reader.Dispose();
-        _completion.TrySetResult();
+        finally
+        {
+            // Whatever ended the loops, the server-wide budget gets this connection's bytes back and the server
+            // learns the connection is gone (it frees the slot on Completion).
+            _reader.Dispose();
+            SweepBudget();
+            _completion.TrySetResult();
+        }
     }
 
     /// <inheritdoc/>

@@ -49,6 +49,13 @@ internal sealed class RpcOptions
     /// <summary>Requests a server handles at once over all connections; more wait, unread, in the sockets.</summary>
     public int MaxInFlightTotal { get; init; } = 2048;
 
+    /// <summary>
+    /// Bytes a server holds for all its peers together: requests being handled and answers not yet written. At the
+    /// limit it stops reading requests (TCP pushes back on the peers) until answers are written. Default 128 MiB
+    /// (32 frames of the default maximum size); at least <see cref="MaxFrameSize"/>.
+    /// </summary>
+    public long MaxBufferedBytes { get; init; } = 128L * 1024 * 1024;
+
     /// <summary>Frames queued for sending on one connection before senders wait.</summary>
     public int SendQueueCapacity { get; init; } = 256;
 
@@ -66,5 +73,7 @@ internal sealed class RpcOptions
         if (MaxInboundConnections < 1 || MaxInboundConnectionsPerAddress < 1 || MaxOutboundConnections < 1
             || MaxInFlightPerConnection < 1 || MaxInFlightTotal < 1 || SendQueueCapacity < 1)
             throw new ArgumentException("Limits must be at least 1.", nameof(MaxInFlightPerConnection));
+        if (MaxBufferedBytes < MaxFrameSize)
+            throw new ArgumentException("MaxBufferedBytes must be at least MaxFrameSize, or a maximum frame could never be served.", nameof(MaxBufferedBytes));
     }
 }

@@ -21,6 +21,7 @@ internal sealed class RpcServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SslStreamCertificateContext _certificate;
     private readonly SemaphoreSlim _globalSlots;
+    private readonly ByteBudget _budget;
     private readonly ConcurrentDictionary<RpcConnection, byte> _connections = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -38,6 +39,7 @@ internal sealed class RpcServer : IAsyncDisposable
         var cert = NodeCertificate.Create(identity);
         _certificate = SslStreamCertificateContext.Create(cert, additionalCertificates: null, offline: true);
         _globalSlots = new SemaphoreSlim(options.MaxInFlightTotal, options.MaxInFlightTotal);
+        _budget = new ByteBudget(options.MaxBufferedBytes);
     }
 
     /// <summary>The bound endpoint (with the OS-chosen port when started on port 0).</summary>
@@ -48,6 +50,9 @@ internal sealed class RpcServer : IAsyncDisposable
 
     /// <summary>Connections open now (after handshake).</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Bytes of the <see cref="RpcOptions.MaxBufferedBytes"/> budget free now.</summary>
+    public long BufferedBytesAvailable => _budget.Available;
 
     /// <summary>Connections in the handshake now.</summary>
     public int HandshakesInProgress => Volatile.Read(ref _accepting);
@@ -141,7 +146,7 @@ internal sealed class RpcServer : IAsyncDisposable
             }
             _connections[connection] = 0;
             if (_stopping.IsCancellationRequested) connection.Abort(null);
-            connection.StartListener(_handler, _globalSlots);
+            connection.StartListener(_handler, _globalSlots, _budget);
             await connection.Completion.ConfigureAwait(false);
             _connections.TryRemove(connection, out _);
         }

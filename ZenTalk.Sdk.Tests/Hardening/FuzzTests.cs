@@ -53,6 +53,23 @@ public class FuzzTests
     }
 
     [Test]
+    public async Task The_shard_request_handlers_survive_150k_mutated_requests_store_nothing_they_should_not_and_still_answer_honest_ones()
+    {
+        var report = await ShardRequestFuzzer.RunAsync(_dir, seed: 8007, cases: 150_000);
+        AssertClean(report, 150_000);
+        Assert.That(report.Cases - report.Outcomes.GetValueOrDefault("not a request"), Is.GreaterThanOrEqualTo(100_000));
+        // Every shard request kind must be served, and all but HAS_SHARDS (which answers "no" to a bad hash) also
+        // refused, or the mix is not reaching the handlers' branches.
+        Assert.That(report.Outcomes.GetValueOrDefault("HasShards Ok"), Is.GreaterThan(100));
+        foreach (var kind in new[] { "PutShard", "GetShard", "DeleteShards" })
+        {
+            Assert.That(report.Outcomes.GetValueOrDefault(kind + " Ok"), Is.GreaterThan(100), kind + " served");
+            Assert.That(report.Outcomes.Where(o => o.Key.StartsWith(kind + " ", StringComparison.Ordinal) && o.Key != kind + " Ok").Sum(o => o.Value),
+                Is.GreaterThan(100), kind + " refused");
+        }
+    }
+
+    [Test]
     public void Cid_parsing_survives_100k_mutated_texts_and_accepts_only_canonical_ones()
     {
         var report = ParserFuzzer.RunCid(seed: 8003, cases: 100_000);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Shards;
 using ZenTalk.Storage;
@@ -14,6 +15,9 @@ namespace ZenTalk.Sdk.Tests.CrashWriter;
 /// <item><c>shards &lt;directory&gt; &lt;shard size&gt;</c> (or the legacy <c>&lt;directory&gt; &lt;shard size&gt;</c>): random shard puts.</item>
 /// <item><c>messages &lt;database&gt; &lt;first batch&gt; &lt;batch size&gt;</c>: message batches with ids b{batch}-{i}.</item>
 /// <item><c>restore &lt;target database&gt; &lt;backup A&gt; &lt;backup B&gt;</c>: restores A and B alternately over the target.</item>
+/// <item><c>node &lt;data directory&gt;</c>: a storing mesh node on 127.0.0.1 for the memory-under-hostile-load measurement;
+/// prints "ready &lt;endpoint&gt; &lt;node id&gt;", then answers each "stats" line on stdin with its memory figures and
+/// stops on "quit" (or when stdin closes). Not killed: a node alone in its process gives a clean RSS figure.</item>
 /// </list>
 /// </summary>
 public static class Program
@@ -28,6 +32,9 @@ public static class Program
                 break;
             case "restore":
                 await RestoreAsync(args[1], args[2], args[3]);
+                break;
+            case "node":
+                await NodeAsync(args[1]);
                 break;
             case "shards":
                 await ShardsAsync(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
@@ -91,5 +98,43 @@ public static class Program
                 await SqliteMessageStore.RestoreAsync(source, target);
             Say("done " + name);
         }
+    }
+
+    private static async Task NodeAsync(string directory)
+    {
+        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            DataDirectory = directory,
+            RepairInterval = Timeout.InfiniteTimeSpan,
+            QuotaBytes = 256L << 20,
+        });
+        Say($"ready {node.Endpoint} {node.Id}");
+        while (await Console.In.ReadLineAsync() is { } line && line != "quit")
+        {
+            if (line is not ("stats" or "stats-gc")) continue;
+            if (line == "stats-gc") GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            var (rss, peak) = ReadRss();
+            var info = GC.GetGCMemoryInfo();
+            Say(string.Create(CultureInfo.InvariantCulture,
+                $"stats rss={rss} peak={peak} heap={GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} connections={node.Network.Server.ConnectionCount} handshakes={node.Network.Server.HandshakesInProgress}"));
+        }
+    }
+
+    // VmRSS and VmHWM (peak RSS) from /proc on Linux; the working set (and no peak) elsewhere.
+    private static (long Rss, long Peak) ReadRss()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return (Environment.WorkingSet, 0);
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines(status))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) rss = Kilobytes(line);
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal)) peak = Kilobytes(line);
+        }
+
+        return (rss, peak);
+
+        static long Kilobytes(string line) =>
+            1024 * long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
 }

@@ -28,6 +28,65 @@ public class FrameReaderTests
     };
 
     [Test]
+    public async Task A_peer_announcing_a_maximum_size_frame_and_trickling_bytes_does_not_make_the_reader_allocate_the_whole_frame()
+    {
+        // Regression: the reader allocated the announced length at once, so 100 slowloris connections announcing
+        // 1 MiB frames held 100 MiB for the read timeout (4 MiB each with the default maximum frame).
+        var start = new List<byte>();
+        Span<byte> prefix = stackalloc byte[5];
+        int n = FrameWriter.WriteVarint((uint)RpcOptions.DefaultMaxFrameSize, prefix);
+        start.AddRange(prefix[..n].ToArray());
+        start.AddRange(new byte[100]);
+        var stream = new StallingStream(start.ToArray());
+        using var reader = new FrameReader(stream, RpcOptions.DefaultMaxFrameSize);
+        using var stop = new CancellationTokenSource();
+        // The stream answers synchronously until it stalls, so everything the reader allocates for this frame happens on
+        // this thread before ReadAsync returns: the per-thread count is exact and blind to other tests' threads.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var read = reader.ReadAsync(stop.Token).AsTask();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        await stream.Stalled.WaitAsync(TimeSpan.FromSeconds(10));
+        await stop.CancelAsync();
+        Assert.CatchAsync<OperationCanceledException>(async () => await read);
+        Assert.That(allocated, Is.LessThan(1L << 20), "memory follows the bytes received, not the length announced");
+    }
+
+    /// <summary>Returns its bytes, then blocks every read until cancelled.</summary>
+    private sealed class StallingStream(byte[] bytes) : Stream
+    {
+        private int _position;
+        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Stalled => _stalled.Task;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position < bytes.Length)
+            {
+                int n = Math.Min(buffer.Length, bytes.Length - _position);
+                bytes.AsMemory(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            _stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Test]
     public async Task Frames_round_trip_including_frames_larger_than_the_read_buffer()
     {
         var frames = new[] { Ping(1), Ping(2, 200_000), Ping(3, 10), Ping(4, 70_000) };

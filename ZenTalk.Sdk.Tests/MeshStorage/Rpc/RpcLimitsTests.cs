@@ -30,6 +30,67 @@ public class RpcLimitsTests
     }
 
     [Test]
+    public async Task Requests_beyond_the_servers_byte_budget_wait_unread_instead_of_piling_up_in_memory()
+    {
+        // Regression: before the budget, one peer pipelining large requests had up to 128 of them (each up to a whole
+        // frame) in memory at once per connection; 4 peers flooding 1 MiB PUT_SHARDs took a node to 877 MiB RSS.
+        var gate = new GateHandler();
+        var options = new RpcOptions { MaxFrameSize = 256 * 1024, MaxBufferedBytes = 512 * 1024, DefaultCallTimeout = TimeSpan.FromSeconds(20) };
+        await using var server = new RpcTestPeer(options, handler: gate);
+        await using var client = new RpcTestPeer(options);
+        var big = new Request { Ping = new PingRequest { Payload = Google.Protobuf.ByteString.CopyFrom(new byte[200 * 1024]) } };
+        var calls = Enumerable.Range(0, 6)
+            .Select(_ => client.Client.CallAsync(server.Contact, big, TimeSpan.FromSeconds(20), CancellationToken.None).AsTask())
+            .ToList();
+        await gate.WaitForRunningAsync(2);
+        await Task.Delay(300);
+        Assert.That(gate.Running, Is.EqualTo(2), "two 200 KiB requests fit a 512 KiB budget, a third does not");
+        Assert.That(server.Server.BufferedBytesAvailable, Is.LessThan(512 * 1024 - (2 * 200 * 1024)));
+        gate.Open();
+        await Task.WhenAll(calls);
+        Assert.That(gate.MaxRunning, Is.EqualTo(2));
+        Assert.That(gate.Total, Is.EqualTo(6));
+        for (int i = 0; i < 100 && server.Server.BufferedBytesAvailable < 512 * 1024; i++) await Task.Delay(20);
+        Assert.That(server.Server.BufferedBytesAvailable, Is.EqualTo(512 * 1024), "every byte is given back once the answers are written");
+    }
+
+    [Test]
+    public async Task A_peer_that_never_reads_its_answers_is_dropped_and_gives_back_the_budget()
+    {
+        var shards = new InMemoryShardHandler();
+        var shard = new byte[200 * 1024];
+        Random.Shared.NextBytes(shard);
+        var hash = System.Security.Cryptography.SHA256.HashData(shard);
+        shards.Shards[Convert.ToHexString(hash)] = Google.Protobuf.ByteString.CopyFrom(shard);
+        var options = new RpcOptions
+        {
+            MaxFrameSize = 256 * 1024,
+            MaxBufferedBytes = 1024 * 1024,
+            ReadTimeout = TimeSpan.FromSeconds(2),
+            HandshakeTimeout = TimeSpan.FromSeconds(5),
+            DefaultCallTimeout = TimeSpan.FromSeconds(10),
+        };
+        await using var server = new RpcTestPeer(options, shards);
+        await using var hostile = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
+        // 400 x 200 KiB of answers (80 MiB) asked for and never read: more than any socket buffer holds.
+        var requests = new List<byte>();
+        for (ulong id = 1; id <= 400; id++)
+            requests.AddRange(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = id, Request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } } }));
+        await hostile.WriteRawAsync(requests.ToArray());
+
+        // Its connection is dropped once the server's writes stall past the read timeout (the test does not read: the
+        // connection is seen closed through the server's connection count).
+        for (int i = 0; i < 300 && server.Server.ConnectionCount > 0; i++) await Task.Delay(50);
+        Assert.That(server.Server.ConnectionCount, Is.Zero, "a peer that does not read is dropped");
+        for (int i = 0; i < 100 && server.Server.BufferedBytesAvailable < 1024 * 1024; i++) await Task.Delay(20);
+        Assert.That(server.Server.BufferedBytesAvailable, Is.EqualTo(1024 * 1024), "the dropped peer's unwritten answers give their bytes back");
+        await using var honest = new RpcTestPeer(options);
+        var answer = await honest.Client.CallAsync(server.Contact, new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } },
+            TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.That(answer.GetShard.Data.Span.SequenceEqual(shard), Is.True);
+    }
+
+    [Test]
     public async Task A_second_connection_from_one_address_over_the_limit_is_refused()
     {
         var options = new RpcOptions { MaxInboundConnectionsPerAddress = 1, HandshakeTimeout = TimeSpan.FromSeconds(5) };

@@ -66,6 +66,13 @@ public class ShardStoreCrashTests
             }
 
             await process.WaitForExitAsync();
+            // The writer may have run ahead of this reader: lines it printed before it died are still in the pipe, and
+            // their puts count (a loaded machine made a later "start" visible on disk but unread here).
+            foreach (var rest in (await process.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = rest.Split(' ');
+                if (parts.Length == 2) (parts[0] == "start" ? started : done).Add(parts[1]);
+            }
 
             using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir });
             var listed = store.List();

@@ -10,7 +10,10 @@ namespace ZenTalk.Benchmarks.Hardening;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening fuzz  [--cases 1000000] [--seed 1]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening crash [--iterations 100] [--seed 1] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening soak  [--seconds 300]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening memory [--seconds 120] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// </code>
+/// <c>memory</c> runs a storing node in a child process (the CrashWriter's node mode) under hostile load and prints its
+/// RSS and managed heap; it fails when an honest call fails after the load.
 /// Exit code 1 when any crash, invariant violation, lost write or error was found.
 /// </summary>
 public static class HardeningTool
@@ -20,7 +23,7 @@ public static class HardeningTool
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: hardening fuzz|crash|soak [--cases N] [--iterations N] [--seconds N] [--seed S] [--writer PATH]");
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory [--cases N] [--iterations N] [--seconds N] [--seed S] [--writer PATH]");
             return 2;
         }
         string Option(string name, string fallback)
@@ -40,6 +43,7 @@ public static class HardeningTool
                 "fuzz" => FuzzAsync(Number("cases", 1_000_000), seed, dir).GetAwaiter().GetResult(),
                 "crash" => CrashAsync((int)Number("iterations", 100), seed, dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
                 "soak" => SoakAsync(TimeSpan.FromSeconds(Number("seconds", 300)), dir).GetAwaiter().GetResult(),
+                "memory" => MemoryAsync(TimeSpan.FromSeconds(Number("seconds", 120)), dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
                 _ => throw new ArgumentException($"unknown hardening command '{args[0]}'", nameof(args)),
             };
             Console.WriteLine($"{args[0]} finished in {clock.Elapsed.TotalSeconds:0} s: {(clean ? "clean" : "FINDINGS ABOVE")}");
@@ -73,6 +77,7 @@ public static class HardeningTool
         clean &= Print(ParserFuzzer.RunCid(seed + 2, cases));
         clean &= Print(ParserFuzzer.RunManifest(seed + 3, Math.Max(1, cases / 5)));
         clean &= Print(await BackupStreamFuzzer.RunAsync(dir, seed + 4, Math.Max(1, cases / 400)));
+        clean &= Print(await ShardRequestFuzzer.RunAsync(Directory.CreateDirectory(Path.Combine(dir, "shard-requests")).FullName, seed + 5, cases));
         return clean;
     }
 
@@ -100,6 +105,18 @@ public static class HardeningTool
         foreach (var e in report.FirstErrors) Console.WriteLine("  " + e);
         return report.ErrorCount == 0 && report.LostMessages == 0 && report.LostEnvelopes == 0 && report.DoubleLeases == 0
                && report.BusyLeaked == 0 && report.RelayAcked == report.RelayEnqueued;
+    }
+
+    private static async Task<bool> MemoryAsync(TimeSpan duration, string dir, string writer)
+    {
+        if (!File.Exists(writer)) throw new FileNotFoundException("Build the tests first (dotnet build ZenTalk.Sdk.Tests -c Release) or pass --writer.", writer);
+        await using var node = await NodeChild.StartAsync(writer, Directory.CreateDirectory(Path.Combine(dir, "node")).FullName);
+        var idle = await node.MeasureAsync(collect: true);
+        Console.WriteLine("idle:  " + idle);
+        var report = await HostileLoad.RunAsync(node.EndPoint, node.Id, node.MeasureAsync, new HostileLoadOptions { Duration = duration });
+        Console.WriteLine(report);
+        Console.WriteLine("after: " + await node.MeasureAsync(collect: true));
+        return report.HonestAfterFailed == 0 && report.HonestOk > 0;
     }
 
     // The CrashWriter is built next to the tests; find it from the repository root.
