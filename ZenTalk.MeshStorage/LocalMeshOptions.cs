@@ -27,6 +27,12 @@ public sealed class LocalMeshOptions
     /// <summary>Short DHT and shard deadlines (tests: a stopped node is skipped in well under a second).</summary>
     internal bool FastTimeouts { get; set; }
 
+    /// <summary>
+    /// Fault-injection hook (tests, hardening tool): given a node's index (clients: -1, -2, ...), the wrapper for that
+    /// node's outbound TCP streams (see MeshNodeOptions.OutboundTransport), or null for none.
+    /// </summary>
+    internal Func<int, Func<Stream, System.Net.IPEndPoint, Stream>?>? OutboundTransportFor { get; set; }
+
     /// <summary>Applies these settings to one node's options.</summary>
     internal void ApplyTo(MeshNodeOptions node)
     {

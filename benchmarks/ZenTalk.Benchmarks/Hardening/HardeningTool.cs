@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
+using ZenTalk.Sdk.Tests.Hardening.Faults;
 
 namespace ZenTalk.Benchmarks.Hardening;
 
@@ -10,6 +11,8 @@ namespace ZenTalk.Benchmarks.Hardening;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening fuzz  [--cases 1000000] [--seed 1]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening crash [--iterations 100] [--seed 1] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening soak  [--seconds 300]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening faults [--phase-seconds 20] [--files 40] [--seed 1]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening churn [--seconds 180] [--seed 1]
 /// </code>
 /// Exit code 1 when any crash, invariant violation, lost write or error was found.
 /// </summary>
@@ -20,7 +23,7 @@ public static class HardeningTool
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: hardening fuzz|crash|soak [--cases N] [--iterations N] [--seconds N] [--seed S] [--writer PATH]");
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|faults|churn [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH]");
             return 2;
         }
         string Option(string name, string fallback)
@@ -40,6 +43,14 @@ public static class HardeningTool
                 "fuzz" => FuzzAsync(Number("cases", 1_000_000), seed, dir).GetAwaiter().GetResult(),
                 "crash" => CrashAsync((int)Number("iterations", 100), seed, dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
                 "soak" => SoakAsync(TimeSpan.FromSeconds(Number("seconds", 300)), dir).GetAwaiter().GetResult(),
+                "faults" => FaultsAsync(new FaultScenarioOptions
+                {
+                    PhaseDuration = TimeSpan.FromSeconds(Number("phase-seconds", 20)),
+                    InitialFiles = (int)Number("files", 40),
+                    Seed = seed,
+                    RepairBudget = TimeSpan.FromSeconds(Number("repair-budget", 300)),
+                }).GetAwaiter().GetResult(),
+                "churn" => ChurnAsync(new MeshChurnOptions { Duration = TimeSpan.FromSeconds(Number("seconds", 180)), Seed = seed }).GetAwaiter().GetResult(),
                 _ => throw new ArgumentException($"unknown hardening command '{args[0]}'", nameof(args)),
             };
             Console.WriteLine($"{args[0]} finished in {clock.Elapsed.TotalSeconds:0} s: {(clean ? "clean" : "FINDINGS ABOVE")}");
@@ -100,6 +111,21 @@ public static class HardeningTool
         foreach (var e in report.FirstErrors) Console.WriteLine("  " + e);
         return report.ErrorCount == 0 && report.LostMessages == 0 && report.LostEnvelopes == 0 && report.DoubleLeases == 0
                && report.BusyLeaked == 0 && report.RelayAcked == report.RelayEnqueued;
+    }
+
+    private static async Task<bool> FaultsAsync(FaultScenarioOptions options)
+    {
+        var report = await FaultScenario.RunAsync(options, Console.WriteLine);
+        Console.WriteLine(report);
+        return report.Lost.Count == 0 && report.Mismatches == 0 && report.MaxDown <= 5
+               && report.RepairAfterFaults is not null && report.RepairAfterKillingFive is not null;
+    }
+
+    private static async Task<bool> ChurnAsync(MeshChurnOptions options)
+    {
+        var report = await MeshChurnSoak.RunAsync(options, Console.WriteLine);
+        Console.WriteLine(report);
+        return report.Lost.Count == 0 && report.Mismatches == 0;
     }
 
     // The CrashWriter is built next to the tests; find it from the repository root.
