@@ -33,6 +33,7 @@ internal sealed class RepairService
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(int, int), ReedSolomon> _codecs = new();
     private readonly SemaphoreSlim _onePass = new(1, 1);
+    private readonly ConcurrentDictionary<Cid, NodeId> _handedTo = new();
 
     public RepairService(DhtNode dht, MeshStore store, FileIndex files, ShardStore shards, TimeProvider time, ILogger logger)
     {
@@ -86,6 +87,7 @@ internal sealed class RepairService
                 if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
                 {
                     _files.Forget(cid);
+                    _handedTo.TryRemove(cid, out _);
                     continue;
                 }
 
@@ -113,7 +115,17 @@ internal sealed class RepairService
                 }
 
                 var ranked = _store.Placement.WithSelf(closest, FileRecords.KeyOf(cid));
-                if (ranked.Count == 0 || ranked[0].Id != _dht.Self.Id) continue; // Another live node is closer: its job.
+                if (ranked.Count == 0) continue;
+                if (ranked[0].Id != _dht.Self.Id)
+                {
+                    // Another live node is closer: its job. But it may have been down or cut off when the file was
+                    // stored, and a node repairs only files in its own index: hand it the record (once per
+                    // responsible node), or nobody would ever repair the file.
+                    if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id)
+                        && await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false))
+                        _handedTo[cid] = ranked[0].Id;
+                    continue;
+                }
                 checkedFiles++;
                 var (r, l) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
                 repaired += r;

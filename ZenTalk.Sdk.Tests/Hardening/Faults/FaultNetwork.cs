@@ -137,16 +137,19 @@ internal sealed class FaultNetwork
     internal void CountDropped() => Interlocked.Increment(ref _dropped);
     internal void Closed(FaultyStream s) => _open.TryRemove(s, out _);
 
+    /// <summary>The index of the node listening on <paramref name="port"/>, or int.MinValue when unknown.</summary>
+    internal int IndexOf(int port) => _indexByPort.TryGetValue(port, out var i) ? i : int.MinValue;
+
     private Stream Wrap(int from, Stream stream, IPEndPoint remote)
     {
-        int to = _indexByPort.TryGetValue(remote.Port, out var t) ? t : int.MinValue;
+        int to = IndexOf(remote.Port);
         if (Blocked(from, to) && Mode == PartitionMode.Reset)
         {
             Interlocked.Increment(ref _refused);
             throw new IOException($"fault injection: node {from} is partitioned from node {to}");
         }
         Interlocked.Increment(ref _connections);
-        var faulty = new FaultyStream(this, stream, from, to);
+        var faulty = new FaultyStream(this, stream, from, remote.Port);
         _open[faulty] = 0;
         return faulty;
     }

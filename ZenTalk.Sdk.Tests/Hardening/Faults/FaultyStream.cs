@@ -19,16 +19,21 @@ internal sealed class FaultyStream : Stream
     private volatile bool _dead;
     private volatile bool _dropped;
 
-    public FaultyStream(FaultNetwork network, Stream inner, int from, int to)
+    private readonly int _remotePort;
+
+    public FaultyStream(FaultNetwork network, Stream inner, int from, int remotePort)
     {
         _network = network;
         _inner = inner;
         From = from;
-        To = to;
+        _remotePort = remotePort;
     }
 
     public int From { get; }
-    public int To { get; }
+
+    /// <summary>The remote node's index, looked up on every use: connections dialed before the network learned the
+    /// nodes' ports (while the mesh started) are faulted like the others.</summary>
+    public int To => _network.IndexOf(_remotePort);
 
     /// <summary>Whether bytes were dropped (the TLS session cannot continue afterwards).</summary>
     public bool DroppedBytes => _dropped;
@@ -154,10 +159,13 @@ internal sealed class FaultyStream : Stream
         }
     }
 
+    /// <summary>How long a record is held back waiting for one to overtake it.</summary>
+    public static readonly TimeSpan HoldTime = TimeSpan.FromMilliseconds(200);
+
     // A held record is sent alone when nothing overtakes it soon, so a lone request is delayed, not lost.
     private async Task FlushHeldLaterAsync()
     {
-        await Task.Delay(20).ConfigureAwait(false);
+        await Task.Delay(HoldTime).ConfigureAwait(false);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
