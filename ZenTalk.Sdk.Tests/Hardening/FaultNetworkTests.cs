@@ -6,14 +6,15 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 
 /// <summary>The fault proxy itself, on three real nodes: each fault does what it says and goes away when cleared.</summary>
 [TestFixture]
-[CancelAfter(60_000)]
+[CancelAfter(30_000)]
 public class FaultNetworkTests
 {
     private FaultNetwork _network = null!;
     private LocalMesh _mesh = null!;
 
-    [SetUp]
-    public async Task SetUp()
+    // One mesh for all tests (starting nodes is the slow part); each test starts and ends with no faults.
+    [OneTimeSetUp]
+    public async Task StartMesh()
     {
         _network = new FaultNetwork(seed: 5);
         var options = MeshTestData.FastOptions();
@@ -22,8 +23,11 @@ public class FaultNetworkTests
         _network.Learn(_mesh);
     }
 
+    [OneTimeTearDown]
+    public async Task StopMesh() => await _mesh.DisposeAsync();
+
     [TearDown]
-    public async Task TearDown() => await _mesh.DisposeAsync();
+    public void ClearFaults() => _network.ClearAll();
 
     private Task<bool> PingAsync(int from, int to) =>
         _mesh.Nodes[from].Network.Dht.PingAsync(_mesh.Nodes[to].Network.Contact, CancellationToken.None);

@@ -3,7 +3,7 @@ using ZenTalk.Sdk.Tests.Hardening.Faults;
 namespace ZenTalk.Sdk.Tests.Hardening;
 
 /// <summary>
-/// The fault schedule on a 20-node loopback mesh, short version (phases of 3 s); the hardening tool's "faults"
+/// The fault schedule on a 20-node loopback mesh, short version (phases of 2 s); the hardening tool's "faults"
 /// command runs it longer.
 /// </summary>
 [TestFixture]
@@ -13,7 +13,7 @@ public class MeshFaultTests
     [Test]
     public async Task No_file_is_lost_under_the_fault_schedule_and_repair_restores_every_segment()
     {
-        var report = await FaultScenario.RunAsync(new FaultScenarioOptions(), TestContext.Out.WriteLine);
+        var report = await FaultScenario.RunAsync(new FaultScenarioOptions { PhaseDuration = TimeSpan.FromSeconds(2), InitialFiles = 10 }, TestContext.Out.WriteLine);
         TestContext.Out.WriteLine(report.ToString());
         Assert.That(report.MaxDown, Is.LessThanOrEqualTo(5));
         Assert.That(report.Lost, Is.Empty);

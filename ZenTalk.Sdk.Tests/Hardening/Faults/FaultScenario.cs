@@ -16,6 +16,9 @@ internal sealed record FaultScenarioOptions
     public TimeSpan PhaseDuration { get; init; } = TimeSpan.FromSeconds(3);
     public int Readers { get; init; } = 2;
     public int Writers { get; init; } = 1;
+
+    /// <summary>Pause of each writer between two stores.</summary>
+    public TimeSpan WriterPause { get; init; } = TimeSpan.FromMilliseconds(300);
     public int Seed { get; init; } = 1;
 
     /// <summary>Interval of every node's background repair loop while the faults run.</summary>
@@ -103,7 +106,7 @@ internal static class FaultScenario
         network.Learn(mesh);
         var client = await mesh.StartClientAsync(0, cancellationToken);
         using var owner = OwnerKey.Create(2048);
-        var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize);
+        var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize, o.WriterPause);
         for (int i = 0; i < o.InitialFiles; i++)
             if (!await work.StoreOneAsync(client.Store, cancellationToken))
                 throw new InvalidOperationException("Storing a file before any fault failed: " + string.Join("; ", work.FirstErrors));
@@ -173,12 +176,9 @@ internal static class FaultScenario
             network.Heal();
             cutOff.Clear();
             pool.AddRange([d1, d2]);
-            foreach (int k in killed.ToList())
-            {
-                network.Learn(k, await mesh.RestartNodeAsync(k, cancellationToken));
-                killed.Remove(k);
-                pool.Add(k);
-            }
+            await RestartAsync(mesh, network, killed.ToList(), cancellationToken);
+            pool.AddRange(killed);
+            killed.Clear();
             Log($"phase 4: partition healed, nodes {k1}, {k2} restarted");
             await Task.Delay(o.PhaseDuration, cancellationToken);
 
@@ -192,12 +192,9 @@ internal static class FaultScenario
             await Task.Delay(o.PhaseDuration, cancellationToken);
 
             // 6. Everyone back; faults off.
-            foreach (int k in four)
-            {
-                network.Learn(k, await mesh.RestartNodeAsync(k, cancellationToken));
-                killed.Remove(k);
-                pool.Add(k);
-            }
+            await RestartAsync(mesh, network, four, cancellationToken);
+            killed.Clear();
+            pool.AddRange(four);
             network.ClearAll();
             Log($"phase 6: nodes {string.Join(", ", four)} restarted, all link faults off");
             await Task.Delay(o.PhaseDuration, cancellationToken);
@@ -247,6 +244,10 @@ internal static class FaultScenario
         report.Duration = clock.Elapsed;
         return report;
     }
+
+    // In parallel: a restarting node's bucket refresh waits out its dead contacts, seconds each.
+    private static Task RestartAsync(LocalMesh mesh, FaultNetwork network, List<int> nodes, CancellationToken cancellationToken) =>
+        Task.WhenAll(nodes.Select(async k => network.Learn(k, await mesh.RestartNodeAsync(k, cancellationToken))));
 
     /// <summary>Flips the last byte of every shard file of <paramref name="node"/> (its store notices on the next read).</summary>
     internal static int CorruptShardFiles(MeshNode node)

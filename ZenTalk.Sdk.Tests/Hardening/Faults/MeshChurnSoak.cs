@@ -15,6 +15,9 @@ internal sealed record MeshChurnOptions
     public int Readers { get; init; } = 2;
     public int Writers { get; init; } = 1;
 
+    /// <summary>Pause of each writer between two stores.</summary>
+    public TimeSpan WriterPause { get; init; } = TimeSpan.FromMilliseconds(300);
+
     /// <summary>Most nodes down at once (the rest of the 5 the code tolerates is left for unlucky placement).</summary>
     public int MaxDown { get; init; } = 3;
 
@@ -56,7 +59,7 @@ internal static class MeshChurnSoak
         }, cancellationToken: cancellationToken);
         var client = await mesh.StartClientAsync(0, cancellationToken);
         using var owner = OwnerKey.Create(2048);
-        var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize);
+        var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize, o.WriterPause);
         for (int i = 0; i < 4; i++) await work.StoreOneAsync(client.Store, cancellationToken);
 
         var clock = Stopwatch.StartNew();

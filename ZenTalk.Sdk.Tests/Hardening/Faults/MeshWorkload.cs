@@ -17,13 +17,15 @@ internal sealed class MeshWorkload
     private readonly OwnerKey _owner;
     private readonly int _minSize;
     private readonly int _maxSize;
+    private readonly TimeSpan _writerPause;
     private readonly Random _seeds;
     private readonly List<StoredCopy> _files = [];
     private readonly ConcurrentBag<double> _retrieveMs = [];
     private long _retrieveOk, _retrieveFailed, _mismatches, _storeOk, _storeFailed;
 
-    public MeshWorkload(OwnerKey owner, int seed, int minSize, int maxSize)
+    public MeshWorkload(OwnerKey owner, int seed, int minSize, int maxSize, TimeSpan writerPause = default)
     {
+        _writerPause = writerPause;
         _owner = owner;
         _seeds = new Random(seed);
         _minSize = minSize;
@@ -100,6 +102,8 @@ internal sealed class MeshWorkload
             try
             {
                 await StoreOneAsync(store, stop).ConfigureAwait(false);
+                // A pause keeps the number of files (and so the final checks) bounded in short runs.
+                if (_writerPause > TimeSpan.Zero) await Task.Delay(_writerPause, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
