@@ -37,10 +37,16 @@ internal sealed class MeshShardSource : IShardSource
         // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
         if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken, verify: false).ConfigureAwait(false)) return true;
         var holders = await state.Holders(cancellationToken).ConfigureAwait(false);
-        foreach (var holder in holders.ByShard[shard])
+        // A holder that just said it has the shard and then failed was most likely cut off mid-call (a reset
+        // connection, a lost answer): each gets a second try, the first-choice node included, before the shard counts
+        // as missing; with up to m holders of the segment down, one such glitch must not lose the segment.
+        for (int round = 0; round < 2; round++)
         {
-            if (primary is { } q && holder.Id == q.Id) continue;
-            if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+            foreach (var holder in holders.ByShard[shard])
+            {
+                if (round == 0 && primary is { } q && holder.Id == q.Id) continue;
+                if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+            }
         }
 
         return false;

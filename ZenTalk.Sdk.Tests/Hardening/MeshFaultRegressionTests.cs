@@ -1,6 +1,7 @@
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.Sdk.Tests.Hardening.Faults;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
 namespace ZenTalk.Sdk.Tests.Hardening;
@@ -55,5 +56,37 @@ public class MeshFaultRegressionTests
         }
         Assert.That(segment.ShardsVerified, Is.EqualTo(15));
         Assert.That(mesh.Nodes[closest].Files!.Files.Select(f => f.Key), Does.Contain(stored.Cid), "the responsible node was handed the record");
+    }
+
+    // Found by the fault schedule (1 of 248 reads failed with "9 valid shards of the 10 needed, 6 unavailable" while 5
+    // nodes were down): a read gave up on a holder after one failed call, so one connection reset on top of 5 dead
+    // holders lost the segment although the holder was alive and had the shard.
+    [Test]
+    public async Task A_read_retries_a_holder_whose_connection_was_cut_when_five_other_holders_are_down()
+    {
+        var network = new FaultNetwork(seed: 7);
+        var options = MeshTestData.FastOptions();
+        options.OutboundTransportFor = network.HookFor;
+        await using var mesh = await LocalMesh.StartAsync(16, options);
+        network.Learn(mesh);
+        using var owner = OwnerKey.Create(2048);
+        var data = MeshTestData.Bytes(60_000, 41); // one 64 KiB segment: shards of 6 KB, far larger than any other answer
+        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner);
+        var reader = await mesh.StartClientAsync(0);
+        var manifest = await reader.MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        var hashes = Placement.SegmentHashes(manifest, 0);
+        int HoldersOf(Sha256Hash h, IEnumerable<int> nodes) => nodes.Count(i => mesh.Nodes[i].Shards!.Contains(h));
+        int target = Enumerable.Range(1, 15).First(i => hashes.Any(h => mesh.Nodes[i].Shards!.Contains(h)));
+        var down = Enumerable.Range(1, 15).Where(i => i != target && hashes.Any(h => mesh.Nodes[i].Shards!.Contains(h))).Take(5).ToList();
+        await Task.WhenAll(down.Select(mesh.StopNodeAsync));
+        var live = Enumerable.Range(0, 16).Except(down).ToList();
+        Assume.That(hashes.Where(h => mesh.Nodes[target].Shards!.Contains(h)).All(h => HoldersOf(h, live) == 1),
+            "the target is the only live holder of its shards");
+        Assume.That(hashes.Count(h => HoldersOf(h, live) > 0), Is.EqualTo(10), "exactly k shards are left");
+
+        network.ArmCut(from: -1, to: target, minChunk: 4096);
+        var back = await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.That(network.Cuts, Is.EqualTo(1), "the target's shard answer was cut");
+        Assert.That(back, Is.EqualTo(data));
     }
 }

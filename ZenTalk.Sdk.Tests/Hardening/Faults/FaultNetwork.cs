@@ -28,6 +28,7 @@ internal sealed class FaultNetwork
     private readonly ConcurrentDictionary<int, int> _indexByPort = new();
     private readonly ConcurrentDictionary<int, TimeSpan> _slow = new();
     private readonly ConcurrentDictionary<FaultyStream, byte> _open = new();
+    private readonly ConcurrentDictionary<(int, int), int> _armed = new();
     private readonly Random _random;
     private readonly Lock _randomLock = new();
     private volatile int[] _group = [];
@@ -108,6 +109,15 @@ internal sealed class FaultNetwork
         CutProbability = 0;
         ReorderProbability = 0;
     }
+
+    /// <summary>
+    /// Cuts the next chunk of at least <paramref name="minChunk"/> bytes that node <paramref name="from"/> reads from node
+    /// <paramref name="to"/>, inside its TLS record, once (a targeted fault for regression tests).
+    /// </summary>
+    public void ArmCut(int from, int to, int minChunk) => _armed[(from, to)] = minChunk;
+
+    internal bool TakeArmedCut(int from, int to, int chunk) =>
+        _armed.TryGetValue((from, to), out int min) && chunk >= min && _armed.TryRemove((from, to), out _);
 
     internal bool Blocked(int from, int to)
     {

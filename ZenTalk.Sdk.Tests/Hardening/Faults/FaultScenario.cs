@@ -51,6 +51,7 @@ internal sealed class FaultScenarioReport
     public string Faults { get; set; } = "";
     public TimeSpan? RepairAfterFaults { get; set; }
     public TimeSpan? RepairAfterKillingFive { get; set; }
+    public TimeSpan? RepairPassesTimeAfterKillingFive { get; set; }
     public int RepairPassesAfterKillingFive { get; set; }
     public int SegmentsChecked { get; set; }
     public List<string> FirstErrors { get; set; } = [];
@@ -65,7 +66,8 @@ internal sealed class FaultScenarioReport
         $"  stores during faults: {StoresOk} ok, {StoresFailed} failed",
         $"  faults injected: {Faults}",
         $"  full repair (15/15 of every segment) after the schedule: {Format(RepairAfterFaults)}",
-        $"  full repair after killing 5 nodes: {Format(RepairAfterKillingFive)} ({RepairPassesAfterKillingFive} repair rounds, {SegmentsChecked} segments)",
+        $"  full repair after killing 5 nodes: {Format(RepairAfterKillingFive)} until checked 15/15 ({RepairPassesAfterKillingFive} repair rounds, " +
+        $"{SegmentsChecked} segments; the repair passes themselves ended at {Format(RepairPassesTimeAfterKillingFive)})",
     }.Concat(Timeline.Select(t => "  " + t)).Concat(Lost.Select(l => "  LOST " + l)).Concat(FirstErrors.Select(e => "  error: " + e)));
 
     private static string Format(TimeSpan? t) => t is { } v ? $"{v.TotalSeconds:0.0} s" : "NOT REACHED";
@@ -233,8 +235,9 @@ internal static class FaultScenario
         var five = Enumerable.Range(1, o.Nodes - 1).OrderBy(_ => random.Next()).Take(5).ToList();
         await Task.WhenAll(five.Select(mesh.StopNodeAsync));
         Log($"nodes {string.Join(", ", five)} killed for the repair-time measurement");
-        var (elapsed, rounds, segments) = await TimeRepairAsync(mesh, live.Except(five).ToList(), client, work, o.RepairBudget, cancellationToken);
+        var (elapsed, passes, rounds, segments) = await TimeRepairAsync(mesh, live.Except(five).ToList(), client, work, o.RepairBudget, cancellationToken);
         report.RepairAfterKillingFive = elapsed;
+        report.RepairPassesTimeAfterKillingFive = passes;
         report.RepairPassesAfterKillingFive = rounds;
         report.SegmentsChecked = segments;
         Log($"full repair after killing 5: {(elapsed is { } r2 ? $"{r2.TotalSeconds:0.0} s" : "not reached")} ({rounds} rounds)");
@@ -297,24 +300,28 @@ internal static class FaultScenario
         TimeSpan budget, CancellationToken cancellationToken) =>
         (await TimeRepairAsync(mesh, live, asker, work, budget, cancellationToken)).Elapsed;
 
-    private static async Task<(TimeSpan? Elapsed, int Rounds, int Segments)> TimeRepairAsync(LocalMesh mesh, List<int> live, MeshNode asker,
+    /// <summary>Elapsed: until the check that found every segment at 15/15; PassesEnded: until the repair passes
+    /// of that round ended (the repair work itself, without the final check).</summary>
+    private static async Task<(TimeSpan? Elapsed, TimeSpan? PassesEnded, int Rounds, int Segments)> TimeRepairAsync(LocalMesh mesh, List<int> live, MeshNode asker,
         MeshWorkload work, TimeSpan budget, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var pending = work.Files.Select(f => f.Cid).ToHashSet();
         int segments = 0, rounds = 0;
+        var lastPassesEnded = TimeSpan.Zero;
         while (clock.Elapsed < budget)
         {
             rounds++;
             // Every live node runs a pass (each repairs the files it is the closest live node to), as the loop would.
             await Task.WhenAll(live.Select(i => mesh.Nodes[i].RunRepairPassAsync(cancellationToken)));
+            lastPassesEnded = clock.Elapsed;
             foreach (var cid in pending.ToList())
             {
                 var status = await asker.Store.GetStatusAsync(cid, cancellationToken);
                 if (rounds == 1) segments += status.Segments.Count;
                 if (status.Segments.All(s => s.ShardsVerified == s.ShardsExpected)) pending.Remove(cid);
             }
-            if (pending.Count == 0) return (clock.Elapsed, rounds, segments);
+            if (pending.Count == 0) return (clock.Elapsed, lastPassesEnded, rounds, segments);
         }
         // Not reached: say which segments lack what, so the cause can be found.
         foreach (var cid in pending.Take(3))
@@ -329,6 +336,6 @@ internal static class FaultScenario
                     $"missing [{string.Join(",", s.MissingShards)}], holders [{string.Join(",", holders)}], in the file index of [{string.Join(",", indexed)}]");
             }
         }
-        return (null, rounds, segments);
+        return (null, null, rounds, segments);
     }
 }

@@ -91,7 +91,7 @@ internal sealed class FaultyStream : Stream
             }
             var delay = _network.DelayFor(From, To);
             if (delay > TimeSpan.Zero) await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            if (_network.Chance(_network.CutProbability))
+            if (_network.Chance(_network.CutProbability) || _network.TakeArmedCut(From, To, n))
             {
                 int cut = _readRecords.MidBodyOffset(buffer.Span[..n]);
                 if (cut > 0)
