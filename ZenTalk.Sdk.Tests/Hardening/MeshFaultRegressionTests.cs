@@ -60,7 +60,8 @@ public class MeshFaultRegressionTests
 
     // Found by the fault schedule (1 of 248 reads failed with "9 valid shards of the 10 needed, 6 unavailable" while 5
     // nodes were down): a read gave up on a holder after one failed call, so one connection reset on top of 5 dead
-    // holders lost the segment although the holder was alive and had the shard.
+    // holders lost the segment although the holder was alive and had the shard. The holder lookup that follows a
+    // failed first try often ran on the same connection and died with it, so the node was not even listed as holder.
     [Test]
     public async Task A_read_retries_a_holder_whose_connection_was_cut_when_five_other_holders_are_down()
     {
