@@ -182,7 +182,18 @@ internal sealed class RepairService
         }
 
         var missing = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 0).ToList();
-        if (missing.Count == 0) return 0;
+        // Crowded shards: a node that is the only holder of several shards of the segment loses them all when it
+        // fails, so "15 of 15 present" could hide a segment that 5 node failures make unreadable. Such nodes keep one;
+        // the others get a copy on a node holding nothing of the segment, while there are such nodes (placement
+        // crowds nodes when too few are reachable, and a repair did when there were no free nodes).
+        var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
+        int free = candidates.Count(c => !busy.Contains(c.Id));
+        var spread = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 1)
+            .GroupBy(j => holders.ByShard[j][0].Id)
+            .SelectMany(g => g.Skip(1))
+            .Take(Math.Max(0, free - missing.Count))
+            .ToList();
+        if (missing.Count == 0 && spread.Count == 0) return 0;
         int valid = fetched.Count(f => f);
         foreach (int j in Enumerable.Range(0, n).Where(j => !fetched[j] && holders.ByShard[j].Count > 0))
         {
@@ -210,7 +221,6 @@ internal sealed class RepairService
         codec.Reconstruct(shards, fetched);
 
         // New homes: the closest nodes holding nothing of this segment first (one shard per node), then any.
-        var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
         var targets = new Queue<PeerContact>(candidates.Where(c => !busy.Contains(c.Id)).Concat(candidates.Where(c => busy.Contains(c.Id))));
         int repaired = 0;
         var newHolders = new List<PeerContact>();
@@ -219,6 +229,22 @@ internal sealed class RepairService
             if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
             while (targets.TryDequeue(out var target))
             {
+                if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
+                {
+                    repaired++;
+                    newHolders.Add(target);
+                    break;
+                }
+            }
+        }
+
+        foreach (int j in spread.Except(missing))
+        {
+            if (!hashes[j].Matches(shards[j].Span)) continue;
+            // Only to a node holding nothing of the segment: a copy next to another shard would not spread anything.
+            while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
+            {
+                targets.Dequeue();
                 if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
                 {
                     repaired++;

@@ -90,4 +90,36 @@ public class MeshFaultRegressionTests
         Assert.That(network.Cuts, Is.EqualTo(1), "the target's shard answer was cut");
         Assert.That(back, Is.EqualTo(data));
     }
+
+    // Found by the fault schedule (2 files lost after killing 5 of 20 nodes, right after every segment had been
+    // repaired to 15 of 15 shards): a node that is the only holder of two shards of a segment loses both when it
+    // fails, and repair looked only at shards with no holder at all, so such crowding (from stores and repairs while
+    // too few nodes were reachable) stayed for good.
+    [Test]
+    public async Task Repair_spreads_two_shards_held_only_by_one_node_onto_a_node_holding_none()
+    {
+        await using var mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions());
+        using var owner = OwnerKey.Create(2048);
+        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 51)), owner);
+        var manifest = await mesh.Nodes[0].MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        var hashes = Placement.SegmentHashes(manifest, 0);
+        var holding = Enumerable.Range(0, 16).Where(i => hashes.Any(h => mesh.Nodes[i].Shards!.Contains(h))).ToList();
+        Assume.That(holding, Has.Count.EqualTo(15), "placement put one shard on each of 15 nodes");
+        // Node a's shard moves to node b: b is now the only holder of two shards.
+        int a = holding[1], b = holding[2];
+        var moved = hashes.First(h => mesh.Nodes[a].Shards!.Contains(h));
+        var bytes = await mesh.Nodes[a].Shards!.GetAsync(moved);
+        await mesh.Nodes[b].Shards!.PutAsync(moved, bytes, default);
+        await mesh.Nodes[a].Shards!.DeleteAsync(moved);
+        Assert.That(MostShardsLostWithOneNode(mesh, hashes), Is.EqualTo(2));
+
+        foreach (var node in mesh.Nodes) await node.RunRepairPassAsync();
+
+        Assert.That(MostShardsLostWithOneNode(mesh, hashes), Is.EqualTo(1));
+        Assert.That((await mesh.Nodes[0].Store.GetStatusAsync(stored.Cid)).Segments[0].ShardsVerified, Is.EqualTo(15));
+    }
+
+    /// <summary>The most shards of the segment that one node's failure makes unavailable (shards it alone holds).</summary>
+    private static int MostShardsLostWithOneNode(LocalMesh mesh, Sha256Hash[] hashes) =>
+        mesh.Nodes.Max(n => hashes.Count(h => n.Shards!.Contains(h) && mesh.Nodes.Count(o => o.Shards!.Contains(h)) == 1));
 }

@@ -300,6 +300,14 @@ internal static class FaultScenario
         TimeSpan budget, CancellationToken cancellationToken) =>
         (await TimeRepairAsync(mesh, live, asker, work, budget, cancellationToken)).Elapsed;
 
+    /// <summary>
+    /// Every shard verified, and no node the only holder of two shards (else one more node failure loses two, and
+    /// "15 of 15" would overstate what the segment survives).
+    /// </summary>
+    internal static bool FullyRepaired(SegmentStatus segment) =>
+        segment.ShardsVerified == segment.ShardsExpected
+        && segment.Holders.GroupBy(h => h.ShardIndex).Where(g => g.Count() == 1).GroupBy(g => g.First().Node).All(g => g.Count() == 1);
+
     /// <summary>Elapsed: until the check that found every segment at 15/15; PassesEnded: until the repair passes
     /// of that round ended (the repair work itself, without the final check).</summary>
     private static async Task<(TimeSpan? Elapsed, TimeSpan? PassesEnded, int Rounds, int Segments)> TimeRepairAsync(LocalMesh mesh, List<int> live, MeshNode asker,
@@ -319,7 +327,7 @@ internal static class FaultScenario
             {
                 var status = await asker.Store.GetStatusAsync(cid, cancellationToken);
                 if (rounds == 1) segments += status.Segments.Count;
-                if (status.Segments.All(s => s.ShardsVerified == s.ShardsExpected)) pending.Remove(cid);
+                if (status.Segments.All(FullyRepaired)) pending.Remove(cid);
             }
             if (pending.Count == 0) return (clock.Elapsed, lastPassesEnded, rounds, segments);
         }
@@ -327,7 +335,7 @@ internal static class FaultScenario
         foreach (var cid in pending.Take(3))
         {
             var status = await asker.Store.GetStatusAsync(cid, cancellationToken);
-            foreach (var s in status.Segments.Where(s => s.ShardsVerified < s.ShardsExpected))
+            foreach (var s in status.Segments.Where(s => !FullyRepaired(s)))
             {
                 var holders = s.Holders.Select(h => Enumerable.Range(0, mesh.Nodes.Count).First(i => mesh.Nodes[i].Id == h.Node))
                     .Distinct().Order();
