@@ -186,7 +186,9 @@ internal sealed class RepairService
         // fails, so "15 of 15 present" could hide a segment that 5 node failures make unreadable. Such nodes keep one;
         // the others get a copy on a node holding nothing of the segment, while there are such nodes (placement
         // crowds nodes when too few are reachable, and a repair did when there were no free nodes).
-        var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
+        // "Busy" nodes are the only holder of some shard: one more shard there would crowd it. A node holding only
+        // copies that others hold too is as good a home as one holding nothing.
+        var busy = new HashSet<NodeId>(holders.ByShard.Where(h => h.Count == 1).Select(h => h[0].Id));
         int free = candidates.Count(c => !busy.Contains(c.Id));
         var spread = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 1)
             .GroupBy(j => holders.ByShard[j][0].Id)
@@ -220,7 +222,8 @@ internal sealed class RepairService
         var codec = _codecs.GetOrAdd((k, manifest.ParityShards), key => new ReedSolomon(key.Item1, key.Item2));
         codec.Reconstruct(shards, fetched);
 
-        // New homes: the closest nodes holding nothing of this segment first (one shard per node), then any.
+        // New homes: the closest nodes that are the only holder of nothing in this segment first (one shard per
+        // node), then any.
         var targets = new Queue<PeerContact>(candidates.Where(c => !busy.Contains(c.Id)).Concat(candidates.Where(c => busy.Contains(c.Id))));
         int repaired = 0;
         var newHolders = new List<PeerContact>();
@@ -241,7 +244,7 @@ internal sealed class RepairService
         foreach (int j in spread.Except(missing))
         {
             if (!hashes[j].Matches(shards[j].Span)) continue;
-            // Only to a node holding nothing of the segment: a copy next to another shard would not spread anything.
+            // Only to a node that is not already the only holder of a shard: there the copy would spread nothing.
             while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
             {
                 targets.Dequeue();
