@@ -170,7 +170,7 @@ internal static class FaultScenario
             network.Partition([d1, d2], PartitionMode.Drop);
             CheckBudget();
             int full = pool[0];
-            long junk = await FillQuotaAsync(mesh.Nodes[full], random, cancellationToken);
+            var (junk, junkHashes) = await FillQuotaAsync(mesh.Nodes[full], random, cancellationToken);
             Log($"phase 3: nodes {d1}, {d2} partitioned (black hole); node {full}'s quota filled ({junk / 1024} KiB of junk); {killed.Count + cutOff.Count + corrupted.Count} nodes down");
             await Task.Delay(o.PhaseDuration, cancellationToken);
 
@@ -198,7 +198,11 @@ internal static class FaultScenario
             killed.Clear();
             pool.AddRange(four);
             network.ClearAll();
-            Log($"phase 6: nodes {string.Join(", ", four)} restarted, all link faults off");
+            // The full disk is over too (else, with 5 of 20 down later, one live node could take no shard and a
+            // segment could not have 15 separate holders again).
+            var fullNode = mesh.Nodes[full].Shards!;
+            foreach (var h in junkHashes) await fullNode.DeleteAsync(h, cancellationToken);
+            Log($"phase 6: nodes {string.Join(", ", four)} restarted, all link faults off, node {full}'s junk removed");
             await Task.Delay(o.PhaseDuration, cancellationToken);
         }
         finally
@@ -270,11 +274,13 @@ internal static class FaultScenario
         return n;
     }
 
-    /// <summary>Puts junk shards into <paramref name="node"/>'s store until not even 64 bytes fit; returns the bytes added.</summary>
-    internal static async Task<long> FillQuotaAsync(MeshNode node, Random random, CancellationToken cancellationToken)
+    /// <summary>Puts junk shards into <paramref name="node"/>'s store until not even 64 bytes fit; returns the bytes added
+    /// and the junk's hashes (to free the space again).</summary>
+    internal static async Task<(long Bytes, List<Sha256Hash> Junk)> FillQuotaAsync(MeshNode node, Random random, CancellationToken cancellationToken)
     {
         var store = node.Shards ?? throw new InvalidOperationException("not a storing node");
         long added = 0;
+        var junkHashes = new List<Sha256Hash>();
         for (int size = 1024 * 1024; size >= 64; size /= 4)
         {
             while (true)
@@ -283,7 +289,9 @@ internal static class FaultScenario
                 random.NextBytes(junk);
                 try
                 {
-                    await store.PutAsync(Sha256Hash.Compute(junk), junk, new ShardMetadata(null, null, null), cancellationToken);
+                    var hash = Sha256Hash.Compute(junk);
+                    await store.PutAsync(hash, junk, new ShardMetadata(null, null, null), cancellationToken);
+                    junkHashes.Add(hash);
                     added += size;
                 }
                 catch (QuotaExceededException)
@@ -292,7 +300,7 @@ internal static class FaultScenario
                 }
             }
         }
-        return added;
+        return (added, junkHashes);
     }
 
     /// <summary>Runs repair passes on the live nodes until every segment of every file has all its shards verified.</summary>
