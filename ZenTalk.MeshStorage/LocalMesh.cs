@@ -130,6 +130,7 @@ public sealed class LocalMesh : IAsyncDisposable
     /// <param name="bootstrapIndex">The node the client learns the mesh from.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The client node; it is stopped with the mesh.</returns>
+    /// <exception cref="InvalidOperationException">Node <paramref name="bootstrapIndex"/> is not running.</exception>
     public async Task<MeshNode> StartClientAsync(int bootstrapIndex = 0, CancellationToken cancellationToken = default)
     {
         var seed = _nodes[bootstrapIndex] is { IsStopped: false } running ? running : throw new InvalidOperationException($"Node {bootstrapIndex} is not running.");

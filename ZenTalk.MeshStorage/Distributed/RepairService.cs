@@ -183,11 +183,10 @@ internal sealed class RepairService
 
         var missing = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 0).ToList();
         // Crowded shards: a node that is the only holder of several shards of the segment loses them all when it
-        // fails, so "15 of 15 present" could hide a segment that 5 node failures make unreadable. Such nodes keep one;
-        // the others get a copy on a node holding nothing of the segment, while there are such nodes (placement
-        // crowds nodes when too few are reachable, and a repair did when there were no free nodes).
-        // "Busy" nodes are the only holder of some shard: one more shard there would crowd it. A node holding only
-        // copies that others hold too is as good a home as one holding nothing.
+        // fails, so "15 of 15 present" could hide a segment that 5 node failures make unreadable (placement crowds
+        // nodes when too few are reachable, and so does a repair with no free node). Such a node keeps one; the others
+        // get a copy on a node that is not "busy", while there are such nodes. Busy = the only holder of some shard:
+        // a node holding only copies that others hold too is as good a home as one holding nothing.
         var busy = new HashSet<NodeId>(holders.ByShard.Where(h => h.Count == 1).Select(h => h[0].Id));
         int free = candidates.Count(c => !busy.Contains(c.Id));
         var spread = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 1)
