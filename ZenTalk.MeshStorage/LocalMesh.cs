@@ -86,6 +86,7 @@ public sealed class LocalMesh : IAsyncDisposable
             BootstrapPeers = bootstrap,
         };
         _options.ApplyTo(options);
+        options.OutboundTransport = _options.OutboundTransportFor?.Invoke(index);
         var node = await MeshNode.StartAsync(options, _loggers, cancellationToken).ConfigureAwait(false);
         _ports[index] = int.Parse(node.Endpoint[(node.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         _nodes[index] = node;
@@ -129,23 +130,27 @@ public sealed class LocalMesh : IAsyncDisposable
     /// <param name="bootstrapIndex">The node the client learns the mesh from.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The client node; it is stopped with the mesh.</returns>
+    /// <exception cref="InvalidOperationException">Node <paramref name="bootstrapIndex"/> is not running.</exception>
     public async Task<MeshNode> StartClientAsync(int bootstrapIndex = 0, CancellationToken cancellationToken = default)
     {
-        var seed = _nodes[bootstrapIndex] ?? throw new InvalidOperationException($"Node {bootstrapIndex} is not running.");
+        var seed = _nodes[bootstrapIndex] is { IsStopped: false } running ? running : throw new InvalidOperationException($"Node {bootstrapIndex} is not running.");
+        int number = Interlocked.Increment(ref _clientCount);
         var options = new MeshNodeOptions
         {
-            DataDirectory = Path.Combine(_root, "client-" + Interlocked.Increment(ref _clientCount)),
+            DataDirectory = Path.Combine(_root, "client-" + number),
             BootstrapPeers = [seed.BootstrapAddress],
             StoreForOthers = false,
         };
         _options.ApplyTo(options);
+        options.OutboundTransport = _options.OutboundTransportFor?.Invoke(-number);
         var client = await MeshNode.StartAsync(options, _loggers, cancellationToken).ConfigureAwait(false);
         lock (_clients) _clients.Add(client);
         return client;
     }
 
     private List<string> LivePeersExcept(int index) =>
-        _nodes.Where((n, i) => i != index && n is not null).Take(3).Select(n => n!.BootstrapAddress).ToList();
+        // Only running nodes: a stopped one's socket is closed, so it has no address to bootstrap through.
+        _nodes.Where((n, i) => i != index && n is { IsStopped: false }).Take(3).Select(n => n!.BootstrapAddress).ToList();
 
     /// <summary>Stops every node and client; deletes the directories unless the caller gave the root directory.</summary>
     /// <returns>A task that completes when everything is stopped.</returns>

@@ -31,6 +31,12 @@ public sealed class LocalMeshOptions
     /// Tests shorten it to replay a captured delete after its window.</summary>
     internal TimeSpan? DeleteWindow { get; set; }
 
+    /// <summary>
+    /// Fault-injection hook (tests, hardening tool): given a node's index (clients: -1, -2, ...), the wrapper for that
+    /// node's outbound TCP streams (see MeshNodeOptions.OutboundTransport), or null for none.
+    /// </summary>
+    internal Func<int, Func<Stream, System.Net.IPEndPoint, Stream>?>? OutboundTransportFor { get; set; }
+
     /// <summary>Applies these settings to one node's options.</summary>
     internal void ApplyTo(MeshNodeOptions node)
     {

@@ -64,6 +64,9 @@ public sealed class MeshNode : IAsyncDisposable
     /// <summary>Whether this node stores shards for others.</summary>
     public bool StoresForOthers => _shards is not null;
 
+    /// <summary>Whether <see cref="StopAsync"/> was called (a stopped node has no endpoint to offer peers).</summary>
+    internal bool IsStopped => Volatile.Read(ref _stopped) != 0;
+
     internal DhtNetworkNode Network => _network;
 
     internal ShardStore? Shards => _shards;
@@ -101,6 +104,7 @@ public sealed class MeshNode : IAsyncDisposable
             // Every node of a loopback cluster connects from 127.0.0.1: the per-address limit (against one host
             // hogging a node) would refuse the 17th peer. A loopback listener is reachable from this machine only.
             MaxInboundConnectionsPerAddress = IPAddress.IsLoopback(listen) ? 1024 : new RpcOptions().MaxInboundConnectionsPerAddress,
+            OutboundTransport = options.OutboundTransport,
         };
         var dhtOptions = new DhtOptions
         {

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace ZenTalk.MeshStorage;
 
 /// <summary>Settings of a <see cref="MeshNode"/>. Only <see cref="DataDirectory"/> must be set; every other member has a documented default.</summary>
@@ -54,6 +56,9 @@ public sealed class MeshNodeOptions
 
     /// <summary>How often the DHT drops expired records, refreshes buckets and republishes.</summary>
     internal TimeSpan DhtMaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Fault-injection hook (tests, hardening tool): wraps each outbound connection's TCP stream; see RpcOptions.OutboundTransport.</summary>
+    internal Func<Stream, IPEndPoint, Stream>? OutboundTransport { get; set; }
 
     /// <summary>The clock (tests use a fake one).</summary>
     internal TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc;
@@ -35,12 +36,26 @@ internal sealed class MeshShardSource : IShardSource
         PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
         // The decoder checks every shard's hash itself: the first try skips our check (a bad copy then costs the
         // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
+        long started = Stopwatch.GetTimestamp();
         if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken, verify: false).ConfigureAwait(false)) return true;
+        // A quick failure is a refused or reset connection, not a timeout: worth one more try later, even when the
+        // holder lookup (which may have run on the same broken connection) does not list the node.
+        bool primaryFailedQuickly = primary is not null && Stopwatch.GetElapsedTime(started) < _client.ShardTimeout / 2;
         var holders = await state.Holders(cancellationToken).ConfigureAwait(false);
-        foreach (var holder in holders.ByShard[shard])
+        // A holder that just said it has the shard and then failed was most likely cut off mid-call (a reset
+        // connection, a lost answer): each gets a second try before the shard counts as missing; with up to m holders
+        // of the segment down, one such glitch must not lose the segment.
+        for (int round = 0; round < 2; round++)
         {
-            if (primary is { } q && holder.Id == q.Id) continue;
-            if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+            foreach (var holder in holders.ByShard[shard])
+            {
+                if (round == 0 && primary is { } q && holder.Id == q.Id) continue;
+                if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
+            }
+
+            if (round == 0 && primaryFailedQuickly && primary is { } again && !holders.ByShard[shard].Any(h => h.Id == again.Id)
+                && await _client.GetAsync(again, hash, destination, cancellationToken).ConfigureAwait(false))
+                return true;
         }
 
         return false;

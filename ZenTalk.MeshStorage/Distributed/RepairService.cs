@@ -33,6 +33,7 @@ internal sealed class RepairService
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(int, int), ReedSolomon> _codecs = new();
     private readonly SemaphoreSlim _onePass = new(1, 1);
+    private readonly ConcurrentDictionary<Cid, NodeId> _handedTo = new();
 
     public RepairService(DhtNode dht, MeshStore store, FileIndex files, ShardStore shards, TimeProvider time, ILogger logger)
     {
@@ -86,6 +87,7 @@ internal sealed class RepairService
                 if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
                 {
                     _files.Forget(cid);
+                    _handedTo.TryRemove(cid, out _);
                     continue;
                 }
 
@@ -113,7 +115,17 @@ internal sealed class RepairService
                 }
 
                 var ranked = _store.Placement.WithSelf(closest, FileRecords.KeyOf(cid));
-                if (ranked.Count == 0 || ranked[0].Id != _dht.Self.Id) continue; // Another live node is closer: its job.
+                if (ranked.Count == 0) continue;
+                if (ranked[0].Id != _dht.Self.Id)
+                {
+                    // Another live node is closer: its job. But it may have been down or cut off when the file was
+                    // stored, and a node repairs only files in its own index: hand it the record (once per
+                    // responsible node), or nobody would ever repair the file.
+                    if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id)
+                        && await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false))
+                        _handedTo[cid] = ranked[0].Id;
+                    continue;
+                }
                 checkedFiles++;
                 var (r, l) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
                 repaired += r;
@@ -176,7 +188,19 @@ internal sealed class RepairService
         }
 
         var missing = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 0).ToList();
-        if (missing.Count == 0) return 0;
+        // Crowded shards: a node that is the only holder of several shards of the segment loses them all when it
+        // fails, so "15 of 15 present" could hide a segment that 5 node failures make unreadable (placement crowds
+        // nodes when too few are reachable, and so does a repair with no free node). Such a node keeps one; the others
+        // get a copy on a node that is not "busy", while there are such nodes. Busy = the only holder of some shard:
+        // a node holding only copies that others hold too is as good a home as one holding nothing.
+        var busy = new HashSet<NodeId>(holders.ByShard.Where(h => h.Count == 1).Select(h => h[0].Id));
+        int free = candidates.Count(c => !busy.Contains(c.Id) && !caught.Contains(c.Id));
+        var spread = Enumerable.Range(0, n).Where(j => holders.ByShard[j].Count == 1)
+            .GroupBy(j => holders.ByShard[j][0].Id)
+            .SelectMany(g => g.Skip(1))
+            .Take(Math.Max(0, free - missing.Count))
+            .ToList();
+        if (missing.Count == 0 && spread.Count == 0) return 0;
         int valid = fetched.Count(f => f);
         foreach (int j in Enumerable.Range(0, n).Where(j => !fetched[j] && holders.ByShard[j].Count > 0))
         {
@@ -203,9 +227,8 @@ internal sealed class RepairService
         var codec = _codecs.GetOrAdd((k, manifest.ParityShards), key => new ReedSolomon(key.Item1, key.Item2));
         codec.Reconstruct(shards, fetched);
 
-        // New homes: the closest nodes holding nothing of this segment first (one shard per node), then any.
-        // A holder caught lying gets none: it would take the shard and could withhold it again.
-        var busy = new HashSet<NodeId>(holders.ByShard.SelectMany(h => h).Select(h => h.Id));
+        // New homes: the closest nodes that are the only holder of nothing in this segment first (one shard per
+        // node), then any. A holder caught lying gets none: it would take the shard and could withhold it again.
         var trusted = candidates.Where(c => !caught.Contains(c.Id)).ToList();
         var targets = new Queue<PeerContact>(trusted.Where(c => !busy.Contains(c.Id)).Concat(trusted.Where(c => busy.Contains(c.Id))));
         int repaired = 0;
@@ -215,6 +238,22 @@ internal sealed class RepairService
             if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
             while (targets.TryDequeue(out var target))
             {
+                if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
+                {
+                    repaired++;
+                    newHolders.Add(target);
+                    break;
+                }
+            }
+        }
+
+        foreach (int j in spread.Except(missing))
+        {
+            if (!hashes[j].Matches(shards[j].Span)) continue;
+            // Only to a node that is not already the only holder of a shard: there the copy would spread nothing.
+            while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
+            {
+                targets.Dequeue();
                 if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
                 {
                     repaired++;

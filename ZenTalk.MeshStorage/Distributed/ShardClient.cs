@@ -32,6 +32,9 @@ internal sealed class ShardClient
 
     public bool IsSelf(PeerContact peer) => peer.Id == _self.Id;
 
+    /// <summary>Deadline of one shard call.</summary>
+    public TimeSpan ShardTimeout => _options.ShardTimeout;
+
     public async Task<bool> PutAsync(PeerContact peer, Sha256Hash hash, ReadOnlyMemory<byte> data, long expiresUnixMs,
         ByteString owner, CancellationToken cancellationToken)
     {

@@ -144,7 +144,8 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
             if (LocalBindAddress is { } source && source.AddressFamily == endPoint.AddressFamily)
                 socket.Bind(new IPEndPoint(source, 0));
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            var stream = new NetworkStream(socket, ownsSocket: true);
+            Stream stream = new NetworkStream(socket, ownsSocket: true);
+            if (_options.OutboundTransport is { } wrap) stream = wrap(stream, endPoint);
             var connection = await RpcHandshake.DialAsync(stream, endPoint, expectedId, _certificate, _options, LocalListenPort, _logger, timeout.Token).ConfigureAwait(false);
             _ = connection.Completion.ContinueWith(
                 _ => _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, tcs.Task)),

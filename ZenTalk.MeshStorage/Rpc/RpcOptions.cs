@@ -62,6 +62,14 @@ internal sealed class RpcOptions
     /// <summary>Agent text sent in the version exchange.</summary>
     public string Agent { get; init; } = "zentalk-meshstorage/0.1";
 
+    /// <summary>
+    /// Fault-injection hook for tests and the hardening tool (null in every real node): wraps the TCP stream of each
+    /// outbound connection, below TLS, given the remote endpoint. Every RPC travels on a connection its caller
+    /// dialed, so wrapping the dialer's side sees every byte of both directions. The wrapper may delay, stall, cut or
+    /// tamper with the bytes, or throw <see cref="System.IO.IOException"/> to refuse the connection.
+    /// </summary>
+    public Func<Stream, System.Net.IPEndPoint, Stream>? OutboundTransport { get; init; }
+
     /// <summary>Checks that the values are usable.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
+using ZenTalk.Sdk.Tests.Hardening.Faults;
 
 namespace ZenTalk.Benchmarks.Hardening;
 
@@ -11,6 +12,8 @@ namespace ZenTalk.Benchmarks.Hardening;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening crash [--iterations 100] [--seed 1] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening soak  [--seconds 300]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening memory [--seconds 120] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening faults [--phase-seconds 20] [--files 40] [--seed 1]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening churn [--seconds 180] [--seed 1]
 /// </code>
 /// <c>memory</c> runs a storing node in a child process (the CrashWriter's node mode) under hostile load and prints its
 /// RSS and managed heap; it fails when an honest call fails after the load.
@@ -23,7 +26,7 @@ public static class HardeningTool
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory [--cases N] [--iterations N] [--seconds N] [--seed S] [--writer PATH]");
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory|faults|churn [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH]");
             return 2;
         }
         string Option(string name, string fallback)
@@ -44,6 +47,14 @@ public static class HardeningTool
                 "crash" => CrashAsync((int)Number("iterations", 100), seed, dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
                 "soak" => SoakAsync(TimeSpan.FromSeconds(Number("seconds", 300)), dir).GetAwaiter().GetResult(),
                 "memory" => MemoryAsync(TimeSpan.FromSeconds(Number("seconds", 120)), dir, Option("writer", FindWriter())).GetAwaiter().GetResult(),
+                "faults" => FaultsAsync(new FaultScenarioOptions
+                {
+                    PhaseDuration = TimeSpan.FromSeconds(Number("phase-seconds", 20)),
+                    InitialFiles = (int)Number("files", 40),
+                    Seed = seed,
+                    RepairBudget = TimeSpan.FromSeconds(Number("repair-budget", 300)),
+                }).GetAwaiter().GetResult(),
+                "churn" => ChurnAsync(new MeshChurnOptions { Duration = TimeSpan.FromSeconds(Number("seconds", 180)), Seed = seed }).GetAwaiter().GetResult(),
                 _ => throw new ArgumentException($"unknown hardening command '{args[0]}'", nameof(args)),
             };
             Console.WriteLine($"{args[0]} finished in {clock.Elapsed.TotalSeconds:0} s: {(clean ? "clean" : "FINDINGS ABOVE")}");
@@ -117,6 +128,21 @@ public static class HardeningTool
         Console.WriteLine(report);
         Console.WriteLine("after: " + await node.MeasureAsync(collect: true));
         return report.HonestAfterFailed == 0 && report.HonestOk > 0;
+    }
+
+    private static async Task<bool> FaultsAsync(FaultScenarioOptions options)
+    {
+        var report = await FaultScenario.RunAsync(options, Console.WriteLine);
+        Console.WriteLine(report);
+        return report.Lost.Count == 0 && report.Mismatches == 0 && report.MaxDown <= 5
+               && report.RepairAfterFaults is not null && report.RepairAfterKillingFive is not null;
+    }
+
+    private static async Task<bool> ChurnAsync(MeshChurnOptions options)
+    {
+        var report = await MeshChurnSoak.RunAsync(options, Console.WriteLine);
+        Console.WriteLine(report);
+        return report.Lost.Count == 0 && report.Mismatches == 0;
     }
 
     // The CrashWriter is built next to the tests; find it from the repository root.
