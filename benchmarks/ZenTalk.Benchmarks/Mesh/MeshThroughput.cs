@@ -10,7 +10,9 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// <summary>
 /// How fast does a 64 MiB file go into and come out of a 15-node loopback <see cref="LocalMesh"/> (one process,
 /// TLS between nodes, 1 MiB segments, 10 + 5), next to the in-process pipeline with no network in the same run:
-/// encode (AES-GCM + Reed-Solomon + SHA-256 into memory) and decode (from shards in memory).
+/// encode (AES-GCM + Reed-Solomon + SHA-256 into memory) and decode (from shards in memory). A floor for store runs
+/// in the same process too: the disk work alone of a 64 MiB store — its 960 shard files written durably (temp file,
+/// fsync, rename, directory fsync), eight segments at a time like the store, into the holders' 15 directories.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5)]
@@ -24,6 +26,9 @@ public class MeshThroughput
     private ContentKey _key = null!;
     private Manifest _manifest = null!;
     private ArrayShards _shards = null!;
+    private string _floorRoot = null!;
+    private string[] _floorDirectories = null!;
+    private int _floorRound;
 
     [GlobalSetup]
     public async Task Setup()
@@ -35,6 +40,8 @@ public class MeshThroughput
         _key = ContentKey.Generate();
         _shards = new ArrayShards(keep: true);
         _manifest = await new FileEncoder().EncodeAsync(new MemoryStream(_input, writable: false), _key, _owner, _shards);
+        _floorRoot = Path.Combine(Path.GetTempPath(), "zentalk-bench-floor-" + Guid.NewGuid().ToString("N"));
+        _floorDirectories = Enumerable.Range(0, 15).Select(i => Directory.CreateDirectory(Path.Combine(_floorRoot, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName).ToArray();
     }
 
     [GlobalCleanup]
@@ -42,6 +49,22 @@ public class MeshThroughput
     {
         await _mesh.DisposeAsync();
         _owner.Dispose();
+        Directory.Delete(_floorRoot, recursive: true);
+    }
+
+    /// <summary>Floor for store: only the disk work of a 64 MiB store (960 durable shard files, 8 segments at a time).</summary>
+    [Benchmark]
+    public Task Floor_durable_shard_writes()
+    {
+        int round = _floorRound++;
+        var header = new byte[ZenTalk.MeshStorage.Shards.ShardFile.HeaderSize];
+        return Parallel.ForAsync(0, _manifest.SegmentCount, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (s, ct) =>
+        {
+            int size = _manifest.ShardSize(s);
+            await Task.WhenAll(Enumerable.Range(0, _manifest.TotalShards).Select(j =>
+                ZenTalk.MeshStorage.Shards.ShardFile.WriteAtomicallyAsync(
+                    Path.Combine(_floorDirectories[j], $"{round}-{s}"), header, _shards.Segment(s)[j].AsMemory(0, size), ct)));
+        });
     }
 
     /// <summary>Store 64 MiB through node 0 (encode, look up, place 15 shards per segment, publish the manifest).</summary>
