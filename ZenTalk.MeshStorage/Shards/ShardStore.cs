@@ -217,7 +217,9 @@ internal sealed class ShardStore : IDisposable
                 }
                 else
                 {
-                    payload = new byte[length];
+                    // Every byte is overwritten by the read below, or the array is dropped (a short read is invalid):
+                    // no need for the runtime to zero 100 KiB+ first.
+                    payload = GC.AllocateUninitializedArray<byte>(checked((int)length));
                     var read = 0;
                     while (read < payload.Length)
                     {
