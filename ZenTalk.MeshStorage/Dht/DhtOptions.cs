@@ -22,7 +22,8 @@ internal sealed class DhtOptions
     /// and ::1 only. Never enable it for a node reachable from other machines.</summary>
     public bool AllowLoopbackClusters { get; init; }
 
-    /// <summary>Consecutive failed requests after which a peer leaves the routing table.</summary>
+    /// <summary>Consecutive failed requests after which a peer is replaced in the routing table by a waiting newcomer
+    /// (with no newcomer waiting it stays; see <see cref="RoutingTable.RecordFailure"/>).</summary>
     public int MaxFailures { get; init; } = 2;
 
     /// <summary>A bucket with no lookup for this long gets a lookup of a random id in its range.</summary>

@@ -93,8 +93,13 @@ internal sealed class RoutingTable
         Remove(oldest.Id);
     }
 
-    /// <summary>Counts a failed request; after <see cref="DhtOptions.MaxFailures"/> in a row the peer is removed
-    /// (and replaced from the replacement cache).</summary>
+    /// <summary>
+    /// Counts a failed request. After <see cref="DhtOptions.MaxFailures"/> in a row the peer is replaced — but only
+    /// when a replacement is waiting (Kademlia's rule). With none, it stays, marked by its failures: a partition
+    /// fails every peer at once, and a table that dropped them all would have nobody left to ask when it heals (a
+    /// cut-off node would empty its own table, and every other node would forget it, so no lookup would find it
+    /// again). The next request that succeeds clears the count.
+    /// </summary>
     public void RecordFailure(NodeId id)
     {
         lock (_lock)
@@ -107,7 +112,7 @@ internal sealed class RoutingTable
                 bucket.Replacements.RemoveAll(r => r.Id == id);
                 return;
             }
-            if (++bucket.Entries[at].Failures >= _options.MaxFailures) RemoveAt(bucket, at);
+            if (++bucket.Entries[at].Failures >= _options.MaxFailures && bucket.Replacements.Count > 0) RemoveAt(bucket, at);
         }
     }
 

@@ -122,6 +122,32 @@ public class RoutingTableTests
     }
 
     [Test]
+    public void Repeated_failures_do_not_empty_a_bucket_when_no_replacement_waits()
+    {
+        // A partition fails every peer at once; dropping them all would leave nobody to ask once it heals.
+        var (table, self) = NewTable(loopback: true, k: 2);
+        var a = Peer(self.RandomWithSharedPrefix(0, Rng), "127.0.0.1");
+        var b = Peer(self.RandomWithSharedPrefix(0, Rng), "127.0.0.1");
+        table.Update(a, out _);
+        table.Update(b, out _);
+        for (int i = 0; i < 5; i++)
+        {
+            table.RecordFailure(a.Id);
+            table.RecordFailure(b.Id);
+        }
+
+        Assert.That(table.Contains(a.Id) && table.Contains(b.Id), Is.True);
+        Assert.That(table.Closest(self, 2).Select(c => c.Id), Is.EquivalentTo(new[] { a.Id, b.Id }), "still asked, so a healed peer is found again");
+
+        // A newcomer now waits: the next failure of a stale peer hands its place over.
+        var c = Peer(self.RandomWithSharedPrefix(0, Rng), "127.0.0.1");
+        Assert.That(table.Update(c, out _), Is.EqualTo(RoutingTable.UpdateResult.BucketFull));
+        table.RecordFailure(a.Id);
+        Assert.That(table.Contains(a.Id), Is.False);
+        Assert.That(table.Contains(c.Id), Is.True);
+    }
+
+    [Test]
     public void Our_own_id_is_never_added()
     {
         var (table, self) = NewTable(loopback: true);
