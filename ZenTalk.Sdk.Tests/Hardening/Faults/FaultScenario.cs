@@ -263,13 +263,22 @@ internal static class FaultScenario
         int n = 0;
         foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
         {
-            using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-            if (f.Length == 0) continue;
-            f.Position = f.Length - 1;
-            int b = f.ReadByte();
-            f.Position = f.Length - 1;
-            f.WriteByte((byte)(b ^ 0xFF));
-            n++;
+            // A put in flight owns its temp file (opened exclusively) and renames it away: not a stored shard yet.
+            if (Path.GetFileName(path).StartsWith(ShardFile.TempPrefix, StringComparison.Ordinal)) continue;
+            try
+            {
+                using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+                if (f.Length == 0) continue;
+                f.Position = f.Length - 1;
+                int b = f.ReadByte();
+                f.Position = f.Length - 1;
+                f.WriteByte((byte)(b ^ 0xFF));
+                n++;
+            }
+            catch (IOException)
+            {
+                // Replaced or deleted under us (a metadata merge, a delete, repair): the rest are corrupted anyway.
+            }
         }
         return n;
     }
