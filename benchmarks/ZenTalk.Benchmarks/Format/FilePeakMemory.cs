@@ -55,7 +55,8 @@ public class FilePeakMemory
         return ReadKb("VmRSS:");
     }
 
-    private static long ReadKb(string field)
+    /// <summary>A field of /proc/self/status in KiB (e.g. "VmHWM:").</summary>
+    internal static long ReadKb(string field)
     {
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);

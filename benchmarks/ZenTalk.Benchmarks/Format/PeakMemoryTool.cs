@@ -79,11 +79,5 @@ internal static class PeakMemoryTool
 
     private static void Report(string phase, TimeSpan elapsed, int segments) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"PEAK-MEMORY {phase} 1 GiB ({segments} segments, {elapsed.TotalSeconds:F1} s): whole process VmHWM {ReadKb("VmHWM:") / 1024.0:F1} MiB, VmRSS now {ReadKb("VmRSS:") / 1024.0:F1} MiB (anonymous {ReadKb("RssAnon:") / 1024.0:F1}, mapped files {ReadKb("RssFile:") / 1024.0:F1}), GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, server GC {System.Runtime.GCSettings.IsServerGC}"));
-
-    private static long ReadKb(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
-        return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-    }
+            $"PEAK-MEMORY {phase} 1 GiB ({segments} segments, {elapsed.TotalSeconds:F1} s): whole process VmHWM {FilePeakMemory.ReadKb("VmHWM:") / 1024.0:F1} MiB, VmRSS now {FilePeakMemory.ReadKb("VmRSS:") / 1024.0:F1} MiB (anonymous {FilePeakMemory.ReadKb("RssAnon:") / 1024.0:F1}, mapped files {FilePeakMemory.ReadKb("RssFile:") / 1024.0:F1}), GC heap {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, server GC {System.Runtime.GCSettings.IsServerGC}"));
 }

@@ -32,8 +32,7 @@ public class MeshAttachmentLatency
     private LocalMesh _mesh = null!;
     private OwnerKey _owner = null!;
     private StoredFile _stored = null!;
-    private string _floorRoot = null!;
-    private string[] _floorDirectories = null!;
+    private FloorDirectories _floor = null!;
     private byte[] _shard = null!;
     private byte[] _header = null!;
     private byte[] _manifestBody = null!;
@@ -63,8 +62,7 @@ public class MeshAttachmentLatency
             RootDirectory = Path.Combine(root, "zentalk-bench-mesh-" + Guid.NewGuid().ToString("N")),
         });
         _stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(_attachment, writable: false), _owner);
-        _floorRoot = Path.Combine(root, "zentalk-bench-floor-" + Guid.NewGuid().ToString("N"));
-        _floorDirectories = Enumerable.Range(0, 15).Select(i => Directory.CreateDirectory(Path.Combine(_floorRoot, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName).ToArray();
+        _floor = new FloorDirectories(root);
         _shard = RandomNumberGenerator.GetBytes(ZenTalk.MeshStorage.Format.Manifest.ShardSizeFor(Size, 10));
         _header = new byte[ZenTalk.MeshStorage.Shards.ShardFile.HeaderSize];
         _manifestBody = RandomNumberGenerator.GetBytes(1400);
@@ -77,7 +75,7 @@ public class MeshAttachmentLatency
         await _mesh.DisposeAsync();
         _owner.Dispose();
         Directory.Delete(meshRoot, recursive: true); // A root given to LocalMesh is the caller's to delete.
-        Directory.Delete(_floorRoot, recursive: true);
+        _floor.Dispose();
     }
 
     /// <summary>Store one 256 KiB attachment through node 0.</summary>
@@ -97,7 +95,7 @@ public class MeshAttachmentLatency
     public Task Floor_15_durable_shard_writes()
     {
         string name = (_floorRound++).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
-        return Task.WhenAll(_floorDirectories.Select(d =>
+        return Task.WhenAll(_floor.Holders.Select(d =>
             ZenTalk.MeshStorage.Shards.ShardFile.WriteAtomicallyAsync(Path.Combine(d, name), _header, _shard, CancellationToken.None)));
     }
 

@@ -26,8 +26,7 @@ public class MeshThroughput
     private ContentKey _key = null!;
     private Manifest _manifest = null!;
     private ArrayShards _shards = null!;
-    private string _floorRoot = null!;
-    private string[] _floorDirectories = null!;
+    private FloorDirectories _floor = null!;
     private int _floorRound;
 
     [GlobalSetup]
@@ -40,8 +39,7 @@ public class MeshThroughput
         _key = ContentKey.Generate();
         _shards = new ArrayShards(keep: true);
         _manifest = await new FileEncoder().EncodeAsync(new MemoryStream(_input, writable: false), _key, _owner, _shards);
-        _floorRoot = Path.Combine(Path.GetTempPath(), "zentalk-bench-floor-" + Guid.NewGuid().ToString("N"));
-        _floorDirectories = Enumerable.Range(0, 15).Select(i => Directory.CreateDirectory(Path.Combine(_floorRoot, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName).ToArray();
+        _floor = new FloorDirectories(Path.GetTempPath());
     }
 
     [GlobalCleanup]
@@ -49,7 +47,7 @@ public class MeshThroughput
     {
         await _mesh.DisposeAsync();
         _owner.Dispose();
-        Directory.Delete(_floorRoot, recursive: true);
+        _floor.Dispose();
     }
 
     /// <summary>Floor for store: only the disk work of a 64 MiB store (960 durable shard files, 8 segments at a time).</summary>
@@ -63,7 +61,7 @@ public class MeshThroughput
             int size = _manifest.ShardSize(s);
             await Task.WhenAll(Enumerable.Range(0, _manifest.TotalShards).Select(j =>
                 ZenTalk.MeshStorage.Shards.ShardFile.WriteAtomicallyAsync(
-                    Path.Combine(_floorDirectories[j], $"{round}-{s}"), header, _shards.Segment(s)[j].AsMemory(0, size), ct)));
+                    Path.Combine(_floor.Holders[j], $"{round}-{s}"), header, _shards.Segment(s)[j].AsMemory(0, size), ct)));
         });
     }
 
