@@ -8,26 +8,31 @@ using ZenTalk.MeshStorage.Format;
 namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
-/// The versioned directory layout of a shard store, and the migration from older layouts.
-/// <para>Version 2 (current): <c>VERSION</c> ("2\n"), <c>shards/&lt;first two hex digits&gt;/&lt;64 hex&gt;</c> holding
-/// <see cref="ShardFile"/>s, <c>quarantine/</c>.</para>
+/// The versioned directory layout of a shard store, and the migrations from older layouts.
+/// <para>Version 3 (current): <c>VERSION</c> ("3\n"), <c>packs/&lt;16 hex&gt;.pack</c> (<see cref="PackFile"/>),
+/// <c>quarantine/</c>.</para>
+/// <para>Version 2: <c>VERSION</c> ("2\n"), <c>shards/&lt;first two hex digits&gt;/&lt;64 hex&gt;</c>, one
+/// <see cref="ShardFile"/> per shard, <c>quarantine/</c>.</para>
 /// <para>Version 1 (the first prototype): <c>VERSION</c> ("1\n"), flat <c>&lt;64 hex&gt;.shard</c> files with the raw
 /// bytes, and a <c>&lt;64 hex&gt;.json</c> sidecar per shard (<c>cid</c>, <c>owner</c>, <c>storedAt</c>,
 /// <c>expiresAt</c> in Unix seconds).</para>
-/// <para>Migration 1 → 2 is crash-safe: a marker file says a migration is running; the new tree is built in a
-/// staging directory (resumable: files already staged are kept), moved into place, and the atomic rewrite of
-/// <c>VERSION</c> is the commit point. Before it the old layout is authoritative and the migration resumes; after
-/// it only the cleanup of old files remains. The store serves nothing until the marker is gone, so nobody ever
-/// sees a mix of layouts.</para>
+/// <para>Every migration is crash-safe the same way: a marker file says which migration is running; the new tree is
+/// built in a staging directory, moved into place, and the atomic rewrite of <c>VERSION</c> is the commit point.
+/// Before it the old layout is authoritative and the migration resumes (1 → 2) or starts over (2 → 3); after it
+/// only the cleanup of old files remains. The store serves nothing until the marker is gone, so nobody ever sees a
+/// mix of layouts. A version 1 store goes through 2 to 3 in one open.</para>
 /// </summary>
 internal static class ShardStoreLayout
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
     public const string VersionFile = "VERSION";
+    public const string PacksDirectory = "packs";
     public const string ShardsDirectory = "shards";
     public const string QuarantineDirectory = "quarantine";
     public const string MigrationMarker = ".migration";
     public const string StagingDirectory = ".migration-staging";
+    private const string V1Marker = "1->2\n";
+    private const string V2Marker = "2->3\n";
 
     public static async Task PrepareAsync(ShardStoreOptions options, CancellationToken cancellationToken)
     {
@@ -53,16 +58,27 @@ internal static class ShardStoreLayout
                 $"The shard store in '{root}' has layout version {version}, written by a newer ZenTalk; this version reads up to {CurrentVersion}. Upgrade ZenTalk.MeshStorage.");
         }
 
+        var marker = Path.Combine(root, MigrationMarker);
         switch (version)
         {
             case 1:
                 await MigrateFromV1Async(options, cancellationToken).ConfigureAwait(false);
+                await MigrateFromV2Async(options, cancellationToken).ConfigureAwait(false);
                 break;
-            case CurrentVersion:
-                if (File.Exists(Path.Combine(root, MigrationMarker)))
+            case 2:
+                if (File.Exists(marker) && File.ReadAllText(marker) == V1Marker)
                 {
                     options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store migration in {Directory}.", root);
                     FinishV1Cleanup(root);
+                }
+
+                await MigrateFromV2Async(options, cancellationToken).ConfigureAwait(false);
+                break;
+            case CurrentVersion:
+                if (File.Exists(marker))
+                {
+                    options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store migration in {Directory}.", root);
+                    FinishV2Cleanup(root);
                 }
 
                 EnsureDirectories(root);
@@ -96,20 +112,25 @@ internal static class ShardStoreLayout
         ShardFile.WriteAtomicallyAsync(Path.Combine(root, VersionFile),
             Encoding.ASCII.GetBytes(version.ToString(CultureInfo.InvariantCulture) + "\n"), ReadOnlyMemory<byte>.Empty, cancellationToken);
 
-    private static void EnsureDirectories(string root) => CreateShardTree(Path.Combine(root, ShardsDirectory), Path.Combine(root, QuarantineDirectory), root);
+    private static void EnsureDirectories(string root)
+    {
+        var packs = Path.Combine(root, PacksDirectory);
+        var created = !Directory.Exists(packs);
+        Directory.CreateDirectory(packs);
+        Directory.CreateDirectory(Path.Combine(root, QuarantineDirectory));
+        if (created)
+        {
+            DirectorySync.Flush(root);
+        }
+    }
 
-    private static void CreateShardTree(string shards, string? quarantine, string parent)
+    private static void CreateShardTree(string shards, string parent)
     {
         var created = !Directory.Exists(shards);
         Directory.CreateDirectory(shards);
         for (var i = 0; i < 256; i++)
         {
             Directory.CreateDirectory(Path.Combine(shards, i.ToString("x2", CultureInfo.InvariantCulture)));
-        }
-
-        if (quarantine is not null)
-        {
-            Directory.CreateDirectory(quarantine);
         }
 
         if (created)
@@ -146,11 +167,11 @@ internal static class ShardStoreLayout
         else
         {
             log.LogInformation("Migrating the shard store in {Directory} from layout 1 to 2.", root);
-            await ShardFile.WriteAtomicallyAsync(marker, "1->2\n"u8.ToArray(), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await ShardFile.WriteAtomicallyAsync(marker, Encoding.ASCII.GetBytes(V1Marker), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
         Directory.CreateDirectory(staging);
-        CreateShardTree(stagedShards, null, staging);
+        CreateShardTree(stagedShards, staging);
         options.MigrationStep?.Invoke("started");
 
         var copied = 0;
@@ -191,11 +212,141 @@ internal static class ShardStoreLayout
         Directory.Move(stagedShards, liveShards);
         DirectorySync.Flush(root);
         options.MigrationStep?.Invoke("moved");
-        await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
+        await WriteVersionAsync(root, 2, cancellationToken).ConfigureAwait(false);
         options.MigrationStep?.Invoke("committed");
         FinishV1Cleanup(root);
-        EnsureDirectories(root);
         log.LogInformation("Migrated {Count} shards in {Directory} to layout 2.", copied, root);
+    }
+
+    private static async Task MigrateFromV2Async(ShardStoreOptions options, CancellationToken cancellationToken)
+    {
+        var root = options.Directory;
+        var log = options.Logger;
+        var marker = Path.Combine(root, MigrationMarker);
+        var staging = Path.Combine(root, StagingDirectory);
+        var stagedPacks = Path.Combine(staging, PacksDirectory);
+        var livePacks = Path.Combine(root, PacksDirectory);
+        if (File.Exists(marker))
+        {
+            // Not committed: the layout 2 files are untouched and authoritative, so the packs are built again.
+            log.LogWarning("Restarting an interrupted migration of the shard store in {Directory} from layout 2 to 3.", root);
+            if (Directory.Exists(livePacks))
+            {
+                Directory.Delete(livePacks, recursive: true);
+            }
+        }
+        else
+        {
+            log.LogInformation("Migrating the shard store in {Directory} from layout 2 to 3.", root);
+            await ShardFile.WriteAtomicallyAsync(marker, Encoding.ASCII.GetBytes(V2Marker), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        Directory.CreateDirectory(stagedPacks);
+        DirectorySync.Flush(staging);
+        DirectorySync.Flush(root);
+        options.MigrationStep?.Invoke("v3:started");
+        var copied = 0;
+        await BlockingIo.RunAsync(() => copied = StageV2Packs(options, stagedPacks, cancellationToken), cancellationToken).ConfigureAwait(false);
+        options.MigrationStep?.Invoke("v3:staged");
+        Directory.Move(stagedPacks, livePacks);
+        DirectorySync.Flush(root);
+        options.MigrationStep?.Invoke("v3:moved");
+        await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
+        options.MigrationStep?.Invoke("v3:committed");
+        FinishV2Cleanup(root);
+        EnsureDirectories(root);
+        log.LogInformation("Migrated {Count} shards in {Directory} to layout 3.", copied, root);
+    }
+
+    /// <summary>Copies every valid layout 2 shard file into sealed packs in <paramref name="stagedPacks"/> (blocking).</summary>
+    private static int StageV2Packs(ShardStoreOptions options, string stagedPacks, CancellationToken cancellationToken)
+    {
+        var log = options.Logger;
+        var shards = Path.Combine(options.Directory, ShardsDirectory);
+        var quarantine = Path.Combine(options.Directory, QuarantineDirectory);
+        var recordHeader = new byte[PackRecord.HeaderSize];
+        var padding = new byte[PackRecord.Alignment];
+        PackFile? pack = null;
+        long id = 0;
+        var copied = 0;
+        try
+        {
+            var files = Directory.Exists(shards) ? Directory.EnumerateFiles(shards, "*", SearchOption.AllDirectories) : [];
+            foreach (var file in files)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var name = Path.GetFileName(file);
+                if (name.StartsWith(ShardFile.TempPrefix, StringComparison.Ordinal))
+                {
+                    continue; // a layout 2 put that never reached its rename: never visible
+                }
+
+                if (!Sha256Hash.TryParseHex(name, out var hash))
+                {
+                    log.LogWarning("Skipping {File}: not a shard name.", file);
+                    continue;
+                }
+
+                var bytes = File.ReadAllBytes(file);
+                if (bytes.Length < ShardFile.HeaderSize || !ShardFile.TryReadHeader(bytes, hash, out var info)
+                    || info.Length != bytes.Length - ShardFile.HeaderSize || !hash.Matches(bytes.AsSpan(ShardFile.HeaderSize)))
+                {
+                    Directory.CreateDirectory(quarantine);
+                    log.LogWarning("Shard {Hash} of layout 2 is damaged; it is quarantined, not migrated.", hash);
+                    File.Copy(file, Path.Combine(quarantine, name + ".v2"), overwrite: true);
+                    continue;
+                }
+
+                var size = PackRecord.Size(info.Length);
+                if (pack is null || (pack.End > PackFile.FileHeaderSize && pack.End + size > options.PackBytes))
+                {
+                    pack?.Seal();
+                    pack?.Release();
+                    pack = null;
+                    pack = PackFile.Create(stagedPacks, ++id);
+                }
+
+                PackRecord.WriteHeader(recordHeader, pack.Salt, info);
+                RandomAccess.Write(pack.Handle,
+                    [recordHeader, bytes.AsMemory(ShardFile.HeaderSize), padding.AsMemory(0, (int)(size - PackRecord.HeaderSize - info.Length))], pack.End);
+                pack.End += size;
+                options.MigrationStep?.Invoke("v3:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
+            }
+
+            pack?.Seal(); // flushes every record first
+        }
+        finally
+        {
+            pack?.Release();
+        }
+
+        DirectorySync.Flush(stagedPacks);
+        return copied;
+    }
+
+    /// <summary>After the commit to layout 3: remove the layout 2 tree and the staging area, then the marker.</summary>
+    private static void FinishV2Cleanup(string root)
+    {
+        var shards = Path.Combine(root, ShardsDirectory);
+        if (Directory.Exists(shards))
+        {
+            Directory.Delete(shards, recursive: true);
+        }
+
+        var staging = Path.Combine(root, StagingDirectory);
+        if (Directory.Exists(staging))
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+
+        DirectorySync.Flush(root);
+        File.Delete(Path.Combine(root, MigrationMarker));
+        DirectorySync.Flush(root);
     }
 
     /// <summary>After the commit: remove what is left of layout 1, then the marker (last, so a crash repeats this).</summary>

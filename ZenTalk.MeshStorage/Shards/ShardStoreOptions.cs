@@ -12,6 +12,16 @@ internal sealed class ShardStoreOptions
     /// <summary>The most payload bytes the store accepts; unlimited by default.</summary>
     public long QuotaBytes { get; init; } = long.MaxValue;
 
+    /// <summary>
+    /// The size at which the active pack file is sealed and a new one started (a record larger than this gets a pack
+    /// of its own). 128 MiB by default: large enough that a node keeps few files open, small enough that checking the
+    /// unsealed pack at open (its records are re-hashed) and rewriting a mostly dead one stay short.
+    /// </summary>
+    public long PackBytes { get; init; } = 128L << 20;
+
+    /// <summary>The share of a sealed pack's bytes that must be dead before compaction rewrites it (0.5 by default).</summary>
+    public double CompactDeadShare { get; init; } = 0.5;
+
     /// <summary>The clock for stored times and expiry (tests pass a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -256,28 +256,28 @@ internal static class FaultScenario
     private static Task RestartAsync(LocalMesh mesh, FaultNetwork network, List<int> nodes, CancellationToken cancellationToken) =>
         Task.WhenAll(nodes.Select(async k => network.Learn(k, await mesh.RestartNodeAsync(k, cancellationToken))));
 
-    /// <summary>Flips the last byte of every shard file of <paramref name="node"/> (its store notices on the next read).</summary>
+    /// <summary>Flips the last byte of every shard <paramref name="node"/> stores, on disk (its store notices on the next read).</summary>
     internal static int CorruptShardFiles(MeshNode node)
     {
-        var root = Path.Combine(node.DataDirectory, "shards", ShardStoreLayout.ShardsDirectory);
+        var store = node.Shards ?? throw new InvalidOperationException("not a storing node");
         int n = 0;
-        foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        foreach (var info in store.List())
         {
-            // A put in flight owns its temp file (opened exclusively) and renames it away: not a stored shard yet.
-            if (Path.GetFileName(path).StartsWith(ShardFile.TempPrefix, StringComparison.Ordinal)) continue;
+            // Deleted, moved or re-put since the listing: skip it, the rest are corrupted anyway.
+            if (info.Length == 0 || store.Locate(info.Hash) is not { } at) continue;
             try
             {
-                using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-                if (f.Length == 0) continue;
-                f.Position = f.Length - 1;
+                using var f = new FileStream(at.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                var last = at.PayloadOffset + info.Length - 1;
+                f.Position = last;
                 int b = f.ReadByte();
-                f.Position = f.Length - 1;
+                f.Position = last;
                 f.WriteByte((byte)(b ^ 0xFF));
                 n++;
             }
             catch (IOException)
             {
-                // Replaced or deleted under us (a metadata merge, a delete, repair): the rest are corrupted anyway.
+                // The pack was removed by compaction under us.
             }
         }
         return n;

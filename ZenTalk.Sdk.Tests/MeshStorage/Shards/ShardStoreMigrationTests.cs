@@ -38,8 +38,9 @@ public class ShardStoreMigrationTests
             Assert.That(info.Metadata.ExpiresAt, Is.EqualTo(e.ExpiresAt is { } x ? DateTimeOffset.FromUnixTimeSeconds(x) : (DateTimeOffset?)null));
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("2\n"));
-        // Nothing of layout 1 or of the migration is left: no mix.
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        // Nothing of layout 1 or 2 or of the migration is left: no mix.
+        Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(Directory.EnumerateFiles(_dir, "*.shard"), Is.Empty);
         Assert.That(Directory.EnumerateFiles(_dir, "*.json"), Is.Empty);
         Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.False);
@@ -77,6 +78,12 @@ public class ShardStoreMigrationTests
     [TestCase("staged")]
     [TestCase("moved")]
     [TestCase("committed")]
+    [TestCase("v3:started")]
+    [TestCase("v3:copied:1")]
+    [TestCase("v3:copied:5")]
+    [TestCase("v3:staged")]
+    [TestCase("v3:moved")]
+    [TestCase("v3:committed")]
     public async Task Migration_interrupted_at_any_step_is_completed_on_next_open(string crashAt)
     {
         var entries = V1StoreFixture.Create(_dir, 8, 400, expiresAt: 4_000_000_000);
@@ -97,7 +104,65 @@ public class ShardStoreMigrationTests
         var entries = V1StoreFixture.Create(_dir, 6, 400);
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "copied:2") throw new SimulatedCrash(); }));
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "moved") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v3:copied:3") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v3:moved") throw new SimulatedCrash(); }));
         await AssertFullyMigrated(entries);
+    }
+
+    [Test]
+    public async Task Version_2_layout_is_migrated_to_packs_with_its_metadata_and_without_its_damage()
+    {
+        var cid = Cid.Compute("file"u8);
+        var owner = Sha256Hash.Compute("owner"u8);
+        var good = V2StoreFixture.Create(_dir, 20, 3000, new ShardMetadata(cid, owner, DateTimeOffset.FromUnixTimeSeconds(4_000_000_000)));
+        good.AddRange(V2StoreFixture.Create(_dir, 5, 200, default));
+        var damaged = V2StoreFixture.Create(_dir, 1, 500, default)[0];
+        var damagedPath = V2StoreFixture.PathOf(_dir, damaged.Hash);
+        var bytes = File.ReadAllBytes(damagedPath);
+        bytes[^1] ^= 1;
+        File.WriteAllBytes(damagedPath, bytes);
+        // An unfinished layout 2 put: never visible, never migrated.
+        File.WriteAllBytes(Path.Combine(Path.GetDirectoryName(damagedPath)!, ".tmp-" + Guid.NewGuid().ToString("N")), new byte[300]);
+
+        using (var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, PackBytes = 1L << 16 }))
+        {
+            Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(good.Select(g => g.Hash)));
+            foreach (var e in good)
+            {
+                Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+                var info = store.GetInfo(e.Hash)!;
+                Assert.That(info.Metadata, Is.EqualTo(e.Metadata));
+                Assert.That(info.StoredAt, Is.EqualTo(e.StoredAt));
+            }
+
+            Assert.That(store.GetPacks().Count, Is.GreaterThan(1), "20 × 3 KB in 64 KiB packs");
+            Assert.That(store.GetPacks().Take(store.GetPacks().Count - 1).All(p => p.Sealed), Is.True);
+        }
+
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
+        Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.False);
+        Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Select(Path.GetFileName), Is.EqualTo(new[] { damaged.Hash + ".v2" }));
+        using var reopened = await Open();
+        Assert.That(reopened.List().Count, Is.EqualTo(good.Count));
+    }
+
+    [TestCase("v3:copied:4")]
+    [TestCase("v3:moved")]
+    [TestCase("v3:committed")]
+    public async Task Version_2_migration_interrupted_is_completed_on_next_open(string crashAt)
+    {
+        var entries = V2StoreFixture.Create(_dir, 10, 1000, default);
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(step =>
+        {
+            if (step == crashAt) throw new SimulatedCrash();
+        }));
+        using var store = await Open();
+        Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(entries.Select(e => e.Hash)));
+        foreach (var e in entries) Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
+        Assert.That(Directory.Exists(Path.Combine(_dir, ".migration-staging")), Is.False);
     }
 
     [Test]

@@ -27,8 +27,17 @@ public class ShardStoreTests
         }
     }
 
-    private Task<ShardStore> Open(long quota = long.MaxValue) =>
-        ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, QuotaBytes = quota, TimeProvider = _time });
+    private Task<ShardStore> Open(long quota = long.MaxValue, long packBytes = 128L << 20) =>
+        ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, QuotaBytes = quota, TimeProvider = _time, PackBytes = packBytes });
+
+    private static void FlipByte(string path, long offset)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        fs.Position = offset;
+        var b = fs.ReadByte();
+        fs.Position = offset;
+        fs.WriteByte((byte)(b ^ 0xFF));
+    }
 
     private static (Sha256Hash Hash, byte[] Data) NewShard(int size = 1000)
     {
@@ -75,7 +84,7 @@ public class ShardStoreTests
         data[0] ^= 1;
         Assert.ThrowsAsync<IntegrityException>(() => store.PutAsync(hash, data, default));
         Assert.That(store.Contains(hash), Is.False);
-        Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "shards"), "*", SearchOption.AllDirectories), Is.Empty);
+        Assert.That(store.GetPacks().Select(p => p.Length), Is.All.EqualTo(PackFile.FileHeaderSize), "no record was appended");
     }
 
     [Test]
@@ -93,49 +102,129 @@ public class ShardStoreTests
     [Test]
     public async Task Get_quarantines_a_shard_whose_bytes_rotted_on_disk()
     {
-        using var store = await Open();
         var (hash, data) = NewShard();
-        await store.PutAsync(hash, data, default);
-        var path = Path.Combine(_dir, "shards", hash.ToString()[..2], hash.ToString());
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        using (var store = await Open())
         {
-            fs.Position = ShardFile.HeaderSize + 10;
-            fs.WriteByte((byte)(data[10] ^ 0xFF));
+            await store.PutAsync(hash, data, default);
+            var (path, payload) = store.Locate(hash)!.Value;
+            FlipByte(path, payload + 10);
+
+            Assert.That(await store.GetAsync(hash), Is.Null);
+            Assert.That(store.Contains(hash), Is.False);
+            Assert.That(store.Locate(hash), Is.Null);
+            Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Count(), Is.EqualTo(1));
+            Assert.That(store.GetStats().QuarantinedSinceOpen, Is.EqualTo(1));
+            Assert.That(store.GetStats().StoredBytes, Is.Zero);
         }
 
-        Assert.That(await store.GetAsync(hash), Is.Null);
-        Assert.That(store.Contains(hash), Is.False);
-        Assert.That(File.Exists(path), Is.False);
-        Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Count(), Is.EqualTo(1));
-        Assert.That(store.GetStats().QuarantinedSinceOpen, Is.EqualTo(1));
-        Assert.That(store.GetStats().StoredBytes, Is.Zero);
-        // A good copy can be stored again afterwards (the repair path).
-        Assert.That(await store.PutAsync(hash, data, default), Is.True);
-        Assert.That(await store.GetAsync(hash), Is.EqualTo(data));
+        using (var reopened = await Open())
+        {
+            Assert.That(reopened.Contains(hash), Is.False, "the rotten record stays dead across a reopen");
+            // A good copy can be stored again afterwards (the repair path).
+            Assert.That(await reopened.PutAsync(hash, data, default), Is.True);
+            Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+        }
+
+        using var again = await Open();
+        Assert.That(await again.GetAsync(hash), Is.EqualTo(data));
+        Assert.That(again.GetStats().ShardCount, Is.EqualTo(1));
     }
 
     [Test]
-    public async Task Open_quarantines_a_shard_with_a_damaged_header_or_truncated_body()
+    public async Task Open_skips_damaged_records_of_sealed_packs_and_keeps_every_other_record()
     {
-        var (a, dataA) = NewShard();
-        var (b, dataB) = NewShard();
-        using (var store = await Open())
+        // 1000-byte shards take 1536 bytes each: a 64 KiB pack holds 42, so 100 of them fill two sealed packs.
+        var shards = Enumerable.Range(0, 100).Select(_ => NewShard()).ToList();
+        (string Path, long Payload) damagedHeader, cutShort;
+        Sha256Hash headerVictim, cutVictim;
+        using (var store = await Open(packBytes: 1 << 16))
         {
-            await store.PutAsync(a, dataA, default);
-            await store.PutAsync(b, dataB, default);
+            foreach (var (hash, data) in shards) await store.PutAsync(hash, data, default);
+            var packs = store.GetPacks();
+            Assert.That(packs.Count, Is.EqualTo(3));
+            headerVictim = shards[5].Hash;
+            damagedHeader = store.Locate(headerVictim)!.Value;
+            // The last record of the first pack: the pack is then cut inside it.
+            cutVictim = shards.Select(s => s.Hash).Last(h => store.Locate(h)!.Value.Path == packs[0].Path);
+            cutShort = store.Locate(cutVictim)!.Value;
         }
 
-        var pathA = Path.Combine(_dir, "shards", a.ToString()[..2], a.ToString());
-        var bytes = File.ReadAllBytes(pathA);
-        bytes[60] ^= 1;
-        File.WriteAllBytes(pathA, bytes);
-        var pathB = Path.Combine(_dir, "shards", b.ToString()[..2], b.ToString());
-        File.WriteAllBytes(pathB, File.ReadAllBytes(pathB)[..^1]);
+        FlipByte(damagedHeader.Path, damagedHeader.Payload - PackRecord.HeaderSize + 60); // inside the checksummed header
+        using (var fs = new FileStream(cutShort.Path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            fs.SetLength(cutShort.Payload + 100);
+        }
 
-        using var reopened = await Open();
-        Assert.That(reopened.Contains(a), Is.False);
-        Assert.That(reopened.Contains(b), Is.False);
+        using var reopened = await Open(packBytes: 1 << 16);
+        Assert.That(reopened.Contains(headerVictim), Is.False);
+        Assert.That(reopened.Contains(cutVictim), Is.False);
         Assert.That(reopened.GetStats().QuarantinedSinceOpen, Is.EqualTo(2));
+        foreach (var (hash, data) in shards.Where(s => s.Hash != headerVictim && s.Hash != cutVictim))
+        {
+            Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data), "records after a damaged one are found again");
+        }
+    }
+
+    [Test]
+    public async Task A_record_header_hidden_inside_a_shard_is_never_taken_for_a_record()
+    {
+        // A peer sends a shard whose bytes carry a well-formed record (header + payload that hashes right) at a
+        // 512-byte boundary of the pack. When the real header in front of it is damaged, the reader steps through
+        // the shard's bytes: without the pack's secret salt the hidden header's checksum cannot be right.
+        var inner = RandomNumberGenerator.GetBytes(700);
+        var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.Now, new ShardMetadata(Cid.Compute("x"u8), null, null));
+        var innerHeader = new byte[PackRecord.HeaderSize];
+        PackRecord.WriteHeader(innerHeader, new byte[PackFile.SaltSize], innerInfo);
+        var carrier = new byte[4096];
+        RandomNumberGenerator.Fill(carrier);
+        var at = 512 - PackRecord.HeaderSize; // payload offset 376 = pack offset 1024 for the first record at 512
+        innerHeader.CopyTo(carrier, at);
+        inner.CopyTo(carrier, at + PackRecord.HeaderSize);
+        var carrierHash = Sha256Hash.Compute(carrier);
+        var (other, otherData) = NewShard();
+        using (var store = await Open(packBytes: 1 << 16))
+        {
+            await store.PutAsync(carrierHash, carrier, default);
+            await store.PutAsync(other, otherData, default);
+            for (var i = 0; i < 60; i++)
+            {
+                var (h, d) = NewShard();
+                await store.PutAsync(h, d, default);
+            }
+
+            Assert.That(store.GetPacks()[0].Sealed, Is.True);
+            var (path, payload) = store.Locate(carrierHash)!.Value;
+            Assert.That(payload + at, Is.EqualTo(1024));
+            FlipByte(path, payload - PackRecord.HeaderSize + 20);
+        }
+
+        using var reopened = await Open(packBytes: 1 << 16);
+        Assert.That(reopened.Contains(carrierHash), Is.False);
+        Assert.That(reopened.Contains(innerInfo.Hash), Is.False, "the hidden record was not accepted");
+        Assert.That(await reopened.GetAsync(other), Is.EqualTo(otherData));
+    }
+
+    [Test]
+    public async Task Delete_is_durable_and_compaction_removes_a_mostly_dead_pack()
+    {
+        var shards = Enumerable.Range(0, 100).Select(_ => NewShard()).ToList();
+        using (var store = await Open(packBytes: 1 << 16))
+        {
+            foreach (var (hash, data) in shards) await store.PutAsync(hash, data, default);
+            var first = store.GetPacks()[0].Path;
+            var inFirst = shards.Where(s => store.Locate(s.Hash)!.Value.Path == first).ToList();
+            foreach (var (hash, _) in inFirst.Skip(5)) Assert.That(await store.DeleteAsync(hash), Is.True);
+            await store.CompactAsync();
+            Assert.That(File.Exists(first), Is.False, "the mostly dead pack is gone");
+            Assert.That(store.GetPacks().Select(p => p.Path), Does.Not.Contain(first));
+            foreach (var (hash, data) in inFirst.Take(5)) Assert.That(await store.GetAsync(hash), Is.EqualTo(data), "its live records moved");
+            shards.RemoveAll(s => inFirst.Skip(5).Contains(s));
+        }
+
+        using var reopened = await Open(packBytes: 1 << 16);
+        Assert.That(reopened.List().Select(i => i.Hash), Is.EquivalentTo(shards.Select(s => s.Hash)), "deleted shards stay deleted; moved ones stay");
+        foreach (var (hash, data) in shards) Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+        Assert.That(reopened.GetStats().StoredBytes, Is.EqualTo(shards.Count * 1000L));
     }
 
     [Test]
@@ -225,39 +314,56 @@ public class ShardStoreTests
     }
 
     [Test]
-    public async Task Leftover_temp_files_of_torn_writes_are_invisible_and_removed_on_open()
+    public async Task Unfinished_writes_at_the_end_of_the_active_pack_are_invisible_and_cut_off_on_open()
     {
         var (hash, data) = NewShard();
+        var (torn, tornData) = NewShard();
+        string path;
+        long end;
         using (var store = await Open())
         {
             await store.PutAsync(hash, data, default);
+            await store.PutAsync(torn, tornData, default);
+            (path, var payload) = store.Locate(torn)!.Value;
+            end = store.GetPacks()[^1].Length;
+            // The second put's bytes never reached the disk whole (a crash between write and flush): zeros.
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+            fs.Position = payload + 100;
+            fs.Write(new byte[200]);
+            // And a third put that only got half its header out.
+            fs.Position = end;
+            fs.Write(RandomNumberGenerator.GetBytes(90));
         }
 
-        // A torn write: a temp file with a half-written shard, as a crash before the rename leaves it.
-        var torn = NewShard();
-        var sub = Path.Combine(_dir, "shards", torn.Hash.ToString()[..2]);
-        var temp = Path.Combine(sub, ".tmp-" + Guid.NewGuid().ToString("N"));
-        File.WriteAllBytes(temp, torn.Data[..300]);
+        using (var reopened = await Open())
+        {
+            Assert.That(reopened.Contains(torn), Is.False);
+            Assert.That(reopened.List().Select(i => i.Hash), Is.EqualTo(new[] { hash }));
+            Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+            Assert.That(reopened.GetStats().QuarantinedSinceOpen, Is.Zero, "unfinished puts are not damage");
+            Assert.That(reopened.DiscardedAtOpen, Is.EqualTo(2));
+            Assert.That(new FileInfo(path).Length, Is.EqualTo(end), "the half header is cut off");
+            var (next, nextData) = NewShard();
+            await reopened.PutAsync(next, nextData, default);
+        }
 
-        using var reopened = await Open();
-        Assert.That(File.Exists(temp), Is.False);
-        Assert.That(reopened.Contains(torn.Hash), Is.False);
-        Assert.That(reopened.List().Select(i => i.Hash), Is.EqualTo(new[] { hash }));
-        Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+        using var again = await Open();
+        Assert.That(again.List().Count, Is.EqualTo(2));
+        Assert.That(again.DiscardedAtOpen, Is.Zero);
     }
 
     [Test]
     public async Task New_store_writes_its_layout_version()
     {
         using var store = await Open();
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("2\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
     }
 
     [Test]
     public void Store_from_a_newer_version_is_refused_untouched()
     {
         Directory.CreateDirectory(_dir);
-        File.WriteAllText(Path.Combine(_dir, "VERSION"), "3\n");
+        File.WriteAllText(Path.Combine(_dir, "VERSION"), "4\n");
         var ex = Assert.ThrowsAsync<MeshStorageException>(() => Open());
         Assert.That(ex!.Message, Does.Contain("newer"));
         Assert.That(Directory.EnumerateFileSystemEntries(_dir).Count(), Is.EqualTo(1));

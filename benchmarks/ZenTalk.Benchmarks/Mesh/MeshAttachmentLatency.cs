@@ -32,9 +32,8 @@ public class MeshAttachmentLatency
     private LocalMesh _mesh = null!;
     private OwnerKey _owner = null!;
     private StoredFile _stored = null!;
-    private FloorDirectories _floor = null!;
+    private FloorStores _floor = null!;
     private byte[] _shard = null!;
-    private byte[] _header = null!;
     private byte[] _manifestBody = null!;
     private int _floorRound;
 
@@ -62,9 +61,8 @@ public class MeshAttachmentLatency
             RootDirectory = Path.Combine(root, "zentalk-bench-mesh-" + Guid.NewGuid().ToString("N")),
         });
         _stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(_attachment, writable: false), _owner);
-        _floor = new FloorDirectories(root);
+        _floor = await FloorStores.OpenAsync(root);
         _shard = RandomNumberGenerator.GetBytes(ZenTalk.MeshStorage.Format.Manifest.ShardSizeFor(Size, 10));
-        _header = new byte[ZenTalk.MeshStorage.Shards.ShardFile.HeaderSize];
         _manifestBody = RandomNumberGenerator.GetBytes(1400);
     }
 
@@ -90,13 +88,12 @@ public class MeshAttachmentLatency
         await using (stream) await stream.CopyToAsync(Stream.Null);
     }
 
-    /// <summary>Floor: the 15 durable shard writes of one store (temp file, fsync, rename, directory fsync), side by side.</summary>
+    /// <summary>Floor: the 15 holders' durable puts of one store (hash check, append, fdatasync), side by side, no network.</summary>
     [Benchmark]
     public Task Floor_15_durable_shard_writes()
     {
-        string name = (_floorRound++).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
-        return Task.WhenAll(_floor.Holders.Select(d =>
-            ZenTalk.MeshStorage.Shards.ShardFile.WriteAtomicallyAsync(Path.Combine(d, name), _header, _shard, CancellationToken.None)));
+        long round = _floorRound++;
+        return Task.WhenAll(Enumerable.Range(0, _floor.Holders.Length).Select(j => _floor.PutAsync(j, _shard, round, CancellationToken.None)));
     }
 
     /// <summary>Floor: the owner's RSA-3072 PSS signature over a manifest-sized body.</summary>
