@@ -116,10 +116,19 @@ internal sealed class FileRecordLog : IAsyncDisposable
         return log;
     }
 
-    /// <summary>Appends an entry; the task completes when it is on disk (or its write failed, which is logged).</summary>
+    /// <summary>
+    /// Appends an entry; the task completes when it is on disk, or when its write failed or it was too large (both
+    /// logged: the caller keeps the record in memory either way, as it did when a record file could not be written).
+    /// </summary>
     public Task Append(Kind kind, ReadOnlySpan<byte> body)
     {
-        if (body.Length > MaxBodySize) throw new ArgumentException($"A file record log entry holds at most {MaxBodySize} bytes; got {body.Length}.", nameof(body));
+        if (body.Length > MaxBodySize)
+        {
+            // Never reached by a record the DHT accepts (3 MiB values); a reader would take it for damage.
+            _logger.LogWarning("Not persisting a {Bytes}-byte {Kind} entry: the record log holds at most {Max} bytes per entry", body.Length, kind, MaxBodySize);
+            return Task.CompletedTask;
+        }
+
         // Framed and hashed outside the lock: appenders only copy under it.
         var entry = new byte[EntryOverhead + body.Length];
         Encode(entry, kind, body);
@@ -344,13 +353,27 @@ internal sealed class FileRecordLog : IAsyncDisposable
                 _inFlightDone = done.Task;
             }
 
-            allWritten &= WriteBatch(batch.WrittenSpan, count);
-            batch.ResetWrittenCount();
-            _spare = batch.Capacity > KeptBufferCapacity ? new ArrayBufferWriter<byte>() : batch;
-            done.TrySetResult();
-            bool deferred;
-            lock (_gate) deferred = _deferred;
-            if (!deferred && CompactionDue()) Compact();
+            try
+            {
+                allWritten &= WriteBatch(batch.WrittenSpan, count);
+                batch.ResetWrittenCount();
+                _spare = batch.Capacity > KeptBufferCapacity ? new ArrayBufferWriter<byte>() : batch;
+                // Appenders need not wait for a compaction: their entries are in the log it replaces.
+                done.TrySetResult();
+                bool deferred;
+                lock (_gate) deferred = _deferred;
+                if (!deferred && CompactionDue()) Compact();
+            }
+#pragma warning disable CA1031 // A bug here must not leave appenders waiting forever or the log half-written.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                _broken = true;
+                allWritten = false;
+                _spare = new ArrayBufferWriter<byte>();
+                _logger.LogError(e, "The file record log {Path} failed; no more file records are persisted until restart", _path);
+                done.TrySetResult();
+            }
         }
     }
 

@@ -147,6 +147,34 @@ public class FileIndexTests
     }
 
     [Test]
+    public async Task Accepts_racing_forgets_reopen_to_the_state_they_left_in_memory()
+    {
+        var manifests = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => NewManifest()));
+        HashSet<Cid> before;
+        await using (var index = Reopen(out _))
+        {
+            await Parallel.ForAsync(0, 600, async (i, ct) =>
+            {
+                var m = manifests[i % manifests.Length];
+                if (i / manifests.Length % 3 == 1) index.Forget(m.Cid);
+                else await index.AcceptAsync(FileRecords.ForManifest(m), ct);
+            });
+            before = Cids(index);
+        }
+
+        await using var reopened = Reopen(out _);
+        Assert.That(Cids(reopened), Is.EquivalentTo(before));
+    }
+
+    [Test]
+    public async Task Accepting_before_loading_is_refused()
+    {
+        var manifest = await NewManifest();
+        await using var index = Open();
+        Assert.That(() => index.AcceptAsync(FileRecords.ForManifest(manifest), CancellationToken.None), Throws.InvalidOperationException);
+    }
+
+    [Test]
     public async Task A_tombstone_after_its_manifest_survives_reopen_and_still_marks_the_shards_deleted()
     {
         var manifest = await NewManifest();
