@@ -120,6 +120,7 @@ public sealed class MeshNode : IAsyncDisposable
         var registry = new RecordValidatorRegistry();
         registry.Register(FileRecords.Type, FileRecordValidator.Instance);
         ShardStore? shards = null;
+        FileIndex? files = null;
         DhtNetworkNode? network = null;
         try
         {
@@ -133,7 +134,6 @@ public sealed class MeshNode : IAsyncDisposable
                 DeleteWindow = options.DeleteWindow,
                 TimeProvider = options.TimeProvider,
             };
-            FileIndex? files = null;
             ShardRequestHandler? handler = null;
             if (options.StoreForOthers)
             {
@@ -208,6 +208,7 @@ public sealed class MeshNode : IAsyncDisposable
         catch
         {
             if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
+            if (files is not null) await files.DisposeAsync().ConfigureAwait(false);
             shards?.Dispose();
             identity.Dispose();
             throw;
@@ -267,6 +268,7 @@ public sealed class MeshNode : IAsyncDisposable
         }
 
         await _network.DisposeAsync().ConfigureAwait(false);
+        if (_files is not null) await _files.DisposeAsync().ConfigureAwait(false);
         _shards?.Dispose();
         _identity.Dispose();
         _stopping.Dispose();

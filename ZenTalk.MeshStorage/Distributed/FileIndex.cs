@@ -12,18 +12,24 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// The files this node knows about, on disk next to its shards: every manifest record it accepted (it is one of
 /// the closest nodes to the CID, or a holder of the file's shards) and every tombstone. It lets a restarted node
 /// serve its manifests again, lets the repair service find the files to check, and lets a holder that was offline
-/// during a delete find out, when it is back, which of its shards belong to a deleted file.
+/// during a delete find out, when it is back, which of its shards belong to a deleted file. The records persist in
+/// one append-only log (<see cref="FileRecordLog"/>); every change of the in-memory state appends one entry, under
+/// the entry's lock, so the log replays to the same state.
 /// </summary>
-internal sealed class FileIndex
+internal sealed class FileIndex : IAsyncDisposable
 {
+    // The layout before the log: one file per record, written as <cid><extension>.tmp and renamed.
     private const string ManifestExtension = ".manifest";
     private const string TombstoneExtension = ".tombstone";
+    private const string TempExtension = ".tmp";
 
     private readonly string _directory;
     private readonly ShardStore? _shards;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Cid, Entry> _files = new();
     private readonly ConcurrentDictionary<Sha256Hash, byte> _deletedShards = new();
+    private FileRecordLog? _log;
+    private int _liveRecords; // manifests + tombstones held: the live entries of the log
 
     public FileIndex(string directory, ShardStore? shards, ILogger logger)
     {
@@ -42,28 +48,189 @@ internal sealed class FileIndex
         public ValueRecord? TombstoneRecord { get; set; }
 
         public bool Deleted => TombstoneRecord is not null;
+
+        /// <summary>Removed from the index by <see cref="Forget(Cid)"/>: a record arriving now belongs to a new entry.</summary>
+        internal bool Forgotten { get; set; }
     }
 
     public IEnumerable<KeyValuePair<Cid, Entry>> Files => _files;
 
     public int Count => _files.Count;
 
+    /// <summary>The record log's path (tests and tools look at it).</summary>
+    internal string LogPath => Path.Combine(_directory, FileRecordLog.FileName);
+
     /// <summary>Whether the shard belongs to a file this node knows to be deleted (so it must not be stored again).</summary>
     public bool IsDeletedShard(Sha256Hash hash) => _deletedShards.ContainsKey(hash);
 
-    /// <summary>Loads the persisted records; returns them so the caller can put them back into the DHT record store.</summary>
+    /// <summary>
+    /// Loads the persisted records (moving records of the file-per-record layout into the log); returns them so the
+    /// caller can put them back into the DHT record store, tombstones after manifests. Call once, before
+    /// <see cref="AcceptAsync"/>.
+    /// </summary>
+    /// <exception cref="MeshStorageException">The log is not a record log or was written by a newer version.</exception>
     public List<ValueRecord> Load()
     {
-        var records = new List<ValueRecord>();
-        foreach (var path in Directory.EnumerateFiles(_directory))
+        if (_log is not null) throw new InvalidOperationException("The file index is already loaded.");
+        // An unfinished per-record write, or an unfinished compaction: neither was ever read.
+        foreach (var temp in Directory.EnumerateFiles(_directory, "*" + TempExtension)) TryDelete(temp);
+        _log = FileRecordLog.Open(_directory, _logger, () => Volatile.Read(ref _liveRecords), LiveEntries, Replay);
+        MigrateRecordFiles(_log);
+        _log.Start();
+
+        var manifests = new List<ValueRecord>();
+        var tombstones = new List<ValueRecord>();
+        foreach (var (_, entry) in _files)
         {
-            if (!path.EndsWith(ManifestExtension, StringComparison.Ordinal) && !path.EndsWith(TombstoneExtension, StringComparison.Ordinal)) continue;
+            lock (entry)
+            {
+                if (entry.ManifestRecord is { } m) manifests.Add(m);
+                if (entry.TombstoneRecord is { } t) tombstones.Add(t);
+            }
+        }
+
+        // Tombstones after manifests, so that a replayed manifest never overrides the deletion.
+        manifests.AddRange(tombstones);
+        return manifests;
+    }
+
+    /// <summary>
+    /// Takes note of a valid file record this node accepted, and waits until it is on disk. A genuine tombstone
+    /// drops this node's shards of the file; returns how many were dropped.
+    /// </summary>
+    public async Task<int> AcceptAsync(ValueRecord record, CancellationToken cancellationToken)
+    {
+        var log = _log ?? throw new InvalidOperationException("Load the file index before accepting records.");
+        var entry = Remember(record, persist: true, out var appended);
+        // A record already held may still be on its way to the disk: wait for everything appended so far.
+        await (appended ?? log.WhenDurable()).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return entry is { Deleted: true } ? await DropShardsAsync(entry, cancellationToken).ConfigureAwait(false) : 0;
+    }
+
+    /// <summary>Forgets a file (its manifest expired); its shards expire on their own.</summary>
+    public void Forget(Cid cid) => Forget(cid, persist: true);
+
+    public ValueTask DisposeAsync() => _log?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    private void Forget(Cid cid, bool persist)
+    {
+        if (!_files.TryRemove(cid, out var entry)) return;
+        lock (entry)
+        {
+            entry.Forgotten = true;
+            Interlocked.Add(ref _liveRecords, -((entry.ManifestRecord is null ? 0 : 1) + (entry.TombstoneRecord is null ? 0 : 1)));
+            if (persist && _log is { } log)
+            {
+                Span<byte> digest = stackalloc byte[Sha256Hash.Size];
+                cid.CopyDigestTo(digest);
+                // Not awaited: a forget lost in a crash only brings back a record the repair pass forgets again.
+                _ = log.Append(FileRecordLog.Kind.Forget, digest);
+            }
+        }
+    }
+
+    private Entry? Remember(ValueRecord record, bool persist, out Task? appended)
+    {
+        appended = null;
+        var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
+        while (true)
+        {
+            var entry = _files.GetOrAdd(cid, _ => new Entry());
+            lock (entry)
+            {
+                // Forget removed this entry after we found it: the record goes to a fresh one.
+                if (entry.Forgotten) continue;
+                if (FileRecords.IsManifest(record))
+                {
+                    if (entry.ManifestRecord is not null) return entry;
+                    var manifest = FileRecords.OpenManifest(record);
+                    if (entry.TombstoneRecord is { } t && !FileRecords.SameOwner(FileRecords.OpenTombstone(t), manifest))
+                    {
+                        // The tombstone held so far was not the owner's: the manifest wins (and wins again on replay).
+                        entry.TombstoneRecord = null;
+                        Interlocked.Decrement(ref _liveRecords);
+                    }
+
+                    entry.ManifestRecord = record;
+                    entry.Manifest = manifest;
+                    Interlocked.Increment(ref _liveRecords);
+                    if (persist) appended = Append(FileRecordLog.Kind.Manifest, record);
+                }
+                else
+                {
+                    var tombstone = FileRecords.OpenTombstone(record);
+                    if (entry.TombstoneRecord is not null) return entry;
+                    if (entry.Manifest is { } m && !FileRecords.SameOwner(tombstone, m))
+                    {
+                        _logger.LogWarning("Refused a tombstone for {Cid} signed by someone other than its owner", cid);
+                        return entry;
+                    }
+
+                    entry.TombstoneRecord = record;
+                    Interlocked.Increment(ref _liveRecords);
+                    if (persist) appended = Append(FileRecordLog.Kind.Tombstone, record);
+                }
+
+                if (entry is { Deleted: true, Manifest: { } dead })
+                {
+                    for (int s = 0; s < dead.SegmentCount; s++)
+                        for (int j = 0; j < dead.TotalShards; j++)
+                            _deletedShards.TryAdd(dead.ShardHash(s, j), 0);
+                }
+
+                return entry;
+            }
+        }
+    }
+
+    private Task Append(FileRecordLog.Kind kind, ValueRecord record)
+    {
+        var log = _log ?? throw new InvalidOperationException("Load the file index before accepting records.");
+        return log.Append(kind, record.ToByteArray());
+    }
+
+    /// <summary>Applies one intact log entry; an entry that no longer validates is skipped (and dropped at compaction).</summary>
+    private void Replay(FileRecordLog.Kind kind, ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            if (kind == FileRecordLog.Kind.Forget)
+            {
+                if (body.Length != Sha256Hash.Size)
+                    throw new ArgumentException($"A forget entry holds a {Sha256Hash.Size}-byte CID digest; got {body.Length} bytes.", nameof(body));
+                Forget(Cid.FromDigest(new Sha256Hash(body)), persist: false);
+                return;
+            }
+
+            var record = ValueRecord.Parser.ParseFrom(body);
+            if ((kind == FileRecordLog.Kind.Manifest) != FileRecords.IsManifest(record))
+                throw new ArgumentException($"A {kind} entry holds a record named '{record.Name.ToStringUtf8()}'.", nameof(body));
+            FileRecordValidator.Instance.Validate(record);
+            Remember(record, persist: false, out _);
+        }
+        catch (Exception e) when (e is InvalidProtocolBufferException or MeshStorageException or ArgumentException)
+        {
+            _logger.LogWarning(e, "Ignoring an invalid {Kind} entry of the file record log", kind);
+        }
+    }
+
+    /// <summary>
+    /// Folds records of the file-per-record layout into the log, makes them durable, then deletes their files. A
+    /// crash in between is harmless: the files are read again and a record already held appends nothing.
+    /// </summary>
+    private void MigrateRecordFiles(FileRecordLog log)
+    {
+        var paths = Directory.EnumerateFiles(_directory)
+            .Where(p => p.EndsWith(ManifestExtension, StringComparison.Ordinal) || p.EndsWith(TombstoneExtension, StringComparison.Ordinal))
+            .ToList();
+        if (paths.Count == 0) return;
+        foreach (var path in paths)
+        {
             try
             {
                 var record = ValueRecord.Parser.ParseFrom(File.ReadAllBytes(path));
                 FileRecordValidator.Instance.Validate(record);
-                Remember(record, persist: false);
-                records.Add(record);
+                Remember(record, persist: true, out _);
             }
             catch (Exception e) when (e is IOException or InvalidProtocolBufferException or MeshStorageException or ArgumentException)
             {
@@ -71,73 +238,31 @@ internal sealed class FileIndex
             }
         }
 
-        // Tombstones after manifests, so that a replayed manifest never overrides the deletion.
-        records.Sort((a, b) => FileRecords.IsTombstone(a).CompareTo(FileRecords.IsTombstone(b)));
-        return records;
-    }
-
-    /// <summary>
-    /// Takes note of a valid file record this node accepted. A genuine tombstone drops this node's shards of the
-    /// file; returns how many were dropped.
-    /// </summary>
-    public async Task<int> AcceptAsync(ValueRecord record, CancellationToken cancellationToken)
-    {
-        var entry = Remember(record, persist: true);
-        return entry is { Deleted: true } ? await DropShardsAsync(entry, cancellationToken).ConfigureAwait(false) : 0;
-    }
-
-    /// <summary>Forgets a file (its manifest expired); its shards expire on their own.</summary>
-    public void Forget(Cid cid)
-    {
-        if (!_files.TryRemove(cid, out _)) return;
-        TryDelete(PathOf(cid, ManifestExtension));
-        TryDelete(PathOf(cid, TombstoneExtension));
-    }
-
-    private Entry? Remember(ValueRecord record, bool persist)
-    {
-        var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
-        var entry = _files.GetOrAdd(cid, _ => new Entry());
-        lock (entry)
+        if (!log.FlushNow())
         {
-            if (FileRecords.IsManifest(record))
-            {
-                if (entry.ManifestRecord is not null) return entry;
-                var manifest = FileRecords.OpenManifest(record);
-                if (entry.TombstoneRecord is { } t && !FileRecords.SameOwner(FileRecords.OpenTombstone(t), manifest))
-                {
-                    // The tombstone held so far was not the owner's: the manifest wins.
-                    entry.TombstoneRecord = null;
-                    TryDelete(PathOf(cid, TombstoneExtension));
-                }
-
-                entry.ManifestRecord = record;
-                entry.Manifest = manifest;
-                if (persist) Persist(cid, ManifestExtension, record);
-            }
-            else
-            {
-                var tombstone = FileRecords.OpenTombstone(record);
-                if (entry.TombstoneRecord is not null) return entry;
-                if (entry.Manifest is { } m && !FileRecords.SameOwner(tombstone, m))
-                {
-                    _logger.LogWarning("Refused a tombstone for {Cid} signed by someone other than its owner", cid);
-                    return entry;
-                }
-
-                entry.TombstoneRecord = record;
-                if (persist) Persist(cid, TombstoneExtension, record);
-            }
-
-            if (entry is { Deleted: true, Manifest: { } dead })
-            {
-                for (int s = 0; s < dead.SegmentCount; s++)
-                    for (int j = 0; j < dead.TotalShards; j++)
-                        _deletedShards.TryAdd(dead.ShardHash(s, j), 0);
-            }
-
-            return entry;
+            _logger.LogWarning("Keeping the {Count} file record files in {Directory}: the record log could not be written", paths.Count, _directory);
+            return;
         }
+
+        foreach (var path in paths) TryDelete(path);
+        _logger.LogInformation("Moved {Count} file record files into {Path}", paths.Count, log.FilePath);
+    }
+
+    /// <summary>The live set, for compaction: per CID its manifest, then its tombstone (the order replay needs).</summary>
+    private List<FileRecordLog.Entry> LiveEntries()
+    {
+        var live = new List<FileRecordLog.Entry>();
+        foreach (var (_, entry) in _files)
+        {
+            lock (entry)
+            {
+                if (entry.Forgotten) continue;
+                if (entry.ManifestRecord is { } m) live.Add(new(FileRecordLog.Kind.Manifest, m.ToByteArray()));
+                if (entry.TombstoneRecord is { } t) live.Add(new(FileRecordLog.Kind.Tombstone, t.ToByteArray()));
+            }
+        }
+
+        return live;
     }
 
     private async Task<int> DropShardsAsync(Entry entry, CancellationToken cancellationToken)
@@ -166,23 +291,6 @@ internal sealed class FileIndex
         return dropped;
     }
 
-    private void Persist(Cid cid, string extension, ValueRecord record)
-    {
-        var path = PathOf(cid, extension);
-        var temp = path + ".tmp";
-        try
-        {
-            File.WriteAllBytes(temp, record.ToByteArray());
-            File.Move(temp, path, overwrite: true);
-        }
-        catch (IOException e)
-        {
-            _logger.LogWarning(e, "Could not persist the file record of {Cid}", cid);
-        }
-    }
-
-    private string PathOf(Cid cid, string extension) => Path.Combine(_directory, cid + extension);
-
     private static void TryDelete(string path)
     {
         try
@@ -191,7 +299,7 @@ internal sealed class FileIndex
         }
         catch (IOException)
         {
-            // Best effort: a stale record file is re-validated and harmless.
+            // Best effort: a stale record file is read again at the next load, and appends nothing new.
         }
     }
 }

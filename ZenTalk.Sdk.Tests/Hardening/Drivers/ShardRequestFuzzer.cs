@@ -38,7 +38,8 @@ internal static class ShardRequestFuzzer
         var report = new FuzzReport("Shard request handlers");
         var m = new Mutator(seed);
         using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = Path.Combine(directory, "shards"), QuotaBytes = 64L << 20 }, cancellationToken).ConfigureAwait(false);
-        var files = new FileIndex(Path.Combine(directory, "files"), store, NullLogger.Instance);
+        await using var files = new FileIndex(Path.Combine(directory, "files"), store, NullLogger.Instance);
+        files.Load();
         var handler = new ShardRequestHandler(store, files, new DeleteAuthorization(TimeSpan.FromMinutes(5)), MaxShardSize, TimeProvider.System);
         var router = new MeshRequestRouter(NodeId.Random(m.Random)) { Shards = handler };
         using var owner = OwnerKey.Create(2048);
