@@ -84,29 +84,45 @@ internal sealed class FrameReader : IDisposable
         }
         else
         {
-            // A large frame (a shard) gets its own array: the parsed shard aliases it instead of being copied. The
-            // array grows with the bytes that really arrive (x4 steps: at most 4 times what was received, and little
-            // garbage): a peer that announces a maximum-size frame and then trickles bytes must not make this node hold
-            // the whole frame's memory for the read timeout.
+            // A large frame (a shard) is read into a pooled array that grows with the bytes that really arrive (x4
+            // steps: at most 4 times what was received): a peer that announces a maximum-size frame and then trickles
+            // bytes must not make this node hold the whole frame's memory for the read timeout. The parsed message
+            // copies what it keeps (protobuf copies bytes fields), so the array goes back to the pool right away —
+            // except for a GET_SHARD response, whose parsed shard aliases it (then it is simply not returned).
             int have = _end - _start;
-            byte[] big = GC.AllocateUninitializedArray<byte>(Math.Min(len, Math.Max(have, LargeFrameFirstChunk)));
-            Buffer.BlockCopy(_buffer, _start, big, 0, have);
-            _start = _end = 0;
-            while (have < len)
+            byte[] big = ArrayPool<byte>.Shared.Rent(Math.Min(len, Math.Max(have, LargeFrameFirstChunk)));
+            bool pooled = true;
+            try
             {
-                if (have == big.Length)
+                Buffer.BlockCopy(_buffer, _start, big, 0, have);
+                _start = _end = 0;
+                while (have < len)
                 {
-                    var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min(len, 4L * big.Length));
-                    Buffer.BlockCopy(big, 0, grown, 0, have);
-                    big = grown;
+                    int room = Math.Min(big.Length, len);
+                    if (have == room)
+                    {
+                        var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(len, 4L * room));
+                        Buffer.BlockCopy(big, 0, grown, 0, have);
+                        ArrayPool<byte>.Shared.Return(big);
+                        big = grown;
+                        room = Math.Min(big.Length, len);
+                    }
+
+                    // Never past this frame: the rented array may be longer, and the next frame's bytes are not ours.
+                    int n = await _stream.ReadAsync(big.AsMemory(have, room - have), cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                        throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
+                    have += n;
                 }
 
-                int n = await _stream.ReadAsync(big.AsMemory(have, big.Length - have), cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                    throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
-                have += n;
+                var aliased = LargeShardFrames.TryParse(big, len);
+                pooled = aliased is null;
+                frame = aliased ?? Parse(big.AsSpan(0, len));
             }
-            frame = LargeShardFrames.TryParse(big, len) ?? Parse(big.AsSpan(0, len));
+            finally
+            {
+                if (pooled) ArrayPool<byte>.Shared.Return(big);
+            }
         }
         Volatile.Write(ref _frameStartedTicks, 0);
         return frame;

@@ -97,6 +97,24 @@ public class FrameReaderTests
     }
 
     [Test]
+    public async Task Large_frames_read_through_pooled_buffers_keep_their_bytes_after_later_frames()
+    {
+        // Large frames are read into pooled arrays (rounded up in size) that go back to the pool once parsed: a parsed
+        // frame must own its bytes, and the reader must never take the next frame's bytes into a longer array.
+        var frames = Enumerable.Range(1, 6).Select(i =>
+        {
+            var payload = new byte[90_000 + (i * 7_919)];
+            Random.Shared.NextBytes(payload);
+            return new Frame { RequestId = (ulong)i, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(payload) } } };
+        }).ToArray();
+        using var reader = new FrameReader(new MemoryStream(Encode(frames)), RpcOptions.DefaultMaxFrameSize);
+        var read = new List<Frame>();
+        for (int i = 0; i < frames.Length; i++) read.Add((await reader.ReadAsync(CancellationToken.None))!);
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.Null);
+        Assert.That(read, Is.EqualTo(frames));
+    }
+
+    [Test]
     public async Task Frames_arriving_one_byte_at_a_time_are_reassembled()
     {
         var frames = new[] { Ping(1, 100), Ping(2, 3) };
