@@ -461,8 +461,11 @@ internal sealed class ShardStore : IDisposable
 
             if (!entry.Pack.TryAcquire())
             {
-                ObjectDisposedException.ThrowIf(_closing.IsCancellationRequested, this);
-                continue; // compaction moved it and closed the old pack: look it up again
+                // Compaction moved it and closed the old pack: look it up again. The same entry with its pack closed
+                // means the store itself was closed.
+                ObjectDisposedException.ThrowIf(_closing.IsCancellationRequested
+                    || (_index.TryGetValue(hash, out var again) && ReferenceEquals(again, entry)), this);
+                continue;
             }
 
             byte[] payload;

@@ -314,6 +314,70 @@ public class ShardStoreTests
     }
 
     [Test]
+    public async Task Concurrent_puts_deletes_reads_and_compactions_keep_exactly_the_live_shards()
+    {
+        // Small packs so that rotation, sealing and compaction happen all the time. Each worker owns its shards, so
+        // the model of what must be live is exact; compaction runs beside them in a loop.
+        var live = new System.Collections.Concurrent.ConcurrentDictionary<Sha256Hash, byte[]>();
+        using (var store = await Open(packBytes: 1 << 16))
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            var compactions = 0;
+            var compactor = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    compactions += await store.CompactAsync();
+                    await Task.Yield();
+                }
+            });
+            var workers = Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+            {
+                var random = new Random(w);
+                var mine = new List<(Sha256Hash Hash, byte[] Data)>();
+                var operations = 0;
+                while (!stop.IsCancellationRequested || operations < 200)
+                {
+                    operations++;
+                    var roll = random.Next(10);
+                    if (roll < 5 || mine.Count == 0)
+                    {
+                        var shard = NewShard(random.Next(1, 5000));
+                        Assert.That(await store.PutAsync(shard.Hash, shard.Data, new ShardMetadata(null, null, _time.Now.AddDays(random.Next(1, 9)))), Is.True);
+                        mine.Add(shard);
+                        live[shard.Hash] = shard.Data;
+                    }
+                    else if (roll < 8)
+                    {
+                        var (hash, data) = mine[random.Next(mine.Count)];
+                        Assert.That(await store.GetAsync(hash), Is.EqualTo(data));
+                    }
+                    else
+                    {
+                        var victim = random.Next(mine.Count);
+                        var (hash, _) = mine[victim];
+                        mine.RemoveAt(victim);
+                        live.TryRemove(hash, out _);
+                        Assert.That(await store.DeleteAsync(hash), Is.True);
+                        Assert.That(await store.GetAsync(hash), Is.Null);
+                    }
+                }
+            })).ToArray();
+            await Task.WhenAll(workers);
+            await compactor;
+            Assert.That(compactions, Is.GreaterThan(0), "the test must exercise compaction");
+            Assert.That(store.GetStats().StoredBytes, Is.EqualTo(live.Values.Sum(d => (long)d.Length)));
+            Assert.That(store.GetStats().QuarantinedSinceOpen, Is.Zero);
+        }
+
+        using var reopened = await Open(packBytes: 1 << 16);
+        Assert.That(reopened.List().Select(i => i.Hash), Is.EquivalentTo(live.Keys));
+        foreach (var (hash, data) in live) Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+        Assert.That(reopened.GetStats().QuarantinedSinceOpen, Is.Zero);
+        Assert.That(reopened.DiscardedAtOpen, Is.Zero);
+    }
+
+    [Test]
     public async Task Unfinished_writes_at_the_end_of_the_active_pack_are_invisible_and_cut_off_on_open()
     {
         var (hash, data) = NewShard();
