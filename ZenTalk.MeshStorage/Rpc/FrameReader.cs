@@ -40,6 +40,7 @@ internal sealed class FrameReader : IDisposable
     /// </summary>
     public async ValueTask<Frame?> ReadAsync(Func<ulong, Memory<byte>?>? destinationFor, CancellationToken cancellationToken)
     {
+        _lease = null; // not taken by the caller: dropped, never returned to the pool while a frame may alias it
         if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
             return null;
         Volatile.Write(ref _frameStartedTicks, Math.Max(1, Environment.TickCount64));
@@ -115,9 +116,22 @@ internal sealed class FrameReader : IDisposable
                     have += n;
                 }
 
-                var aliased = LargeShardFrames.TryParse(big, len);
-                pooled = aliased is null;
-                frame = aliased ?? Parse(big.AsSpan(0, len));
+                if (LargeShardFrames.TryParse(big, len) is { } response)
+                {
+                    pooled = false;
+                    frame = response;
+                }
+                else if (LargeShardFrames.TryParsePutShard(big, len) is { } put)
+                {
+                    // The request's shard aliases the array until the server has handled it (TakeLease).
+                    pooled = false;
+                    _lease = big;
+                    frame = put;
+                }
+                else
+                {
+                    frame = Parse(big.AsSpan(0, len));
+                }
             }
             finally
             {
@@ -126,6 +140,20 @@ internal sealed class FrameReader : IDisposable
         }
         Volatile.Write(ref _frameStartedTicks, 0);
         return frame;
+    }
+
+    private byte[]? _lease;
+
+    /// <summary>
+    /// The pooled array the last frame read aliases (a PUT_SHARD request's shard), or null. The caller that takes it
+    /// returns it to <see cref="ArrayPool{T}.Shared"/> once nothing reads the frame any more; a lease nobody takes
+    /// is simply left to the garbage collector.
+    /// </summary>
+    public byte[]? TakeLease()
+    {
+        var lease = _lease;
+        _lease = null;
+        return lease;
     }
 
     private const int HeadBytes = 512;

@@ -8,6 +8,9 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// throwing <see cref="ShardsUnavailableException"/> (not held), <see cref="IntegrityException"/> (hash mismatch),
 /// <see cref="UnauthorizedOperationException"/> (bad owner signature), <see cref="QuotaExceededException"/> or
 /// <see cref="ArgumentException"/> (malformed request).
+/// <para>A PUT_SHARD request's <c>Data</c> may alias a pooled receive buffer (the server does not copy a shard it
+/// reads off the wire): it is valid until the returned task completes. An implementation that keeps the bytes
+/// must copy them.</para>
 /// </summary>
 internal interface IShardRequestHandler
 {

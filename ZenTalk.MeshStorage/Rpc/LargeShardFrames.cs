@@ -5,12 +5,12 @@ using ZenTalk.MeshStorage.Rpc.Wire;
 namespace ZenTalk.MeshStorage.Rpc;
 
 /// <summary>
-/// Zero-copy paths for the one large message of the protocol, a GET_SHARD response. Protobuf's C# runtime copies
-/// every bytes field on parse and serialization; for a 1 MiB shard that is two extra passes over the data and a
-/// zeroed allocation. The writer sends the envelope bytes and then the shard straight from its buffer; the reader
-/// decrypts the frame into a fresh array and lets the parsed message alias the shard inside it. The byte layout is
-/// exactly what protobuf itself produces (fields in number order), checked by tests; anything else falls back to the
-/// normal parser.
+/// Zero-copy paths for the two large messages of the protocol, a GET_SHARD response and a PUT_SHARD request.
+/// Protobuf's C# runtime copies every bytes field on parse and serialization; for a 1 MiB shard that is two extra
+/// passes over the data and a zeroed allocation. The writer sends a GET_SHARD response's envelope bytes and then the
+/// shard straight from its buffer; the reader lets a parsed GET_SHARD response or PUT_SHARD request alias the shard
+/// inside the array it read the frame into. The byte layout is exactly what protobuf itself produces (fields in
+/// number order), checked by tests; anything else falls back to the normal parser.
 /// </summary>
 internal static class LargeShardFrames
 {
@@ -23,6 +23,13 @@ internal static class LargeShardFrames
     private const byte ResponseGetShardTag = 0x3A; // field 7, length-delimited
     private const byte ShardDataTag = 0x0A;        // field 1, length-delimited
     private const byte ShardTotalSizeTag = 0x10;   // field 2, varint
+    private const byte FrameDeadlineTag = 0x10;    // field 2, varint
+    private const byte FrameRequestTag = 0x22;     // field 4, length-delimited
+    private const byte RequestPutShardTag = 0x2A;  // Request field 5, length-delimited
+    private const byte PutHashTag = 0x0A;          // PutShardRequest field 1, length-delimited
+    private const byte PutDataTag = 0x12;          // field 2, length-delimited
+    private const byte PutExpiresTag = 0x18;       // field 3, varint
+    private const byte PutOwnerTag = 0x22;         // field 4, length-delimited
 
     /// <summary>
     /// Splits a large GET_SHARD response frame into (envelope bytes before the shard, the shard, bytes after it), wire
@@ -134,6 +141,67 @@ internal static class LargeShardFrames
                 TotalSize = total,
             };
             return new Frame { RequestId = requestId, Response = new Response { Status = status, GetShard = shard } };
+        }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return null; // Let the normal parser produce the error.
+        }
+    }
+
+    /// <summary>
+    /// Parses a PUT_SHARD request frame held in <paramref name="buffer"/> so that the parsed shard bytes alias it
+    /// (protobuf would copy them). The caller keeps the buffer alive and unchanged until the request is handled.
+    /// Returns null for any other shape, including repeated fields, so the normal parser decides.
+    /// </summary>
+    public static Frame? TryParsePutShard(byte[] buffer, int length)
+    {
+        try
+        {
+            var span = buffer.AsSpan(0, length);
+            int pos = 0;
+            ulong requestId = 0, deadline = 0;
+            int requestStart = -1, requestLen = 0;
+            bool seenId = false, seenDeadline = false;
+            while (pos < span.Length)
+            {
+                ulong tag = ReadVarint(span, ref pos);
+                if (tag == FrameRequestIdTag && !seenId) { requestId = ReadVarint(span, ref pos); seenId = true; }
+                else if (tag == FrameDeadlineTag && !seenDeadline) { deadline = ReadVarint(span, ref pos); seenDeadline = true; }
+                else if (tag == FrameRequestTag && requestStart < 0) (requestStart, requestLen) = ReadLength(span, ref pos);
+                else return null;
+            }
+            if (requestStart < 0 || deadline > uint.MaxValue) return null;
+
+            var requestSpan = span.Slice(requestStart, requestLen);
+            pos = 0;
+            if (requestSpan.IsEmpty || ReadVarint(requestSpan, ref pos) != RequestPutShardTag) return null;
+            var (putStart, putLen) = ReadLength(requestSpan, ref pos);
+            if (pos != requestSpan.Length) return null;
+
+            var putSpan = requestSpan.Slice(putStart, putLen);
+            int putOffset = requestStart + putStart;
+            pos = 0;
+            int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, ownerStart = -1, ownerLen = 0;
+            ulong expires = 0;
+            bool seenExpires = false;
+            while (pos < putSpan.Length)
+            {
+                ulong tag = ReadVarint(putSpan, ref pos);
+                if (tag == PutHashTag && hashStart < 0) (hashStart, hashLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutDataTag && dataStart < 0) (dataStart, dataLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutExpiresTag && !seenExpires) { expires = ReadVarint(putSpan, ref pos); seenExpires = true; }
+                else if (tag == PutOwnerTag && ownerStart < 0) (ownerStart, ownerLen) = ReadLength(putSpan, ref pos);
+                else return null;
+            }
+
+            var put = new PutShardRequest
+            {
+                ShardHash = hashStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(hashStart, hashLen)),
+                Data = dataStart < 0 ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(putOffset + dataStart, dataLen)),
+                ExpiresUnixMs = (long)expires,
+                OwnerPublicKey = ownerStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(ownerStart, ownerLen)),
+            };
+            return new Frame { RequestId = requestId, DeadlineMs = (uint)deadline, Request = new Request { PutShard = put } };
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or ArgumentOutOfRangeException or IndexOutOfRangeException)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
@@ -277,6 +278,7 @@ internal sealed class RpcConnection : IAsyncDisposable
                     haveGlobal = true;
                     var frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
                     if (frame is null) break;
+                    var lease = _reader.TakeLease();
                     Volatile.Write(ref _lastActivity, Environment.TickCount64);
                     switch (frame.BodyCase)
                     {
@@ -307,7 +309,7 @@ internal sealed class RpcConnection : IAsyncDisposable
 
                             Interlocked.Increment(ref _inFlight);
                             haveGlobal = false; // released by the handler task
-                            var call = new ServedCall(frame.RequestId, frame.Request, held);
+                            var call = new ServedCall(frame.RequestId, frame.Request, held) { Lease = lease };
                             _ = Task.Run(() => ServeAsync(call, cts));
                             continue;
                         case Frame.BodyOneofCase.Cancel:
@@ -343,6 +345,9 @@ internal sealed class RpcConnection : IAsyncDisposable
         public Request? Request { get; set; } = request;
 
         public long BudgetHeld { get; set; } = budgetHeld;
+
+        /// <summary>The pooled array the request's shard aliases (<see cref="FrameReader.TakeLease"/>), or null.</summary>
+        public byte[]? Lease { get; set; }
     }
 
     private async Task ServeAsync(ServedCall call, CancellationTokenSource cts)
@@ -368,6 +373,11 @@ internal sealed class RpcConnection : IAsyncDisposable
             call.Request = null;
             _budget?.Release(call.BudgetHeld);
             call.BudgetHeld = 0;
+            if (call.Lease is { } lease)
+            {
+                call.Lease = null;
+                ArrayPool<byte>.Shared.Return(lease);
+            }
         }
 
         try

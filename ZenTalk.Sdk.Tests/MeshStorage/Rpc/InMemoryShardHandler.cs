@@ -16,7 +16,8 @@ internal sealed class InMemoryShardHandler : IShardRequestHandler
     {
         if (!SHA256.HashData(request.Data.Span).AsSpan().SequenceEqual(request.ShardHash.Span))
             throw new IntegrityException("The shard's bytes do not hash to its name.");
-        bool existed = !Shards.TryAdd(Convert.ToHexString(request.ShardHash.Span), request.Data);
+        // Copied: the request's bytes may alias the server's receive buffer, valid only until this call returns.
+        bool existed = !Shards.TryAdd(Convert.ToHexString(request.ShardHash.Span), ByteString.CopyFrom(request.Data.Span));
         return ValueTask.FromResult(new PutShardResponse { AlreadyPresent = existed });
     }
 

@@ -68,4 +68,50 @@ public class LargeShardFramesTests
         Array.Resize(ref body, body.Length - 100);
         Assert.That(LargeShardFrames.TryParse(body, body.Length), Is.Null);
     }
+
+    private static Frame PutFrame(int size, ulong id, uint deadline, long expires, bool withOwner)
+    {
+        var data = new byte[size];
+        new Random(size).NextBytes(data);
+        var put = new PutShardRequest
+        {
+            ShardHash = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(data)),
+            Data = ByteString.CopyFrom(data),
+            ExpiresUnixMs = expires,
+        };
+        if (withOwner) put.OwnerPublicKey = ByteString.CopyFrom(new byte[420]);
+        return new Frame { RequestId = id, DeadlineMs = deadline, Request = new Request { PutShard = put } };
+    }
+
+    [TestCase(70_000, 1UL, 30_000U, 0L, true)]
+    [TestCase(1024 * 1024, 123456789UL, 0U, 1_900_000_000_000L, false)]
+    [TestCase(104_858, 0UL, 5U, -1L, true)]
+    public void The_put_shard_parser_reads_what_protobuf_wrote_and_aliases_the_shard(int size, ulong id, uint deadline, long expires, bool withOwner)
+    {
+        var frame = PutFrame(size, id, deadline, expires, withOwner);
+        var body = frame.ToByteArray();
+        var parsed = LargeShardFrames.TryParsePutShard(body, body.Length);
+        Assert.That(parsed, Is.EqualTo(frame));
+        // The shard is not copied: it is the buffer's own bytes.
+        Assert.That(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(parsed!.Request.PutShard.Data.Memory, out var segment), Is.True);
+        Assert.That(segment.Array, Is.SameAs(body), "aliases the buffer");
+    }
+
+    [Test]
+    public void Put_shard_frames_of_other_shapes_are_left_to_protobuf()
+    {
+        var frame = PutFrame(70_000, 1, 0, 0, true);
+        byte[] unknown = [.. frame.ToByteArray(), 0x78, 0x01];
+        Assert.That(LargeShardFrames.TryParsePutShard(unknown, unknown.Length), Is.Null);
+        var cut = frame.ToByteArray()[..^100];
+        Assert.That(LargeShardFrames.TryParsePutShard(cut, cut.Length), Is.Null);
+        // Fields given twice (protobuf merges them) are not the fast path's to decide.
+        byte[] twice = [.. frame.ToByteArray(), .. frame.ToByteArray()];
+        Assert.That(LargeShardFrames.TryParsePutShard(twice, twice.Length), Is.Null);
+        var ping = new Frame { RequestId = 1, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(new byte[100_000]) } } };
+        var pingBody = ping.ToByteArray();
+        Assert.That(LargeShardFrames.TryParsePutShard(pingBody, pingBody.Length), Is.Null);
+        var response = ShardFrame(70_000, 1, null, 0).ToByteArray();
+        Assert.That(LargeShardFrames.TryParsePutShard(response, response.Length), Is.Null);
+    }
 }
