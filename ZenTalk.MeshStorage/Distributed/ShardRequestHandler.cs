@@ -56,16 +56,19 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
     public async ValueTask<GetShardResponse> GetShardAsync(GetShardRequest request, RpcCallContext caller, CancellationToken cancellationToken)
     {
         var hash = HashOf(request.ShardHash);
-        var data = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false)
+        // Read into a pooled array that the server gives back once the answer is written (ResponseLeases).
+        var (data, size) = await _store.RentAsync(hash, cancellationToken).ConfigureAwait(false)
             ?? throw new ShardsUnavailableException($"This node does not hold shard {hash}.");
-        if (CorruptServedShards && data.Length > 0) data[0] ^= 0xFF;
-        int offset = (int)Math.Min(request.Offset, (ulong)data.Length);
-        int length = request.Length == 0 ? data.Length - offset : (int)Math.Min(request.Length, (ulong)(data.Length - offset));
-        return new GetShardResponse
+        if (CorruptServedShards && size > 0) data[0] ^= 0xFF;
+        int offset = (int)Math.Min(request.Offset, (ulong)size);
+        int length = request.Length == 0 ? size - offset : (int)Math.Min(request.Length, (ulong)(size - offset));
+        var response = new GetShardResponse
         {
             Data = UnsafeByteOperations.UnsafeWrap(data.AsMemory(offset, length)),
-            TotalSize = (ulong)data.Length,
+            TotalSize = (ulong)size,
         };
+        ResponseLeases.Attach(response, data);
+        return response;
     }
 
     public ValueTask<HasShardsResponse> HasShardsAsync(HasShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken)

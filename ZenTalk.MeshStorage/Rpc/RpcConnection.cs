@@ -105,7 +105,13 @@ internal sealed class RpcConnection : IAsyncDisposable
         _handler = handler;
         _globalSlots = globalSlots;
         _budget = budget;
-        if (budget is not null) _writer.Written = frame => FreeResponse(CostOf(frame));
+        _writer.Written = budget is null
+            ? ResponseLeases.ReturnWritten
+            : frame =>
+            {
+                FreeResponse(CostOf(frame));
+                ResponseLeases.ReturnWritten(frame);
+            };
         _callerContext = new RpcCallContext(RemoteId, RemoteEndPoint.Address, (int)RemoteHello.ListenPort);
         _writeLoop = RunWriterAsync();
         _readLoop = Task.Run(ReadListenerLoopAsync);

@@ -450,7 +450,19 @@ internal sealed class ShardStore : IDisposable
     /// Reads a shard and verifies it. Returns null when it is absent or expired, or when its bytes no longer match
     /// its hash — it is then moved to quarantine and forgotten, so the repair loop can fetch a good copy.
     /// </summary>
-    public async Task<byte[]?> GetAsync(Sha256Hash hash, CancellationToken cancellationToken = default)
+    public async Task<byte[]?> GetAsync(Sha256Hash hash, CancellationToken cancellationToken = default) =>
+        // Every byte is overwritten by the read, or the array is dropped (a short read is invalid): no need for the
+        // runtime to zero 100 KiB+ first.
+        (await ReadVerifiedAsync(hash, static n => GC.AllocateUninitializedArray<byte>(n), pooled: false, cancellationToken).ConfigureAwait(false))?.Buffer;
+
+    /// <summary>
+    /// <see cref="GetAsync"/> into an array rented from <see cref="ArrayPool{T}.Shared"/> (longer than the shard:
+    /// its first <c>Length</c> bytes are the shard). The caller returns it to the pool when done with it.
+    /// </summary>
+    public Task<(byte[] Buffer, int Length)?> RentAsync(Sha256Hash hash, CancellationToken cancellationToken = default) =>
+        ReadVerifiedAsync(hash, static n => ArrayPool<byte>.Shared.Rent(n), pooled: true, cancellationToken);
+
+    private async Task<(byte[] Buffer, int Length)?> ReadVerifiedAsync(Sha256Hash hash, Func<int, byte[]> allocate, bool pooled, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -468,30 +480,38 @@ internal sealed class ShardStore : IDisposable
                 continue;
             }
 
-            byte[] payload;
+            var length = checked((int)entry.Info.Length);
+            var buffer = allocate(length);
             bool valid;
             try
             {
-                // Every byte is overwritten by the read below, or the array is dropped (a short read is invalid):
-                // no need for the runtime to zero 100 KiB+ first.
-                payload = GC.AllocateUninitializedArray<byte>(checked((int)entry.Info.Length));
                 var read = 0;
-                while (read < payload.Length)
+                while (read < length)
                 {
-                    var n = await RandomAccess.ReadAsync(entry.Pack.Handle, payload.AsMemory(read),
+                    var n = await RandomAccess.ReadAsync(entry.Pack.Handle, buffer.AsMemory(read, length - read),
                         entry.Offset + PackRecord.HeaderSize + read, cancellationToken).ConfigureAwait(false);
                     if (n == 0) break;
                     read += n;
                 }
 
-                valid = read == payload.Length && hash.Matches(payload);
+                valid = read == length && hash.Matches(buffer.AsSpan(0, length));
+            }
+            catch
+            {
+                if (pooled) ArrayPool<byte>.Shared.Return(buffer);
+                throw;
             }
             finally
             {
                 entry.Pack.Release();
             }
 
-            if (!valid)
+            if (valid)
+            {
+                return (buffer, length);
+            }
+
+            try
             {
                 var stripe = StripeOf(hash);
                 await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -500,22 +520,24 @@ internal sealed class ShardStore : IDisposable
                     if (_index.TryRemove(new KeyValuePair<Sha256Hash, Entry>(hash, entry)))
                     {
                         Release(entry.Info.Length);
-                        await QuarantineAsync(entry, payload, "its bytes no longer match its hash").ConfigureAwait(false);
+                        await QuarantineAsync(entry, buffer.AsMemory(0, length), "its bytes no longer match its hash").ConfigureAwait(false);
                     }
                 }
                 finally
                 {
                     stripe.Release();
                 }
-
-                return null;
+            }
+            finally
+            {
+                if (pooled) ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            return payload;
+            return null;
         }
     }
 
-    private async Task QuarantineAsync(Entry entry, byte[] payload, string reason)
+    private async Task QuarantineAsync(Entry entry, ReadOnlyMemory<byte> payload, string reason)
     {
         Interlocked.Increment(ref _quarantined);
         _options.Logger.LogWarning("Shard {Hash} is quarantined: {Reason}.", entry.Info.Hash, reason);

@@ -1,0 +1,28 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.MeshStorage.Rpc;
+
+/// <summary>
+/// Pooled arrays that GET_SHARD answers alias: a shard handler that read the shard into an array rented from
+/// <see cref="ArrayPool{T}.Shared"/> attaches it to its response, and the server returns it once the answer's bytes
+/// are written (<see cref="FrameWriter.Written"/>). An answer that is never written (the connection closed, the handler
+/// was wrapped and its answer replaced) keeps its array until the garbage collector takes both: never returned while
+/// something may still read it.
+/// </summary>
+internal static class ResponseLeases
+{
+    private static readonly ConditionalWeakTable<GetShardResponse, byte[]> Leases = new();
+
+    public static void Attach(GetShardResponse response, byte[] rented) => Leases.AddOrUpdate(response, rented);
+
+    /// <summary>Called with each frame whose bytes were written: gives its shard's array back to the pool.</summary>
+    public static void ReturnWritten(Frame frame)
+    {
+        if (frame.Response?.GetShard is { } shard && Leases.TryGetValue(shard, out var rented) && Leases.Remove(shard))
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}
