@@ -4,7 +4,7 @@ namespace ZenTalk.Benchmarks;
 
 /// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- --filter '*'</c>, or
 /// <c>-- hardening fuzz|crash|soak</c> for the long hardening runs, <c>-- peakmem</c> for the whole-process memory of a
-/// 1 GiB file.</summary>
+/// 1 GiB file, <c>-- meshloop store|fetch</c> for 256 KiB latency and CPU in a plain loop.</summary>
 public static class Program
 {
     /// <summary>Runs the benchmarks chosen on the command line (BenchmarkDotNet's switcher).</summary>
@@ -14,6 +14,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "hardening")
         {
             Environment.ExitCode = Hardening.HardeningTool.Run(args[1..]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "meshloop")
+        {
+            Environment.ExitCode = Mesh.MeshLoopTool.Run(args[1..]);
             return;
         }
         if (args.Length > 0 && args[0] == "peakmem")
