@@ -161,7 +161,7 @@ internal static class FaultScenario
             int flipped = CorruptShardFiles(mesh.Nodes[bad]);
             corrupted.Add(bad);
             CheckBudget();
-            Log($"phase 2: partition healed; nodes {k1}, {k2} killed; {flipped} shard files of node {bad} corrupted on disk");
+            Log($"phase 2: partition healed; nodes {k1}, {k2} killed; {flipped} shards of node {bad} corrupted on disk");
             await Task.Delay(o.PhaseDuration, cancellationToken);
 
             // 3. Two more cut off by a black hole (5 down); one node's quota filled.
