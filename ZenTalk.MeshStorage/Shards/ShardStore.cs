@@ -293,7 +293,7 @@ internal sealed class ShardStore : IDisposable
                 {
                     // A new record with the merged metadata, then the old one dead: a crash in between leaves two live
                     // records, and the next open keeps the newer.
-                    _index[hash] = await AppendAsync(existing.Info with { Metadata = merged }, data).ConfigureAwait(false);
+                    await AppendAsync(existing.Info with { Metadata = merged }, data).ConfigureAwait(false);
                     await MarkDeadAsync(existing).ConfigureAwait(false);
                 }
 
@@ -305,7 +305,7 @@ internal sealed class ShardStore : IDisposable
             try
             {
                 var info = new ShardInfo(hash, data.Length, _options.TimeProvider.GetUtcNow(), metadata);
-                _index[hash] = await AppendAsync(info, data).ConfigureAwait(false);
+                await AppendAsync(info, data).ConfigureAwait(false);
                 Commit(data.Length, stored: true);
             }
             catch
@@ -323,8 +323,10 @@ internal sealed class ShardStore : IDisposable
     }
 
     /// <summary>
-    /// Appends a record to the active pack and waits until it is durable. Once the write is issued it is not
-    /// cancellable: the caller either gets the entry or an I/O error (and then the range is dead).
+    /// Appends a record to the active pack, waits until it is durable and points the index at it. Once the write is
+    /// issued it is not cancellable: the caller either gets the entry or an I/O error (and then the range is dead).
+    /// The index is updated before this append stops counting as one in flight: a pack is sealed (and may then be
+    /// compacted) only after its last append ended, so compaction never misses a record the index is about to name.
     /// </summary>
     private async Task<Entry> AppendAsync(ShardInfo info, ReadOnlyMemory<byte> data)
     {
@@ -352,6 +354,9 @@ internal sealed class ShardStore : IDisposable
             RandomAccess.Write(pack.Handle,
                 [header.AsMemory(0, PackRecord.HeaderSize), data, Zeros.AsMemory(0, padding)], offset);
             await pack.FlushAsync().ConfigureAwait(false);
+            var entry = new Entry(info, pack, offset);
+            _index[info.Hash] = entry;
+            return entry;
         }
         catch
         {
@@ -363,8 +368,6 @@ internal sealed class ShardStore : IDisposable
             ArrayPool<byte>.Shared.Return(header);
             if (pack.EndWrite()) await SealAsync(pack).ConfigureAwait(false);
         }
-
-        return new Entry(info, pack, offset);
     }
 
     private PackFile RotateLocked()
@@ -706,8 +709,8 @@ internal sealed class ShardStore : IDisposable
 
     /// <summary>
     /// Moves one live record to the active pack. Under the shard's stripe, so no put or delete of it runs in
-    /// between: new copy durable, then old record dead and durable, then the index points at the copy. A crash at
-    /// any point leaves exactly one live record, or two with the newer winning at open.
+    /// between: new copy durable (and indexed), then old record dead and durable. A crash at any point leaves exactly
+    /// one live record, or two with the newer winning at open.
     /// </summary>
     private async Task MoveAsync(Entry entry, CancellationToken cancellationToken)
     {
@@ -735,9 +738,10 @@ internal sealed class ShardStore : IDisposable
                 return;
             }
 
-            var moved = await AppendAsync(entry.Info, payload).ConfigureAwait(false);
+            // The copy is durable and indexed, then the old record is marked dead (both under the stripe, so no delete
+            // runs in between).
+            await AppendAsync(entry.Info, payload).ConfigureAwait(false);
             await MarkDeadAsync(entry).ConfigureAwait(false);
-            _index[hash] = moved;
         }
         finally
         {
