@@ -661,8 +661,9 @@ internal sealed class ShardStore : IDisposable
             {
                 await CompactAsync(_closing.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && _closing.IsCancellationRequested)
             {
+                // The store closed under it: what was not moved stays where it was, intact.
             }
 #pragma warning disable CA1031 // A background compaction that fails leaves dead space, never lost data; it is logged.
             catch (Exception e)
