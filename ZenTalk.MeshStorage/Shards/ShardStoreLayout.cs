@@ -140,14 +140,32 @@ internal static class ShardStoreLayout
         }
     }
 
+    /// <summary>The places one migration works in: its marker, its staging area, the tree it stages and where that goes.</summary>
+    private readonly record struct MigrationPaths(string Root, string Marker, string Staging, string Staged, string Live)
+    {
+        public static MigrationPaths For(string root, string tree) => new(root, Path.Combine(root, MigrationMarker),
+            Path.Combine(root, StagingDirectory), Path.Combine(root, StagingDirectory, tree), Path.Combine(root, tree));
+    }
+
+    /// <summary>
+    /// The end every migration shares: move the staged tree into place, then the commit point — the atomic rewrite of
+    /// <c>VERSION</c>. Reports the steps (<paramref name="step"/> prefix + staged, moved, committed) to the test hook.
+    /// </summary>
+    private static async Task MoveAndCommitAsync(ShardStoreOptions options, MigrationPaths paths, int version, string step, CancellationToken cancellationToken)
+    {
+        options.MigrationStep?.Invoke(step + "staged");
+        Directory.Move(paths.Staged, paths.Live);
+        DirectorySync.Flush(paths.Root);
+        options.MigrationStep?.Invoke(step + "moved");
+        await WriteVersionAsync(paths.Root, version, cancellationToken).ConfigureAwait(false);
+        options.MigrationStep?.Invoke(step + "committed");
+    }
+
     private static async Task MigrateFromV1Async(ShardStoreOptions options, CancellationToken cancellationToken)
     {
-        var root = options.Directory;
         var log = options.Logger;
-        var marker = Path.Combine(root, MigrationMarker);
-        var staging = Path.Combine(root, StagingDirectory);
-        var stagedShards = Path.Combine(staging, ShardsDirectory);
-        var liveShards = Path.Combine(root, ShardsDirectory);
+        var paths = MigrationPaths.For(options.Directory, ShardsDirectory);
+        var (root, marker, staging, stagedShards, liveShards) = paths;
 
         if (File.Exists(marker))
         {
@@ -208,24 +226,16 @@ internal static class ShardStoreLayout
             options.MigrationStep?.Invoke("copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
         }
 
-        options.MigrationStep?.Invoke("staged");
-        Directory.Move(stagedShards, liveShards);
-        DirectorySync.Flush(root);
-        options.MigrationStep?.Invoke("moved");
-        await WriteVersionAsync(root, 2, cancellationToken).ConfigureAwait(false);
-        options.MigrationStep?.Invoke("committed");
+        await MoveAndCommitAsync(options, paths, 2, "", cancellationToken).ConfigureAwait(false);
         FinishV1Cleanup(root);
         log.LogInformation("Migrated {Count} shards in {Directory} to layout 2.", copied, root);
     }
 
     private static async Task MigrateFromV2Async(ShardStoreOptions options, CancellationToken cancellationToken)
     {
-        var root = options.Directory;
         var log = options.Logger;
-        var marker = Path.Combine(root, MigrationMarker);
-        var staging = Path.Combine(root, StagingDirectory);
-        var stagedPacks = Path.Combine(staging, PacksDirectory);
-        var livePacks = Path.Combine(root, PacksDirectory);
+        var paths = MigrationPaths.For(options.Directory, PacksDirectory);
+        var (root, marker, staging, stagedPacks, livePacks) = paths;
         if (File.Exists(marker))
         {
             // Not committed: the layout 2 files are untouched and authoritative, so the packs are built again.
@@ -252,12 +262,7 @@ internal static class ShardStoreLayout
         options.MigrationStep?.Invoke("v3:started");
         var copied = 0;
         await BlockingIo.RunAsync(() => copied = StageV2Packs(options, stagedPacks, cancellationToken), cancellationToken).ConfigureAwait(false);
-        options.MigrationStep?.Invoke("v3:staged");
-        Directory.Move(stagedPacks, livePacks);
-        DirectorySync.Flush(root);
-        options.MigrationStep?.Invoke("v3:moved");
-        await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
-        options.MigrationStep?.Invoke("v3:committed");
+        await MoveAndCommitAsync(options, paths, CurrentVersion, "v3:", cancellationToken).ConfigureAwait(false);
         FinishV2Cleanup(root);
         EnsureDirectories(root);
         log.LogInformation("Migrated {Count} shards in {Directory} to layout 3.", copied, root);
