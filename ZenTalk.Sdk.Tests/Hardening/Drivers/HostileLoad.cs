@@ -289,9 +289,13 @@ internal static class HostileLoad
         }
     }
 
-    private static async Task FindNodeFloodAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
+    /// <summary>
+    /// Connects over TLS again and again until the run ends and runs <paramref name="session"/> on each connection. A
+    /// connection the node drops (what should happen to bad frames), or whose writes back-pressure held until the run
+    /// ended, just means the next one.
+    /// </summary>
+    private static async Task OverAndOverAsync(IPEndPoint node, Counters counters, CancellationToken token, Func<Stream, Task> session)
     {
-        var random = new Random(seed);
         while (!token.IsCancellationRequested)
         {
             await using var s = await TryConnectTlsAsync(node, counters, token).ConfigureAwait(false);
@@ -303,97 +307,78 @@ internal static class HostileLoad
 
             try
             {
-                for (ulong id = 1; !token.IsCancellationRequested; id += 500)
-                {
-                    using var batch = new MemoryStream();
-                    for (ulong j = 0; j < 500; j++)
-                    {
-                        var target = new byte[32];
-                        random.NextBytes(target);
-                        batch.Write(FuzzCorpus.Wire(new Frame { RequestId = id + j, Request = new Request { FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(target) } } }));
-                    }
-
-                    await s.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), token).ConfigureAwait(false);
-                    Interlocked.Add(ref counters.FindNode, 500);
-                }
+                await session(s).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
-                // Back-pressure held the write until the run ended, or the node dropped us: reconnect.
+                // Dropped by the node, or the run ended: reconnect.
             }
         }
     }
 
-    private static async Task PutShardFloodAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
+    private static Task FindNodeFloodAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
+    {
+        var random = new Random(seed);
+        return OverAndOverAsync(node, counters, token, async s =>
+        {
+            for (ulong id = 1; !token.IsCancellationRequested; id += 500)
+            {
+                using var batch = new MemoryStream();
+                for (ulong j = 0; j < 500; j++)
+                {
+                    var target = new byte[32];
+                    random.NextBytes(target);
+                    batch.Write(FuzzCorpus.Wire(new Frame { RequestId = id + j, Request = new Request { FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(target) } } }));
+                }
+
+                await s.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), token).ConfigureAwait(false);
+                Interlocked.Add(ref counters.FindNode, 500);
+            }
+        });
+    }
+
+    private static Task PutShardFloodAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
     {
         var data = new byte[1 << 20];
         new Random(seed).NextBytes(data);
         var wrongHash = ByteString.CopyFrom(new byte[32]);
         var payload = ByteString.CopyFrom(data);
-        while (!token.IsCancellationRequested)
+        return OverAndOverAsync(node, counters, token, async s =>
         {
-            await using var s = await TryConnectTlsAsync(node, counters, token).ConfigureAwait(false);
-            if (s is null)
+            for (ulong id = 1; !token.IsCancellationRequested; id++)
             {
-                await Delay(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
-                continue;
+                var frame = new Frame { RequestId = id, Request = new Request { PutShard = new PutShardRequest { ShardHash = wrongHash, Data = payload } } };
+                await s.WriteAsync(FuzzCorpus.Wire(frame), token).ConfigureAwait(false);
+                Interlocked.Increment(ref counters.PutShard);
             }
-
-            try
-            {
-                for (ulong id = 1; !token.IsCancellationRequested; id++)
-                {
-                    var frame = new Frame { RequestId = id, Request = new Request { PutShard = new PutShardRequest { ShardHash = wrongHash, Data = payload } } };
-                    await s.WriteAsync(FuzzCorpus.Wire(frame), token).ConfigureAwait(false);
-                    Interlocked.Increment(ref counters.PutShard);
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // As above.
-            }
-        }
+        });
     }
 
-    private static async Task BadFramesAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
+    private static Task BadFramesAsync(IPEndPoint node, Counters counters, int seed, CancellationToken token)
     {
         var random = new Random(seed);
-        while (!token.IsCancellationRequested)
+        return OverAndOverAsync(node, counters, token, async s =>
         {
-            await using var s = await TryConnectTlsAsync(node, counters, token).ConfigureAwait(false);
-            if (s is null)
+            byte[] bad;
+            if (random.Next(2) == 0)
             {
-                await Delay(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
-                continue;
+                // A length prefix of 64 MiB (16x the limit) followed by the start of a body.
+                bad = [0x80, 0x80, 0x80, 0x20, .. new byte[1000]];
+            }
+            else
+            {
+                var body = new byte[random.Next(1, 2000)];
+                random.NextBytes(body);
+                var prefix = new byte[5];
+                int n = FrameWriter.WriteVarint((uint)body.Length, prefix);
+                bad = [.. prefix.AsSpan(0, n), .. body];
             }
 
-            try
-            {
-                byte[] bad;
-                if (random.Next(2) == 0)
-                {
-                    // A length prefix of 64 MiB (16x the limit) followed by the start of a body.
-                    bad = [0x80, 0x80, 0x80, 0x20, .. new byte[1000]];
-                }
-                else
-                {
-                    var body = new byte[random.Next(1, 2000)];
-                    random.NextBytes(body);
-                    var prefix = new byte[5];
-                    int n = FrameWriter.WriteVarint((uint)body.Length, prefix);
-                    bad = [.. prefix.AsSpan(0, n), .. body];
-                }
-
-                await s.WriteAsync(bad, token).ConfigureAwait(false);
-                Interlocked.Increment(ref counters.BadFrames);
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
-                wait.CancelAfter(TimeSpan.FromSeconds(5));
-                await DrainUntilClosedAsync(s, wait.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // Dropped: what should happen.
-            }
-        }
+            await s.WriteAsync(bad, token).ConfigureAwait(false);
+            Interlocked.Increment(ref counters.BadFrames);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+            wait.CancelAfter(TimeSpan.FromSeconds(5));
+            await DrainUntilClosedAsync(s, wait.Token).ConfigureAwait(false);
+        });
     }
 }
