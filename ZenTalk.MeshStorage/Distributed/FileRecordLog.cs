@@ -234,8 +234,8 @@ internal sealed class FileRecordLog : IAsyncDisposable
                 throw new MeshStorageException($"'{_path}' is not a ZenTalk file record log (bad header). Move it away to start an empty index.");
             RandomAccess.Write(_handle, expected, 0);
             RandomAccess.SetLength(_handle, HeaderSize);
-            PackFile.FlushData(_handle);
-            DirectorySync.Flush(_directory);
+            FileSync.Data(_handle);
+            FileSync.Directory(_directory);
             _length = HeaderSize;
             return;
         }
@@ -308,7 +308,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
             _logger.LogWarning("The file record log {Path} ends with {Damage} at offset {Offset}; cutting off its last {Bytes} bytes",
                 _path, damage, offset, size - offset);
             RandomAccess.SetLength(_handle, offset);
-            PackFile.FlushData(_handle);
+            FileSync.Data(_handle);
         }
 
         _length = offset;
@@ -383,7 +383,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
         try
         {
             RandomAccess.Write(_handle, data, _length);
-            PackFile.FlushData(_handle);
+            FileSync.Data(_handle);
             _length += data.Length;
             _entries += count;
             return true;
@@ -433,7 +433,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
             using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
                 RandomAccess.Write(handle, buffer.WrittenSpan, 0);
-                PackFile.FlushData(handle);
+                FileSync.Data(handle);
             }
 
             // Closed first: Windows does not rename over an open file.
@@ -449,7 +449,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
                 _handle = File.OpenHandle(_path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
             }
 
-            DirectorySync.Flush(_directory);
+            FileSync.Directory(_directory);
             _logger.LogInformation("Compacted the file record log {Path} from {Before} to {After} bytes ({Entries} live entries)",
                 _path, before, _length, live.Count);
         }

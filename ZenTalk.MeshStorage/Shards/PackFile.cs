@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
@@ -22,7 +21,7 @@ namespace ZenTalk.MeshStorage.Shards;
 ///  40 472 zero
 /// </code>
 /// </summary>
-internal sealed partial class PackFile
+internal sealed class PackFile
 {
     public const int FileHeaderSize = PackRecord.Alignment;
     public const int SaltSize = 16;
@@ -101,8 +100,8 @@ internal sealed partial class PackFile
             salt.CopyTo(header.AsSpan(16));
             HeaderChecksum(header, header.AsSpan(32, 8));
             RandomAccess.Write(handle, header, 0);
-            FlushData(handle);
-            DirectorySync.Flush(directory);
+            FileSync.Data(handle);
+            FileSync.Directory(directory);
             return new PackFile(id, path, handle, salt, sealedOnDisk: false);
         }
         catch
@@ -145,9 +144,9 @@ internal sealed partial class PackFile
     public void Seal()
     {
         if (Sealed || Interlocked.Exchange(ref _sealing, 1) == 1) return;
-        FlushData(Handle);
+        FileSync.Data(Handle);
         RandomAccess.Write(Handle, [1], SealedOffset);
-        FlushData(Handle);
+        FileSync.Data(Handle);
         Sealed = true;
     }
 
@@ -193,7 +192,7 @@ internal sealed partial class PackFile
 
             try
             {
-                FlushData(Handle);
+                FileSync.Data(Handle);
                 foreach (var waiter in batch) waiter.TrySetResult();
             }
 #pragma warning disable CA1031 // The failure belongs to every waiter of this flush.
@@ -225,7 +224,7 @@ internal sealed partial class PackFile
             try
             {
                 File.Delete(Path);
-                DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path)!);
+                FileSync.Directory(System.IO.Path.GetDirectoryName(Path)!);
             }
             catch (IOException)
             {
@@ -249,32 +248,4 @@ internal sealed partial class PackFile
 
     /// <summary>Appends in flight.</summary>
     public int Writers => Volatile.Read(ref _writers);
-
-    /// <summary>fdatasync(2) on Linux (the size and data, not the times); a full flush elsewhere.</summary>
-    public static void FlushData(SafeFileHandle handle)
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            var added = false;
-            handle.DangerousAddRef(ref added);
-            try
-            {
-                if (FDataSync(checked((int)handle.DangerousGetHandle())) != 0)
-                {
-                    throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()}).");
-                }
-            }
-            finally
-            {
-                if (added) handle.DangerousRelease();
-            }
-        }
-        else
-        {
-            RandomAccess.FlushToDisk(handle);
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
-    private static partial int FDataSync(int fd);
 }

@@ -110,7 +110,7 @@ internal static class ShardFile
             throw;
         }
 
-        DirectorySync.Flush(directory);
+        FileSync.Directory(directory);
     }
 
     public const string TempPrefix = ".tmp-";

@@ -113,7 +113,7 @@ internal sealed class ShardStore : IDisposable
             Scan(pack, marked, ref buffer, last: id == found[^1].Id);
         }
 
-        foreach (var pack in marked) PackFile.FlushData(pack.Handle);
+        foreach (var pack in marked) FileSync.Data(pack.Handle);
 
         // The newest pack stays the active one while it has room; every other unsealed pack was verified record by
         // record above and is sealed now, so the next open can trust it.
@@ -189,7 +189,7 @@ internal sealed class ShardStore : IDisposable
                 }
 
                 RandomAccess.SetLength(pack.Handle, end);
-                PackFile.FlushData(pack.Handle);
+                FileSync.Data(pack.Handle);
             }
             else if (damagedFrom >= 0)
             {

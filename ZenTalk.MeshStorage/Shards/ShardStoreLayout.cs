@@ -120,7 +120,7 @@ internal static class ShardStoreLayout
         Directory.CreateDirectory(Path.Combine(root, QuarantineDirectory));
         if (created)
         {
-            DirectorySync.Flush(root);
+            FileSync.Directory(root);
         }
     }
 
@@ -135,8 +135,8 @@ internal static class ShardStoreLayout
 
         if (created)
         {
-            DirectorySync.Flush(shards);
-            DirectorySync.Flush(parent);
+            FileSync.Directory(shards);
+            FileSync.Directory(parent);
         }
     }
 
@@ -155,7 +155,7 @@ internal static class ShardStoreLayout
     {
         options.MigrationStep?.Invoke(step + "staged");
         Directory.Move(paths.Staged, paths.Live);
-        DirectorySync.Flush(paths.Root);
+        FileSync.Directory(paths.Root);
         options.MigrationStep?.Invoke(step + "moved");
         await WriteVersionAsync(paths.Root, version, cancellationToken).ConfigureAwait(false);
         options.MigrationStep?.Invoke(step + "committed");
@@ -257,8 +257,8 @@ internal static class ShardStoreLayout
         }
 
         Directory.CreateDirectory(stagedPacks);
-        DirectorySync.Flush(staging);
-        DirectorySync.Flush(root);
+        FileSync.Directory(staging);
+        FileSync.Directory(root);
         options.MigrationStep?.Invoke("v3:started");
         var copied = 0;
         await BlockingIo.RunAsync(() => copied = StageV2Packs(options, stagedPacks, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -330,7 +330,7 @@ internal static class ShardStoreLayout
             pack?.Release();
         }
 
-        DirectorySync.Flush(stagedPacks);
+        FileSync.Directory(stagedPacks);
         return copied;
     }
 
@@ -349,9 +349,9 @@ internal static class ShardStoreLayout
             Directory.Delete(staging, recursive: true);
         }
 
-        DirectorySync.Flush(root);
+        FileSync.Directory(root);
         File.Delete(Path.Combine(root, MigrationMarker));
-        DirectorySync.Flush(root);
+        FileSync.Directory(root);
     }
 
     /// <summary>After the commit: remove what is left of layout 1, then the marker (last, so a crash repeats this).</summary>
@@ -371,9 +371,9 @@ internal static class ShardStoreLayout
             Directory.Delete(staging, recursive: true);
         }
 
-        DirectorySync.Flush(root);
+        FileSync.Directory(root);
         File.Delete(Path.Combine(root, MigrationMarker));
-        DirectorySync.Flush(root);
+        FileSync.Directory(root);
     }
 
     private static (DateTimeOffset StoredAt, ShardMetadata Metadata) ReadV1Sidecar(string path, DateTime fileTime, ILogger log)
