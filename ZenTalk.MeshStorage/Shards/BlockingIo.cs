@@ -31,7 +31,14 @@ internal static class BlockingIo
         lock (Gate)
         {
             Pending.Enqueue(item);
-            if (s_idle > 0) Monitor.Pulse(Gate);
+            if (s_idle > 0)
+            {
+                // The idle thread is claimed here, not when it wakes: otherwise a burst that arrives while one thread
+                // is idle pulses that one thread over and over (pulses without a waiter are lost) and never starts
+                // another, and the whole burst runs one call at a time.
+                s_idle--;
+                Monitor.Pulse(Gate);
+            }
             else if (s_threads < MaxThreads)
             {
                 s_threads++;
@@ -53,8 +60,7 @@ internal static class BlockingIo
                 while (Pending.Count == 0)
                 {
                     s_idle++;
-                    Monitor.Wait(Gate);
-                    s_idle--;
+                    Monitor.Wait(Gate); // returns only when pulsed; the pulser took this thread off s_idle
                 }
 
                 item = Pending.Dequeue();
