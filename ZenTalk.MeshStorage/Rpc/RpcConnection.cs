@@ -105,13 +105,11 @@ internal sealed class RpcConnection : IAsyncDisposable
         _handler = handler;
         _globalSlots = globalSlots;
         _budget = budget;
-        _writer.Written = budget is null
-            ? ResponseLeases.ReturnWritten
-            : frame =>
-            {
-                FreeResponse(CostOf(frame));
-                ResponseLeases.ReturnWritten(frame);
-            };
+        _writer.Written = frame =>
+        {
+            if (_budget is not null) FreeResponse(CostOf(frame));
+            ResponseLeases.ReturnWritten(frame);
+        };
         _callerContext = new RpcCallContext(RemoteId, RemoteEndPoint.Address, (int)RemoteHello.ListenPort);
         _writeLoop = RunWriterAsync();
         _readLoop = Task.Run(ReadListenerLoopAsync);

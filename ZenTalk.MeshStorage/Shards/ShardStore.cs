@@ -454,18 +454,16 @@ internal sealed class ShardStore : IDisposable
     /// its hash — it is then moved to quarantine and forgotten, so the repair loop can fetch a good copy.
     /// </summary>
     public async Task<byte[]?> GetAsync(Sha256Hash hash, CancellationToken cancellationToken = default) =>
-        // Every byte is overwritten by the read, or the array is dropped (a short read is invalid): no need for the
-        // runtime to zero 100 KiB+ first.
-        (await ReadVerifiedAsync(hash, static n => GC.AllocateUninitializedArray<byte>(n), pooled: false, cancellationToken).ConfigureAwait(false))?.Buffer;
+        (await ReadVerifiedAsync(hash, pooled: false, cancellationToken).ConfigureAwait(false))?.Buffer;
 
     /// <summary>
     /// <see cref="GetAsync"/> into an array rented from <see cref="ArrayPool{T}.Shared"/> (longer than the shard:
     /// its first <c>Length</c> bytes are the shard). The caller returns it to the pool when done with it.
     /// </summary>
     public Task<(byte[] Buffer, int Length)?> RentAsync(Sha256Hash hash, CancellationToken cancellationToken = default) =>
-        ReadVerifiedAsync(hash, static n => ArrayPool<byte>.Shared.Rent(n), pooled: true, cancellationToken);
+        ReadVerifiedAsync(hash, pooled: true, cancellationToken);
 
-    private async Task<(byte[] Buffer, int Length)?> ReadVerifiedAsync(Sha256Hash hash, Func<int, byte[]> allocate, bool pooled, CancellationToken cancellationToken)
+    private async Task<(byte[] Buffer, int Length)?> ReadVerifiedAsync(Sha256Hash hash, bool pooled, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -484,7 +482,9 @@ internal sealed class ShardStore : IDisposable
             }
 
             var length = checked((int)entry.Info.Length);
-            var buffer = allocate(length);
+            // Uninitialized: every byte is overwritten by the read, or the array is dropped (a short read is invalid),
+            // so the runtime need not zero 100 KiB+ first.
+            var buffer = pooled ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
             bool valid;
             try
             {
