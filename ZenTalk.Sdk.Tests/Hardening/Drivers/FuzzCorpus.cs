@@ -36,6 +36,25 @@ internal static class FuzzCorpus
         ];
     }
 
+    /// <summary>
+    /// Splices and mutates two of <paramref name="seedBytes"/> into <paramref name="input"/>; false when those bytes no
+    /// longer parse as a request (most do not).
+    /// </summary>
+    public static bool TryMutatedRequest(Mutator m, List<byte[]> seedBytes, out byte[] input, out Request request)
+    {
+        input = m.Mutate(seedBytes[m.Random.Next(seedBytes.Count)], seedBytes[m.Random.Next(seedBytes.Count)]);
+        try
+        {
+            request = Request.Parser.ParseFrom(input);
+            return true;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            request = null!;
+            return false;
+        }
+    }
+
     public static List<Frame> Frames(Random random)
     {
         var frames = new List<Frame>();

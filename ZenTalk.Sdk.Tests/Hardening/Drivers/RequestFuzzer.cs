@@ -33,12 +33,7 @@ internal static class RequestFuzzer
             byte[] input;
             if (m.Random.Next(2) == 0)
             {
-                input = m.Mutate(seedBytes[m.Random.Next(seedBytes.Count)], seedBytes[m.Random.Next(seedBytes.Count)]);
-                try
-                {
-                    request = Request.Parser.ParseFrom(input);
-                }
-                catch (InvalidProtocolBufferException)
+                if (!FuzzCorpus.TryMutatedRequest(m, seedBytes, out input, out request))
                 {
                     report.Count("not a request");
                     continue;

@@ -74,12 +74,7 @@ internal static class ShardRequestFuzzer
             // One case in three is byte-mutated: most of those no longer parse as a request, and the handlers are the target.
             if (m.Random.Next(3) == 0)
             {
-                input = m.Mutate(seedBytes[m.Random.Next(seedBytes.Count)], seedBytes[m.Random.Next(seedBytes.Count)]);
-                try
-                {
-                    request = Request.Parser.ParseFrom(input);
-                }
-                catch (InvalidProtocolBufferException)
+                if (!FuzzCorpus.TryMutatedRequest(m, seedBytes, out input, out request))
                 {
                     report.Count("not a request");
                     continue;
