@@ -47,6 +47,7 @@ internal sealed class PackFile
         Salt = salt;
         Sealed = sealedOnDisk;
         End = FileHeaderSize;
+        Prepared = FileHeaderSize;
     }
 
     public long Id { get; }
@@ -59,6 +60,13 @@ internal sealed class PackFile
 
     /// <summary>The offset of the next append (the store reserves ranges under its append lock).</summary>
     public long End { get; set; }
+
+    /// <summary>
+    /// How far the file has been written: <see cref="End"/> plus the zeros written ahead of it (see
+    /// <see cref="Preallocate"/>). Appends below it overwrite blocks that already exist, so their <c>fdatasync</c> has
+    /// no file size or block allocation to make durable.
+    /// </summary>
+    public long Prepared { get; set; }
 
     /// <summary>Whether the header says sealed: no torn record can be in it.</summary>
     public bool Sealed { get; private set; }
@@ -140,10 +148,24 @@ internal sealed class PackFile
         hash[..destination.Length].CopyTo(destination);
     }
 
+    /// <summary>
+    /// Writes zeros from <see cref="Prepared"/> (or <see cref="End"/>, if beyond it) up to <paramref name="to"/>, so that
+    /// the appends that follow overwrite existing blocks and their flushes stay cheap (<see cref="ZeroFill"/>).
+    /// Call it only where no append is reserved beyond <see cref="End"/> (under the store's append lock).
+    /// </summary>
+    public void Preallocate(long to) => Prepared = Math.Max(Prepared, ZeroFill.Write(Handle, Math.Max(Prepared, End), to));
+
     /// <summary>Marks the pack sealed on disk (blocking: call it off the thread pool).</summary>
     public void Seal()
     {
         if (Sealed || Interlocked.Exchange(ref _sealing, 1) == 1) return;
+        if (Prepared > End)
+        {
+            // The zeros written ahead of the last record are not part of the pack.
+            RandomAccess.SetLength(Handle, End);
+            Prepared = End;
+        }
+
         FileSync.Data(Handle);
         RandomAccess.Write(Handle, [1], SealedOffset);
         FileSync.Data(Handle);

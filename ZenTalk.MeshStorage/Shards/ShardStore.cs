@@ -70,6 +70,7 @@ internal sealed class ShardStore : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Directory, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.QuotaBytes, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PackBytes, 1L << 16, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PreallocateBytes, nameof(options));
         await ShardStoreLayout.PrepareAsync(options, cancellationToken).ConfigureAwait(false);
         var store = new ShardStore(options);
         try
@@ -178,7 +179,14 @@ internal sealed class ShardStore : IDisposable
         if (damagedFrom >= 0 || end < length)
         {
             var from = damagedFrom >= 0 ? Math.Min(damagedFrom, end) : end;
-            if (!pack.Sealed && last)
+            if (!pack.Sealed && ZeroFill.IsZero(pack.Handle, from, length))
+            {
+                // Zeros written ahead of the appends (ShardStoreOptions.PreallocateBytes), or appends that never
+                // wrote a byte: nothing to report. Cut them off so the pack ends at its last record again.
+                RandomAccess.SetLength(pack.Handle, end);
+                FileSync.Data(pack.Handle);
+            }
+            else if (!pack.Sealed && last)
             {
                 // The tail of the pack that was being appended to: unfinished puts. Cut it off so appends continue
                 // from the last whole record.
@@ -198,6 +206,7 @@ internal sealed class ShardStore : IDisposable
         }
 
         pack.End = end;
+        pack.Prepared = Math.Max(end, RandomAccess.GetLength(pack.Handle));
     }
 
     private void ReportDamage(PackFile pack, long from, long to, string what)
@@ -342,6 +351,14 @@ internal sealed class ShardStore : IDisposable
             }
 
             offset = pack.End;
+            if (_options.PreallocateBytes > 0 && offset + size > pack.Prepared)
+            {
+                // Up to PreallocateBytes past this record, within the pack's size (a record larger than a pack
+                // gets no more than itself), on a page boundary.
+                var limit = Math.Max(_options.PackBytes, offset + size);
+                pack.Preallocate(Math.Min(limit, (offset + size + _options.PreallocateBytes + 4095) & ~4095L));
+            }
+
             pack.End += size;
             pack.BeginWrite();
         }

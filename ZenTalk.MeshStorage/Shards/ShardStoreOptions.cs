@@ -19,6 +19,13 @@ internal sealed class ShardStoreOptions
     /// </summary>
     public long PackBytes { get; init; } = 128L << 20;
 
+    /// <summary>
+    /// How many bytes of zeros the active pack is written ahead of its last record (1 MiB by default; 0 turns it off),
+    /// so that puts overwrite existing blocks and their <c>fdatasync</c> does not also write the file's size and block
+    /// map. Costs one extra page-cache write of each byte; see docs/formats.md §4.
+    /// </summary>
+    internal long PreallocateBytes { get; init; } = 1L << 20;
+
     /// <summary>The share of a sealed pack's bytes that must be dead before compaction rewrites it (0.5 by default).</summary>
     public double CompactDeadShare { get; init; } = 0.5;
 

@@ -417,6 +417,67 @@ public class ShardStoreTests
     }
 
     [Test]
+    public async Task Zeros_written_ahead_of_the_appends_are_overwritten_and_cut_off_silently_on_open()
+    {
+        var (first, firstData) = NewShard(30_000);
+        var (second, secondData) = NewShard(30_000);
+        string path;
+        long end;
+        using (var store = await Open())
+        {
+            await store.PutAsync(first, firstData, default);
+            (path, var length, _, _) = store.GetPacks()[^1];
+            var prepared = new FileInfo(path).Length;
+            Assert.That(prepared, Is.GreaterThanOrEqualTo(length + (1 << 20)), "1 MiB of zeros is written ahead of the last record");
+            await store.PutAsync(second, secondData, default);
+            end = store.GetPacks()[^1].Length;
+            Assert.That(end, Is.GreaterThan(length));
+            Assert.That(new FileInfo(path).Length, Is.EqualTo(prepared), "the second put overwrote zeros: the file did not grow");
+            Assert.That(await store.GetAsync(second), Is.EqualTo(secondData));
+        }
+
+        // What a crash leaves too (a clean close does not trim): the records, then zeros.
+        using (var reopened = await Open())
+        {
+            Assert.That(reopened.DiscardedAtOpen, Is.Zero, "zeros are not unfinished writes");
+            Assert.That(reopened.GetStats().QuarantinedSinceOpen, Is.Zero, "zeros are not damage");
+            Assert.That(new FileInfo(path).Length, Is.EqualTo(end), "the pack ends at its last record again");
+            Assert.That(await reopened.GetAsync(first), Is.EqualTo(firstData));
+            Assert.That(await reopened.GetAsync(second), Is.EqualTo(secondData));
+            var (third, thirdData) = NewShard(30_000);
+            await reopened.PutAsync(third, thirdData, default);
+            Assert.That(await reopened.GetAsync(third), Is.EqualTo(thirdData));
+        }
+
+        using var again = await Open();
+        Assert.That(again.List().Count, Is.EqualTo(3));
+        Assert.That(again.DiscardedAtOpen, Is.Zero);
+    }
+
+    [Test]
+    public async Task Zeros_never_reach_past_the_pack_size_and_a_sealed_pack_ends_at_its_last_record()
+    {
+        const long packBytes = 1 << 16;
+        var shards = Enumerable.Range(0, 12).Select(_ => NewShard(10_000)).ToList();
+        using (var store = await Open(packBytes: packBytes))
+        {
+            foreach (var (hash, data) in shards) await store.PutAsync(hash, data, default);
+            var packs = store.GetPacks();
+            Assert.That(packs, Has.Count.GreaterThan(1), "the test must rotate packs");
+            foreach (var pack in packs)
+            {
+                Assert.That(new FileInfo(pack.Path).Length, Is.LessThanOrEqualTo(packBytes));
+                if (pack.Sealed) Assert.That(new FileInfo(pack.Path).Length, Is.EqualTo(pack.Length), "sealing cuts off the zeros");
+            }
+        }
+
+        using var reopened = await Open(packBytes: packBytes);
+        Assert.That(reopened.DiscardedAtOpen, Is.Zero);
+        Assert.That(reopened.GetStats().QuarantinedSinceOpen, Is.Zero);
+        foreach (var (hash, data) in shards) Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+    }
+
+    [Test]
     public async Task New_store_writes_its_layout_version()
     {
         using var store = await Open();
