@@ -9,6 +9,7 @@ using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.Sdk.Tests.MeshStorage.Rpc;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 
@@ -198,14 +199,7 @@ internal static class HostileLoad
         {
             await socket.ConnectAsync(node, token).ConfigureAwait(false);
             var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = "zentalk-mesh",
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(identity), null, offline: true),
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, _, _, _) => true,
-            }, token).ConfigureAwait(false);
+            await ssl.AuthenticateAsClientAsync(HostileClient.TlsOptions(identity), token).ConfigureAwait(false);
             await ssl.WriteAsync(FuzzCorpus.Wire(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) }), token).ConfigureAwait(false);
             Interlocked.Increment(ref counters.Connections);
             return ssl;

@@ -41,14 +41,7 @@ internal sealed class HostileClient : IAsyncDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server);
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "zentalk-mesh",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ClientCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(identity), null, offline: true),
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            RemoteCertificateValidationCallback = (_, _, _, _) => true,
-        });
+        await ssl.AuthenticateAsClientAsync(TlsOptions(identity));
         var client = new HostileClient(socket, ssl, identity);
         if (sendHello)
         {
@@ -57,6 +50,16 @@ internal sealed class HostileClient : IAsyncDisposable
         }
         return client;
     }
+
+    /// <summary>What a node's client side offers: TLS 1.3 with <paramref name="identity"/>'s node certificate.</summary>
+    public static SslClientAuthenticationOptions TlsOptions(NodeIdentity identity) => new()
+    {
+        TargetHost = "zentalk-mesh",
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(identity), null, offline: true),
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        RemoteCertificateValidationCallback = (_, _, _, _) => true,
+    };
 
     public async Task WriteFrameAsync(Frame frame)
     {
