@@ -3,13 +3,11 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
-using ZenTalk.Sdk.Tests.MeshStorage.Rpc;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 
@@ -199,7 +197,7 @@ internal static class HostileLoad
         {
             await socket.ConnectAsync(node, token).ConfigureAwait(false);
             var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
-            await ssl.AuthenticateAsClientAsync(HostileClient.TlsOptions(identity), token).ConfigureAwait(false);
+            await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity), token).ConfigureAwait(false);
             await ssl.WriteAsync(FuzzCorpus.Wire(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) }), token).ConfigureAwait(false);
             Interlocked.Increment(ref counters.Connections);
             return ssl;

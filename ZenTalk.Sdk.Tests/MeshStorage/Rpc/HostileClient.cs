@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.Sdk.Tests.Hardening.Drivers;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Rpc;
 
@@ -41,7 +41,7 @@ internal sealed class HostileClient : IAsyncDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server);
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await ssl.AuthenticateAsClientAsync(TlsOptions(identity));
+        await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity));
         var client = new HostileClient(socket, ssl, identity);
         if (sendHello)
         {
@@ -50,16 +50,6 @@ internal sealed class HostileClient : IAsyncDisposable
         }
         return client;
     }
-
-    /// <summary>What a node's client side offers: TLS 1.3 with <paramref name="identity"/>'s node certificate.</summary>
-    public static SslClientAuthenticationOptions TlsOptions(NodeIdentity identity) => new()
-    {
-        TargetHost = "zentalk-mesh",
-        EnabledSslProtocols = SslProtocols.Tls13,
-        ClientCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(identity), null, offline: true),
-        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        RemoteCertificateValidationCallback = (_, _, _, _) => true,
-    };
 
     public async Task WriteFrameAsync(Frame frame)
     {
