@@ -7,30 +7,31 @@ using ZenTalk.MeshStorage.Crypto;
 namespace ZenTalk.Benchmarks.Mesh;
 
 /// <summary>
-/// Stores or fetches a 256 KiB attachment through a 15-node <see cref="LocalMesh"/> in a plain loop, outside
+/// Stores or fetches a file (a 256 KiB attachment by default) through a 15-node <see cref="LocalMesh"/> in a plain loop, outside
 /// BenchmarkDotNet, and prints latency percentiles with the process CPU time per operation — the figures that say
 /// how much of a store is CPU, and what idle gaps between operations cost (wake-ups of parked threads):
 /// <code>
-/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- meshloop store|fetch [--operations 200] [--gap-ms 0] [--root DIR]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- meshloop store|fetch [--operations 200] [--gap-ms 0]
+///     [--size 262144] [--warmup 500] [--root DIR]
 /// </code>
-/// 500 warm-up operations first (tiered JIT settles); then three rounds of <c>--operations</c>, each preceded (operation by operation)
-/// by a pause of <c>--gap-ms</c>.
+/// <c>--warmup</c> operations first (tiered JIT settles); then three rounds of <c>--operations</c>, each preceded (operation by
+/// operation) by a pause of <c>--gap-ms</c>. For 64 MiB: <c>--size 67108864 --warmup 10 --operations 10</c>.
 /// </summary>
 internal static class MeshLoopTool
 {
-    private const int Size = 256 * 1024;
-
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is not ("store" or "fetch"))
         {
-            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--root DIR]");
+            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR]");
             return 2;
         }
 
         int operations = int.Parse(Option(args, "operations") ?? "200", CultureInfo.InvariantCulture);
         int gap = int.Parse(Option(args, "gap-ms") ?? "0", CultureInfo.InvariantCulture);
-        return RunAsync(args[0] == "store", operations, gap, Option(args, "root")).GetAwaiter().GetResult();
+        int size = int.Parse(Option(args, "size") ?? "262144", CultureInfo.InvariantCulture);
+        int warmup = int.Parse(Option(args, "warmup") ?? "500", CultureInfo.InvariantCulture);
+        return RunAsync(args[0] == "store", operations, gap, size, warmup, Option(args, "root")).GetAwaiter().GetResult();
     }
 
     private static string? Option(string[] args, string name)
@@ -39,9 +40,9 @@ internal static class MeshLoopTool
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static async Task<int> RunAsync(bool store, int operations, int gapMs, string? root)
+    private static async Task<int> RunAsync(bool store, int operations, int gapMs, int size, int warmup, string? root)
     {
-        var attachment = RandomNumberGenerator.GetBytes(Size);
+        var attachment = RandomNumberGenerator.GetBytes(size);
         using var owner = OwnerKey.Create();
         var options = new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan };
         string? ownRoot = root is null ? null : Path.Combine(root, "zentalk-meshloop-" + Guid.NewGuid().ToString("N"));
@@ -62,7 +63,7 @@ internal static class MeshLoopTool
                 await using (stream) await stream.CopyToAsync(Stream.Null);
             }
 
-            for (int i = 0; i < 500; i++) await Operation();
+            for (int i = 0; i < warmup; i++) await Operation();
             using var process = Process.GetCurrentProcess();
             for (int round = 0; round < 3; round++)
             {
@@ -84,7 +85,7 @@ internal static class MeshLoopTool
 
                 Array.Sort(latencies);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(store ? "store" : "fetch")} 256 KiB, gap {gapMs} ms: p50 {latencies[operations / 2]:F2} ms, p99 {latencies[(int)(operations * 0.99)]:F2} ms, CPU {cpu.TotalMilliseconds / operations:F2} ms per operation ({operations} operations)"));
+                    $"{(store ? "store" : "fetch")} {size / 1024} KiB, gap {gapMs} ms: p50 {latencies[operations / 2]:F2} ms, p99 {latencies[(int)(operations * 0.99)]:F2} ms, CPU {cpu.TotalMilliseconds / operations:F2} ms per operation ({operations} operations)"));
             }
         }
         finally
