@@ -136,6 +136,7 @@ internal sealed class ShardStore : IDisposable
         var end = offset;
         long damagedFrom = -1;
         var resynced = false;
+        var zeroTail = false;
         var header = new byte[PackRecord.HeaderSize];
         while (offset + PackRecord.HeaderSize <= length)
         {
@@ -143,6 +144,15 @@ internal sealed class ShardStore : IDisposable
                 || !PackRecord.TryReadHeader(header, pack.Salt, out var info, out var live)
                 || offset + PackRecord.HeaderSize + info.Length > length)
             {
+                // The zeros an unsealed pack is written ahead of its appends (ShardStoreOptions.PreallocateBytes): one
+                // read over the rest of the file, not a header read every 512 bytes of it.
+                if (damagedFrom < 0 && !pack.Sealed && !header.AsSpan().ContainsAnyExcept((byte)0)
+                    && ZeroFill.IsZero(pack.Handle, offset, length))
+                {
+                    zeroTail = true;
+                    break;
+                }
+
                 // Not a record (a torn or damaged header, or a record cut short): step to the next boundary.
                 if (damagedFrom < 0) damagedFrom = offset;
                 offset += PackRecord.Alignment;
@@ -179,12 +189,13 @@ internal sealed class ShardStore : IDisposable
         if (damagedFrom >= 0 || end < length)
         {
             var from = damagedFrom >= 0 ? Math.Min(damagedFrom, end) : end;
-            if (!pack.Sealed && ZeroFill.IsZero(pack.Handle, from, length))
+            if (!pack.Sealed && (zeroTail || ZeroFill.IsZero(pack.Handle, from, length)))
             {
-                // Zeros written ahead of the appends (ShardStoreOptions.PreallocateBytes), or appends that never
-                // wrote a byte: nothing to report. Cut them off so the pack ends at its last record again.
+                // Zeros written ahead of the appends, or appends that never wrote a byte: nothing to report. Cut them
+                // off so the pack ends at its last record again.
                 RandomAccess.SetLength(pack.Handle, end);
                 FileSync.Data(pack.Handle);
+                length = end;
             }
             else if (!pack.Sealed && last)
             {
@@ -198,6 +209,7 @@ internal sealed class ShardStore : IDisposable
 
                 RandomAccess.SetLength(pack.Handle, end);
                 FileSync.Data(pack.Handle);
+                length = end;
             }
             else if (damagedFrom >= 0)
             {
@@ -206,7 +218,7 @@ internal sealed class ShardStore : IDisposable
         }
 
         pack.End = end;
-        pack.Prepared = Math.Max(end, RandomAccess.GetLength(pack.Handle));
+        pack.Prepared = length;
     }
 
     private void ReportDamage(PackFile pack, long from, long to, string what)
