@@ -19,7 +19,6 @@ namespace ZenTalk.MeshStorage.Shards;
 internal sealed class ShardStore : IDisposable
 {
     private const int StripeCount = 64;
-    private static readonly byte[] Zeros = new byte[PackRecord.Alignment];
 
     private readonly ShardStoreOptions _options;
     private readonly string _packs;
@@ -381,7 +380,7 @@ internal sealed class ShardStore : IDisposable
             PackRecord.WriteHeader(header, pack.Salt, info);
             var padding = (int)(size - PackRecord.HeaderSize - info.Length);
             RandomAccess.Write(pack.Handle,
-                [header.AsMemory(0, PackRecord.HeaderSize), data, Zeros.AsMemory(0, padding)], offset);
+                [header.AsMemory(0, PackRecord.HeaderSize), data, ZeroFill.Zeros[..padding]], offset);
             await pack.FlushAsync().ConfigureAwait(false);
             var entry = new Entry(info, pack, offset);
             _index[info.Hash] = entry;

@@ -275,7 +275,6 @@ internal static class ShardStoreLayout
         var shards = Path.Combine(options.Directory, ShardsDirectory);
         var quarantine = Path.Combine(options.Directory, QuarantineDirectory);
         var recordHeader = new byte[PackRecord.HeaderSize];
-        var padding = new byte[PackRecord.Alignment];
         PackFile? pack = null;
         long id = 0;
         var copied = 0;
@@ -318,7 +317,7 @@ internal static class ShardStoreLayout
 
                 PackRecord.WriteHeader(recordHeader, pack.Salt, info);
                 RandomAccess.Write(pack.Handle,
-                    [recordHeader, bytes.AsMemory(ShardFile.HeaderSize), padding.AsMemory(0, (int)(size - PackRecord.HeaderSize - info.Length))], pack.End);
+                    [recordHeader, bytes.AsMemory(ShardFile.HeaderSize), ZeroFill.Zeros[..(int)(size - PackRecord.HeaderSize - info.Length)]], pack.End);
                 pack.End += size;
                 options.MigrationStep?.Invoke("v3:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
             }

@@ -14,6 +14,9 @@ internal static class ZeroFill
 {
     private static readonly byte[] Chunk = new byte[256 << 10];
 
+    /// <summary>256 KiB of zeros, never written: for record padding too.</summary>
+    public static ReadOnlyMemory<byte> Zeros => Chunk;
+
     /// <summary>
     /// Writes zeros over [<paramref name="from"/>, <paramref name="to"/>) and returns how far it got (a full disk stops
     /// it early; the appends then grow the file themselves, as without it).
