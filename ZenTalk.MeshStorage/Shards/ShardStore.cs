@@ -516,16 +516,8 @@ internal sealed class ShardStore : IDisposable
             bool valid;
             try
             {
-                var read = 0;
-                while (read < length)
-                {
-                    var n = await RandomAccess.ReadAsync(entry.Pack.Handle, buffer.AsMemory(read, length - read),
-                        entry.Offset + PackRecord.HeaderSize + read, cancellationToken).ConfigureAwait(false);
-                    if (n == 0) break;
-                    read += n;
-                }
-
-                valid = read == length && hash.Matches(buffer.AsSpan(0, length));
+                valid = await ReadPayloadAsync(entry, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false)
+                    && hash.Matches(buffer.AsSpan(0, length));
             }
             catch
             {
@@ -566,6 +558,21 @@ internal sealed class ShardStore : IDisposable
 
             return null;
         }
+    }
+
+    /// <summary>Reads a record's payload into <paramref name="destination"/>; false when the pack ends first.</summary>
+    private static async ValueTask<bool> ReadPayloadAsync(Entry entry, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < destination.Length)
+        {
+            var n = await RandomAccess.ReadAsync(entry.Pack.Handle, destination[read..],
+                entry.Offset + PackRecord.HeaderSize + read, cancellationToken).ConfigureAwait(false);
+            if (n == 0) return false;
+            read += n;
+        }
+
+        return true;
     }
 
     private async Task QuarantineAsync(Entry entry, ReadOnlyMemory<byte> payload, string reason)
@@ -750,16 +757,17 @@ internal sealed class ShardStore : IDisposable
         {
             if (!_index.TryGetValue(hash, out var current) || current != entry || !entry.Pack.TryAcquire()) return;
             var payload = new byte[entry.Info.Length];
+            bool whole;
             try
             {
-                await RandomAccess.ReadAsync(entry.Pack.Handle, payload, entry.Offset + PackRecord.HeaderSize, cancellationToken).ConfigureAwait(false);
+                whole = await ReadPayloadAsync(entry, payload, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
                 entry.Pack.Release();
             }
 
-            if (!hash.Matches(payload))
+            if (!whole || !hash.Matches(payload))
             {
                 _index.TryRemove(hash, out _);
                 Release(entry.Info.Length);
