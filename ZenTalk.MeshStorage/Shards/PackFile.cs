@@ -6,13 +6,13 @@ using Microsoft.Win32.SafeHandles;
 namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
-/// One append-only pack file of a shard store (layout version 3): a 512-byte file header, then
+/// One append-only pack file of a shard store (layout versions 3 and 4): a 512-byte file header, then
 /// <see cref="PackRecord"/>s on 512-byte boundaries. Appends to the active pack go to offsets reserved by the store;
 /// concurrent appends share one <c>fdatasync</c> (group commit, see <see cref="FlushAsync"/>). Readers hold a
 /// reference (<see cref="TryAcquire"/>) so a pack retired by compaction closes only when the last read is done.
 /// <code>
 ///   0  4  magic "ZTPK"
-///   4  1  layout version (3)
+///   4  1  layout version of its records (4; 3 in packs written before layout 4)
 ///   5  1  sealed: 1 once every record is written and flushed and no more will be appended (not checksummed)
 ///   6  2  zero
 ///   8  8  pack id (equals the file name)
@@ -39,9 +39,10 @@ internal sealed class PackFile
     private int _sealing;
     private volatile bool _rotated;
 
-    private PackFile(long id, string path, SafeFileHandle handle, byte[] salt, bool sealedOnDisk)
+    private PackFile(long id, string path, SafeFileHandle handle, byte[] salt, byte version, bool sealedOnDisk)
     {
         Id = id;
+        Version = version;
         Path = path;
         Handle = handle;
         Salt = salt;
@@ -51,6 +52,12 @@ internal sealed class PackFile
     }
 
     public long Id { get; }
+
+    /// <summary>The layout version of every record in it (<see cref="PackRecord"/>): only current packs are appended to.</summary>
+    public byte Version { get; }
+
+    /// <summary>The header size of its records.</summary>
+    public int RecordHeaderSize => PackRecord.HeaderSizeOf(Version);
 
     public string Path { get; }
 
@@ -103,14 +110,14 @@ internal sealed class PackFile
             var salt = RandomNumberGenerator.GetBytes(SaltSize);
             var header = new byte[FileHeaderSize];
             Magic.CopyTo(header);
-            header[4] = PackRecord.LayoutVersion;
+            header[4] = PackRecord.CurrentVersion;
             BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), id);
             salt.CopyTo(header.AsSpan(16));
             HeaderChecksum(header, header.AsSpan(32, 8));
             RandomAccess.Write(handle, header, 0);
             FileSync.Data(handle);
             FileSync.Directory(directory);
-            return new PackFile(id, path, handle, salt, sealedOnDisk: false);
+            return new PackFile(id, path, handle, salt, PackRecord.CurrentVersion, sealedOnDisk: false);
         }
         catch
         {
@@ -128,14 +135,14 @@ internal sealed class PackFile
         var read = RandomAccess.Read(handle, header, 0);
         Span<byte> check = stackalloc byte[8];
         HeaderChecksum(header, check);
-        if (read < FileHeaderSize || !header.AsSpan(0, 4).SequenceEqual(Magic) || header[4] != PackRecord.LayoutVersion
+        if (read < FileHeaderSize || !header.AsSpan(0, 4).SequenceEqual(Magic) || !PackRecord.IsReadable(header[4])
             || !check.SequenceEqual(header.AsSpan(32, 8)) || BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8)) != id)
         {
             handle.Dispose();
             return null;
         }
 
-        return new PackFile(id, path, handle, header.AsSpan(16, SaltSize).ToArray(), sealedOnDisk: header[SealedOffset] == 1);
+        return new PackFile(id, path, handle, header.AsSpan(16, SaltSize).ToArray(), header[4], sealedOnDisk: header[SealedOffset] == 1);
     }
 
     private static void HeaderChecksum(ReadOnlySpan<byte> header, Span<byte> destination)

@@ -9,7 +9,7 @@ namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// A node's local, content-addressed shard store: the key of a shard is the SHA-256 of its bytes. Shards are
-/// records appended to pack files (layout version 3, see <see cref="PackFile"/> and docs/formats.md): a put is one
+/// records appended to pack files (layout version 4, see <see cref="PackFile"/> and docs/formats.md): a put is one
 /// write at a reserved offset and one <c>fdatasync</c> shared with the puts beside it — no file, inode or directory
 /// entry per shard. Puts are verified before they are accepted and durable when they return; gets verify again and
 /// quarantine a shard whose bytes rotted; a delete marks its record dead in place, and compaction rewrites packs
@@ -39,8 +39,8 @@ internal sealed class ShardStore : IDisposable
     private long _discarded;
     private int _compactionScheduled;
 
-    /// <summary>Where a live shard's record is.</summary>
-    private sealed class Entry(ShardInfo info, PackFile pack, long offset)
+    /// <summary>Where a live shard's record is, and the CRC-32C its payload was written with (null in a version 3 pack).</summary>
+    private sealed class Entry(ShardInfo info, PackFile pack, long offset, uint? payloadCrc)
     {
         public ShardInfo Info { get; } = info;
 
@@ -48,7 +48,14 @@ internal sealed class ShardStore : IDisposable
 
         public long Offset { get; } = offset;
 
-        public long RecordSize => PackRecord.Size(Info.Length);
+        public uint? PayloadCrc { get; } = payloadCrc;
+
+        public long RecordSize => PackRecord.Size(Pack.Version, Info.Length);
+
+        public long PayloadOffset => Offset + Pack.RecordHeaderSize;
+
+        /// <summary>Whether bytes read back are the ones written (the stored hash was checked when it was put).</summary>
+        public bool Matches(ReadOnlySpan<byte> payload) => PackRecord.PayloadMatches(Info, PayloadCrc, payload);
     }
 
     private ShardStore(ShardStoreOptions options)
@@ -97,7 +104,7 @@ internal sealed class ShardStore : IDisposable
 
         found.Sort((a, b) => a.Id.CompareTo(b.Id));
         var marked = new HashSet<PackFile>();
-        var buffer = new byte[PackRecord.HeaderSize];
+        var buffer = new byte[PackRecord.MaxHeaderSize];
         foreach (var (id, path) in found)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -115,10 +122,11 @@ internal sealed class ShardStore : IDisposable
 
         foreach (var pack in marked) FileSync.Data(pack.Handle);
 
-        // The newest pack stays the active one while it has room; every other unsealed pack was verified record by
-        // record above and is sealed now, so the next open can trust it.
+        // The newest pack stays the active one while it has room and is of the current version; every other unsealed
+        // pack was verified record by record above and is sealed now, so the next open can trust it.
         var newest = found.Count > 0 && _packFiles.TryGetValue(found[^1].Id, out var n) ? n : null;
-        foreach (var pack in _packFiles.Values.Where(p => p != newest || p.Sealed || p.End >= _options.PackBytes))
+        foreach (var pack in _packFiles.Values.Where(p => p != newest || p.Sealed || p.End >= _options.PackBytes
+            || p.Version != PackRecord.CurrentVersion))
         {
             pack.Rotated = true;
             pack.Seal();
@@ -136,12 +144,13 @@ internal sealed class ShardStore : IDisposable
         long damagedFrom = -1;
         var resynced = false;
         var zeroTail = false;
-        var header = new byte[PackRecord.HeaderSize];
-        while (offset + PackRecord.HeaderSize <= length)
+        var headerSize = pack.RecordHeaderSize;
+        var header = new byte[headerSize];
+        while (offset + headerSize <= length)
         {
             if (RandomAccess.Read(pack.Handle, header, offset) < header.Length
-                || !PackRecord.TryReadHeader(header, pack.Salt, out var info, out var live)
-                || offset + PackRecord.HeaderSize + info.Length > length)
+                || !PackRecord.TryReadHeader(header, pack.Version, pack.Salt, out var info, out var crc, out var live)
+                || offset + headerSize + info.Length > length)
             {
                 // The zeros an unsealed pack is written ahead of its appends (ShardStoreOptions.PreallocateBytes): one
                 // read over the rest of the file, not a header read every 512 bytes of it.
@@ -165,12 +174,13 @@ internal sealed class ShardStore : IDisposable
                 resynced = true;
             }
 
-            var size = PackRecord.Size(info.Length);
+            var entry = new Entry(info, pack, offset, crc);
+            var size = entry.RecordSize;
             if (!live)
             {
                 pack.AddDead(size);
             }
-            else if ((!pack.Sealed || resynced) && !PayloadMatches(pack, offset, info, ref buffer))
+            else if ((!pack.Sealed || resynced) && !PayloadMatches(entry, ref buffer))
             {
                 // Unsealed: a put that never finished (its caller was never told it succeeded). Sealed: rot.
                 MarkDeadInPlace(pack, offset, marked);
@@ -178,7 +188,7 @@ internal sealed class ShardStore : IDisposable
             }
             else
             {
-                AddLoaded(new Entry(info, pack, offset), marked);
+                AddLoaded(entry, marked);
             }
 
             offset += size;
@@ -235,19 +245,19 @@ internal sealed class ShardStore : IDisposable
         }
     }
 
-    private static bool PayloadMatches(PackFile pack, long offset, ShardInfo info, ref byte[] buffer)
+    private static bool PayloadMatches(Entry entry, ref byte[] buffer)
     {
-        if (buffer.Length < info.Length) buffer = new byte[Math.Max(info.Length, buffer.Length * 2L)];
-        var payload = buffer.AsSpan(0, (int)info.Length);
+        if (buffer.Length < entry.Info.Length) buffer = new byte[Math.Max(entry.Info.Length, buffer.Length * 2L)];
+        var payload = buffer.AsSpan(0, (int)entry.Info.Length);
         var read = 0;
         while (read < payload.Length)
         {
-            var n = RandomAccess.Read(pack.Handle, payload[read..], offset + PackRecord.HeaderSize + read);
+            var n = RandomAccess.Read(entry.Pack.Handle, payload[read..], entry.PayloadOffset + read);
             if (n == 0) return false;
             read += n;
         }
 
-        return info.Hash.Matches(payload);
+        return entry.Matches(payload);
     }
 
     private void AddLoaded(Entry entry, HashSet<PackFile> marked)
@@ -377,12 +387,13 @@ internal sealed class ShardStore : IDisposable
         var header = ArrayPool<byte>.Shared.Rent(PackRecord.HeaderSize);
         try
         {
-            PackRecord.WriteHeader(header, pack.Salt, info);
+            var crc = Crc32C.Compute(data.Span);
+            PackRecord.WriteHeader(header, pack.Salt, info, crc);
             var padding = (int)(size - PackRecord.HeaderSize - info.Length);
             RandomAccess.Write(pack.Handle,
                 [header.AsMemory(0, PackRecord.HeaderSize), data, ZeroFill.Zeros[..padding]], offset);
             await pack.FlushAsync().ConfigureAwait(false);
-            var entry = new Entry(info, pack, offset);
+            var entry = new Entry(info, pack, offset, crc);
             _index[info.Hash] = entry;
             return entry;
         }
@@ -517,7 +528,7 @@ internal sealed class ShardStore : IDisposable
             try
             {
                 valid = await ReadPayloadAsync(entry, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false)
-                    && hash.Matches(buffer.AsSpan(0, length));
+                    && entry.Matches(buffer.AsSpan(0, length));
             }
             catch
             {
@@ -567,7 +578,7 @@ internal sealed class ShardStore : IDisposable
         while (read < destination.Length)
         {
             var n = await RandomAccess.ReadAsync(entry.Pack.Handle, destination[read..],
-                entry.Offset + PackRecord.HeaderSize + read, cancellationToken).ConfigureAwait(false);
+                entry.PayloadOffset + read, cancellationToken).ConfigureAwait(false);
             if (n == 0) return false;
             read += n;
         }
@@ -611,7 +622,7 @@ internal sealed class ShardStore : IDisposable
     /// fault injection that damage stored bytes the way a failing disk would.
     /// </summary>
     internal (string Path, long PayloadOffset)? Locate(Sha256Hash hash) =>
-        _index.TryGetValue(hash, out var entry) ? (entry.Pack.Path, entry.Offset + PackRecord.HeaderSize) : null;
+        _index.TryGetValue(hash, out var entry) ? (entry.Pack.Path, entry.PayloadOffset) : null;
 
     // ----- deletes, expiry, compaction -----
 
@@ -767,7 +778,7 @@ internal sealed class ShardStore : IDisposable
                 entry.Pack.Release();
             }
 
-            if (!whole || !hash.Matches(payload))
+            if (!whole || !entry.Matches(payload))
             {
                 _index.TryRemove(hash, out _);
                 Release(entry.Info.Length);

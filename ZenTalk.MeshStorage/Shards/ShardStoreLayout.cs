@@ -9,8 +9,12 @@ namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// The versioned directory layout of a shard store, and the migrations from older layouts.
-/// <para>Version 3 (current): <c>VERSION</c> ("3\n"), <c>packs/&lt;16 hex&gt;.pack</c> (<see cref="PackFile"/>),
-/// <c>quarantine/</c>.</para>
+/// <para>Version 4 (current): <c>VERSION</c> ("4\n"), <c>packs/&lt;16 hex&gt;.pack</c> (<see cref="PackFile"/>),
+/// <c>quarantine/</c>. New packs hold version 4 records (with a CRC-32C of the payload, <see cref="PackRecord"/>);
+/// packs of version 3 are read as they are.</para>
+/// <para>Version 3: the same tree, every pack of version 3. Opening it writes <c>VERSION</c> "4" and nothing else:
+/// its packs stay readable, the next appends go to a new pack, and compaction rewrites old records as it moves them.
+/// The rewrite of <c>VERSION</c> is the whole migration, so a crash leaves either layout, each complete.</para>
 /// <para>Version 2: <c>VERSION</c> ("2\n"), <c>shards/&lt;first two hex digits&gt;/&lt;64 hex&gt;</c>, one
 /// <see cref="ShardFile"/> per shard, <c>quarantine/</c>.</para>
 /// <para>Version 1 (the first prototype): <c>VERSION</c> ("1\n"), flat <c>&lt;64 hex&gt;.shard</c> files with the raw
@@ -20,11 +24,11 @@ namespace ZenTalk.MeshStorage.Shards;
 /// built in a staging directory, moved into place, and the atomic rewrite of <c>VERSION</c> is the commit point.
 /// Before it the old layout is authoritative and the migration resumes (1 → 2) or starts over (2 → 3); after it
 /// only the cleanup of old files remains. The store serves nothing until the marker is gone, so nobody ever sees a
-/// mix of layouts. A version 1 store goes through 2 to 3 in one open.</para>
+/// mix of layouts. A version 1 store goes through 2 to 4 in one open; a version 2 store goes straight to 4.</para>
 /// </summary>
 internal static class ShardStoreLayout
 {
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
     public const string VersionFile = "VERSION";
     public const string PacksDirectory = "packs";
     public const string ShardsDirectory = "shards";
@@ -32,7 +36,7 @@ internal static class ShardStoreLayout
     public const string MigrationMarker = ".migration";
     public const string StagingDirectory = ".migration-staging";
     private const string V1Marker = "1->2\n";
-    private const string V2Marker = "2->3\n";
+    private const string V2Marker = "2->4\n";
 
     public static async Task PrepareAsync(ShardStoreOptions options, CancellationToken cancellationToken)
     {
@@ -74,7 +78,7 @@ internal static class ShardStoreLayout
 
                 await MigrateFromV2Async(options, cancellationToken).ConfigureAwait(false);
                 break;
-            case CurrentVersion:
+            case 3 or CurrentVersion:
                 if (File.Exists(marker))
                 {
                     options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store migration in {Directory}.", root);
@@ -82,6 +86,13 @@ internal static class ShardStoreLayout
                 }
 
                 EnsureDirectories(root);
+                if (version == 3)
+                {
+                    // Layout 4 reads every layout 3 pack as it is: the version is all that changes.
+                    await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
+                    options.Logger.LogInformation("Shard store in {Directory} is now layout 4; its layout 3 packs are read as they are.", root);
+                }
+
                 break;
             default:
                 throw new MeshStorageException($"The shard store in '{root}' has an unknown layout version {version}.");
@@ -239,7 +250,7 @@ internal static class ShardStoreLayout
         if (File.Exists(marker))
         {
             // Not committed: the layout 2 files are untouched and authoritative, so the packs are built again.
-            log.LogWarning("Restarting an interrupted migration of the shard store in {Directory} from layout 2 to 3.", root);
+            log.LogWarning("Restarting an interrupted migration of the shard store in {Directory} from layout 2 to 4.", root);
             if (Directory.Exists(livePacks))
             {
                 Directory.Delete(livePacks, recursive: true);
@@ -247,7 +258,7 @@ internal static class ShardStoreLayout
         }
         else
         {
-            log.LogInformation("Migrating the shard store in {Directory} from layout 2 to 3.", root);
+            log.LogInformation("Migrating the shard store in {Directory} from layout 2 to 4.", root);
             await ShardFile.WriteAtomicallyAsync(marker, Encoding.ASCII.GetBytes(V2Marker), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
@@ -259,13 +270,13 @@ internal static class ShardStoreLayout
         Directory.CreateDirectory(stagedPacks);
         FileSync.Directory(staging);
         FileSync.Directory(root);
-        options.MigrationStep?.Invoke("v3:started");
+        options.MigrationStep?.Invoke("v4:started");
         var copied = 0;
         await BlockingIo.RunAsync(() => copied = StageV2Packs(options, stagedPacks, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await MoveAndCommitAsync(options, paths, CurrentVersion, "v3:", cancellationToken).ConfigureAwait(false);
+        await MoveAndCommitAsync(options, paths, CurrentVersion, "v4:", cancellationToken).ConfigureAwait(false);
         FinishV2Cleanup(root);
         EnsureDirectories(root);
-        log.LogInformation("Migrated {Count} shards in {Directory} to layout 3.", copied, root);
+        log.LogInformation("Migrated {Count} shards in {Directory} to layout 4.", copied, root);
     }
 
     /// <summary>Copies every valid layout 2 shard file into sealed packs in <paramref name="stagedPacks"/> (blocking).</summary>
@@ -315,11 +326,12 @@ internal static class ShardStoreLayout
                     pack = PackFile.Create(stagedPacks, ++id);
                 }
 
-                PackRecord.WriteHeader(recordHeader, pack.Salt, info);
+                var payload = bytes.AsMemory(ShardFile.HeaderSize);
+                PackRecord.WriteHeader(recordHeader, pack.Salt, info, Crc32C.Compute(payload.Span));
                 RandomAccess.Write(pack.Handle,
-                    [recordHeader, bytes.AsMemory(ShardFile.HeaderSize), ZeroFill.Zeros[..(int)(size - PackRecord.HeaderSize - info.Length)]], pack.End);
+                    [recordHeader, payload, ZeroFill.Zeros[..(int)(size - PackRecord.HeaderSize - info.Length)]], pack.End);
                 pack.End += size;
-                options.MigrationStep?.Invoke("v3:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
+                options.MigrationStep?.Invoke("v4:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
             }
 
             pack?.Seal(); // flushes every record first
@@ -333,7 +345,7 @@ internal static class ShardStoreLayout
         return copied;
     }
 
-    /// <summary>After the commit to layout 3: remove the layout 2 tree and the staging area, then the marker.</summary>
+    /// <summary>After the commit of the migration from layout 2: remove the layout 2 tree and the staging area, then the marker.</summary>
     private static void FinishV2Cleanup(string root)
     {
         var shards = Path.Combine(root, ShardsDirectory);

@@ -38,7 +38,7 @@ public class ShardStoreMigrationTests
             Assert.That(info.Metadata.ExpiresAt, Is.EqualTo(e.ExpiresAt is { } x ? DateTimeOffset.FromUnixTimeSeconds(x) : (DateTimeOffset?)null));
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
         // Nothing of layout 1 or 2 or of the migration is left: no mix.
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(Directory.EnumerateFiles(_dir, "*.shard"), Is.Empty);
@@ -78,12 +78,12 @@ public class ShardStoreMigrationTests
     [TestCase("staged")]
     [TestCase("moved")]
     [TestCase("committed")]
-    [TestCase("v3:started")]
-    [TestCase("v3:copied:1")]
-    [TestCase("v3:copied:5")]
-    [TestCase("v3:staged")]
-    [TestCase("v3:moved")]
-    [TestCase("v3:committed")]
+    [TestCase("v4:started")]
+    [TestCase("v4:copied:1")]
+    [TestCase("v4:copied:5")]
+    [TestCase("v4:staged")]
+    [TestCase("v4:moved")]
+    [TestCase("v4:committed")]
     public async Task Migration_interrupted_at_any_step_is_completed_on_next_open(string crashAt)
     {
         var entries = V1StoreFixture.Create(_dir, 8, 400, expiresAt: 4_000_000_000);
@@ -104,8 +104,8 @@ public class ShardStoreMigrationTests
         var entries = V1StoreFixture.Create(_dir, 6, 400);
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "copied:2") throw new SimulatedCrash(); }));
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "moved") throw new SimulatedCrash(); }));
-        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v3:copied:3") throw new SimulatedCrash(); }));
-        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v3:moved") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v4:copied:3") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v4:moved") throw new SimulatedCrash(); }));
         await AssertFullyMigrated(entries);
     }
 
@@ -139,7 +139,7 @@ public class ShardStoreMigrationTests
             Assert.That(store.GetPacks().Take(store.GetPacks().Count - 1).All(p => p.Sealed), Is.True);
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.False);
         Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Select(Path.GetFileName), Is.EqualTo(new[] { damaged.Hash + ".v2" }));
@@ -147,9 +147,9 @@ public class ShardStoreMigrationTests
         Assert.That(reopened.List().Count, Is.EqualTo(good.Count));
     }
 
-    [TestCase("v3:copied:4")]
-    [TestCase("v3:moved")]
-    [TestCase("v3:committed")]
+    [TestCase("v4:copied:4")]
+    [TestCase("v4:moved")]
+    [TestCase("v4:committed")]
     public async Task Version_2_migration_interrupted_is_completed_on_next_open(string crashAt)
     {
         var entries = V2StoreFixture.Create(_dir, 10, 1000, default);
@@ -160,7 +160,7 @@ public class ShardStoreMigrationTests
         using var store = await Open();
         Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(entries.Select(e => e.Hash)));
         foreach (var e in entries) Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(Directory.Exists(Path.Combine(_dir, ".migration-staging")), Is.False);
     }
@@ -178,4 +178,70 @@ public class ShardStoreMigrationTests
         using var reopened = await Open();
         Assert.That(reopened.List().Count, Is.EqualTo(3));
     }
+
+    [Test]
+    public async Task Version_3_packs_are_read_as_they_are_and_new_puts_go_to_a_version_4_pack()
+    {
+        var metadata = new ShardMetadata(Cid.Compute("file"u8), Sha256Hash.Compute("owner"u8), DateTimeOffset.FromUnixTimeSeconds(4_000_000_000));
+        var old = V3StoreFixture.Create(_dir, 30, 3000, metadata, packBytes: 1L << 16);
+        var oldPacks = old.Select(e => e.PackPath).Distinct().ToList();
+        Assert.That(oldPacks.Count, Is.EqualTo(2), "30 × 3.5 KB in 64 KiB packs, the second one unsealed");
+        var (hash, data) = (Sha256Hash.Compute("new"u8), "new"u8.ToArray());
+        using (var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, PackBytes = 1L << 16 }))
+        {
+            Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+            Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(old.Select(e => e.Hash)));
+            foreach (var e in old)
+            {
+                Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+                Assert.That(store.GetInfo(e.Hash)!.Metadata, Is.EqualTo(metadata));
+                Assert.That(store.Locate(e.Hash)!.Value, Is.EqualTo((e.PackPath, Offset(e, old) + 136)), "not moved: read in place");
+            }
+
+            await store.PutAsync(hash, data, default);
+            var newPack = store.Locate(hash)!.Value.Path;
+            Assert.That(oldPacks, Does.Not.Contain(newPack), "the unsealed layout 3 pack is not appended to");
+            Assert.That(File.ReadAllBytes(newPack)[4], Is.EqualTo(4), "the new pack's records are layout 4");
+            Assert.That(store.GetPacks().Where(p => oldPacks.Contains(p.Path)).All(p => p.Sealed), Is.True);
+        }
+
+        using var reopened = await Open();
+        Assert.That(reopened.List().Count, Is.EqualTo(old.Count + 1));
+        Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
+        foreach (var e in old) Assert.That(await reopened.GetAsync(e.Hash), Is.EqualTo(e.Data));
+    }
+
+    [Test]
+    public async Task Rot_in_a_version_3_record_is_found_by_its_hash_and_compaction_rewrites_the_rest_as_version_4()
+    {
+        var old = V3StoreFixture.Create(_dir, 30, 3000, default, packBytes: 1L << 16);
+        var first = old[0].PackPath;
+        var inFirst = old.Where(e => e.PackPath == first).ToList();
+        var rotten = inFirst[1];
+        using (var stream = new FileStream(first, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = Offset(rotten, old) + 136 + 100;
+            var b = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(b ^ 0x10));
+        }
+
+        using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, PackBytes = 1L << 16 });
+        Assert.That(await store.GetAsync(rotten.Hash), Is.Null);
+        Assert.That(store.GetStats().QuarantinedSinceOpen, Is.EqualTo(1));
+        var kept = inFirst.Take(4).Where(e => e != rotten).ToList();
+        foreach (var e in inFirst.Skip(4)) Assert.That(await store.DeleteAsync(e.Hash), Is.True);
+        await store.CompactAsync();
+        Assert.That(File.Exists(first), Is.False, "the mostly dead layout 3 pack is gone");
+        foreach (var e in kept)
+        {
+            var moved = store.Locate(e.Hash)!.Value.Path;
+            Assert.That(File.ReadAllBytes(moved)[4], Is.EqualTo(4), "moved into a layout 4 pack");
+            Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+        }
+    }
+
+    /// <summary>Where the fixture put a record in its pack: records follow each other from byte 512.</summary>
+    private static long Offset(V3StoreFixture.Entry entry, List<V3StoreFixture.Entry> all) =>
+        512 + all.Where(e => e.PackPath == entry.PackPath).TakeWhile(e => e != entry).Sum(e => (136L + e.Data.Length + 511) & ~511L);
 }

@@ -174,10 +174,10 @@ public class ShardStoreTests
         var inner = RandomNumberGenerator.GetBytes(700);
         var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.Now, new ShardMetadata(Cid.Compute("x"u8), null, null));
         var innerHeader = new byte[PackRecord.HeaderSize];
-        PackRecord.WriteHeader(innerHeader, new byte[PackFile.SaltSize], innerInfo);
+        PackRecord.WriteHeader(innerHeader, new byte[PackFile.SaltSize], innerInfo, Crc32C.Compute(inner));
         var carrier = new byte[4096];
         RandomNumberGenerator.Fill(carrier);
-        var at = 512 - PackRecord.HeaderSize; // payload offset 376 = pack offset 1024 for the first record at 512
+        var at = 512 - PackRecord.HeaderSize; // payload offset 368 = pack offset 1024 for the first record at 512
         innerHeader.CopyTo(carrier, at);
         inner.CopyTo(carrier, at + PackRecord.HeaderSize);
         var carrierHash = Sha256Hash.Compute(carrier);
@@ -481,14 +481,14 @@ public class ShardStoreTests
     public async Task New_store_writes_its_layout_version()
     {
         using var store = await Open();
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("3\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
     }
 
     [Test]
     public void Store_from_a_newer_version_is_refused_untouched()
     {
         Directory.CreateDirectory(_dir);
-        File.WriteAllText(Path.Combine(_dir, "VERSION"), "4\n");
+        File.WriteAllText(Path.Combine(_dir, "VERSION"), $"{ShardStoreLayout.CurrentVersion + 1}\n");
         var ex = Assert.ThrowsAsync<MeshStorageException>(() => Open());
         Assert.That(ex!.Message, Does.Contain("newer"));
         Assert.That(Directory.EnumerateFileSystemEntries(_dir).Count(), Is.EqualTo(1));
