@@ -7,7 +7,7 @@ namespace ZenTalk.Benchmarks.Format;
 
 /// <summary>
 /// The whole-process answer to "does a 1 GiB file stay under 64 MiB": <c>-- peakmem</c> starts a fresh process to
-/// encode 1 GiB (generated on the fly) to shard files on disk and another to decode them to nowhere, and prints each
+/// encode 1 GiB (generated on the fly) to a shard file on disk and another to decode them to nowhere, and prints each
 /// process's lifetime peak resident set (VmHWM) — runtime, JIT, GC heap and pipeline together, with no
 /// BenchmarkDotNet host in the process. <see cref="FilePeakMemory"/> measures the pipeline's growth inside the
 /// benchmark host. Linux only.
@@ -59,7 +59,8 @@ internal static class PeakMemoryTool
         var key = ContentKey.Generate();
         using var owner = OwnerKey.Create();
         var watch = Stopwatch.StartNew();
-        var manifest = new FileEncoder().EncodeAsync(new FilePeakMemory.GeneratedStream(FileSize), key, owner, new FilePeakMemory.DiskShards(dir))
+        using var shards = new FilePeakMemory.DiskShards(dir);
+        var manifest = new FileEncoder().EncodeAsync(new FilePeakMemory.GeneratedStream(FileSize), key, owner, shards)
             .GetAwaiter().GetResult();
         File.WriteAllBytes(Path.Combine(dir, "manifest"), manifest.Bytes.ToArray());
         File.WriteAllText(Path.Combine(dir, "key"), key.ExportBase64Url());
@@ -72,7 +73,8 @@ internal static class PeakMemoryTool
         var manifest = Manifest.Open(File.ReadAllBytes(Path.Combine(dir, "manifest")));
         var key = ContentKey.ImportBase64Url(File.ReadAllText(Path.Combine(dir, "key")));
         var watch = Stopwatch.StartNew();
-        new FileDecoder(manifest, key, new FilePeakMemory.DiskShards(dir)).DecodeToAsync(Stream.Null).GetAwaiter().GetResult();
+        using var shards = new FilePeakMemory.DiskShards(dir, (long)manifest.ShardSize(0) * manifest.TotalShards);
+        new FileDecoder(manifest, key, shards).DecodeToAsync(Stream.Null).GetAwaiter().GetResult();
         Report("decode", watch.Elapsed, manifest.SegmentCount);
         return 0;
     }
