@@ -191,7 +191,7 @@ internal sealed class FileDecodingStream : Stream
                 }
 
                 slot.Cipher.Dispose();
-                FileDecoder.ReturnBuffer(slot.Buffer);
+                _decoder.ReturnBuffer(slot.Buffer);
             }
 
             _disposeCts.Dispose();

@@ -136,8 +136,11 @@ internal sealed class FileEncoder
             foreach (var slot in created)
             {
                 slot.Cipher.Dispose();
-                // Cleared: after a failure a buffer may still hold plaintext that was read but not yet encrypted.
-                ArrayPool<byte>.Shared.Return(slot.Buffer, clearArray: true);
+                // Cleared: after a failure a buffer may still hold plaintext that was read but not yet encrypted. Only
+                // the bytes a slot uses: the pool rounds the request up, and clearing the rest would touch pages that
+                // were never written.
+                slot.Buffer.AsSpan(0, slotBytes).Clear();
+                ArrayPool<byte>.Shared.Return(slot.Buffer);
             }
         }
 
