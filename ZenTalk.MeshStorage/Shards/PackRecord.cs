@@ -44,9 +44,6 @@ internal static class PackRecord
     /// <summary>The header size of <see cref="CurrentVersion"/>.</summary>
     public const int HeaderSize = 144;
 
-    /// <summary>The largest header of any readable version.</summary>
-    public const int MaxHeaderSize = HeaderSize;
-
     public const int Alignment = 512;
     public const int StateOffset = 5;
     public const byte Live = 1;

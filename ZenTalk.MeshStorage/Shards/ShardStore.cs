@@ -104,7 +104,7 @@ internal sealed class ShardStore : IDisposable
 
         found.Sort((a, b) => a.Id.CompareTo(b.Id));
         var marked = new HashSet<PackFile>();
-        var buffer = new byte[PackRecord.MaxHeaderSize];
+        var buffer = Array.Empty<byte>(); // payloads checked at open; grows to the largest
         foreach (var (id, path) in found)
         {
             cancellationToken.ThrowIfCancellationRequested();
