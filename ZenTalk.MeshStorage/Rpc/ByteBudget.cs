@@ -1,21 +1,28 @@
 namespace ZenTalk.MeshStorage.Rpc;
 
 /// <summary>
-/// A server-wide allowance of bytes held for peers: requests being handled and responses not yet written. Takers wait
-/// in arrival order until enough is free, so a large request is not starved by small ones; a single take larger than
-/// the whole budget is clamped to it (one maximum frame must always get through).
+/// An allowance of bytes held for peers: requests being handled and responses not yet written. Takers wait in arrival
+/// order until enough is free, so a large request is not starved by small ones; a single take larger than the whole
+/// budget is clamped to it (one maximum frame must always get through). A connection's budget has the server's as its
+/// parent: a take gets the connection's share first, then the server's, so one peer that stops reading its answers
+/// holds at most its share and the others are still served.
 /// </summary>
 internal sealed class ByteBudget
 {
     private readonly Lock _lock = new();
     private readonly LinkedList<Waiter> _waiters = new();
+    private readonly ByteBudget? _parent;
     private long _available;
 
-    public ByteBudget(long capacity)
+    /// <param name="capacity">The bytes it allows; with a parent, at most the parent's.</param>
+    /// <param name="parent">A budget every take must also get (and every release gives back to), or null.</param>
+    public ByteBudget(long capacity, ByteBudget? parent = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        if (parent is not null) ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, parent.Capacity);
         Capacity = capacity;
         _available = capacity;
+        _parent = parent;
     }
 
     public long Capacity { get; }
@@ -33,6 +40,39 @@ internal sealed class ByteBudget
     public ValueTask<long> AcquireAsync(long bytes, CancellationToken cancellationToken)
     {
         bytes = Math.Clamp(bytes, 0, Capacity);
+        var own = AcquireOwnAsync(bytes, cancellationToken);
+        if (_parent is null) return own;
+        return own.IsCompletedSuccessfully ? AcquireParentAsync(bytes, cancellationToken) : AcquireBothAsync(own, bytes, cancellationToken);
+    }
+
+    private async ValueTask<long> AcquireBothAsync(ValueTask<long> own, long bytes, CancellationToken cancellationToken)
+    {
+        await own.ConfigureAwait(false);
+        return await AcquireParentAsync(bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The parent's part of a take whose own part is held: given back if the parent's wait ends without it.</summary>
+    private ValueTask<long> AcquireParentAsync(long bytes, CancellationToken cancellationToken)
+    {
+        var taken = _parent!.AcquireAsync(bytes, cancellationToken);
+        return taken.IsCompletedSuccessfully ? taken : AwaitParentAsync(taken, bytes);
+    }
+
+    private async ValueTask<long> AwaitParentAsync(ValueTask<long> taken, long bytes)
+    {
+        try
+        {
+            return await taken.ConfigureAwait(false);
+        }
+        catch
+        {
+            ReleaseOwn(bytes);
+            throw;
+        }
+    }
+
+    private ValueTask<long> AcquireOwnAsync(long bytes, CancellationToken cancellationToken)
+    {
         LinkedListNode<Waiter> node;
         lock (_lock)
         {
@@ -73,6 +113,12 @@ internal sealed class ByteBudget
     public void Release(long bytes)
     {
         if (bytes <= 0) return;
+        _parent?.Release(bytes);
+        ReleaseOwn(bytes);
+    }
+
+    private void ReleaseOwn(long bytes)
+    {
         List<Waiter>? wake = null;
         lock (_lock)
         {

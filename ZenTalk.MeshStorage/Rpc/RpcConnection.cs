@@ -99,12 +99,13 @@ internal sealed class RpcConnection : IAsyncDisposable
     /// <param name="handler">Serves the requests.</param>
     /// <param name="globalSlots">The server-wide limit on requests being handled.</param>
     /// <param name="budget">The server-wide limit on bytes held for peers (requests being handled, answers not yet
-    /// written); null for none.</param>
+    /// written); null for none. This connection takes from it through its own share
+    /// (<see cref="RpcOptions.MaxBufferedBytesPerConnection"/>).</param>
     public void StartListener(IRpcRequestHandler handler, SemaphoreSlim globalSlots, ByteBudget? budget = null)
     {
         _handler = handler;
         _globalSlots = globalSlots;
-        _budget = budget;
+        _budget = budget is null ? null : new ByteBudget(Math.Min(_options.MaxBufferedBytesPerConnection, budget.Capacity), budget);
         _writer.Written = frame =>
         {
             if (_budget is not null) FreeResponse(CostOf(frame));

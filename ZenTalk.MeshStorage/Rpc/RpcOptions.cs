@@ -56,6 +56,13 @@ internal sealed class RpcOptions
     /// </summary>
     public long MaxBufferedBytes { get; init; } = 128L * 1024 * 1024;
 
+    /// <summary>
+    /// The share of <see cref="MaxBufferedBytes"/> one connection may hold, so that a peer which stops reading its
+    /// answers (until <see cref="ReadTimeout"/> drops it) cannot take the whole budget from the others. Default 32 MiB
+    /// (a quarter of the default budget); clamped to <see cref="MaxBufferedBytes"/>; at least <see cref="MaxFrameSize"/>.
+    /// </summary>
+    public long MaxBufferedBytesPerConnection { get; init; } = 32L * 1024 * 1024;
+
     /// <summary>Frames queued for sending on one connection before senders wait.</summary>
     public int SendQueueCapacity { get; init; } = 256;
 
@@ -83,5 +90,7 @@ internal sealed class RpcOptions
             throw new ArgumentException("Limits must be at least 1.", nameof(MaxInFlightPerConnection));
         if (MaxBufferedBytes < MaxFrameSize)
             throw new ArgumentException("MaxBufferedBytes must be at least MaxFrameSize, or a maximum frame could never be served.", nameof(MaxBufferedBytes));
+        if (MaxBufferedBytesPerConnection < MaxFrameSize)
+            throw new ArgumentException("MaxBufferedBytesPerConnection must be at least MaxFrameSize, or a maximum frame could never be served.", nameof(MaxBufferedBytesPerConnection));
     }
 }

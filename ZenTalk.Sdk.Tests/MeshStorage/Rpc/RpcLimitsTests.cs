@@ -91,6 +91,49 @@ public class RpcLimitsTests
     }
 
     [Test]
+    public async Task A_peer_that_never_reads_its_answers_holds_only_its_own_share_of_the_budget()
+    {
+        // Before per-connection shares, such a peer's queued answers took the whole budget and every other peer's
+        // answer waited behind them until the read timeout dropped it (30 s here).
+        var shards = new InMemoryShardHandler();
+        var shard = new byte[200 * 1024];
+        Random.Shared.NextBytes(shard);
+        var hash = System.Security.Cryptography.SHA256.HashData(shard);
+        shards.Shards[Convert.ToHexString(hash)] = Google.Protobuf.ByteString.CopyFrom(shard);
+        var options = new RpcOptions
+        {
+            MaxFrameSize = 256 * 1024,
+            MaxBufferedBytes = 1024 * 1024,
+            MaxBufferedBytesPerConnection = 512 * 1024,
+            ReadTimeout = TimeSpan.FromSeconds(30),
+            HandshakeTimeout = TimeSpan.FromSeconds(5),
+            DefaultCallTimeout = TimeSpan.FromSeconds(10),
+        };
+        await using var server = new RpcTestPeer(options, shards);
+        await using var hostile = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
+        var requests = new List<byte>();
+        for (ulong id = 1; id <= 400; id++)
+            requests.AddRange(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = id, Request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } } }));
+        await hostile.WriteRawAsync(requests.ToArray());
+        // Once the socket buffers are full, its answers queue up and hold budget.
+        const int twoAnswers = 2 * 200 * 1024;
+        for (int i = 0; i < 400 && server.Server.BufferedBytesAvailable > (1024 * 1024) - twoAnswers; i++) await Task.Delay(25);
+        Assert.That(server.Server.BufferedBytesAvailable, Is.LessThanOrEqualTo((1024 * 1024) - twoAnswers), "its unread answers hold budget");
+        await Task.Delay(300);
+        Assert.That(server.Server.BufferedBytesAvailable, Is.GreaterThanOrEqualTo(512 * 1024), "the silent peer holds at most its share");
+
+        await using var honest = new RpcTestPeer(options);
+        for (int i = 0; i < 5; i++)
+        {
+            var answer = await honest.Client.CallAsync(server.Contact, new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } },
+                TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.That(answer.GetShard.Data.Span.SequenceEqual(shard), Is.True);
+        }
+
+        Assert.That(server.Server.ConnectionCount, Is.EqualTo(2), "the silent peer is still connected: the honest answers did not wait for it to be dropped");
+    }
+
+    [Test]
     public async Task A_second_connection_from_one_address_over_the_limit_is_refused()
     {
         var options = new RpcOptions { MaxInboundConnectionsPerAddress = 1, HandshakeTimeout = TimeSpan.FromSeconds(5) };
