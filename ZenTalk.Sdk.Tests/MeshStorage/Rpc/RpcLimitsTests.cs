@@ -54,29 +54,45 @@ public class RpcLimitsTests
         Assert.That(server.Server.BufferedBytesAvailable, Is.EqualTo(512 * 1024), "every byte is given back once the answers are written");
     }
 
-    [Test]
-    public async Task A_peer_that_never_reads_its_answers_is_dropped_and_gives_back_the_budget()
+    /// <summary>A 200 KiB shard, and options with a 1 MiB budget that a silent peer's answers can fill.</summary>
+    private static (InMemoryShardHandler Shards, byte[] Shard, byte[] Hash) OneLargeShard()
     {
         var shards = new InMemoryShardHandler();
         var shard = new byte[200 * 1024];
         Random.Shared.NextBytes(shard);
         var hash = System.Security.Cryptography.SHA256.HashData(shard);
         shards.Shards[Convert.ToHexString(hash)] = Google.Protobuf.ByteString.CopyFrom(shard);
-        var options = new RpcOptions
-        {
-            MaxFrameSize = 256 * 1024,
-            MaxBufferedBytes = 1024 * 1024,
-            ReadTimeout = TimeSpan.FromSeconds(2),
-            HandshakeTimeout = TimeSpan.FromSeconds(5),
-            DefaultCallTimeout = TimeSpan.FromSeconds(10),
-        };
-        await using var server = new RpcTestPeer(options, shards);
-        await using var hostile = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
-        // 400 x 200 KiB of answers (80 MiB) asked for and never read: more than any socket buffer holds.
+        return (shards, shard, hash);
+    }
+
+    private static RpcOptions SmallBudget(TimeSpan readTimeout, long perConnection) => new()
+    {
+        MaxFrameSize = 256 * 1024,
+        MaxBufferedBytes = 1024 * 1024,
+        MaxBufferedBytesPerConnection = perConnection,
+        ReadTimeout = readTimeout,
+        HandshakeTimeout = TimeSpan.FromSeconds(5),
+        DefaultCallTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    /// <summary>A raw TLS peer that asks for the shard 400 times (80 MiB of answers, more than any socket buffer holds) and never reads.</summary>
+    private static async Task<HostileClient> SilentReaderAsync(RpcTestPeer server, byte[] hash)
+    {
+        var hostile = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
         var requests = new List<byte>();
         for (ulong id = 1; id <= 400; id++)
             requests.AddRange(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = id, Request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } } }));
         await hostile.WriteRawAsync(requests.ToArray());
+        return hostile;
+    }
+
+    [Test]
+    public async Task A_peer_that_never_reads_its_answers_is_dropped_and_gives_back_the_budget()
+    {
+        var (shards, shard, hash) = OneLargeShard();
+        var options = SmallBudget(TimeSpan.FromSeconds(2), perConnection: 1024 * 1024);
+        await using var server = new RpcTestPeer(options, shards);
+        await using var hostile = await SilentReaderAsync(server, hash);
 
         // Its connection is dropped once the server's writes stall past the read timeout (the test does not read: the
         // connection is seen closed through the server's connection count).
@@ -95,26 +111,10 @@ public class RpcLimitsTests
     {
         // Before per-connection shares, such a peer's queued answers took the whole budget and every other peer's
         // answer waited behind them until the read timeout dropped it (30 s here).
-        var shards = new InMemoryShardHandler();
-        var shard = new byte[200 * 1024];
-        Random.Shared.NextBytes(shard);
-        var hash = System.Security.Cryptography.SHA256.HashData(shard);
-        shards.Shards[Convert.ToHexString(hash)] = Google.Protobuf.ByteString.CopyFrom(shard);
-        var options = new RpcOptions
-        {
-            MaxFrameSize = 256 * 1024,
-            MaxBufferedBytes = 1024 * 1024,
-            MaxBufferedBytesPerConnection = 512 * 1024,
-            ReadTimeout = TimeSpan.FromSeconds(30),
-            HandshakeTimeout = TimeSpan.FromSeconds(5),
-            DefaultCallTimeout = TimeSpan.FromSeconds(10),
-        };
+        var (shards, shard, hash) = OneLargeShard();
+        var options = SmallBudget(TimeSpan.FromSeconds(30), perConnection: 512 * 1024);
         await using var server = new RpcTestPeer(options, shards);
-        await using var hostile = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
-        var requests = new List<byte>();
-        for (ulong id = 1; id <= 400; id++)
-            requests.AddRange(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = id, Request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.ByteString.CopyFrom(hash) } } }));
-        await hostile.WriteRawAsync(requests.ToArray());
+        await using var hostile = await SilentReaderAsync(server, hash);
         // Once the socket buffers are full, its answers queue up and hold budget.
         const int twoAnswers = 2 * 200 * 1024;
         for (int i = 0; i < 400 && server.Server.BufferedBytesAvailable > (1024 * 1024) - twoAnswers; i++) await Task.Delay(25);
