@@ -22,6 +22,11 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// per operation: what the device that stores or fetches spends, apart from what its 15 holders spend (which a real
 /// mesh spreads over 15 other machines, and which here share the same cores).
 /// </para>
+/// <para>
+/// <c>--nodes N</c> starts N nodes instead of 15; <c>--latency-ms D</c> makes every node's outbound connections wait D ms
+/// before each read and write (the fault proxy of the hardening runs), so round trips, not CPU, set the pace: how a
+/// store or fetch behaves on a network with real latency. Both apply to the in-process mesh only.
+/// </para>
 /// </summary>
 internal static class MeshLoopTool
 {
@@ -30,7 +35,7 @@ internal static class MeshLoopTool
         if (args is ["holders", ..]) return HoldersAsync(Option(args, "root")).GetAwaiter().GetResult();
         if (args.Length == 0 || args[0] is not ("store" or "fetch"))
         {
-            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR] [--split]");
+            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR] [--split] [--nodes N] [--latency-ms D]");
             return 2;
         }
 
@@ -38,7 +43,9 @@ internal static class MeshLoopTool
         int gap = int.Parse(Option(args, "gap-ms") ?? "0", CultureInfo.InvariantCulture);
         int size = int.Parse(Option(args, "size") ?? "262144", CultureInfo.InvariantCulture);
         int warmup = int.Parse(Option(args, "warmup") ?? "500", CultureInfo.InvariantCulture);
-        return RunAsync(args[0] == "store", operations, gap, size, warmup, Option(args, "root"), args.Contains("--split")).GetAwaiter().GetResult();
+        int nodes = int.Parse(Option(args, "nodes") ?? "15", CultureInfo.InvariantCulture);
+        int latency = int.Parse(Option(args, "latency-ms") ?? "0", CultureInfo.InvariantCulture);
+        return RunAsync(args[0] == "store", operations, gap, size, warmup, Option(args, "root"), args.Contains("--split"), nodes, latency).GetAwaiter().GetResult();
     }
 
     private static string? Option(string[] args, string name)
@@ -47,7 +54,8 @@ internal static class MeshLoopTool
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static async Task<int> RunAsync(bool store, int operations, int gapMs, int size, int warmup, string? root, bool split)
+    private static async Task<int> RunAsync(bool store, int operations, int gapMs, int size, int warmup, string? root, bool split,
+        int nodes, int latencyMs)
     {
         var attachment = RandomNumberGenerator.GetBytes(size);
         using var owner = OwnerKey.Create();
@@ -75,9 +83,16 @@ internal static class MeshLoopTool
             }
             else
             {
-                mesh = await LocalMesh.StartAsync(15, options);
+                var network = latencyMs > 0 ? new ZenTalk.Sdk.Tests.Hardening.Faults.FaultNetwork(seed: 1) : null;
+                if (network is not null) options.OutboundTransportFor = network.HookFor;
+                mesh = await LocalMesh.StartAsync(nodes, options);
+                if (network is not null)
+                {
+                    network.Learn(mesh);
+                    for (int i = 0; i < nodes; i++) network.SetSlow(i, TimeSpan.FromMilliseconds(latencyMs));
+                }
                 storer = mesh.Nodes[0].Store;
-                fetcher = mesh.Nodes[9].Store;
+                fetcher = mesh.Nodes[nodes > 9 ? 9 : nodes - 1].Store;
             }
 
             var stored = await storer.StoreAsync(new MemoryStream(attachment, writable: false), owner);
@@ -118,7 +133,7 @@ internal static class MeshLoopTool
 
                 Array.Sort(latencies);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(store ? "store" : "fetch")} {size / 1024} KiB, gap {gapMs} ms{(split ? ", split" : "")}: p50 {latencies[operations / 2]:F2} ms, p99 {latencies[(int)(operations * 0.99)]:F2} ms, CPU {cpu.TotalMilliseconds / operations:F2} ms per operation{holdersCpu} ({operations} operations)"));
+                    $"{(store ? "store" : "fetch")} {size / 1024} KiB, gap {gapMs} ms{(split ? ", split" : "")}{(latencyMs > 0 ? $", {nodes} nodes, latency {latencyMs} ms" : "")}: p50 {latencies[operations / 2]:F2} ms, p99 {latencies[(int)(operations * 0.99)]:F2} ms, CPU {cpu.TotalMilliseconds / operations:F2} ms per operation{holdersCpu} ({operations} operations)"));
             }
         }
         finally
