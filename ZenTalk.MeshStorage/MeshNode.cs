@@ -191,6 +191,7 @@ public sealed class MeshNode : IAsyncDisposable
                 return true;
             }
 
+            if (handler is not null) handler.AcceptRecord = StoreLocalRecord;
             var client = new ShardClient(network.Client, dht.Self, handler, StoreLocalRecord, distributed);
             var placement = new Placement(dht, selfStores: options.StoreForOthers);
             var meshStore = new MeshStore(dht, client, placement, distributed, loggerFactory.CreateLogger<MeshStore>(),

@@ -66,12 +66,15 @@ internal sealed class MeshStore : IMeshStore
         long? total = content.CanSeek ? content.Length - content.Position : null;
         var counting = new CountingReadStream(content);
         var key = ContentKey.Generate();
+        // A file of one segment (most attachments): its shard puts carry the manifest, so its holders need no
+        // STORE_VALUE round of their own.
+        bool oneSegment = total is { } size && size <= codec.SegmentSize;
         var sink = new StorePlacementSink(_client, _placement, owner.PublicKey, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
-            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, cancellationToken);
+            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, oneSegment, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {
             Manifest? manifest = null;
-            Task<int>? atClosest = null;
+            Task<(int Accepted, List<PeerContact> Carried)>? atClosest = null;
             var published = new List<PeerContact>();
             try
             {
@@ -79,11 +82,15 @@ internal sealed class MeshStore : IMeshStore
                 // The manifest is signed: publish it at the nodes closest to the CID while the last shards are still
                 // being placed (a store that then fails replaces it with a tombstone, below).
                 var record = FileRecords.ForManifest(manifest);
-                atClosest = PublishAsync(record, FileRecords.KeyOf(manifest.Cid), published, cancellationToken);
+                sink.SetRecord(record);
+                atClosest = PublishAsync(record, FileRecords.KeyOf(manifest.Cid), published, sink.RecordTargets, cancellationToken);
                 await sink.CompleteAsync().ConfigureAwait(false);
-                int accepted = await atClosest.ConfigureAwait(false);
+                var (accepted, carried) = await atClosest.ConfigureAwait(false);
+                accepted += sink.RecordHolderCount;
                 // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
-                var holders = sink.Holders.Where(h => !published.Exists(p => p.Id == h.Id)).ToList();
+                // Those whose put carried it have it; so do the closest nodes among them, unless their put failed.
+                var holders = sink.Holders.Concat(carried).DistinctBy(h => h.Id)
+                    .Where(h => !sink.HoldsRecord(h.Id) && !published.Exists(p => p.Id == h.Id)).ToList();
                 published.AddRange(holders);
                 var fromHolders = await Task.WhenAll(holders.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
                 accepted += fromHolders.Count(a => a);
@@ -94,6 +101,7 @@ internal sealed class MeshStore : IMeshStore
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 if (atClosest is not null) await Task.WhenAny(atClosest).ConfigureAwait(false); // Settled: the clean-up must see every node it reached.
+                published.AddRange(sink.RecordSentTo.Where(r => !published.Exists(p => p.Id == r.Id)));
                 if (manifest is not null) await WithdrawAsync(manifest.Cid, owner, published).ConfigureAwait(false);
                 await CleanUpAsync(sink.Placed, owner).ConfigureAwait(false);
                 // A failed segment cancels the encoder; report the segment's failure, not the cancellation.
@@ -111,15 +119,19 @@ internal sealed class MeshStore : IMeshStore
     }
 
     /// <summary>
-    /// Looks up the nodes closest to <paramref name="key"/> (a wide lookup) and sends them the record; adds each node
-    /// it sends to <paramref name="sentTo"/> before the call (so a clean-up reaches it), returns how many accepted.
+    /// Looks up the nodes closest to <paramref name="key"/> (a wide lookup) and sends them the record, except those
+    /// whose shard puts carry it (<paramref name="carriedByPuts"/>); adds each node it sends to <paramref name="sentTo"/>
+    /// before the call (so a clean-up reaches it). Returns how many accepted, and the closest nodes left to the puts.
     /// </summary>
-    private async Task<int> PublishAsync(ValueRecord record, NodeId key, List<PeerContact> sentTo, CancellationToken cancellationToken)
+    private async Task<(int Accepted, List<PeerContact> Carried)> PublishAsync(ValueRecord record, NodeId key, List<PeerContact> sentTo,
+        Task<IReadOnlyList<PeerContact>> carriedByPuts, CancellationToken cancellationToken)
     {
         var closest = await _placement.ClosestAsync(key, cancellationToken).ConfigureAwait(false);
-        lock (sentTo) sentTo.AddRange(closest);
-        var accepted = await Task.WhenAll(closest.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
-        return accepted.Count(a => a);
+        var carriers = (await carriedByPuts.ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
+        var now = closest.Where(c => !carriers.Contains(c.Id)).ToList();
+        lock (sentTo) sentTo.AddRange(now);
+        var accepted = await Task.WhenAll(now.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+        return (accepted.Count(a => a), closest.Where(c => carriers.Contains(c.Id)).ToList());
     }
 
     /// <summary>

@@ -36,7 +36,7 @@ internal sealed class ShardClient
     public TimeSpan ShardTimeout => _options.ShardTimeout;
 
     public async Task<bool> PutAsync(PeerContact peer, Sha256Hash hash, ReadOnlyMemory<byte> data, long expiresUnixMs,
-        ByteString owner, CancellationToken cancellationToken)
+        ByteString owner, CancellationToken cancellationToken, ValueRecord? fileRecord = null)
     {
         var request = new PutShardRequest
         {
@@ -44,6 +44,7 @@ internal sealed class ShardClient
             Data = UnsafeByteOperations.UnsafeWrap(data),
             ExpiresUnixMs = expiresUnixMs,
             OwnerPublicKey = owner,
+            FileRecord = fileRecord,
         };
         try
         {

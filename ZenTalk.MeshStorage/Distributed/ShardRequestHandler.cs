@@ -29,6 +29,12 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
         _time = time;
     }
 
+    /// <summary>
+    /// Validates a file record and keeps it durably, as a STORE_VALUE would (set once the DHT exists). A PUT_SHARD that
+    /// carries the file's manifest record is answered only when both the shard and the record are durable.
+    /// </summary>
+    public Func<ValueRecord, CancellationToken, Task<bool>>? AcceptRecord { get; set; }
+
     /// <summary>Test knob: serve every shard with one byte flipped, as a malicious or broken holder would.</summary>
     public bool CorruptServedShards { get; set; }
 
@@ -49,7 +55,20 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
         if (_files.IsDeletedShard(hash))
             throw new UnauthorizedOperationException($"Shard {hash} belongs to a file its owner deleted; it is not stored again.");
         Sha256Hash? owner = request.OwnerPublicKey.IsEmpty ? null : Sha256Hash.Compute(request.OwnerPublicKey.Span);
+        Task<bool>? accepting = null;
+        if (request.FileRecord is { } record)
+        {
+            if (record.Type != FileRecords.Type || FileRecords.IsTombstone(record))
+                throw new ArgumentException("A PUT_SHARD carries only its file's manifest record, not a tombstone or another record.", nameof(request));
+            // The record is checked (signature, CID) before this returns; only its durable append is still running
+            // when the shard's write starts, so the two flushes overlap. A bad record refuses the whole put.
+            accepting = (AcceptRecord ?? throw new InvalidOperationException("This node does not keep file records."))(record, cancellationToken);
+            if (accepting.IsFaulted) await accepting.ConfigureAwait(false);
+        }
+
         bool added = await _store.PutAsync(hash, request.Data.Memory, new ShardMetadata(null, owner, expires), cancellationToken).ConfigureAwait(false);
+        if (accepting is not null && !await accepting.ConfigureAwait(false))
+            throw new InvalidOperationException("This node does not keep file records.");
         return new PutShardResponse { AlreadyPresent = !added };
     }
 

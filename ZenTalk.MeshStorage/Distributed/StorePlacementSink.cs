@@ -4,6 +4,7 @@ using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.MeshStorage.Distributed;
 
@@ -13,6 +14,11 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// bounded) that looks up the segment key and puts shard j on the j-th closest node, falling back to the spare
 /// candidates beyond k + m when a node refuses or times out. A segment with fewer than the "happy" number of shards
 /// placed fails the whole store.
+/// <para>
+/// For a file of one segment the puts can carry the file's manifest record (<c>recordWithFirstSegment</c>): segment
+/// 0's puts then wait, after its lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard,
+/// which saves the store a STORE_VALUE round to those nodes. A second segment cancels this: segment 0 goes without.
+/// </para>
 /// </summary>
 internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 {
@@ -30,14 +36,21 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly List<Task> _tasks = [];
     private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
     private readonly Lock _progressLock = new();
+    private readonly TaskCompletionSource<ValueRecord?>? _record;
+    private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
+    private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
+    private volatile bool _firstSegmentWritten;
     private long _bytesDone;
     private int _segmentsDone;
     private Exception? _failure;
 
     public StorePlacementSink(ShardClient client, Placement placement, OwnerPublicKey owner, long expiresUnixMs, int happy,
         int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
-        CancellationToken cancellationToken)
+        bool recordWithFirstSegment, CancellationToken cancellationToken)
     {
+        if (recordWithFirstSegment) _record = new TaskCompletionSource<ValueRecord?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        else _recordTargets.SetResult([]);
         _client = client;
         _placement = placement;
         _owner = ByteString.CopyFrom(owner.SubjectPublicKeyInfo);
@@ -56,6 +69,28 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
     /// <summary>The first placement failure, if any.</summary>
     public Exception? Failure => _failure;
+
+    /// <summary>
+    /// The nodes segment 0's puts carry the manifest record to, known once its lookup is done and the record is set;
+    /// empty when the puts carry no record. Always completes (empty on failure).
+    /// </summary>
+    public Task<IReadOnlyList<PeerContact>> RecordTargets => _recordTargets.Task;
+
+    /// <summary>Every node a put carrying the record was sent to, accepted or not (for a withdrawal after a failure).</summary>
+    public IEnumerable<PeerContact> RecordSentTo => _recordSentTo.Values;
+
+    /// <summary>Whether <paramref name="node"/> accepted a put that carried the record.</summary>
+    public bool HoldsRecord(NodeId node) => _recordHolders.ContainsKey(node);
+
+    /// <summary>How many nodes accepted a put that carried the record.</summary>
+    public int RecordHolderCount => _recordHolders.Count;
+
+    /// <summary>Gives segment 0's puts the signed manifest record to carry (when the sink was made for that).</summary>
+    public void SetRecord(ValueRecord record)
+    {
+        _record?.TrySetResult(record);
+        if (!_firstSegmentWritten) _recordTargets.TrySetResult([]);
+    }
 
     /// <summary>Distinct nodes that received shards.</summary>
     public IEnumerable<PeerContact> Holders => _placed.Select(p => p.Peer).DistinctBy(p => p.Id);
@@ -78,6 +113,8 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             throw _failure;
         }
 
+        if (segment.Index == 0) _firstSegmentWritten = true;
+        else _record?.TrySetResult(null); // more than one segment: the manifest comes too late for segment 0's puts
         int n = segment.Shards.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * n);
         for (int j = 0; j < n; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
@@ -102,6 +139,13 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             int n = hashes.Length;
             if (candidates.Count == 0)
                 throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.");
+            ValueRecord? record = null;
+            if (index == 0 && _record is not null)
+            {
+                record = await _record.Task.WaitAsync(token).ConfigureAwait(false);
+                _recordTargets.TrySetResult(record is null ? [] : candidates.Take(n).DistinctBy(c => c.Id).ToList());
+            }
+
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
             var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async j =>
             {
@@ -109,9 +153,11 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
                 var target = candidates[j % candidates.Count];
                 while (true)
                 {
-                    if (await _client.PutAsync(target, hashes[j], data, _expiresUnixMs, _owner, token).ConfigureAwait(false))
+                    if (record is not null) _recordSentTo[target.Id] = target;
+                    if (await _client.PutAsync(target, hashes[j], data, _expiresUnixMs, _owner, token, record).ConfigureAwait(false))
                     {
                         _placed.Add((target, hashes[j]));
+                        if (record is not null) _recordHolders[target.Id] = 0;
                         return true;
                     }
 
@@ -141,6 +187,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         }
         finally
         {
+            if (index == 0) _recordTargets.TrySetResult([]); // failed or cancelled before its puts: nobody carries it
             ArrayPool<byte>.Shared.Return(buffer);
             _slots.Release();
         }
@@ -148,6 +195,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _recordTargets.TrySetResult([]);
         await _cancel.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -30,6 +30,7 @@ internal static class LargeShardFrames
     private const byte PutDataTag = 0x12;          // field 2, length-delimited
     private const byte PutExpiresTag = 0x18;       // field 3, varint
     private const byte PutOwnerTag = 0x22;         // field 4, length-delimited
+    private const byte PutRecordTag = 0x2A;        // field 5, length-delimited
 
     /// <summary>
     /// Splits a large GET_SHARD response frame into (envelope bytes before the shard, the shard, bytes after it), wire
@@ -181,7 +182,7 @@ internal static class LargeShardFrames
             var putSpan = requestSpan.Slice(putStart, putLen);
             int putOffset = requestStart + putStart;
             pos = 0;
-            int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, ownerStart = -1, ownerLen = 0;
+            int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, ownerStart = -1, ownerLen = 0, recordStart = -1, recordLen = 0;
             ulong expires = 0;
             bool seenExpires = false;
             while (pos < putSpan.Length)
@@ -191,6 +192,7 @@ internal static class LargeShardFrames
                 else if (tag == PutDataTag && dataStart < 0) (dataStart, dataLen) = ReadLength(putSpan, ref pos);
                 else if (tag == PutExpiresTag && !seenExpires) { expires = ReadVarint(putSpan, ref pos); seenExpires = true; }
                 else if (tag == PutOwnerTag && ownerStart < 0) (ownerStart, ownerLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutRecordTag && recordStart < 0) (recordStart, recordLen) = ReadLength(putSpan, ref pos);
                 else return null;
             }
 
@@ -200,6 +202,7 @@ internal static class LargeShardFrames
                 Data = dataStart < 0 ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(putOffset + dataStart, dataLen)),
                 ExpiresUnixMs = (long)expires,
                 OwnerPublicKey = ownerStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(ownerStart, ownerLen)),
+                FileRecord = recordStart < 0 ? null : ValueRecord.Parser.ParseFrom(putSpan.Slice(recordStart, recordLen)),
             };
             return new Frame { RequestId = requestId, DeadlineMs = (uint)deadline, Request = new Request { PutShard = put } };
         }

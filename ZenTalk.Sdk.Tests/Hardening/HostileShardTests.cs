@@ -314,6 +314,33 @@ public class HostileShardTests
     }
 
     [Test]
+    public async Task A_shard_put_carrying_a_forged_or_wrong_record_is_refused_and_its_shard_is_not_kept()
+    {
+        var (file, data, manifest) = await StoreAsync(60_000, 211, via: 2);
+        var record = FileRecords.ForManifest(manifest);
+        var forged = record.Clone();
+        var value = forged.Value.ToByteArray();
+        value[^1] ^= 0x01;
+        forged.Value = ByteString.CopyFrom(value);
+        var alien = record.Clone();
+        alien.Type = 7;
+        var node = _mesh.Nodes[5];
+        int i = 0;
+        foreach (var bad in new[] { forged, alien })
+        {
+            var shard = MeshTestData.Bytes(70_000, 300 + i++);
+            var hash = Sha256Hash.Compute(shard);
+            var put = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()), Data = ByteString.CopyFrom(shard), FileRecord = bad };
+            Assert.That(await Refusal(node, new Request { PutShard = put }), Is.Not.Null, "refused");
+            Assert.That(node.Shards!.Contains(hash), Is.False, "the refused put's shard is not kept");
+        }
+
+        // The record a put carried did not replace anything, and the node goes on serving the file.
+        Assert.That(node.Network.Dht.Records.Get(FileRecords.KeyOf(file.Cid)), Is.EqualTo(record));
+        Assert.That(await ReadWithFreshClientAsync(file, 5), Is.EqualTo(data));
+    }
+
+    [Test]
     public async Task A_deleted_file_pushed_back_with_its_old_manifest_and_shards_is_not_resurrected_by_anyone()
     {
         var (file, _, manifest) = await StoreAsync(80_000, 109, via: 8);

@@ -71,6 +71,40 @@ public class MeshRoundTripTests
         Assert.That(Interlocked.Read(ref rejected), Is.Zero, "no holder sent a shard that failed its hash");
     }
 
+    [TestCase(50_000, 1)]
+    [TestCase(100_000, 2)]
+    public async Task A_one_segment_file_sends_its_manifest_with_the_shard_puts_and_every_holder_keeps_it(int size, int segments)
+    {
+        // In a 15-node mesh the nodes closest to the CID are the shard holders: a one-segment file's puts carry the
+        // manifest, and no STORE_VALUE round follows them. A file of several segments still sends it separately.
+        var served = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        StoredFile stored;
+        var data = MeshTestData.Bytes(size, 77 + size);
+        using (var listener = new System.Diagnostics.Metrics.MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "zentalk.mesh.rpc.requests_served") l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                    if (tag.Key == "kind") served.AddOrUpdate((string)tag.Value!, value, (_, v) => v + value);
+            });
+            listener.Start();
+            stored = await _mesh.Nodes[4].Store.StoreAsync(new MemoryStream(data), _owner);
+        }
+
+        // Node 4 keeps one shard of each segment itself; the other 14 go over the wire.
+        Assert.That(served.GetValueOrDefault("PutShard"), Is.EqualTo(14 * segments));
+        if (segments == 1) Assert.That(served.GetValueOrDefault("StoreValue"), Is.Zero, "no separate manifest round");
+        else Assert.That(served.GetValueOrDefault("StoreValue"), Is.EqualTo(14), "the manifest goes in its own round");
+        foreach (var node in _mesh.Nodes)
+            Assert.That(node.Files!.Files.Any(f => f.Key == stored.Cid && f.Value.ManifestRecord is not null), Is.True, $"{node.Id} keeps the manifest");
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.That(back, Is.EqualTo(data));
+    }
+
     [Test]
     public async Task A_fresh_client_that_knows_one_peer_retrieves_with_only_the_cid_and_key()
     {

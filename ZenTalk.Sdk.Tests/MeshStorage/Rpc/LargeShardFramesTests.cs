@@ -98,6 +98,18 @@ public class LargeShardFramesTests
     }
 
     [Test]
+    public void A_put_shard_frame_carrying_a_file_record_is_parsed_with_the_record_and_the_shard_aliased()
+    {
+        var frame = PutFrame(80_000, 9, 1000, 0, true);
+        frame.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
+        var body = frame.ToByteArray();
+        var parsed = LargeShardFrames.TryParsePutShard(body, body.Length);
+        Assert.That(parsed, Is.EqualTo(frame));
+        Assert.That(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(parsed!.Request.PutShard.Data.Memory, out var segment), Is.True);
+        Assert.That(segment.Array, Is.SameAs(body), "aliases the buffer");
+    }
+
+    [Test]
     public void Put_shard_frames_of_other_shapes_are_left_to_protobuf()
     {
         var frame = PutFrame(70_000, 1, 0, 0, true);
