@@ -67,10 +67,9 @@ internal sealed class MeshStore : IMeshStore
         var counting = new CountingReadStream(content);
         var key = ContentKey.Generate();
         // A file of one segment (most attachments): its shard puts carry the manifest, so its holders need no
-        // STORE_VALUE round of their own.
-        bool oneSegment = total is { } size && size <= codec.SegmentSize;
+        // STORE_VALUE round of their own (StorePlacementSink).
         var sink = new StorePlacementSink(_client, _placement, owner.PublicKey, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
-            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, oneSegment, cancellationToken);
+            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {
             Manifest? manifest = null;

@@ -15,9 +15,9 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// candidates beyond k + m when a node refuses or times out. A segment with fewer than the "happy" number of shards
 /// placed fails the whole store.
 /// <para>
-/// For a file of one segment the puts can carry the file's manifest record (<c>recordWithFirstSegment</c>): segment
-/// 0's puts then wait, after its lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard,
-/// which saves the store a STORE_VALUE round to those nodes. A second segment cancels this: segment 0 goes without.
+/// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: they wait,
+/// after the segment's lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard, which
+/// saves the store a STORE_VALUE round to those nodes. A larger file's segments go without it.
 /// </para>
 /// </summary>
 internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
@@ -36,7 +36,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly List<Task> _tasks = [];
     private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
     private readonly Lock _progressLock = new();
-    private readonly TaskCompletionSource<ValueRecord?>? _record;
+    private readonly TaskCompletionSource<ValueRecord> _record = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
@@ -47,10 +47,8 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
     public StorePlacementSink(ShardClient client, Placement placement, OwnerPublicKey owner, long expiresUnixMs, int happy,
         int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
-        bool recordWithFirstSegment, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
-        if (recordWithFirstSegment) _record = new TaskCompletionSource<ValueRecord?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        else _recordTargets.SetResult([]);
         _client = client;
         _placement = placement;
         _owner = ByteString.CopyFrom(owner.SubjectPublicKeyInfo);
@@ -85,10 +83,10 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     /// <summary>How many nodes accepted a put that carried the record.</summary>
     public int RecordHolderCount => _recordHolders.Count;
 
-    /// <summary>Gives segment 0's puts the signed manifest record to carry (when the sink was made for that).</summary>
+    /// <summary>Gives the signed manifest record to segment 0's puts, which carry it when the file has one segment.</summary>
     public void SetRecord(ValueRecord record)
     {
-        _record?.TrySetResult(record);
+        _record.TrySetResult(record);
         if (!_firstSegmentWritten) _recordTargets.TrySetResult([]);
     }
 
@@ -113,14 +111,18 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             throw _failure;
         }
 
-        if (segment.Index == 0) _firstSegmentWritten = true;
-        else _record?.TrySetResult(null); // more than one segment: the manifest comes too late for segment 0's puts
+        if (segment.Index == 0)
+        {
+            _firstSegmentWritten = true;
+            if (!segment.Last) _recordTargets.TrySetResult([]); // more segments follow: the manifest comes too late
+        }
         int n = segment.Shards.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * n);
         for (int j = 0; j < n; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
         var hashes = (Sha256Hash[])segment.Hashes.Clone();
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
-        _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext), CancellationToken.None));
+        bool carriesRecord = segment is { Index: 0, Last: true };
+        _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord), CancellationToken.None));
     }
 
     /// <summary>Waits for every segment to be placed; throws the first failure.</summary>
@@ -130,7 +132,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         if (_failure is not null) throw _failure;
     }
 
-    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext)
+    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord)
     {
         try
         {
@@ -140,10 +142,10 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             if (candidates.Count == 0)
                 throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.");
             ValueRecord? record = null;
-            if (index == 0 && _record is not null)
+            if (carriesRecord)
             {
                 record = await _record.Task.WaitAsync(token).ConfigureAwait(false);
-                _recordTargets.TrySetResult(record is null ? [] : candidates.Take(n).DistinctBy(c => c.Id).ToList());
+                _recordTargets.TrySetResult(candidates.Take(n).DistinctBy(c => c.Id).ToList());
             }
 
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));

@@ -66,7 +66,7 @@ internal sealed class FileEncoder
         {
             var (slot, work) = inFlight.Dequeue();
             await work.ConfigureAwait(false);
-            await sink.WriteSegmentAsync(new EncodedSegment(slot.Index, slot.ShardSize, slot.Shards, slot.Hashes), cancellationToken).ConfigureAwait(false);
+            await sink.WriteSegmentAsync(new EncodedSegment(slot.Index, slot.ShardSize, slot.Shards, slot.Hashes, slot.Last), cancellationToken).ConfigureAwait(false);
             var hashes = new byte[n * Sha256Hash.Size];
             for (var j = 0; j < n; j++)
             {

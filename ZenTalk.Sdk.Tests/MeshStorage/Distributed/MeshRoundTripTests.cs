@@ -71,15 +71,16 @@ public class MeshRoundTripTests
         Assert.That(Interlocked.Read(ref rejected), Is.Zero, "no holder sent a shard that failed its hash");
     }
 
-    [TestCase(50_000, 1)]
-    [TestCase(100_000, 2)]
-    public async Task A_one_segment_file_sends_its_manifest_with_the_shard_puts_and_every_holder_keeps_it(int size, int segments)
+    [TestCase(50_000, 1, true)]
+    [TestCase(50_000, 1, false)]
+    [TestCase(100_000, 2, true)]
+    public async Task A_one_segment_file_sends_its_manifest_with_the_shard_puts_and_every_holder_keeps_it(int size, int segments, bool seekable)
     {
         // In a 15-node mesh the nodes closest to the CID are the shard holders: a one-segment file's puts carry the
         // manifest, and no STORE_VALUE round follows them. A file of several segments still sends it separately.
         var served = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
         StoredFile stored;
-        var data = MeshTestData.Bytes(size, 77 + size);
+        var data = MeshTestData.Bytes(size, 77 + size + (seekable ? 0 : 1));
         using (var listener = new System.Diagnostics.Metrics.MeterListener())
         {
             listener.InstrumentPublished = (instrument, l) =>
@@ -92,7 +93,8 @@ public class MeshRoundTripTests
                     if (tag.Key == "kind") served.AddOrUpdate((string)tag.Value!, value, (_, v) => v + value);
             });
             listener.Start();
-            stored = await _mesh.Nodes[4].Store.StoreAsync(new MemoryStream(data), _owner);
+            Stream content = seekable ? new MemoryStream(data) : new ZenTalk.Sdk.Tests.Hardening.Drivers.ChunkedStream(data, new Random(size), 4096);
+            stored = await _mesh.Nodes[4].Store.StoreAsync(content, _owner);
         }
 
         // Node 4 keeps one shard of each segment itself; the other 14 go over the wire.
