@@ -33,7 +33,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
     /// Validates a file record and keeps it durably, as a STORE_VALUE would (set once the DHT exists). A PUT_SHARD that
     /// carries the file's manifest record is answered only when both the shard and the record are durable.
     /// </summary>
-    public Func<ValueRecord, CancellationToken, Task<bool>>? AcceptRecord { get; set; }
+    public Func<ValueRecord, CancellationToken, Task>? AcceptRecord { get; set; }
 
     /// <summary>Test knob: serve every shard with one byte flipped, as a malicious or broken holder would.</summary>
     public bool CorruptServedShards { get; set; }
@@ -55,7 +55,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
         if (_files.IsDeletedShard(hash))
             throw new UnauthorizedOperationException($"Shard {hash} belongs to a file its owner deleted; it is not stored again.");
         Sha256Hash? owner = request.OwnerPublicKey.IsEmpty ? null : Sha256Hash.Compute(request.OwnerPublicKey.Span);
-        Task<bool>? accepting = null;
+        Task? accepting = null;
         if (request.FileRecord is { } record)
         {
             if (record.Type != FileRecords.Type || FileRecords.IsTombstone(record))
@@ -67,8 +67,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
         }
 
         bool added = await _store.PutAsync(hash, request.Data.Memory, new ShardMetadata(null, owner, expires), cancellationToken).ConfigureAwait(false);
-        if (accepting is not null && !await accepting.ConfigureAwait(false))
-            throw new InvalidOperationException("This node does not keep file records.");
+        if (accepting is not null) await accepting.ConfigureAwait(false);
         return new PutShardResponse { AlreadyPresent = !added };
     }
 

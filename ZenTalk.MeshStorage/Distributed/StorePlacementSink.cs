@@ -40,7 +40,6 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
-    private volatile bool _firstSegmentWritten;
     private long _bytesDone;
     private int _segmentsDone;
     private Exception? _failure;
@@ -84,11 +83,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     public int RecordHolderCount => _recordHolders.Count;
 
     /// <summary>Gives the signed manifest record to segment 0's puts, which carry it when the file has one segment.</summary>
-    public void SetRecord(ValueRecord record)
-    {
-        _record.TrySetResult(record);
-        if (!_firstSegmentWritten) _recordTargets.TrySetResult([]);
-    }
+    public void SetRecord(ValueRecord record) => _record.TrySetResult(record);
 
     /// <summary>Distinct nodes that received shards.</summary>
     public IEnumerable<PeerContact> Holders => _placed.Select(p => p.Peer).DistinctBy(p => p.Id);
@@ -111,11 +106,8 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             throw _failure;
         }
 
-        if (segment.Index == 0)
-        {
-            _firstSegmentWritten = true;
-            if (!segment.Last) _recordTargets.TrySetResult([]); // more segments follow: the manifest comes too late
-        }
+        // The encoder writes segment 0 even for an empty file. When more segments follow, the manifest comes too late.
+        if (segment is { Index: 0, Last: false }) _recordTargets.TrySetResult([]);
         int n = segment.Shards.Length;
         var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * n);
         for (int j = 0; j < n; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
