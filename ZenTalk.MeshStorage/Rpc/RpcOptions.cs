@@ -3,11 +3,15 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// <summary>Limits and timeouts of the RPC layer, shared by the server and the client pool.</summary>
 internal sealed class RpcOptions
 {
-    /// <summary>The wire protocol version this build speaks (and the oldest it still accepts).</summary>
-    public const uint ProtocolVersion = 1;
+    /// <summary>
+    /// The wire protocol version this build speaks. Version 2 (the hardening of issue 16: store authorization, record
+    /// rules, frame budget, private network handshake) is not compatible with version 1, so it is also the minimum.
+    /// Every wire change belongs to a version; this is the one place it is set.
+    /// </summary>
+    public const uint ProtocolVersion = 2;
 
-    /// <summary>The oldest peer protocol version this build accepts.</summary>
-    public const uint MinProtocolVersion = 1;
+    /// <summary>The oldest peer protocol version this build accepts; a peer offering only older ones is refused with UNSUPPORTED_VERSION.</summary>
+    public const uint MinProtocolVersion = 2;
 
     /// <summary>Default largest frame: 4 MiB. Shards travel whole in one frame, so they are capped at
     /// <see cref="MaxShardSize"/> (frame size minus 64 KiB for the envelope and metadata).</summary>

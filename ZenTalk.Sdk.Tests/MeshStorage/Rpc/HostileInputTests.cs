@@ -118,6 +118,22 @@ public class HostileInputTests
     }
 
     [Test]
+    public async Task A_version_1_peer_is_refused_with_a_clear_error_and_the_node_keeps_serving_others()
+    {
+        // Version 2 changed the wire; a peer that offers only version 1 must learn why it is refused, not hang or
+        // meet a frame it cannot parse, and the node must drop it and go on serving everyone else.
+        await using var old = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint,
+            hello: new Hello { ProtocolVersion = 1, MinProtocolVersion = 1, ListenPort = 4000, MaxFrameSize = RpcOptions.DefaultMaxFrameSize, Agent = "zentalk-meshstorage/0.1" });
+        var answer = await old.ReadFrameAsync();
+        Assert.That(answer, Is.Not.Null);
+        Assert.That(answer!.BodyCase, Is.EqualTo(Frame.BodyOneofCase.Response));
+        Assert.That(answer.Response.Status.Code, Is.EqualTo(StatusCode.UnsupportedVersion));
+        Assert.That(answer.Response.Status.Message, Is.EqualTo(
+            "This node speaks protocol versions 2..2; the peer offered 1..1. Upgrade the older node."));
+        await AssertDisconnectedWhileOthersAreServed(old);
+    }
+
+    [Test]
     public async Task A_peer_silent_after_tls_is_disconnected_before_the_version_exchange_completes()
     {
         await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint, sendHello: false);

@@ -122,7 +122,48 @@ public class RpcTlsTests
         await using var raw = await HostileClient.ConnectAsync(b.Server.LocalEndPoint, hello: new Hello { ProtocolVersion = 99, MinProtocolVersion = 99 });
         var answer = await raw.ReadFrameAsync();
         Assert.That(answer!.Response.Status.Code, Is.EqualTo(StatusCode.UnsupportedVersion));
-        Assert.That(answer.Response.Status.Message, Does.Contain("versions 1..1"));
+        Assert.That(answer.Response.Status.Message, Does.Contain("versions 2..2"));
+    }
+
+    [Test]
+    public async Task A_dialer_refuses_a_listener_that_answers_with_version_1()
+    {
+        // A version-1 node listening: TLS with a valid node certificate, then its own (old) Hello.
+        using var oldId = NodeIdentity.CreateEphemeral();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var serve = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptAsync();
+            await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ServerCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(oldId), null, offline: true),
+                ClientCertificateRequired = true,
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            });
+            using var reader = new FrameReader(ssl, RpcOptions.DefaultMaxFrameSize);
+            _ = await reader.ReadAsync(CancellationToken.None);
+            await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { Hello = new Hello { ProtocolVersion = 1, MinProtocolVersion = 1, ListenPort = 1 } }));
+            var rest = new byte[64];
+            while (await ssl.ReadAsync(rest) > 0)
+            {
+            }
+        });
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await a.Client.CallAsync(
+            new PeerContact(oldId.Id, (IPEndPoint)listener.LocalEndPoint!), PingRequest([1]), TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("speaks protocol versions 1..1").And.Contain("this node speaks 2..2"));
+        try
+        {
+            await serve.WaitAsync(TimeSpan.FromSeconds(10)); // the dialer closed the connection: the old node's read ended
+        }
+        catch (IOException)
+        {
+            // A reset instead of a clean close is just as closed.
+        }
     }
 
     [Test]
