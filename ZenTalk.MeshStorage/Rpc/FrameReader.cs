@@ -7,27 +7,53 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// <summary>
 /// Reads frames (varint length + protobuf <see cref="Frame"/>) from a stream. A length prefix longer than
 /// 5 bytes or larger than the maximum frame size is refused as soon as it is seen, before any allocation, and
-/// a stream that ends inside a frame is reported as truncated.
+/// a stream that ends inside a frame is reported as truncated. With a <see cref="Budget"/>, a frame's bytes are
+/// taken from it once its length is known and before its body is read: a peer whose frame does not fit waits,
+/// unread, in its socket.
 /// </summary>
 internal sealed class FrameReader : IDisposable
 {
     private const int BufferSize = 64 * 1024;
     private readonly Stream _stream;
-    private readonly int _maxFrameSize;
     private byte[] _buffer;
     private int _start, _end;
     private long _frameStartedTicks;
+    private long _reserved;
+    private int _waitingForBudget;
 
     public FrameReader(Stream stream, int maxFrameSize)
     {
         _stream = stream;
-        _maxFrameSize = maxFrameSize;
+        MaxFrameSize = maxFrameSize;
         _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     }
 
-    /// <summary><see cref="Environment.TickCount64"/> when the first byte of the frame being read arrived; 0 between frames.
+    /// <summary>The largest frame accepted (bytes after the prefix); the handshake lowers it to
+    /// <see cref="RpcOptions.MaxHandshakeFrameSize"/> until the version exchange is over.</summary>
+    public int MaxFrameSize { get; set; }
+
+    /// <summary>
+    /// The budget every frame's bytes (prefix included) are taken from before its body is read, or null. The bytes
+    /// of the frame last returned belong to the caller (<see cref="TakeReserved"/>); a read that fails gives its
+    /// own back.
+    /// </summary>
+    public ByteBudget? Budget { get; set; }
+
+    /// <summary><see cref="Environment.TickCount64"/> when the first byte of the frame being read arrived; 0 between frames
+    /// and while the reader waits for <see cref="Budget"/> (that wait is this node's, not the peer's slowness).
     /// A watchdog reads it to drop peers that start a frame and never finish it.</summary>
     public long FrameStartedTicks => Volatile.Read(ref _frameStartedTicks);
+
+    /// <summary>Whether the reader is waiting for <see cref="Budget"/> to hold the next frame (the connection is then not idle).</summary>
+    public bool WaitingForBudget => Volatile.Read(ref _waitingForBudget) != 0;
+
+    /// <summary>The budget bytes the last frame read holds; the caller releases them to <see cref="Budget"/>.</summary>
+    public long TakeReserved()
+    {
+        long reserved = _reserved;
+        _reserved = 0;
+        return reserved;
+    }
 
     /// <summary>Reads the next frame; returns null when the peer closed the stream cleanly between frames.</summary>
     /// <exception cref="ProtocolException">The bytes are not a valid frame.</exception>
@@ -41,20 +67,22 @@ internal sealed class FrameReader : IDisposable
     public async ValueTask<Frame?> ReadAsync(Func<ulong, Memory<byte>?>? destinationFor, CancellationToken cancellationToken)
     {
         _lease = null; // not taken by the caller: dropped, never returned to the pool while a frame may alias it
+        if (Budget is { } budget) budget.Release(TakeReserved()); // not taken by the caller: given back
         if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
             return null;
         Volatile.Write(ref _frameStartedTicks, Math.Max(1, Environment.TickCount64));
 
         ulong length = 0;
-        int shift = 0;
+        int shift = 0, prefix = 0;
         while (true)
         {
             if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
                 throw new ProtocolException("The peer closed the connection inside a frame's length prefix.");
             byte b = _buffer[_start++];
+            prefix++;
             length |= (ulong)(b & 0x7F) << shift;
-            if (length > (ulong)_maxFrameSize)
-                throw new ProtocolException($"The peer announced a frame larger than the {_maxFrameSize}-byte maximum.");
+            if (length > (ulong)MaxFrameSize)
+                throw new ProtocolException($"The peer announced a frame larger than the {MaxFrameSize}-byte maximum.");
             if ((b & 0x80) == 0) break;
             shift += 7;
             if (shift >= 35)
@@ -64,6 +92,38 @@ internal sealed class FrameReader : IDisposable
             throw new ProtocolException("The peer sent an empty frame.");
 
         int len = (int)length;
+        if (Budget is not null)
+        {
+            // Memory is charged before the body is read: a frame that does not fit waits in the socket (TCP pushes
+            // back on the peer), so a thousand peers each sending one maximum frame cannot sit outside the budget.
+            Volatile.Write(ref _frameStartedTicks, 0);
+            Volatile.Write(ref _waitingForBudget, 1);
+            try
+            {
+                _reserved = await Budget.AcquireAsync(prefix + len, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _waitingForBudget, 0);
+            }
+            Volatile.Write(ref _frameStartedTicks, Math.Max(1, Environment.TickCount64));
+        }
+
+        try
+        {
+            var frame = await ReadBodyAsync(len, destinationFor, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _frameStartedTicks, 0);
+            return frame;
+        }
+        catch
+        {
+            Budget?.Release(TakeReserved());
+            throw;
+        }
+    }
+
+    private async ValueTask<Frame> ReadBodyAsync(int len, Func<ulong, Memory<byte>?>? destinationFor, CancellationToken cancellationToken)
+    {
         Frame frame;
         if (len <= _buffer.Length)
         {
@@ -138,7 +198,6 @@ internal sealed class FrameReader : IDisposable
                 if (pooled) ArrayPool<byte>.Shared.Return(big);
             }
         }
-        Volatile.Write(ref _frameStartedTicks, 0);
         return frame;
     }
 
@@ -241,6 +300,7 @@ internal sealed class FrameReader : IDisposable
 
     public void Dispose()
     {
+        Budget?.Release(TakeReserved());
         var b = Interlocked.Exchange(ref _buffer, []);
         if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
     }

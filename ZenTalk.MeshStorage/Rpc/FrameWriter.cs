@@ -14,13 +14,13 @@ internal sealed class FrameWriter
     private const int CoalesceSize = 64 * 1024;
     private readonly Stream _stream;
     private readonly int _maxFrameSize;
-    private readonly Channel<Frame> _queue;
+    private readonly Channel<Queued> _queue;
 
     public FrameWriter(Stream stream, int maxFrameSize, int queueCapacity)
     {
         _stream = stream;
         _maxFrameSize = maxFrameSize;
-        _queue = Channel.CreateBounded<Frame>(new BoundedChannelOptions(queueCapacity)
+        _queue = Channel.CreateBounded<Queued>(new BoundedChannelOptions(queueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -52,35 +52,40 @@ internal sealed class FrameWriter
     }
 
     /// <summary>Queues a frame; waits while the queue is full.</summary>
+    /// <param name="frame">The frame.</param>
+    /// <param name="cancellationToken">Stops waiting for room.</param>
+    /// <param name="cost">Budget bytes the frame holds until written, handed to <see cref="Written"/> (0 for none).</param>
     /// <exception cref="ArgumentException">The frame is larger than the maximum frame size.</exception>
-    public ValueTask EnqueueAsync(Frame frame, CancellationToken cancellationToken)
+    public ValueTask EnqueueAsync(Frame frame, CancellationToken cancellationToken, long cost = 0)
     {
         int size = frame.CalculateSize();
         if (size > _maxFrameSize)
             throw new ArgumentException($"The message is {size} bytes; the maximum frame size is {_maxFrameSize}.", nameof(frame));
-        return _queue.Writer.WriteAsync(frame, cancellationToken);
+        return _queue.Writer.WriteAsync(new Queued(frame, cost), cancellationToken);
     }
 
     /// <summary>Queues a frame if there is room (used for best-effort cancel frames).</summary>
-    public bool TryEnqueue(Frame frame) => _queue.Writer.TryWrite(frame);
+    public bool TryEnqueue(Frame frame) => _queue.Writer.TryWrite(new Queued(frame, 0));
 
     /// <summary>
-    /// Called once for each queued frame whose bytes no longer need the frame: copied into the send buffer, or written
-    /// (large frames). The server gives back the bytes the response held in its <see cref="ByteBudget"/>.
+    /// Called once for each queued frame as soon as nothing reads the frame's objects any more (its bytes are copied
+    /// into a send buffer, or written when they go straight from the frame): pooled arrays it aliases can go back.
     /// </summary>
-    public Action<Frame>? Written { get; set; }
+    public Action<Frame>? Released { get; set; }
+
+    /// <summary>
+    /// Called once for each queued frame, with the cost it was queued with, once its bytes no longer take this
+    /// process's memory beyond the writer's fixed buffer: the server gives them back to its <see cref="ByteBudget"/>.
+    /// </summary>
+    public Action<long>? Written { get; set; }
+
+    private readonly record struct Queued(Frame Frame, long Cost);
 
     /// <summary><see cref="Environment.TickCount64"/> when the write in progress started; 0 when none is. A watchdog
     /// reads it to drop peers that stop reading (their unread answers would otherwise be held forever).</summary>
     public long WriteStartedTicks => Volatile.Read(ref _writeStartedTicks);
 
     private long _writeStartedTicks;
-
-    /// <summary>Hands every frame still queued to <paramref name="dropped"/> (after the connection closed, so none is written).</summary>
-    public void DrainUnsent(Action<Frame> dropped)
-    {
-        while (_queue.Reader.TryRead(out var frame)) dropped(frame);
-    }
 
     private async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
@@ -108,8 +113,9 @@ internal sealed class FrameWriter
             while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 int used = 0;
-                while (reader.TryRead(out var frame))
+                while (reader.TryRead(out var queued))
                 {
+                    var frame = queued.Frame;
                     int total = WireSize(frame, out int body);
                     if (used + total > buf.Length && used > 0)
                     {
@@ -122,7 +128,8 @@ internal sealed class FrameWriter
                         await WriteAsync(head, cancellationToken).ConfigureAwait(false);
                         await WriteAsync(data, cancellationToken).ConfigureAwait(false);
                         if (tail.Length > 0) await WriteAsync(tail, cancellationToken).ConfigureAwait(false);
-                        Written?.Invoke(frame);
+                        Released?.Invoke(frame);
+                        Written?.Invoke(queued.Cost);
                         continue;
                     }
                     if (total > buf.Length)
@@ -131,17 +138,23 @@ internal sealed class FrameWriter
                         try
                         {
                             int n = Serialize(frame, body, big);
+                            // From here the copy stands for the frame (and holds its budget): the frame's own objects are
+                            // not kept alive while a slow peer reads, or the answer would take twice its counted memory.
+                            Released?.Invoke(frame);
+                            frame = null;
+                            queued = new Queued(null!, queued.Cost);
                             await WriteAsync(big.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                         }
                         finally
                         {
                             ArrayPool<byte>.Shared.Return(big);
                         }
-                        Written?.Invoke(frame);
+                        Written?.Invoke(queued.Cost);
                         continue;
                     }
                     used += Serialize(frame, body, buf.AsSpan(used));
-                    Written?.Invoke(frame);
+                    Released?.Invoke(frame);
+                    Written?.Invoke(queued.Cost);
                 }
                 if (used > 0)
                     await WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);

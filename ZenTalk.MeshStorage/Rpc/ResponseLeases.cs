@@ -7,7 +7,7 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// <summary>
 /// Pooled arrays that GET_SHARD answers alias: a shard handler that read the shard into an array rented from
 /// <see cref="ArrayPool{T}.Shared"/> attaches it to its response, and the server returns it once the answer's bytes
-/// are written (<see cref="FrameWriter.Written"/>). An answer that is never written (the connection closed, the handler
+/// are out of it (<see cref="FrameWriter.Released"/>). An answer that is never written (the connection closed, the handler
 /// was wrapped and its answer replaced) keeps its array until the garbage collector takes both: never returned while
 /// something may still read it.
 /// </summary>
@@ -17,7 +17,7 @@ internal static class ResponseLeases
 
     public static void Attach(GetShardResponse response, byte[] rented) => Leases.AddOrUpdate(response, rented);
 
-    /// <summary>Called with each frame whose bytes were written: gives its shard's array back to the pool.</summary>
+    /// <summary>Called with each frame whose bytes were copied out or written: gives its shard's array back to the pool.</summary>
     public static void ReturnWritten(Frame frame)
     {
         if (frame.Response?.GetShard is { } shard && Leases.TryGetValue(shard, out var rented) && Leases.Remove(shard))

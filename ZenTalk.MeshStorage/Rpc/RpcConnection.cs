@@ -106,10 +106,11 @@ internal sealed class RpcConnection : IAsyncDisposable
         _handler = handler;
         _globalSlots = globalSlots;
         _budget = budget is null ? null : new ByteBudget(Math.Min(_options.MaxBufferedBytesPerConnection, budget.Capacity), budget);
-        _writer.Written = frame =>
+        _reader.Budget = _budget;
+        _writer.Released = ResponseLeases.ReturnWritten;
+        _writer.Written = cost =>
         {
-            if (_budget is not null) FreeResponse(CostOf(frame));
-            ResponseLeases.ReturnWritten(frame);
+            if (cost > 0) FreeResponse(cost);
         };
         _callerContext = new RpcCallContext(RemoteId, RemoteEndPoint.Address, (int)RemoteHello.ListenPort);
         _writeLoop = RunWriterAsync();
@@ -281,7 +282,10 @@ internal sealed class RpcConnection : IAsyncDisposable
                 {
                     await global.WaitAsync(_closing.Token).ConfigureAwait(false);
                     haveGlobal = true;
+                    // Memory: the reader takes the frame's bytes from the budget before reading its body, so while the
+                    // server holds its budget's worth of requests and unwritten answers it stops reading (TCP pushes back).
                     var frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                    long held = _reader.TakeReserved();
                     if (frame is null) break;
                     var lease = _reader.TakeLease();
                     Volatile.Write(ref _lastActivity, Environment.TickCount64);
@@ -293,23 +297,8 @@ internal sealed class RpcConnection : IAsyncDisposable
                             if (!_serving.TryAdd(frame.RequestId, cts))
                             {
                                 cts.Dispose();
+                                _budget?.Release(held);
                                 throw new ProtocolException($"The peer reused request id {frame.RequestId} while it was in flight.");
-                            }
-                            // Memory: stop reading (TCP pushes back) while the server holds its budget's worth of
-                            // requests and unwritten answers for all peers.
-                            long held = 0;
-                            if (_budget is not null)
-                            {
-                                try
-                                {
-                                    held = await _budget.AcquireAsync(CostOf(frame), _closing.Token).ConfigureAwait(false);
-                                }
-                                catch
-                                {
-                                    _serving.TryRemove(frame.RequestId, out _);
-                                    cts.Dispose();
-                                    throw;
-                                }
                             }
 
                             Interlocked.Increment(ref _inFlight);
@@ -318,9 +307,11 @@ internal sealed class RpcConnection : IAsyncDisposable
                             _ = Task.Run(() => ServeAsync(call, cts));
                             continue;
                         case Frame.BodyOneofCase.Cancel:
+                            _budget?.Release(held);
                             if (_serving.TryGetValue(frame.RequestId, out var running)) running.Cancel();
                             break;
                         default:
+                            _budget?.Release(held);
                             throw new ProtocolException($"The peer sent a {frame.BodyCase} frame ({frame.Request?.KindCase}) where a request or cancel was expected.");
                     }
                     _slots.Release();
@@ -403,7 +394,7 @@ internal sealed class RpcConnection : IAsyncDisposable
 
                 try
                 {
-                    await _writer.EnqueueAsync(frame, _closing.Token).ConfigureAwait(false);
+                    await _writer.EnqueueAsync(frame, _closing.Token, cost).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -444,7 +435,7 @@ internal sealed class RpcConnection : IAsyncDisposable
             Abort(new TimeoutException($"The peer did not read what was sent to it within {_options.ReadTimeout.TotalMilliseconds:0} ms."));
             return;
         }
-        if (InFlight == 0 && _pending.IsEmpty && now - LastActivity > (long)_options.IdleTimeout.TotalMilliseconds)
+        if (InFlight == 0 && _pending.IsEmpty && !_reader.WaitingForBudget && now - LastActivity > (long)_options.IdleTimeout.TotalMilliseconds)
             Abort(null, idle: true);
     }
 

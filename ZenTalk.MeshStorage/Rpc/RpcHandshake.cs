@@ -57,7 +57,7 @@ internal static class RpcHandshake
             {
                 throw new ProtocolException($"TLS handshake with {remote} failed: {refusal ?? ex.Message}.", ex);
             }
-            reader = new FrameReader(ssl, options.MaxFrameSize);
+            reader = new FrameReader(ssl, RpcOptions.MaxHandshakeFrameSize);
             var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity);
             await writer.WriteDirectAsync(new Frame { Hello = LocalHello(options, localListenPort) }, cancellationToken).ConfigureAwait(false);
             var answer = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
@@ -67,6 +67,7 @@ internal static class RpcHandshake
             if (answer.BodyCase != Frame.BodyOneofCase.Hello)
                 throw new ProtocolException($"Peer {remote} answered the version exchange with a {answer.BodyCase} frame.");
             CheckVersion(answer.Hello, remote);
+            reader.MaxFrameSize = options.MaxFrameSize;
             var connection = new RpcConnection(ssl, reader, writer, options, logger, isDialer: true, seen!.Value, remote, answer.Hello);
             connection.StartDialer();
             return connection;
@@ -109,7 +110,7 @@ internal static class RpcHandshake
             {
                 throw new ProtocolException($"TLS handshake from {remote} failed: {ex.Message}", ex);
             }
-            reader = new FrameReader(ssl, options.MaxFrameSize);
+            reader = new FrameReader(ssl, RpcOptions.MaxHandshakeFrameSize);
             var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity);
             var hello = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
                 ?? throw new ProtocolException($"Peer {remote} closed the connection before the version exchange.");
@@ -123,6 +124,7 @@ internal static class RpcHandshake
                 throw new ProtocolException($"Peer {remote}: {message}");
             }
             await writer.WriteDirectAsync(new Frame { Hello = LocalHello(options, localListenPort) }, cancellationToken).ConfigureAwait(false);
+            reader.MaxFrameSize = options.MaxFrameSize;
             return new RpcConnection(ssl, reader, writer, options, logger, isDialer: false, seen!.Value, remote, hello.Hello);
         }
         catch

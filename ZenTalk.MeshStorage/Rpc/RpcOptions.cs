@@ -17,6 +17,12 @@ internal sealed class RpcOptions
     /// <see cref="MaxShardSize"/> (frame size minus 64 KiB for the envelope and metadata).</summary>
     public const int DefaultMaxFrameSize = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Largest frame during the version exchange (a Hello is about a hundred bytes). The peer's Hello is kept for the
+    /// connection's life, so without this a thousand peers could each park a maximum frame in the node's memory.
+    /// </summary>
+    public const int MaxHandshakeFrameSize = 4096;
+
     /// <summary>Room kept in a frame for everything but the shard bytes.</summary>
     public const int FrameOverhead = 64 * 1024;
 

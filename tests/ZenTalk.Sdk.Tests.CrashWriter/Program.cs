@@ -116,7 +116,7 @@ public static class Program
             var (rss, peak) = ReadRss();
             var info = GC.GetGCMemoryInfo();
             Say(string.Create(CultureInfo.InvariantCulture,
-                $"stats rss={rss} peak={peak} heap={GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} connections={node.Network.Server.ConnectionCount} handshakes={node.Network.Server.HandshakesInProgress}"));
+                $"stats rss={rss} peak={peak} heap={GC.GetTotalMemory(false)} committed={info.TotalCommittedBytes} connections={node.Network.Server.ConnectionCount} handshakes={node.Network.Server.HandshakesInProgress} budget={node.Network.Server.BufferedBytesAvailable}"));
         }
     }
 

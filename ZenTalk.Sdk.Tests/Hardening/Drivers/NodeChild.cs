@@ -12,13 +12,15 @@ namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 /// <param name="Committed">Memory the GC has committed from the OS.</param>
 /// <param name="Connections">Inbound connections past the handshake.</param>
 /// <param name="Handshakes">Inbound connections still in the handshake.</param>
-internal readonly record struct NodeMemory(long Rss, long PeakRss, long ManagedHeap, long Committed, int Connections, int Handshakes)
+/// <param name="BudgetFree">Bytes of the RPC byte budget free (-1 when the node did not say).</param>
+internal readonly record struct NodeMemory(long Rss, long PeakRss, long ManagedHeap, long Committed, int Connections, int Handshakes, long BudgetFree = -1)
 {
     public static NodeMemory Parse(string line)
     {
         var values = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
             .Select(p => p.Split('=')).ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
-        return new NodeMemory(values["rss"], values["peak"], values["heap"], values["committed"], (int)values["connections"], (int)values["handshakes"]);
+        return new NodeMemory(values["rss"], values["peak"], values["heap"], values["committed"], (int)values["connections"], (int)values["handshakes"],
+            values.GetValueOrDefault("budget", -1));
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

@@ -51,6 +51,37 @@ public class FrameReaderTests
         Assert.That(allocated, Is.LessThan(1L << 20), "memory follows the bytes received, not the length announced");
     }
 
+    [Test]
+    public async Task A_frame_that_does_not_fit_the_budget_is_not_read_until_it_does()
+    {
+        // Regression: the budget was charged after the frame had been read and parsed, so every connection could park
+        // one maximum frame in memory outside it.
+        var budget = new ByteBudget(1024 * 1024);
+        long other = await budget.AcquireAsync(900 * 1024, CancellationToken.None);
+        var wire = Encode(Ping(7, 512 * 1024), Ping(8, 10));
+        var stream = new MemoryStream(wire);
+        using var reader = new FrameReader(stream, RpcOptions.DefaultMaxFrameSize) { Budget = budget };
+        var read = reader.ReadAsync(CancellationToken.None).AsTask();
+        await Task.Delay(200);
+        Assert.That(read.IsCompleted, Is.False, "the frame waits for the budget");
+        Assert.That(reader.WaitingForBudget, Is.True);
+        Assert.That(reader.FrameStartedTicks, Is.Zero, "waiting for the budget is not the peer being slow");
+        Assert.That(stream.Position, Is.LessThanOrEqualTo(64 * 1024), "no more than the reader's fixed buffer was read");
+
+        budget.Release(other);
+        var frame = await read.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(frame!.RequestId, Is.EqualTo(7));
+        long held = reader.TakeReserved();
+        Assert.That(held, Is.EqualTo(Encode(Ping(7, 512 * 1024)).Length), "the frame holds its wire size, prefix included");
+        Assert.That(budget.Available, Is.EqualTo(budget.Capacity - held));
+
+        // A frame the caller does not take is given back by the next read; a failed read gives back its own.
+        Assert.That((await reader.ReadAsync(CancellationToken.None))!.RequestId, Is.EqualTo(8));
+        budget.Release(held);
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.Null);
+        Assert.That(budget.Available, Is.EqualTo(budget.Capacity));
+    }
+
     /// <summary>Returns its bytes, then blocks every read until cancelled.</summary>
     private sealed class StallingStream(byte[] bytes) : Stream
     {

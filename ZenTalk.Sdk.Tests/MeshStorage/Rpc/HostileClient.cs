@@ -27,21 +27,47 @@ internal sealed class HostileClient : IAsyncDisposable
     public Stream Stream => _stream;
 
     /// <summary>Plain TCP, no TLS: for garbage before the handshake and silent peers.</summary>
-    public static async Task<HostileClient> ConnectRawAsync(IPEndPoint server)
+    /// <param name="server">Where to connect.</param>
+    /// <param name="source">The local address to connect from (any 127.x.y.z works on Linux), or null for the default.</param>
+    public static async Task<HostileClient> ConnectRawAsync(IPEndPoint server, IPAddress? source = null)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(server);
+        var socket = await ConnectSocketAsync(server, source);
         return new HostileClient(socket, new NetworkStream(socket, ownsSocket: false), NodeIdentity.CreateEphemeral());
     }
 
+    private static async Task<Socket> ConnectSocketAsync(IPEndPoint server, IPAddress? source)
+    {
+        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (source is not null) socket.Bind(new IPEndPoint(source, 0));
+            await socket.ConnectAsync(server);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>TLS with a valid node certificate, then the given Hello (or the normal one).</summary>
-    public static async Task<HostileClient> ConnectAsync(IPEndPoint server, Hello? hello = null, bool sendHello = true)
+    public static async Task<HostileClient> ConnectAsync(IPEndPoint server, Hello? hello = null, bool sendHello = true, IPAddress? source = null)
     {
         var identity = NodeIdentity.CreateEphemeral();
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(server);
+        var socket = await ConnectSocketAsync(server, source);
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity));
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity));
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            socket.Dispose();
+            identity.Dispose();
+            throw;
+        }
         var client = new HostileClient(socket, ssl, identity);
         if (sendHello)
         {
