@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using static ZenTalk.MeshStorage.Erasure.OutputCount;
 
 namespace ZenTalk.MeshStorage.Erasure;
 
@@ -10,10 +9,7 @@ namespace ZenTalk.MeshStorage.Erasure;
 /// </summary>
 internal sealed unsafe class CodingPlan
 {
-    private const int GfniEntryBytes = 64;
-    private const int NibbleEntryBytes = 128;
-
-    // Inputs of one column block (all inputs × BlockBytes) should stay in L2 while every output group reads them.
+    // Inputs of one column block (all inputs × block bytes) should stay in L2 while every output group reads them.
     private const int BlockBudgetBytes = 256 * 1024;
 
     // Longest range (bytes per shard) for which the 4K-aliasing heuristic may choose the downward walk.
@@ -22,6 +18,7 @@ internal sealed unsafe class CodingPlan
     private readonly byte[] _coefficients;
     private readonly byte[]? _tableStorage; // pinned (POH); _tables points into it, 64-byte aligned
     private readonly byte* _tables;
+    private readonly int[] _groupStarts; // output groups: group g is outputs [_groupStarts[g], _groupStarts[g + 1])
     private readonly nint _blockBytes;
 
     public CodingPlan(GfMatrix matrix, ReedSolomonKernel kernel)
@@ -37,10 +34,19 @@ internal sealed unsafe class CodingPlan
 
         _blockBytes = Math.Max(1024, BlockBudgetBytes / Inputs / 64 * 64);
 
+        // Outputs are split into groups of at most one kernel call's accumulators, as even as possible (9 = 5 + 4).
+        int maxGroup = KernelSelector.HasThirtyTwoVectorRegisters ? KernelDispatch.MaxOutputs : 6;
+        int groups = (Outputs + maxGroup - 1) / maxGroup;
+        _groupStarts = new int[groups + 1];
+        for (int g = 0; g <= groups; g++)
+        {
+            _groupStarts[g] = g * Outputs / groups;
+        }
+
         int entry = kernel switch
         {
-            ReedSolomonKernel.Gfni512 or ReedSolomonKernel.Gfni256 => GfniEntryBytes,
-            ReedSolomonKernel.Avx512 or ReedSolomonKernel.Avx2 or ReedSolomonKernel.Vector128 => NibbleEntryBytes,
+            ReedSolomonKernel.Gfni512 or ReedSolomonKernel.Gfni256 => GfniKernels.V512.EntryBytes,
+            ReedSolomonKernel.Avx512 or ReedSolomonKernel.Avx2 or ReedSolomonKernel.Vector128 => NibbleKernels.V512.EntryBytes,
             _ => 0,
         };
         if (entry == 0)
@@ -48,29 +54,31 @@ internal sealed unsafe class CodingPlan
             return;
         }
 
+        // Each group's entries are one input-major block (see IKernel): input c, output r of the group at (c * n + r).
         _tableStorage = GC.AllocateArray<byte>(Inputs * Outputs * entry + 63, pinned: true);
         byte* baseAddress = (byte*)Unsafe.AsPointer(ref _tableStorage[0]);
         _tables = (byte*)(((nint)baseAddress + 63) & ~(nint)63);
-        for (int c = 0; c < Inputs; c++)
+        for (int g = 0; g < groups; g++)
         {
-            for (int r = 0; r < Outputs; r++)
+            int first = _groupStarts[g], n = _groupStarts[g + 1] - first;
+            for (int c = 0; c < Inputs; c++)
             {
-                byte coefficient = _coefficients[r * Inputs + c];
-                var e = new Span<byte>(_tables + (c * Outputs + r) * entry, entry);
-                if (entry == GfniEntryBytes)
+                for (int r = 0; r < n; r++)
                 {
-                    ulong affine = GaloisField.AffineMatrix(coefficient);
-                    for (int q = 0; q < 8; q++)
+                    byte coefficient = _coefficients[(first + r) * Inputs + c];
+                    var e = new Span<byte>(_tables + ((nint)Inputs * first + c * n + r) * entry, entry);
+                    if (entry == GfniKernels.V512.EntryBytes)
                     {
-                        Unsafe.WriteUnaligned(ref e[q * 8], affine);
+                        Unsafe.WriteUnaligned(ref e[0], GaloisField.AffineMatrix(coefficient));
                     }
-                }
-                else
-                {
-                    for (int x = 0; x < 64; x++)
+                    else
                     {
-                        e[x] = GaloisField.Mul(coefficient, (byte)(x & 15));
-                        e[64 + x] = GaloisField.Mul(coefficient, (byte)((x & 15) << 4));
+                        // lo[x & 15] and hi[x >> 4], each repeated to 64 bytes (every 128-bit lane of a zmm load).
+                        for (int x = 0; x < 64; x++)
+                        {
+                            e[x] = GaloisField.Mul(coefficient, (byte)(x & 15));
+                            e[64 + x] = GaloisField.Mul(coefficient, (byte)((x & 15) << 4));
+                        }
                     }
                 }
             }
@@ -102,21 +110,21 @@ internal sealed unsafe class CodingPlan
         switch (Kernel)
         {
             case ReedSolomonKernel.Gfni512:
-                if (length >= 64)
+                if (length >= GfniKernels.V512.Step)
                 {
-                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, 8, descending);
+                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, descending);
                     return;
                 }
 
                 goto case ReedSolomonKernel.Gfni256;
             case ReedSolomonKernel.Gfni256:
-                if (length >= 32)
+                if (length >= GfniKernels.V256.Step)
                 {
-                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
+                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, descending);
                 }
-                else if (length >= 16)
+                else if (length >= GfniKernels.V128.Step)
                 {
-                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, 6, descending);
+                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, descending);
                 }
                 else
                 {
@@ -125,25 +133,25 @@ internal sealed unsafe class CodingPlan
 
                 return;
             case ReedSolomonKernel.Avx512:
-                if (length >= 64)
+                if (length >= NibbleKernels.V512.Step)
                 {
-                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, 8, descending);
+                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, descending);
                     return;
                 }
 
                 goto case ReedSolomonKernel.Avx2;
             case ReedSolomonKernel.Avx2:
-                if (length >= 32)
+                if (length >= NibbleKernels.V256.Step)
                 {
-                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
+                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, descending);
                     return;
                 }
 
                 goto case ReedSolomonKernel.Vector128;
             case ReedSolomonKernel.Vector128:
-                if (length >= 16)
+                if (length >= NibbleKernels.V128.Step)
                 {
-                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, KernelSelector.HasThirtyTwoVectorRegisters ? 8 : 6, descending);
+                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, descending);
                     return;
                 }
 
@@ -154,109 +162,29 @@ internal sealed unsafe class CodingPlan
         }
     }
 
-    // Precondition: end - start >= TK.Width.
-    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, int maxGroup, bool descending)
-        where TK : struct, IVectorKernel
+    // Precondition: end - start >= TK.Step.
+    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, bool descending)
+        where TK : struct, IKernel
     {
-        nint stride = (nint)Outputs * TK.EntryBytes;
-        if (Outputs <= maxGroup)
+        int groups = _groupStarts.Length - 1;
+        if (groups == 1)
         {
-            RunGroup<TK>(inputs, outputs, _tables, stride, Outputs, start, end, descending);
+            KernelDispatch.Run<TK>(Inputs, Outputs, inputs, outputs, _tables, start, end, descending);
             return;
         }
 
-        // More outputs than registers: walk the columns in blocks that stay in cache and run every output group
+        // More outputs than one call holds: walk the columns in blocks that stay in cache and run every output group
         // over a block before moving on, so the inputs come from memory once.
         for (nint b = start; b < end; b += _blockBytes)
         {
             nint blockEnd = b + _blockBytes < end ? b + _blockBytes : end;
-            nint blockStart = blockEnd - b >= TK.Width ? b : blockEnd - TK.Width; // recomputing a few bytes is harmless
-            for (int g = 0; g < Outputs; g += maxGroup)
+            nint blockStart = blockEnd - b >= TK.Step ? b : blockEnd - TK.Step; // recomputing a few bytes is harmless
+            for (int g = 0; g < groups; g++)
             {
-                int n = Math.Min(maxGroup, Outputs - g);
-                RunGroup<TK>(inputs, outputs + g, _tables + g * TK.EntryBytes, stride, n, blockStart, blockEnd, descending);
+                int first = _groupStarts[g];
+                KernelDispatch.Run<TK>(Inputs, _groupStarts[g + 1] - first, inputs, outputs + first,
+                    _tables + (nint)Inputs * first * TK.EntryBytes, blockStart, blockEnd, descending);
             }
-        }
-    }
-
-    private void RunGroup<TK>(byte** inputs, byte** outputs, byte* tables, nint stride, int n, nint start, nint end, bool descending)
-        where TK : struct, IVectorKernel
-    {
-        if (descending)
-        {
-            switch (n)
-            {
-                case 1: RunSpanDescending<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 2: RunSpanDescending<TK, N2>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 3: RunSpanDescending<TK, N3>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 4: RunSpanDescending<TK, N4>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 5: RunSpanDescending<TK, N5>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 6: RunSpanDescending<TK, N6>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                case 7: RunSpanDescending<TK, N7>(inputs, Inputs, outputs, tables, stride, start, end); break;
-                default: RunSpanDescending<TK, N8>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            }
-
-            return;
-        }
-
-        switch (n)
-        {
-            case 1: RunSpan<TK, N1>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 2: RunSpan<TK, N2>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 3: RunSpan<TK, N3>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 4: RunSpan<TK, N4>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 5: RunSpan<TK, N5>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 6: RunSpan<TK, N6>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            case 7: RunSpan<TK, N7>(inputs, Inputs, outputs, tables, stride, start, end); break;
-            default: RunSpan<TK, N8>(inputs, Inputs, outputs, tables, stride, start, end); break;
-        }
-    }
-
-    private static void RunSpan<TK, TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint stride, nint start, nint end)
-        where TK : struct, IVectorKernel
-        where TN : struct, IOutputCount
-    {
-        nint w = TK.Width;
-        nint i = start;
-        for (; i + 2 * w <= end; i += 2 * w)
-        {
-            TK.Block2<TN>(inputs, inCount, outputs, tables, stride, i);
-        }
-
-        if (i + w <= end)
-        {
-            TK.Block<TN>(inputs, inCount, outputs, tables, stride, i);
-            i += w;
-        }
-
-        if (i < end)
-        {
-            // The last partial vector overlaps the previous one: outputs are recomputed, not accumulated, so
-            // writing the same bytes twice gives the same result and no scalar tail is needed.
-            TK.Block<TN>(inputs, inCount, outputs, tables, stride, end - w);
-        }
-    }
-
-    private static void RunSpanDescending<TK, TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint stride, nint start, nint end)
-        where TK : struct, IVectorKernel
-        where TN : struct, IOutputCount
-    {
-        nint w = TK.Width;
-        nint i = end;
-        for (; i - 2 * w >= start; i -= 2 * w)
-        {
-            TK.Block2<TN>(inputs, inCount, outputs, tables, stride, i - 2 * w);
-        }
-
-        if (i - w >= start)
-        {
-            i -= w;
-            TK.Block<TN>(inputs, inCount, outputs, tables, stride, i);
-        }
-
-        if (i > start)
-        {
-            TK.Block<TN>(inputs, inCount, outputs, tables, stride, start);
         }
     }
 
