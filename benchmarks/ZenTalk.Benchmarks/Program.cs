@@ -21,6 +21,11 @@ public static class Program
             Environment.ExitCode = Mesh.MeshLoopTool.Run(args[1..]);
             return;
         }
+        if (args.Length > 0 && args[0] == "erasurepeer")
+        {
+            Environment.ExitCode = Erasure.ErasurePeerTool.Run(args[1..]);
+            return;
+        }
         if (args.Length > 0 && args[0] == "peakmem")
         {
             Environment.ExitCode = Format.PeakMemoryTool.Run(args[1..]);

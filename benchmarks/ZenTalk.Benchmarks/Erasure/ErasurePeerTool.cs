@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using ZenTalk.MeshStorage.Erasure;
+
+namespace ZenTalk.Benchmarks.Erasure;
+
+/// <summary>
+/// <c>-- erasurepeer</c>: 10 + 5 encode and reconstruct on one thread, ours against klauspost/reedsolomon v1.12.1 (its
+/// GFNI + AVX-512 kernels, built by <c>klauspost_bench.sh</c> from the peers directory) at 64 KiB and 1 MiB shards,
+/// measured alternately in one run, and the ratios ours / peer. Each round runs the peer's binary for one window of
+/// encode and one of reconstruct, and ours for the same windows in this process, in alternating order; the figures are
+/// the best and the median window of the rounds. Both sides count the same way: data bytes (10 × shard size) per
+/// second of wall time, reconstruct rebuilding 5 lost data shards from the other 10 (the peer's ReconstructData).
+/// </summary>
+internal static partial class ErasurePeerTool
+{
+    private const int DataShards = 10, ParityShards = 5, Lost = 5;
+    private static readonly int[] ShardSizes = [64 * 1024, 1024 * 1024];
+
+    public static int Run(string[] args)
+    {
+        int rounds = 9;
+        double seconds = 0.2;
+        string? peer = null;
+        for (int a = 0; a < args.Length; a++)
+        {
+            switch (args[a])
+            {
+                case "--rounds" when a + 1 < args.Length:
+                    rounds = int.Parse(args[++a], CultureInfo.InvariantCulture);
+                    break;
+                case "--seconds" when a + 1 < args.Length:
+                    seconds = double.Parse(args[++a], CultureInfo.InvariantCulture);
+                    break;
+                case "--peer" when a + 1 < args.Length:
+                    peer = args[++a];
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: erasurepeer [--rounds N (9)] [--seconds S per window (0.2)] [--peer path/to/klauspost_bench.sh]");
+                    return 2;
+            }
+        }
+
+        peer ??= FindPeerScript();
+        if (peer is null || !File.Exists(peer))
+        {
+            Console.Error.WriteLine("klauspost_bench.sh not found: pass --peer /path/to/shared/peers/klauspost_bench.sh.");
+            return 2;
+        }
+
+        string loadBefore = LoadAverage();
+        var codec = new ReedSolomon(DataShards, ParityShards); // one thread: MaxDegreeOfParallelism defaults to 1
+        Console.WriteLine($"Machine: {CpuModel()}, {Environment.ProcessorCount} logical CPUs; {RuntimeInformation.FrameworkDescription}, kernel {codec.Kernel}");
+        Console.WriteLine($"Peer:    klauspost/reedsolomon v1.12.1 via {peer} ({GoVersion()})");
+        Console.WriteLine($"Run:     {rounds} rounds x {seconds.ToString(CultureInfo.InvariantCulture)} s windows, ours and the peer alternating; load average before: {loadBefore}");
+
+        // Builds the peer once (the script caches the binary) and checks its output format.
+        if (RunPeer(peer, 4096, 0.01) is null)
+        {
+            return 1;
+        }
+
+        var rows = new List<string>();
+        foreach (int size in ShardSizes)
+        {
+            using var shards = new ErasureShards(DataShards + ParityShards, size);
+            bool[] present = [.. Enumerable.Range(0, DataShards + ParityShards).Select(i => i >= Lost)];
+            var ours = new Series();
+            var theirs = new Series();
+
+            // Warm-up: tiered JIT and the cached decode plan.
+            Measure(() => codec.Encode(shards.Memory), size, seconds);
+            Measure(() => codec.ReconstructData(shards.Memory, present), size, seconds);
+            for (int round = 0; round < rounds; round++)
+            {
+                bool peerFirst = round % 2 == 1;
+                if (peerFirst && !AddPeer(theirs, peer, size, seconds))
+                {
+                    return 1;
+                }
+
+                ours.Encode.Add(Measure(() => codec.Encode(shards.Memory), size, seconds));
+                ours.Reconstruct.Add(Measure(() => codec.ReconstructData(shards.Memory, present), size, seconds));
+                if (!peerFirst && !AddPeer(theirs, peer, size, seconds))
+                {
+                    return 1;
+                }
+            }
+
+            string label = size >= 1 << 20 ? $"{size >> 20} MiB" : $"{size >> 10} KiB";
+            rows.Add(Row("Encode", label, ours.Encode, theirs.Encode));
+            rows.Add(Row("Reconstruct (5 data lost)", label, ours.Reconstruct, theirs.Reconstruct));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| 10 + 5, one thread | Shard | ZenTalk GB/s best (median) | klauspost GB/s best (median) | Ratio of bests | Ratio of medians |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (string row in rows)
+        {
+            Console.WriteLine(row);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Load average before: {loadBefore}; after: {LoadAverage()}");
+        return 0;
+    }
+
+    private static string Row(string operation, string size, List<double> ours, List<double> theirs)
+    {
+        double ob = ours.Max(), tb = theirs.Max(), om = Median(ours), tm = Median(theirs);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {operation} | {size} | {ob:F1} ({om:F1}) | {tb:F1} ({tm:F1}) | **{ob / tb:F2}x** | {om / tm:F2}x |");
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    // Data bytes per second of wall time over one window, as the peer counts them.
+    private static double Measure(Action call, int size, double seconds)
+    {
+        long ticks = (long)(seconds * Stopwatch.Frequency);
+        long calls = 0, start = Stopwatch.GetTimestamp(), now;
+        do
+        {
+            call();
+            calls++;
+            now = Stopwatch.GetTimestamp();
+        }
+        while (now - start < ticks);
+        return calls * (double)DataShards * size / ((now - start) / (double)Stopwatch.Frequency) / 1e9;
+    }
+
+    private static bool AddPeer(Series series, string peer, int size, double seconds)
+    {
+        (double Encode, double Reconstruct)? result = RunPeer(peer, size, seconds);
+        if (result is null)
+        {
+            return false;
+        }
+
+        series.Encode.Add(result.Value.Encode);
+        series.Reconstruct.Add(result.Value.Reconstruct);
+        return true;
+    }
+
+    private static (double Encode, double Reconstruct)? RunPeer(string peer, int size, double seconds)
+    {
+        var start = new ProcessStartInfo(peer) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { $"{DataShards}", $"{ParityShards}", size.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        double[] figures = [.. Throughput().Matches(output).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        if (process.ExitCode != 0 || figures.Length != 2)
+        {
+            Console.Error.WriteLine($"The peer failed (exit {process.ExitCode}):\n{output}{error.Result}");
+            return null;
+        }
+
+        return (figures[0], figures[1]);
+    }
+
+    // The peers directory sits beside the repository's checkouts (…/shared/peers): look in every ancestor.
+    private static string? FindPeerScript()
+    {
+        for (string? directory = AppContext.BaseDirectory; directory is not null; directory = Path.GetDirectoryName(directory))
+        {
+            string candidate = Path.Combine(directory, "shared", "peers", "klauspost_bench.sh");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static string CpuModel() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : RuntimeInformation.ProcessArchitecture.ToString();
+
+    private static string GoVersion()
+    {
+        try
+        {
+            using var go = Process.Start(new ProcessStartInfo("go", "version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            string version = go.StandardOutput.ReadToEnd().Trim();
+            go.WaitForExit();
+            return version;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "go not on PATH yet: the script installs Debian's";
+        }
+    }
+
+    [GeneratedRegex(@"([\d.]+) GB/s")]
+    private static partial Regex Throughput();
+
+    private sealed class Series
+    {
+        public List<double> Encode { get; } = [];
+
+        public List<double> Reconstruct { get; } = [];
+    }
+}
