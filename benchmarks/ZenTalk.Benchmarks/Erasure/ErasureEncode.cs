@@ -24,14 +24,7 @@ public unsafe class ErasureEncode
         _shards = new ErasureShards(DataShards + ParityShards, ShardSize);
         if (IsaLPeer.IsAvailable)
         {
-            var matrix = new byte[(DataShards + ParityShards) * DataShards];
-            _isalTables = new byte[32 * DataShards * ParityShards];
-            fixed (byte* a = matrix)
-            fixed (byte* t = _isalTables)
-            {
-                IsaLPeer.GenerateRsMatrix(a, DataShards + ParityShards, DataShards);
-                IsaLPeer.InitTables(DataShards, ParityShards, a + DataShards * DataShards, t);
-            }
+            _isalTables = IsaLPeer.EncodeTables(DataShards, ParityShards);
         }
     }
 

@@ -13,8 +13,10 @@ namespace ZenTalk.Benchmarks.Erasure;
 /// encode and one of reconstruct, and ours for the same windows in this process, in alternating order; the figures are
 /// the best and the median window of the rounds. Both sides count the same way: data bytes (10 × shard size) per
 /// second of wall time, reconstruct rebuilding 5 lost data shards from the other 10 (the peer's ReconstructData).
+/// Debian's ISA-L (ec_encode_data through P/Invoke, no GFNI kernels) runs in the same rounds as the floor, when
+/// libisal.so.2 is installed.
 /// </summary>
-internal static partial class ErasurePeerTool
+internal static unsafe partial class ErasurePeerTool
 {
     private const int DataShards = 10, ParityShards = 5, Lost = 5;
     private static readonly int[] ShardSizes = [64 * 1024, 1024 * 1024];
@@ -54,6 +56,7 @@ internal static partial class ErasurePeerTool
         var codec = new ReedSolomon(DataShards, ParityShards); // one thread: MaxDegreeOfParallelism defaults to 1
         Console.WriteLine($"Machine: {CpuModel()}, {Environment.ProcessorCount} logical CPUs; {RuntimeInformation.FrameworkDescription}, kernel {codec.Kernel}");
         Console.WriteLine($"Peer:    klauspost/reedsolomon v1.12.1 via {peer} ({GoVersion()})");
+        Console.WriteLine(IsaLPeer.IsAvailable ? "Floor:   ISA-L (libisal.so.2, ec_encode_data through P/Invoke)" : "Floor:   ISA-L skipped: libisal.so.2 is not installed (apt-get install libisal2)");
         Console.WriteLine($"Run:     {rounds} rounds x {seconds.ToString(CultureInfo.InvariantCulture)} s windows, ours and the peer alternating; load average before: {loadBefore}");
 
         // Builds the peer once (the script caches the binary) and checks its output format.
@@ -62,17 +65,38 @@ internal static partial class ErasurePeerTool
             return 1;
         }
 
+        byte[] isalEncode = IsaLPeer.IsAvailable ? IsaLPeer.EncodeTables(DataShards, ParityShards) : [];
+        byte[] isalDecode = IsaLPeer.IsAvailable ? IsaLPeer.DecodeTables(DataShards, ParityShards, Lost) : [];
         var rows = new List<string>();
         foreach (int size in ShardSizes)
         {
             using var shards = new ErasureShards(DataShards + ParityShards, size);
             bool[] present = [.. Enumerable.Range(0, DataShards + ParityShards).Select(i => i >= Lost)];
+            byte** isalSources = shards.Pointers + Lost;
             var ours = new Series();
             var theirs = new Series();
+            var floor = new Series();
+            void OursEncode() => codec.Encode(shards.Memory);
+            void OursReconstruct() => codec.ReconstructData(shards.Memory, present);
+            void IsaLEncode()
+            {
+                fixed (byte* t = isalEncode)
+                {
+                    IsaLPeer.EncodeData(size, DataShards, ParityShards, t, shards.Pointers, shards.Pointers + DataShards);
+                }
+            }
+
+            void IsaLReconstruct()
+            {
+                fixed (byte* t = isalDecode)
+                {
+                    IsaLPeer.EncodeData(size, DataShards, Lost, t, isalSources, shards.Pointers);
+                }
+            }
 
             // Warm-up: tiered JIT and the cached decode plan.
-            Measure(() => codec.Encode(shards.Memory), size, seconds);
-            Measure(() => codec.ReconstructData(shards.Memory, present), size, seconds);
+            Measure(OursEncode, size, seconds);
+            Measure(OursReconstruct, size, seconds);
             for (int round = 0; round < rounds; round++)
             {
                 bool peerFirst = round % 2 == 1;
@@ -81,8 +105,14 @@ internal static partial class ErasurePeerTool
                     return 1;
                 }
 
-                ours.Encode.Add(Measure(() => codec.Encode(shards.Memory), size, seconds));
-                ours.Reconstruct.Add(Measure(() => codec.ReconstructData(shards.Memory, present), size, seconds));
+                ours.Encode.Add(Measure(OursEncode, size, seconds));
+                ours.Reconstruct.Add(Measure(OursReconstruct, size, seconds));
+                if (IsaLPeer.IsAvailable)
+                {
+                    floor.Encode.Add(Measure(IsaLEncode, size, seconds));
+                    floor.Reconstruct.Add(Measure(IsaLReconstruct, size, seconds));
+                }
+
                 if (!peerFirst && !AddPeer(theirs, peer, size, seconds))
                 {
                     return 1;
@@ -90,13 +120,15 @@ internal static partial class ErasurePeerTool
             }
 
             string label = size >= 1 << 20 ? $"{size >> 20} MiB" : $"{size >> 10} KiB";
-            rows.Add(Row("Encode", label, ours.Encode, theirs.Encode));
-            rows.Add(Row("Reconstruct (5 data lost)", label, ours.Reconstruct, theirs.Reconstruct));
+            rows.Add(Row("Encode", label, ours.Encode, theirs.Encode, floor.Encode));
+            rows.Add(Row("Reconstruct (5 data lost)", label, ours.Reconstruct, theirs.Reconstruct, floor.Reconstruct));
         }
 
         Console.WriteLine();
-        Console.WriteLine("| 10 + 5, one thread | Shard | ZenTalk GB/s best (median) | klauspost GB/s best (median) | Ratio of bests | Ratio of medians |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        Console.WriteLine("GB/s of data (10 x shard size per second), best window of the rounds (median in brackets); ratios are ours / theirs.");
+        Console.WriteLine();
+        Console.WriteLine("| 10 + 5, one thread | Shard | ZenTalk | klauspost | **ZenTalk / klauspost** (medians) | ISA-L | ZenTalk / ISA-L |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (string row in rows)
         {
             Console.WriteLine(row);
@@ -107,11 +139,14 @@ internal static partial class ErasurePeerTool
         return 0;
     }
 
-    private static string Row(string operation, string size, List<double> ours, List<double> theirs)
+    private static string Row(string operation, string size, List<double> ours, List<double> theirs, List<double> floor)
     {
         double ob = ours.Max(), tb = theirs.Max(), om = Median(ours), tm = Median(theirs);
+        string isal = floor.Count == 0
+            ? "- | -"
+            : string.Create(CultureInfo.InvariantCulture, $"{floor.Max():F1} ({Median(floor):F1}) | {ob / floor.Max():F2}x");
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {operation} | {size} | {ob:F1} ({om:F1}) | {tb:F1} ({tm:F1}) | **{ob / tb:F2}x** | {om / tm:F2}x |");
+            $"| {operation} | {size} | {ob:F1} ({om:F1}) | {tb:F1} ({tm:F1}) | **{ob / tb:F2}x** ({om / tm:F2}x) | {isal} |");
     }
 
     private static double Median(List<double> values)

@@ -32,31 +32,11 @@ public unsafe class ErasureReconstruct
 
         if (IsaLPeer.IsAvailable)
         {
-            int total = DataShards + ParityShards;
-            var a = new byte[total * DataShards];
-            var b = new byte[DataShards * DataShards];
-            var inverse = new byte[DataShards * DataShards];
-            _isalTables = new byte[32 * DataShards * Lost];
+            _isalTables = IsaLPeer.DecodeTables(DataShards, ParityShards, Lost);
             _isalSources = new byte*[DataShards];
-            fixed (byte* pa = a)
-            fixed (byte* pb = b)
-            fixed (byte* pinv = inverse)
-            fixed (byte* t = _isalTables)
+            for (int i = 0; i < DataShards; i++)
             {
-                IsaLPeer.GenerateRsMatrix(pa, total, DataShards);
-                for (int i = 0; i < DataShards; i++)
-                {
-                    int row = i + Lost;
-                    Array.Copy(a, row * DataShards, b, i * DataShards, DataShards);
-                    _isalSources[i] = _shards.Pointers[row];
-                }
-
-                if (IsaLPeer.InvertMatrix(pb, pinv, DataShards) != 0)
-                {
-                    throw new InvalidOperationException("ISA-L could not invert its decode matrix.");
-                }
-
-                IsaLPeer.InitTables(DataShards, Lost, pinv, t);
+                _isalSources[i] = _shards.Pointers[i + Lost];
             }
         }
     }
