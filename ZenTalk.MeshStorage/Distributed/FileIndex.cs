@@ -63,6 +63,36 @@ internal sealed class FileIndex : IAsyncDisposable
     /// <summary>Whether the shard belongs to a file this node knows to be deleted (so it must not be stored again).</summary>
     public bool IsDeletedShard(Sha256Hash hash) => _deletedShards.ContainsKey(hash);
 
+    /// <summary>The manifest of <paramref name="cid"/> when this node holds it and no genuine tombstone (a put's authority by reference).</summary>
+    public Manifest? LiveManifest(Cid cid) =>
+        _files.TryGetValue(cid, out var entry) && !entry.Deleted ? entry.Manifest : null;
+
+    /// <summary>
+    /// For each shard that <paramref name="held"/> picks, the owners (key ids) of the live manifests (not deleted, not
+    /// expired at <paramref name="now"/>) that list it: what keeps a shard's hold past the grace for unreferenced shards.
+    /// </summary>
+    public Dictionary<Sha256Hash, List<Sha256Hash>> ReferencedShards(Func<Sha256Hash, bool> held, DateTimeOffset now)
+    {
+        var referenced = new Dictionary<Sha256Hash, List<Sha256Hash>>();
+        foreach (var (_, entry) in _files)
+        {
+            if (entry is not { Deleted: false, Manifest: { } manifest } || manifest.ExpiresAt <= now) continue;
+            var owner = Sha256Hash.Compute(manifest.Owner.SubjectPublicKeyInfo);
+            for (int s = 0; s < manifest.SegmentCount; s++)
+            {
+                for (int j = 0; j < manifest.TotalShards; j++)
+                {
+                    var hash = manifest.ShardHash(s, j);
+                    if (!held(hash)) continue;
+                    if (!referenced.TryGetValue(hash, out var owners)) referenced[hash] = owners = [];
+                    if (!owners.Contains(owner)) owners.Add(owner);
+                }
+            }
+        }
+
+        return referenced;
+    }
+
     /// <summary>
     /// Loads the persisted records (moving records of the file-per-record layout into the log); returns them so the
     /// caller can put them back into the DHT record store, tombstones after manifests. Call once, before
