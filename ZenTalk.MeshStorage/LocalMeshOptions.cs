@@ -21,7 +21,7 @@ public sealed class LocalMeshOptions
     /// <summary>How often each node's repair service runs. Default 10 minutes; <see cref="Timeout.InfiniteTimeSpan"/> turns it off.</summary>
     public TimeSpan RepairInterval { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Per-node shard quota in bytes; null means no limit.</summary>
+    /// <summary>Per-node shard quota in bytes; null keeps the node default (<see cref="MeshNodeOptions.DefaultQuotaBytes"/>).</summary>
     public long? QuotaBytes { get; set; }
 
     /// <summary>Short DHT and shard deadlines (tests: a stopped node is skipped in well under a second).</summary>
@@ -30,6 +30,9 @@ public sealed class LocalMeshOptions
     /// <summary>How far a delete request's timestamp may be from a node's clock; null keeps the node default (5 minutes).
     /// Tests shorten it to replay a captured delete after its window.</summary>
     internal TimeSpan? DeleteWindow { get; set; }
+
+    /// <summary>How long a node keeps a shard hold no live manifest references; null keeps the node default (24 h).</summary>
+    internal TimeSpan? UnreferencedGrace { get; set; }
 
     /// <summary>
     /// Fault-injection hook (tests, hardening tool): given a node's index (clients: -1, -2, ...), the wrapper for that
@@ -44,8 +47,9 @@ public sealed class LocalMeshOptions
         node.ParityShards = ParityShards;
         node.SegmentSize = SegmentSize;
         node.RepairInterval = RepairInterval;
-        node.QuotaBytes = QuotaBytes;
+        if (QuotaBytes is { } quota) node.QuotaBytes = quota;
         if (DeleteWindow is { } window) node.DeleteWindow = window;
+        if (UnreferencedGrace is { } grace) node.UnreferencedGrace = grace;
         if (FastTimeouts)
         {
             node.RequestTimeout = TimeSpan.FromSeconds(2);

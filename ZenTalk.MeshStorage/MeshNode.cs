@@ -121,6 +121,7 @@ public sealed class MeshNode : IAsyncDisposable
         registry.Register(FileRecords.Type, FileRecordValidator.Instance);
         ShardStore? shards = null;
         FileIndex? files = null;
+        ShardRequestHandler? handler = null;
         DhtNetworkNode? network = null;
         try
         {
@@ -132,21 +133,27 @@ public sealed class MeshNode : IAsyncDisposable
                 ShardTimeout = options.ShardTimeout,
                 RecordTimeout = options.RequestTimeout,
                 DeleteWindow = options.DeleteWindow,
+                UnreferencedGrace = options.UnreferencedGrace,
                 TimeProvider = options.TimeProvider,
             };
-            ShardRequestHandler? handler = null;
             if (options.StoreForOthers)
             {
                 shards = await ShardStore.OpenAsync(new ShardStoreOptions
                 {
                     Directory = Path.Combine(options.DataDirectory, "shards"),
-                    QuotaBytes = options.QuotaBytes ?? long.MaxValue,
+                    QuotaBytes = options.QuotaBytes,
+                    MaxBytesPerOwner = options.MaxBytesPerOwner,
+                    MaxBytesPerSender = options.MaxBytesPerPeer,
+                    // A loopback listener's peers all share 127.0.0.0/24 (a local cluster), like the connection limit per address.
+                    MaxBytesPerSenderPrefix = options.MaxBytesPerAddressPrefix ?? (IPAddress.IsLoopback(listen) ? options.QuotaBytes : null),
+                    UnlimitedSender = identity.Id,
                     TimeProvider = options.TimeProvider,
                     Logger = loggerFactory.CreateLogger<ShardStore>(),
                 }, cancellationToken).ConfigureAwait(false);
                 files = new FileIndex(Path.Combine(options.DataDirectory, "files"), shards, loggerFactory.CreateLogger<FileIndex>());
-                handler = new ShardRequestHandler(shards, files, new DeleteAuthorization(options.DeleteWindow, options.TimeProvider),
-                    rpcOptions.MaxShardSize, options.TimeProvider);
+                var deletes = new DeleteAuthorization(identity.Id, options.DeleteWindow, options.TimeProvider, options.DataDirectory,
+                    loggerFactory.CreateLogger<DeleteAuthorization>());
+                handler = new ShardRequestHandler(shards, files, deletes, rpcOptions.MaxShardSize, options.TimeProvider);
             }
 
             network = DhtNetworkNode.Start(identity, new IPEndPoint(listen, options.Port), rpcOptions, dhtOptions, registry, options.TimeProvider, loggerFactory);
@@ -210,6 +217,7 @@ public sealed class MeshNode : IAsyncDisposable
         {
             if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
             if (files is not null) await files.DisposeAsync().ConfigureAwait(false);
+            handler?.Dispose();
             shards?.Dispose();
             identity.Dispose();
             throw;
@@ -246,7 +254,7 @@ public sealed class MeshNode : IAsyncDisposable
             throw new ArgumentException($"SegmentSize must be {Manifest.MinSegmentSize} to {Manifest.MaxSegmentSize} bytes.", nameof(o));
         if (Manifest.ShardSizeFor(o.SegmentSize, o.DataShards) > new RpcOptions().MaxShardSize)
             throw new ArgumentException($"SegmentSize {o.SegmentSize} / {o.DataShards} data shards makes shards larger than one RPC frame carries; use a smaller segment or more data shards.", nameof(o));
-        if (o.QuotaBytes is < 0) throw new ArgumentException("QuotaBytes cannot be negative.", nameof(o));
+        if (o.QuotaBytes < 0) throw new ArgumentException("QuotaBytes cannot be negative.", nameof(o));
         if (o.RepairInterval <= TimeSpan.Zero && o.RepairInterval != Timeout.InfiniteTimeSpan)
             throw new ArgumentException("RepairInterval must be positive (or Timeout.InfiniteTimeSpan to turn repair off).", nameof(o));
         if (o.BootstrapPeers is null) throw new ArgumentException("BootstrapPeers cannot be null.", nameof(o));
@@ -270,6 +278,7 @@ public sealed class MeshNode : IAsyncDisposable
 
         await _network.DisposeAsync().ConfigureAwait(false);
         if (_files is not null) await _files.DisposeAsync().ConfigureAwait(false);
+        _handler?.Dispose();
         _shards?.Dispose();
         _identity.Dispose();
         _stopping.Dispose();

@@ -20,8 +20,30 @@ public sealed class MeshNodeOptions
     /// <summary>Whether to announce this node and discover peers on the local network by mDNS. Default false.</summary>
     public bool EnableMdns { get; set; }
 
-    /// <summary>The most shard bytes this node stores for the mesh; null (the default) means no limit.</summary>
-    public long? QuotaBytes { get; set; }
+    /// <summary>The quota a node has unless told otherwise: 10 GiB.</summary>
+    public const long DefaultQuotaBytes = Shards.ShardStoreOptions.DefaultQuotaBytes;
+
+    /// <summary>
+    /// The most shard bytes this node stores for the mesh. Default <see cref="DefaultQuotaBytes"/> (10 GiB). One owner
+    /// key and one peer may account for an eighth of it each, one address prefix (IPv4 /24, IPv6 /48) for a quarter
+    /// (docs/security.md, "Admission and accounting").
+    /// </summary>
+    public long QuotaBytes { get; set; } = DefaultQuotaBytes;
+
+    /// <summary>The most shard bytes one owner key's holds may account for; null = an eighth of the quota.</summary>
+    internal long? MaxBytesPerOwner { get; set; }
+
+    /// <summary>The most shard bytes one peer may make this node keep; null = an eighth of the quota.</summary>
+    internal long? MaxBytesPerPeer { get; set; }
+
+    /// <summary>
+    /// The most shard bytes peers of one address prefix may make this node keep; null = a quarter of the quota, or the
+    /// whole quota on a loopback listener (every peer of a local cluster has the same prefix).
+    /// </summary>
+    internal long? MaxBytesPerAddressPrefix { get; set; }
+
+    /// <summary>How long a shard hold that no live manifest references is kept (segment grants of a streamed upload). Default 24 h.</summary>
+    internal TimeSpan UnreferencedGrace { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
     /// How often the repair service checks the files this node is responsible for (rebuilding missing shards) and

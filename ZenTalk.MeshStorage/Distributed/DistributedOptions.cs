@@ -24,5 +24,11 @@ internal sealed class DistributedOptions
     /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
     public TimeSpan DeleteWindow { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a holder keeps a shard hold that no live manifest it knows references (24 h by default): long enough
+    /// for a large streamed upload to finish and send its manifest, whose holds until then rest on segment grants.
+    /// </summary>
+    public TimeSpan UnreferencedGrace { get; init; } = TimeSpan.FromHours(24);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -305,9 +305,8 @@ internal sealed class FileIndex : IAsyncDisposable
             for (int j = 0; j < manifest.TotalShards; j++)
             {
                 var hash = manifest.ShardHash(s, j);
-                // Only the owner's shards: a shard some other owner also stored is theirs to delete.
-                if (_shards.GetInfo(hash) is { } info && info.Metadata.OwnerKeyId == owner
-                    && await _shards.DeleteAsync(hash, cancellationToken).ConfigureAwait(false))
+                // Only the owner's hold: a shard some other owner also holds stays for them.
+                if (await _shards.ReleaseAsync(hash, owner, cancellationToken).ConfigureAwait(false))
                     dropped++;
             }
         }

@@ -40,6 +40,8 @@ internal sealed class MeshStore : IMeshStore
 
     internal Placement Placement => _placement;
 
+    internal DistributedOptions Options => _options;
+
     public async Task<StoredFile> StoreAsync(Stream content, OwnerKey owner, StoreOptions? options = null,
         IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -68,8 +70,8 @@ internal sealed class MeshStore : IMeshStore
         var key = ContentKey.Generate();
         // A file of one segment (most attachments): its shard puts carry the manifest, so its holders need no
         // STORE_VALUE round of their own (StorePlacementSink).
-        var sink = new StorePlacementSink(_client, _placement, owner.PublicKey, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
-            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, cancellationToken);
+        var sink = new StorePlacementSink(_client, _placement, owner, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
+            codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, _options.TimeProvider, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {
             Manifest? manifest = null;
@@ -154,7 +156,7 @@ internal sealed class MeshStore : IMeshStore
         using var timeout = new CancellationTokenSource(_options.ShardTimeout * 2);
         var now = _options.TimeProvider.GetUtcNow();
         await Task.WhenAll(placed.GroupBy(p => p.Peer.Id).Select(g =>
-            _client.DeleteAsync(g.First().Peer, DeleteAuthorization.Create(owner, g.Select(p => p.Hash), now), timeout.Token))).ConfigureAwait(false);
+            _client.DeleteAsync(g.First().Peer, DeleteAuthorization.Create(owner, g.Key, g.Select(p => p.Hash), now), timeout.Token))).ConfigureAwait(false);
     }
 
     public async Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default)
@@ -261,7 +263,7 @@ internal sealed class MeshStore : IMeshStore
         if (!stored.Any(x => x))
             throw new MeshStorageException($"No node accepted the tombstone of {cid}; the file is not deleted. Retry when the mesh is reachable.");
         var now = _options.TimeProvider.GetUtcNow();
-        await Task.WhenAll(perHolder.Values.Select(v => _client.DeleteAsync(v.Peer, DeleteAuthorization.Create(owner, v.Hashes, now), cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(perHolder.Values.Select(v => _client.DeleteAsync(v.Peer, DeleteAuthorization.Create(owner, v.Peer.Id, v.Hashes, now), cancellationToken))).ConfigureAwait(false);
         MeshMetrics.FilesDeleted.Add(1);
         _logger.LogDebug("Deleted {Cid}: tombstone at {Nodes} nodes", cid, stored.Count(x => x));
     }

@@ -13,7 +13,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <summary>
 /// The background upkeep of a storing node, one pass per interval:
 /// <list type="number">
-/// <item>garbage-collects expired shards and forgets expired manifests;</item>
+/// <item>garbage-collects expired shards, and holds that no live manifest it knows references a grace period after
+/// they were taken (<see cref="DistributedOptions.UnreferencedGrace"/>), and forgets expired manifests;</item>
 /// <item>for every file in its <see cref="FileIndex"/>, looks the CID up in the DHT: a genuine tombstone (which
 /// this node may have missed while offline) drops the file's local shards;</item>
 /// <item>for the files whose CID it is the closest live node to, checks every segment: HAS_SHARDS at the nodes
@@ -79,6 +80,10 @@ internal sealed class RepairService
         {
             using var activity = MeshMetrics.Activities.StartActivity("mesh.repair");
             int dropped = await _shards.CollectExpiredAsync(cancellationToken).ConfigureAwait(false);
+            var referenced = _files.ReferencedShards(_shards.Contains, _time.GetUtcNow());
+            dropped += await _shards.CollectUnreferencedAsync(
+                (hash, owner) => referenced.TryGetValue(hash, out var owners) && (owner.IsZero || owners.Contains(owner)),
+                _store.Options.UnreferencedGrace, cancellationToken).ConfigureAwait(false);
             int checkedFiles = 0, repaired = 0, lost = 0;
             var now = _time.GetUtcNow();
             foreach (var (cid, entry) in _files.Files.ToList())
@@ -144,11 +149,11 @@ internal sealed class RepairService
     internal async Task<(int Repaired, int Lost)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
     {
         int repaired = 0, lost = 0;
-        var owner = ByteString.CopyFrom(manifest.Owner.SubjectPublicKeyInfo);
-        long expires = manifest.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0;
+        // The manifest is the puts' authority: the first put to a node carries it, later ones name its CID.
+        var authority = new RepairAuthority(FileRecords.ForManifest(manifest), ByteString.CopyFrom(FileRecords.KeyOf(manifest.Cid).ToByteArray()));
         for (int s = 0; s < manifest.SegmentCount; s++)
         {
-            int r = await RepairSegmentAsync(manifest, s, owner, expires, cancellationToken).ConfigureAwait(false);
+            int r = await RepairSegmentAsync(manifest, s, authority, cancellationToken).ConfigureAwait(false);
             if (r < 0) lost++;
             else repaired += r;
         }
@@ -157,7 +162,16 @@ internal sealed class RepairService
         return (repaired, lost);
     }
 
-    private async Task<int> RepairSegmentAsync(Manifest manifest, int segment, ByteString owner, long expires, CancellationToken cancellationToken)
+    /// <summary>The manifest record a repair's puts carry to a node, and the nodes that already have it from this pass.</summary>
+    private sealed record RepairAuthority(Rpc.Wire.ValueRecord Record, ByteString Cid)
+    {
+        public HashSet<NodeId> Holding { get; } = [];
+
+        public PutAuthority For(PeerContact target) =>
+            Holding.Contains(target.Id) ? new PutAuthority(FileCid: Cid) : new PutAuthority(Record: Record);
+    }
+
+    private async Task<int> RepairSegmentAsync(Manifest manifest, int segment, RepairAuthority authority, CancellationToken cancellationToken)
     {
         var client = _store.Client;
         var hashes = Placement.SegmentHashes(manifest, segment);
@@ -232,16 +246,15 @@ internal sealed class RepairService
         var trusted = candidates.Where(c => !caught.Contains(c.Id)).ToList();
         var targets = new Queue<PeerContact>(trusted.Where(c => !busy.Contains(c.Id)).Concat(trusted.Where(c => busy.Contains(c.Id))));
         int repaired = 0;
-        var newHolders = new List<PeerContact>();
         foreach (int j in missing.Distinct())
         {
             if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
             while (targets.TryDequeue(out var target))
             {
-                if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
+                if (await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false))
                 {
                     repaired++;
-                    newHolders.Add(target);
+                    authority.Holding.Add(target.Id);
                     break;
                 }
             }
@@ -254,18 +267,16 @@ internal sealed class RepairService
             while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
             {
                 targets.Dequeue();
-                if (await client.PutAsync(target, hashes[j], shards[j], expires, owner, cancellationToken).ConfigureAwait(false))
+                if (await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false))
                 {
                     repaired++;
-                    newHolders.Add(target);
+                    authority.Holding.Add(target.Id);
                     break;
                 }
             }
         }
 
-        // New holders learn which file the shards belong to, as holders at store time do.
-        var record = FileRecords.ForManifest(manifest);
-        await Task.WhenAll(newHolders.Select(h => client.StoreRecordAsync(h, record, cancellationToken))).ConfigureAwait(false);
+        // New holders learned which file the shards belong to from the puts, as holders at store time do.
         return repaired;
     }
 }

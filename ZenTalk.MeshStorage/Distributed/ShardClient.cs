@@ -5,6 +5,12 @@ using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.MeshStorage.Distributed;
 
+/// <summary>The owner's authority a put carries (exactly one is set, <see cref="ShardAdmission"/>).</summary>
+/// <param name="Record">The file's manifest record.</param>
+/// <param name="FileCid">The CID digest of a manifest the holder already has.</param>
+/// <param name="Grant">A segment grant under a store delegation.</param>
+internal readonly record struct PutAuthority(ValueRecord? Record = null, ByteString? FileCid = null, SegmentGrant? Grant = null);
+
 /// <summary>
 /// Shard and record calls to one holder: over RPC for peers, straight to the local handler when the holder is this
 /// node. Every call has the shard deadline; failures come back as false/null (the caller tries another holder),
@@ -35,16 +41,16 @@ internal sealed class ShardClient
     /// <summary>Deadline of one shard call.</summary>
     public TimeSpan ShardTimeout => _options.ShardTimeout;
 
-    public async Task<bool> PutAsync(PeerContact peer, Sha256Hash hash, ReadOnlyMemory<byte> data, long expiresUnixMs,
-        ByteString owner, CancellationToken cancellationToken, ValueRecord? fileRecord = null)
+    /// <summary>Puts a shard under the owner's <paramref name="authority"/>; false when the peer refused it or did not answer.</summary>
+    public async Task<bool> PutAsync(PeerContact peer, Sha256Hash hash, ReadOnlyMemory<byte> data, PutAuthority authority, CancellationToken cancellationToken)
     {
         var request = new PutShardRequest
         {
             ShardHash = ByteString.CopyFrom(hash.ToArray()),
             Data = UnsafeByteOperations.UnsafeWrap(data),
-            ExpiresUnixMs = expiresUnixMs,
-            OwnerPublicKey = owner,
-            FileRecord = fileRecord,
+            FileRecord = authority.Record,
+            FileCid = authority.FileCid ?? ByteString.Empty,
+            Grant = authority.Grant,
         };
         try
         {

@@ -8,14 +8,17 @@ namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
 /// Serves PUT_SHARD, GET_SHARD, HAS_SHARDS and DELETE_SHARDS over this node's <see cref="ShardStore"/>. Shards are
-/// content-addressed and hash-checked on the way in and out; deletes need the owner's signature
-/// (<see cref="DeleteAuthorization"/>) and remove only shards stored for that owner; shards of a file this node knows
-/// to be deleted are refused, so neither a late upload nor repair can bring them back.
+/// content-addressed and hash-checked on the way in and out. A put is kept only on its owner's signed authority
+/// (<see cref="ShardAdmission"/>), as a hold for that owner with the expiry the owner signed, accounted to the owner,
+/// the sending peer and its address prefix; deletes need the owner's signature (<see cref="DeleteAuthorization"/>) and
+/// drop only that owner's holds; shards of a file this node knows to be deleted are refused, so neither a late upload
+/// nor repair can bring them back.
 /// </summary>
-internal sealed class ShardRequestHandler : IShardRequestHandler
+internal sealed class ShardRequestHandler : IShardRequestHandler, IDisposable
 {
     private readonly ShardStore _store;
     private readonly FileIndex _files;
+    private readonly ShardAdmission _admission;
     private readonly DeleteAuthorization _deletes;
     private readonly int _maxShardSize;
     private readonly TimeProvider _time;
@@ -24,6 +27,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
     {
         _store = store;
         _files = files;
+        _admission = new ShardAdmission(files, time);
         _deletes = deletes;
         _maxShardSize = maxShardSize;
         _time = time;
@@ -45,28 +49,21 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
         var hash = HashOf(request.ShardHash);
         if (request.Data.Length > _maxShardSize)
             throw new ArgumentException($"The shard is {request.Data.Length} bytes; this node takes at most {_maxShardSize}.", nameof(request));
-        DateTimeOffset? expires = null;
-        if (request.ExpiresUnixMs != 0)
-        {
-            expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(request.ExpiresUnixMs, 0, 253402300799999L));
-            if (expires <= _time.GetUtcNow()) throw new ArgumentException("The shard's expiry has already passed.", nameof(request));
-        }
-
         if (_files.IsDeletedShard(hash))
             throw new UnauthorizedOperationException($"Shard {hash} belongs to a file its owner deleted; it is not stored again.");
-        Sha256Hash? owner = request.OwnerPublicKey.IsEmpty ? null : Sha256Hash.Compute(request.OwnerPublicKey.Span);
+        // Before any byte is written: nothing of a put without valid authority is kept.
+        var authority = _admission.Authorize(request, hash, request.Data.Length);
         Task? accepting = null;
         if (request.FileRecord is { } record)
         {
-            if (record.Type != FileRecords.Type || FileRecords.IsTombstone(record))
-                throw new ArgumentException("A PUT_SHARD carries only its file's manifest record, not a tombstone or another record.", nameof(request));
-            // The record is checked (signature, CID) before this returns; only its durable append is still running
+            // The record was checked (signature, CID) by the admission; only its durable append is still running
             // when the shard's write starts, so the two flushes overlap. A bad record refuses the whole put.
             accepting = (AcceptRecord ?? throw new InvalidOperationException("This node does not keep file records."))(record, cancellationToken);
             if (accepting.IsFaulted) await accepting.ConfigureAwait(false);
         }
 
-        bool added = await _store.PutAsync(hash, request.Data.Memory, new ShardMetadata(null, owner, expires), cancellationToken).ConfigureAwait(false);
+        var hold = new ShardHold(authority.Owner, authority.ExpiresAt, _time.GetUtcNow(), caller.RemoteId, SenderPrefix.Of(caller.RemoteAddress));
+        bool added = await _store.PutAsync(hash, request.Data.Memory, hold, cancellationToken).ConfigureAwait(false);
         if (accepting is not null) await accepting.ConfigureAwait(false);
         return new PutShardResponse { AlreadyPresent = !added };
     }
@@ -100,19 +97,21 @@ internal sealed class ShardRequestHandler : IShardRequestHandler
     public async ValueTask<DeleteShardsResponse> DeleteShardsAsync(DeleteShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken)
     {
         var owner = _deletes.Verify(request);
+        // Only this owner's holds: anyone can sign a request, but not with the owner's key. A shard another owner
+        // also holds stays for that owner.
+        var held = request.ShardHashes.Select(h => new Sha256Hash(h.Span)).Where(h => _store.GetInfo(h)?.HoldOf(owner) is not null).ToList();
+        if (held.Count == 0) return new DeleteShardsResponse();
+        await _deletes.PersistAsync(request, cancellationToken).ConfigureAwait(false);
         uint deleted = 0;
-        foreach (var h in request.ShardHashes)
-        {
-            var hash = new Sha256Hash(h.Span);
-            // Only shards stored for this owner: anyone can sign a request, but not with the owner's key.
-            if (_store.GetInfo(hash) is { } info && info.Metadata.OwnerKeyId == owner
-                && await _store.DeleteAsync(hash, cancellationToken).ConfigureAwait(false))
-                deleted++;
-        }
+        foreach (var hash in held)
+            if (await _store.ReleaseAsync(hash, owner, cancellationToken).ConfigureAwait(false)) deleted++;
 
         if (deleted > 0) MeshMetrics.ShardsDropped.Add(deleted);
         return new DeleteShardsResponse { Deleted = deleted };
     }
+
+    /// <summary>Closes the delete nonce log.</summary>
+    public void Dispose() => _deletes.Dispose();
 
     private static Sha256Hash HashOf(ByteString bytes) => bytes.Length == Sha256Hash.Size
         ? new Sha256Hash(bytes.Span)

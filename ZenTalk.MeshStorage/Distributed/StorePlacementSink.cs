@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
@@ -17,15 +18,18 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <para>
 /// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: they wait,
 /// after the segment's lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard, which
-/// saves the store a STORE_VALUE round to those nodes. A larger file's segments go without it.
+/// saves the store a STORE_VALUE round to those nodes, and the record is the puts' authority. A larger file's segments
+/// are placed before its manifest exists: their puts carry a <see cref="SegmentGrant"/> from a <see cref="StoreSession"/>
+/// (one owner signature for the store, made while the first segment's lookup runs, and one ECDSA signature per segment).
 /// </para>
 /// </summary>
 internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 {
     private readonly ShardClient _client;
     private readonly Placement _placement;
-    private readonly ByteString _owner;
+    private readonly OwnerKey _owner;
     private readonly long _expiresUnixMs;
+    private readonly TimeProvider _time;
     private readonly int _happy;
     private readonly int _segmentSize;
     private readonly Func<long> _bytesRead;
@@ -40,18 +44,20 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
+    private Task<StoreSession>? _session;
     private long _bytesDone;
     private int _segmentsDone;
     private Exception? _failure;
 
-    public StorePlacementSink(ShardClient client, Placement placement, OwnerPublicKey owner, long expiresUnixMs, int happy,
+    public StorePlacementSink(ShardClient client, Placement placement, OwnerKey owner, long expiresUnixMs, int happy,
         int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
-        CancellationToken cancellationToken)
+        TimeProvider time, CancellationToken cancellationToken)
     {
         _client = client;
         _placement = placement;
-        _owner = ByteString.CopyFrom(owner.SubjectPublicKeyInfo);
+        _owner = owner;
         _expiresUnixMs = expiresUnixMs;
+        _time = time;
         _happy = happy;
         _segmentSize = segmentSize;
         _bytesRead = bytesRead;
@@ -114,6 +120,8 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         var hashes = (Sha256Hash[])segment.Hashes.Clone();
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
         bool carriesRecord = segment is { Index: 0, Last: true };
+        // The delegation's owner signature is made beside the first segment's lookup, not in front of it.
+        if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _expiresUnixMs, _time), CancellationToken.None);
         _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord), CancellationToken.None));
     }
 
@@ -134,10 +142,17 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             if (candidates.Count == 0)
                 throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.");
             ValueRecord? record = null;
+            PutAuthority authority;
             if (carriesRecord)
             {
                 record = await _record.Task.WaitAsync(token).ConfigureAwait(false);
                 _recordTargets.TrySetResult(candidates.Take(n).DistinctBy(c => c.Id).ToList());
+                authority = new PutAuthority(Record: record);
+            }
+            else
+            {
+                var session = await _session!.WaitAsync(token).ConfigureAwait(false);
+                authority = new PutAuthority(Grant: session.Grant(shardSize, hashes));
             }
 
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
@@ -148,7 +163,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
                 while (true)
                 {
                     if (record is not null) _recordSentTo[target.Id] = target;
-                    if (await _client.PutAsync(target, hashes[j], data, _expiresUnixMs, _owner, token, record).ConfigureAwait(false))
+                    if (await _client.PutAsync(target, hashes[j], data, authority, token).ConfigureAwait(false))
                     {
                         _placed.Add((target, hashes[j]));
                         if (record is not null) _recordHolders[target.Id] = 0;
@@ -202,5 +217,16 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
         _cancel.Dispose();
         _slots.Dispose();
+        if (_session is { } session)
+        {
+            try
+            {
+                (await session.ConfigureAwait(false)).Dispose();
+            }
+            catch (Exception e) when (e is CryptographicException or MeshStorageException)
+            {
+                // The delegation was never signed: nothing to dispose.
+            }
+        }
     }
 }

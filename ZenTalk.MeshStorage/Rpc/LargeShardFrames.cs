@@ -28,9 +28,9 @@ internal static class LargeShardFrames
     private const byte RequestPutShardTag = 0x2A;  // Request field 5, length-delimited
     private const byte PutHashTag = 0x0A;          // PutShardRequest field 1, length-delimited
     private const byte PutDataTag = 0x12;          // field 2, length-delimited
-    private const byte PutExpiresTag = 0x18;       // field 3, varint
-    private const byte PutOwnerTag = 0x22;         // field 4, length-delimited
     private const byte PutRecordTag = 0x2A;        // field 5, length-delimited
+    private const byte PutCidTag = 0x32;           // field 6, length-delimited
+    private const byte PutGrantTag = 0x3A;         // field 7, length-delimited
 
     /// <summary>
     /// Splits a large GET_SHARD response frame into (envelope bytes before the shard, the shard, bytes after it), wire
@@ -182,17 +182,16 @@ internal static class LargeShardFrames
             var putSpan = requestSpan.Slice(putStart, putLen);
             int putOffset = requestStart + putStart;
             pos = 0;
-            int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, ownerStart = -1, ownerLen = 0, recordStart = -1, recordLen = 0;
-            ulong expires = 0;
-            bool seenExpires = false;
+            int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, recordStart = -1, recordLen = 0;
+            int cidStart = -1, cidLen = 0, grantStart = -1, grantLen = 0;
             while (pos < putSpan.Length)
             {
                 ulong tag = ReadVarint(putSpan, ref pos);
                 if (tag == PutHashTag && hashStart < 0) (hashStart, hashLen) = ReadLength(putSpan, ref pos);
                 else if (tag == PutDataTag && dataStart < 0) (dataStart, dataLen) = ReadLength(putSpan, ref pos);
-                else if (tag == PutExpiresTag && !seenExpires) { expires = ReadVarint(putSpan, ref pos); seenExpires = true; }
-                else if (tag == PutOwnerTag && ownerStart < 0) (ownerStart, ownerLen) = ReadLength(putSpan, ref pos);
                 else if (tag == PutRecordTag && recordStart < 0) (recordStart, recordLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutCidTag && cidStart < 0) (cidStart, cidLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutGrantTag && grantStart < 0) (grantStart, grantLen) = ReadLength(putSpan, ref pos);
                 else return null;
             }
 
@@ -200,9 +199,9 @@ internal static class LargeShardFrames
             {
                 ShardHash = hashStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(hashStart, hashLen)),
                 Data = dataStart < 0 ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(putOffset + dataStart, dataLen)),
-                ExpiresUnixMs = (long)expires,
-                OwnerPublicKey = ownerStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(ownerStart, ownerLen)),
                 FileRecord = recordStart < 0 ? null : ValueRecord.Parser.ParseFrom(putSpan.Slice(recordStart, recordLen)),
+                FileCid = cidStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(cidStart, cidLen)),
+                Grant = grantStart < 0 ? null : SegmentGrant.Parser.ParseFrom(putSpan.Slice(grantStart, grantLen)),
             };
             return new Frame { RequestId = requestId, DeadlineMs = (uint)deadline, Request = new Request { PutShard = put } };
         }

@@ -6,13 +6,13 @@ using Microsoft.Win32.SafeHandles;
 namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
-/// One append-only pack file of a shard store (layout versions 3 and 4): a 512-byte file header, then
+/// One append-only pack file of a shard store (layout versions 3 to 5): a 512-byte file header, then
 /// <see cref="PackRecord"/>s on 512-byte boundaries. Appends to the active pack go to offsets reserved by the store;
 /// concurrent appends share one <c>fdatasync</c> (group commit, see <see cref="FlushAsync"/>). Readers hold a
 /// reference (<see cref="TryAcquire"/>) so a pack retired by compaction closes only when the last read is done.
 /// <code>
 ///   0  4  magic "ZTPK"
-///   4  1  layout version of its records (4; 3 in packs written before layout 4)
+///   4  1  layout version of its records (5; 3 or 4 in packs written before layout 5)
 ///   5  1  sealed: 1 once every record is written and flushed and no more will be appended (not checksummed)
 ///   6  2  zero
 ///   8  8  pack id (equals the file name)
@@ -55,9 +55,6 @@ internal sealed class PackFile
 
     /// <summary>The layout version of every record in it (<see cref="PackRecord"/>): only current packs are appended to.</summary>
     public byte Version { get; }
-
-    /// <summary>The header size of its records.</summary>
-    public int RecordHeaderSize => PackRecord.HeaderSizeOf(Version);
 
     public string Path { get; }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Immutable;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
@@ -9,91 +10,139 @@ namespace ZenTalk.MeshStorage.Shards;
 /// One shard in a pack file: a header, the shard bytes, zero padding to the next multiple of <see cref="Alignment"/>.
 /// Records start on aligned offsets, so a reader that meets a damaged header can step to the next boundary and carry
 /// on. Integers are little-endian. A pack holds records of one layout version, the one in its file header: new packs
-/// are written in <see cref="CurrentVersion"/> (4); packs of version 3 are still read. See docs/formats.md.
+/// are written in <see cref="CurrentVersion"/> (5); packs of versions 3 and 4 are still read. See docs/formats.md §4.
 /// <code>
+/// version 5 (72 + 96 h bytes, h = 1..4 holds):
 ///   0  4  magic "ZTSR"
-///   4  1  layout version (4; 3 in older packs)
+///   4  1  layout version 5
 ///   5  1  state: 1 live, 2 dead (rewritten in place by a delete; not covered by the checksum)
-///   6  2  zero
+///   6  1  hold count h
+///   7  1  zero
 ///   8  8  payload length
 ///  16 32  SHA-256 of the payload (the shard's key)
 ///  48  8  stored at, Unix milliseconds
+///  56  4  CRC-32C of the payload (<see cref="Crc32C"/>)
+///  60  4  zero
+///  64     h holds of 96 bytes: owner key id (32, zero = unknown), expires at (8, Unix ms, 0 = never), granted at (8,
+///         Unix ms), sender node id (32, zero = unknown), sender address prefix (16, IPv6 form, zero = unknown)
+///  64+96h 8  first 8 bytes of SHA-256(pack salt ‖ bytes 0..64+96h-1 with byte 5 read as 0)
+/// versions 3 and 4 (one implied hold):
+///   0..47 as above (version 3 or 4; bytes 6..7 zero)
+///  48  8  stored at
 ///  56  8  expires at, Unix milliseconds (0 = never)
 ///  64 32  CID digest (all zero = unknown)
 ///  96 32  owner key id (all zero = unknown)
-/// version 4 (144 bytes):
-/// 128  4  CRC-32C of the payload (<see cref="Crc32C"/>)
-/// 132  4  zero
-/// 136  8  first 8 bytes of SHA-256(pack salt ‖ bytes 0..135 with byte 5 read as 0)
-/// version 3 (136 bytes):
-/// 128  8  first 8 bytes of SHA-256(pack salt ‖ bytes 0..127 with byte 5 read as 0)
+/// version 4 (144 bytes): 128 CRC-32C (4), 132 zero (4), 136 checksum of bytes 0..135 (8)
+/// version 3 (136 bytes): 128 checksum of bytes 0..127 (8); no CRC
 /// </code>
 /// The checksum is keyed with the pack's secret salt (<see cref="PackFile"/>): shard bytes come from peers, and a
 /// peer that hid a well-formed record header inside a shard must not be able to make a recovering reader accept it.
-/// A version 4 payload is checked on read by its CRC-32C (it was checked against its SHA-256 when it was put);
-/// a version 3 payload, which has none, by its SHA-256.
+/// A payload of version 4 or 5 is checked on read by its CRC-32C (it was checked against its SHA-256 when it was
+/// put); a version 3 payload, which has none, by its SHA-256.
 /// </summary>
 internal static class PackRecord
 {
     /// <summary>The version new packs and records are written in.</summary>
-    public const byte CurrentVersion = 4;
+    public const byte CurrentVersion = 5;
 
     /// <summary>The oldest record version a pack may hold and still be read.</summary>
     public const byte OldestVersion = 3;
 
-    /// <summary>The header size of <see cref="CurrentVersion"/>.</summary>
-    public const int HeaderSize = 144;
+    /// <summary>The most holds one record keeps (one per owner).</summary>
+    public const int MaxHolds = 4;
+
+    /// <summary>The largest header of any readable version (<see cref="CurrentVersion"/> with <see cref="MaxHolds"/>).</summary>
+    public const int MaxHeaderSize = HoldsOffset + (MaxHolds * HoldSize) + 8;
 
     public const int Alignment = 512;
     public const int StateOffset = 5;
     public const byte Live = 1;
     public const byte Dead = 2;
+    private const int HoldsOffset = 64;
+    private const int HoldSize = 96;
+    private const int V4HeaderSize = 144;
     private const int V3HeaderSize = 136;
-    private const int CrcOffset = 128;
+    private const int LegacyCrcOffset = 128;
+    private const int CrcOffset = 56;
     private static ReadOnlySpan<byte> Magic => "ZTSR"u8;
 
-    public static bool IsReadable(byte version) => version is OldestVersion or CurrentVersion;
+    public static bool IsReadable(byte version) => version is >= OldestVersion and <= CurrentVersion;
 
-    public static int HeaderSizeOf(byte version) => version == OldestVersion ? V3HeaderSize : HeaderSize;
+    /// <summary>The header size of a record of <paramref name="version"/> with <paramref name="holds"/> holds.</summary>
+    public static int HeaderSizeOf(byte version, int holds) => version switch
+    {
+        OldestVersion => V3HeaderSize,
+        4 => V4HeaderSize,
+        _ => HoldsOffset + (holds * HoldSize) + 8,
+    };
 
-    /// <summary>The bytes a record of <paramref name="payloadLength"/> takes in a pack of <paramref name="version"/>.</summary>
-    public static long Size(byte version, long payloadLength) => Align(HeaderSizeOf(version) + payloadLength);
+    /// <summary>The bytes a record takes in a pack, padding included.</summary>
+    public static long Size(byte version, int holds, long payloadLength) => Align(HeaderSizeOf(version, holds) + payloadLength);
 
-    /// <summary>The bytes a new record of <paramref name="payloadLength"/> takes, padding included.</summary>
-    public static long Size(long payloadLength) => Size(CurrentVersion, payloadLength);
+    /// <summary>The bytes a new record of <paramref name="info"/> takes, padding included.</summary>
+    public static long Size(ShardInfo info) => Size(CurrentVersion, info.Holds.Length, info.Length);
 
     public static long Align(long offset) => (offset + Alignment - 1) & ~(long)(Alignment - 1);
 
-    /// <summary>Writes a header of <see cref="CurrentVersion"/> for a payload whose CRC-32C is <paramref name="payloadCrc"/>.</summary>
-    public static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> salt, ShardInfo info, uint payloadCrc)
+    /// <summary>
+    /// Writes a header of <see cref="CurrentVersion"/> for <paramref name="info"/>, whose payload's CRC-32C is
+    /// <paramref name="payloadCrc"/>; returns its size.
+    /// </summary>
+    public static int WriteHeader(Span<byte> header, ReadOnlySpan<byte> salt, ShardInfo info, uint payloadCrc)
     {
-        header[..HeaderSize].Clear();
+        var holds = info.Holds.Length;
+        if (holds is < 1 or > MaxHolds) throw new ArgumentException($"A record keeps 1 to {MaxHolds} holds; this one has {holds}.", nameof(info));
+        var size = HeaderSizeOf(CurrentVersion, holds);
+        header[..size].Clear();
         Magic.CopyTo(header);
         header[4] = CurrentVersion;
+        header[6] = (byte)holds;
         BinaryPrimitives.WriteInt64LittleEndian(header[8..], info.Length);
         info.Hash.CopyTo(header[16..]);
         BinaryPrimitives.WriteInt64LittleEndian(header[48..], info.StoredAt.ToUnixTimeMilliseconds());
-        BinaryPrimitives.WriteInt64LittleEndian(header[56..], info.Metadata.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0);
-        info.Metadata.Cid?.CopyDigestTo(header[64..]);
-        info.Metadata.OwnerKeyId?.CopyTo(header[96..]);
         BinaryPrimitives.WriteUInt32LittleEndian(header[CrcOffset..], payloadCrc);
-        Checksum(header[..(HeaderSize - 8)], salt, header[(HeaderSize - 8)..HeaderSize]);
+        for (var i = 0; i < holds; i++)
+        {
+            var hold = info.Holds[i];
+            var h = header.Slice(HoldsOffset + (i * HoldSize), HoldSize);
+            hold.Owner.CopyTo(h);
+            BinaryPrimitives.WriteInt64LittleEndian(h[32..], hold.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0);
+            BinaryPrimitives.WriteInt64LittleEndian(h[40..], hold.GrantedAt.ToUnixTimeMilliseconds());
+            hold.Sender.WriteTo(h[48..]);
+            BinaryPrimitives.WriteUInt128BigEndian(h[80..], hold.SenderPrefix);
+        }
+
+        Checksum(header[..(size - 8)], salt, header[(size - 8)..size]);
         header[StateOffset] = Live;
+        return size;
     }
 
     /// <summary>
-    /// Reads a header of a record in a pack of <paramref name="version"/>; false when it is not one (magic, version,
-    /// checksum, state or length wrong). <paramref name="payloadCrc"/> is null for version 3, which has none.
+    /// Reads the header of a record in a pack of <paramref name="version"/>; false when it is not one (magic, version,
+    /// hold count, checksum, state or length wrong, or <paramref name="header"/> too short for it).
+    /// <paramref name="payloadCrc"/> is null for version 3, which has none.
     /// </summary>
     public static bool TryReadHeader(ReadOnlySpan<byte> header, byte version, ReadOnlySpan<byte> salt, out ShardInfo info,
-        out uint? payloadCrc, out bool live)
+        out uint? payloadCrc, out bool live, out int headerSize)
     {
         info = null!;
         payloadCrc = null;
         live = false;
-        var size = HeaderSizeOf(version);
-        if (!IsReadable(version) || header.Length < size || !header[..4].SequenceEqual(Magic) || header[4] != version
+        headerSize = 0;
+        if (!IsReadable(version) || header.Length < 8 || !header[..4].SequenceEqual(Magic) || header[4] != version
             || header[StateOffset] is not (Live or Dead))
+        {
+            return false;
+        }
+
+        var holds = version == CurrentVersion ? header[6] : 1;
+        if (holds is < 1 or > MaxHolds || (version == CurrentVersion && header[7] != 0))
+        {
+            return false;
+        }
+
+        var size = HeaderSizeOf(version, holds);
+        if (header.Length < size)
         {
             return false;
         }
@@ -106,19 +155,42 @@ internal static class PackRecord
             return false;
         }
 
-        var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(header[56..]);
-        var cid = new Sha256Hash(header.Slice(64, 32));
-        var owner = new Sha256Hash(header.Slice(96, 32));
-        info = new ShardInfo(
-            new Sha256Hash(header.Slice(16, 32)),
-            length,
-            DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(header[48..])),
-            new ShardMetadata(
+        var hash = new Sha256Hash(header.Slice(16, 32));
+        var storedAt = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(header[48..]));
+        ImmutableArray<ShardHold> read;
+        if (version == CurrentVersion)
+        {
+            var builder = ImmutableArray.CreateBuilder<ShardHold>(holds);
+            for (var i = 0; i < holds; i++)
+            {
+                var h = header.Slice(HoldsOffset + (i * HoldSize), HoldSize);
+                var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
+                builder.Add(new ShardHold(
+                    new Sha256Hash(h[..32]),
+                    expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs),
+                    DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(h[40..])),
+                    new NodeId(h.Slice(48, 32)),
+                    BinaryPrimitives.ReadUInt128BigEndian(h[80..])));
+            }
+
+            read = builder.MoveToImmutable();
+            payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]);
+        }
+        else
+        {
+            var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(header[56..]);
+            var cid = new Sha256Hash(header.Slice(64, 32));
+            var owner = new Sha256Hash(header.Slice(96, 32));
+            read = [ShardHold.FromLegacy(new ShardMetadata(
                 cid.IsZero ? null : Cid.FromDigest(cid),
                 owner.IsZero ? null : owner,
-                expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs)));
-        if (version != OldestVersion) payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]);
+                expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs)), storedAt)];
+            if (version != OldestVersion) payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[LegacyCrcOffset..]);
+        }
+
+        info = new ShardInfo(hash, length, storedAt, read);
         live = header[StateOffset] == Live;
+        headerSize = size;
         return true;
     }
 
@@ -131,7 +203,7 @@ internal static class PackRecord
 
     private static void Checksum(ReadOnlySpan<byte> covered, ReadOnlySpan<byte> salt, Span<byte> destination)
     {
-        Span<byte> input = stackalloc byte[PackFile.SaltSize + HeaderSize];
+        Span<byte> input = stackalloc byte[PackFile.SaltSize + MaxHeaderSize];
         salt.CopyTo(input);
         var body = input.Slice(PackFile.SaltSize, covered.Length);
         covered.CopyTo(body);

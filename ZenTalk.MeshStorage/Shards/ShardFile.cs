@@ -71,10 +71,10 @@ internal static class ShardFile
         var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(header[56..]);
         var cid = new Sha256Hash(header.Slice(64, 32));
         var owner = new Sha256Hash(header.Slice(96, 32));
-        info = new ShardInfo(hash, length, storedAt, new ShardMetadata(
+        info = new ShardInfo(hash, length, storedAt, [ShardHold.FromLegacy(new ShardMetadata(
             cid.IsZero ? null : Cid.FromDigest(cid),
             owner.IsZero ? null : owner,
-            expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs)));
+            expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs)), storedAt)]);
         return true;
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using ZenTalk.MeshStorage.Crypto;
@@ -9,12 +10,20 @@ namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// A node's local, content-addressed shard store: the key of a shard is the SHA-256 of its bytes. Shards are
-/// records appended to pack files (layout version 4, see <see cref="PackFile"/> and docs/formats.md): a put is one
+/// records appended to pack files (layout version 5, see <see cref="PackFile"/> and docs/formats.md): a put is one
 /// write at a reserved offset and one <c>fdatasync</c> shared with the puts beside it — no file, inode or directory
 /// entry per shard. Puts are verified before they are accepted and durable when they return; gets verify again and
 /// quarantine a shard whose bytes rotted; a delete marks its record dead in place, and compaction rewrites packs
 /// that are mostly dead. The index lives in memory and is rebuilt at open from the record headers, which hold the
 /// metadata, so it is exactly as durable as the shards. Thread-safe.
+/// <para>
+/// A shard is kept for its holds (<see cref="ShardHold"/>): one per owner whose signed authority the node accepted it
+/// under, each with the expiry that owner signed. The store drops a hold when it expires, when its owner deletes it, or
+/// (<see cref="CollectUnreferencedAsync"/>) when no live manifest references it a grace period after it was taken, and
+/// drops the shard with its last hold. It accounts every hold's bytes to its owner, its sender and the sender's
+/// address prefix, and refuses a put that would pass the node's quota or one of those limits
+/// (<see cref="ShardAccounting"/>).
+/// </para>
 /// </summary>
 internal sealed class ShardStore : IDisposable
 {
@@ -29,6 +38,7 @@ internal sealed class ShardStore : IDisposable
     private readonly Lock _appendLock = new();
     private readonly Lock _quotaLock = new();
     private readonly SemaphoreSlim _compaction = new(1, 1);
+    private readonly ShardAccounting _accounting;
     private readonly CancellationTokenSource _closing = new();
     private PackFile _active = null!; // guarded by _appendLock
     private long _lastPackId;         // guarded by _appendLock (and single-threaded open)
@@ -40,7 +50,7 @@ internal sealed class ShardStore : IDisposable
     private int _compactionScheduled;
 
     /// <summary>Where a live shard's record is, and the CRC-32C its payload was written with (null in a version 3 pack).</summary>
-    private sealed class Entry(ShardInfo info, PackFile pack, long offset, uint? payloadCrc)
+    private sealed class Entry(ShardInfo info, PackFile pack, long offset, int headerSize, uint? payloadCrc)
     {
         public ShardInfo Info { get; } = info;
 
@@ -50,9 +60,9 @@ internal sealed class ShardStore : IDisposable
 
         public uint? PayloadCrc { get; } = payloadCrc;
 
-        public long RecordSize => PackRecord.Size(Pack.Version, Info.Length);
+        public long RecordSize => PackRecord.Align(headerSize + Info.Length);
 
-        public long PayloadOffset => Offset + Pack.RecordHeaderSize;
+        public long PayloadOffset => Offset + headerSize;
 
         /// <summary>Whether bytes read back are the ones written (the stored hash was checked when it was put).</summary>
         public bool Matches(ReadOnlySpan<byte> payload) => PackRecord.PayloadMatches(Info, PayloadCrc, payload);
@@ -64,6 +74,7 @@ internal sealed class ShardStore : IDisposable
         _packs = Path.Combine(options.Directory, ShardStoreLayout.PacksDirectory);
         _quarantine = Path.Combine(options.Directory, ShardStoreLayout.QuarantineDirectory);
         _stripes = Enumerable.Range(0, StripeCount).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+        _accounting = new ShardAccounting(options);
     }
 
     public string Directory => _options.Directory;
@@ -75,6 +86,9 @@ internal sealed class ShardStore : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Directory, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.QuotaBytes, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.OwnerLimit, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.SenderLimit, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.PrefixLimit, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.PackBytes, 1L << 16, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.PreallocateBytes, nameof(options));
         await ShardStoreLayout.PrepareAsync(options, cancellationToken).ConfigureAwait(false);
@@ -144,17 +158,17 @@ internal sealed class ShardStore : IDisposable
         long damagedFrom = -1;
         var resynced = false;
         var zeroTail = false;
-        var headerSize = pack.RecordHeaderSize;
-        var header = new byte[headerSize];
-        while (offset + headerSize <= length)
+        var minHeaderSize = PackRecord.HeaderSizeOf(pack.Version, holds: 1);
+        var header = new byte[PackRecord.MaxHeaderSize];
+        while (offset + minHeaderSize <= length)
         {
-            if (RandomAccess.Read(pack.Handle, header, offset) < header.Length
-                || !PackRecord.TryReadHeader(header, pack.Version, pack.Salt, out var info, out var crc, out var live)
+            var read = RandomAccess.Read(pack.Handle, header.AsSpan(0, (int)Math.Min(header.Length, length - offset)), offset);
+            if (!PackRecord.TryReadHeader(header.AsSpan(0, read), pack.Version, pack.Salt, out var info, out var crc, out var live, out var headerSize)
                 || offset + headerSize + info.Length > length)
             {
                 // The zeros an unsealed pack is written ahead of its appends (ShardStoreOptions.PreallocateBytes): one
                 // read over the rest of the file, not a header read every 512 bytes of it.
-                if (damagedFrom < 0 && !pack.Sealed && !header.AsSpan().ContainsAnyExcept((byte)0)
+                if (damagedFrom < 0 && !pack.Sealed && !header.AsSpan(0, read).ContainsAnyExcept((byte)0)
                     && ZeroFill.IsZero(pack.Handle, offset, length))
                 {
                     zeroTail = true;
@@ -174,7 +188,7 @@ internal sealed class ShardStore : IDisposable
                 resynced = true;
             }
 
-            var entry = new Entry(info, pack, offset, crc);
+            var entry = new Entry(info, pack, offset, headerSize, crc);
             var size = entry.RecordSize;
             if (!live)
             {
@@ -269,10 +283,12 @@ internal sealed class ShardStore : IDisposable
             MarkDeadInPlace(older.Pack, older.Offset, marked);
             older.Pack.AddDead(older.RecordSize);
             _storedBytes -= older.Info.Length;
+            foreach (var hold in older.Info.Holds) _accounting.Remove(hold, older.Info.Length);
         }
 
         _index[entry.Info.Hash] = entry;
         _storedBytes += entry.Info.Length;
+        foreach (var hold in entry.Info.Holds) _accounting.Add(hold, entry.Info.Length);
     }
 
     private static void MarkDeadInPlace(PackFile pack, long offset, HashSet<PackFile> marked)
@@ -300,12 +316,14 @@ internal sealed class ShardStore : IDisposable
     // ----- puts -----
 
     /// <summary>
-    /// Stores a shard under its hash. Returns true when it was added, false when it was already there (its metadata
-    /// is then merged: the later expiry wins, and known CID/owner fill unknown ones).
+    /// Stores a shard under its hash for <paramref name="hold"/>'s owner. Returns true when the shard was added, false
+    /// when it was already there: the hold is then added to its holds, or, when that owner already holds it, that hold
+    /// takes the later expiry and grant time (the same owner signed both). A hold of another owner is never changed.
     /// </summary>
     /// <exception cref="IntegrityException">The bytes do not hash to <paramref name="hash"/>; nothing is stored.</exception>
-    /// <exception cref="QuotaExceededException">Storing it would exceed the byte quota; nothing is stored.</exception>
-    public async Task<bool> PutAsync(Sha256Hash hash, ReadOnlyMemory<byte> data, ShardMetadata metadata, CancellationToken cancellationToken = default)
+    /// <exception cref="QuotaExceededException">Storing it would pass the node's quota or a limit of the owner, sender or
+    /// sender prefix, or the shard has as many holds as a record keeps; nothing is stored.</exception>
+    public async Task<bool> PutAsync(Sha256Hash hash, ReadOnlyMemory<byte> data, ShardHold hold, CancellationToken cancellationToken = default)
     {
         if (!hash.Matches(data.Span))
         {
@@ -318,29 +336,21 @@ internal sealed class ShardStore : IDisposable
         {
             if (_index.TryGetValue(hash, out var existing))
             {
-                var merged = Merge(existing.Info.Metadata, metadata);
-                if (merged != existing.Info.Metadata)
-                {
-                    // A new record with the merged metadata, then the old one dead: a crash in between leaves two live
-                    // records, and the next open keeps the newer.
-                    await AppendAsync(existing.Info with { Metadata = merged }, data).ConfigureAwait(false);
-                    await MarkDeadAsync(existing).ConfigureAwait(false);
-                }
-
+                await AddHoldAsync(existing, hold, data).ConfigureAwait(false);
                 return false;
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            Reserve(data.Length);
+            Reserve(data.Length, hold, newShard: true);
             try
             {
-                var info = new ShardInfo(hash, data.Length, _options.TimeProvider.GetUtcNow(), metadata);
+                var info = new ShardInfo(hash, data.Length, _options.TimeProvider.GetUtcNow(), [hold]);
                 await AppendAsync(info, data).ConfigureAwait(false);
-                Commit(data.Length, stored: true);
+                Commit(data.Length);
             }
             catch
             {
-                Commit(data.Length, stored: false);
+                Unreserve(data.Length, hold, newShard: true);
                 throw;
             }
 
@@ -352,6 +362,43 @@ internal sealed class ShardStore : IDisposable
         }
     }
 
+    /// <summary>Adds or renews one hold of a stored shard (under its stripe).</summary>
+    private async Task AddHoldAsync(Entry existing, ShardHold hold, ReadOnlyMemory<byte> data)
+    {
+        var holds = existing.Info.Holds;
+        var index = holds.Length - 1;
+        while (index >= 0 && holds[index].Owner != hold.Owner) index--;
+        if (index >= 0)
+        {
+            var renewed = holds[index].Renew(hold);
+            if (renewed == holds[index]) return;
+            // A new record with the renewed hold, then the old one dead: a crash in between leaves two live records,
+            // and the next open keeps the newer. The accounting stays with the hold's first sender.
+            await ReplaceAsync(existing, holds.SetItem(index, renewed), data).ConfigureAwait(false);
+            return;
+        }
+
+        if (holds.Length >= PackRecord.MaxHolds)
+            throw new QuotaExceededException($"Shard {existing.Info.Hash} already has the {PackRecord.MaxHolds} holds (owners) a node keeps for one shard; store it on another node.");
+        Reserve(existing.Info.Length, hold, newShard: false);
+        try
+        {
+            await ReplaceAsync(existing, holds.Add(hold), data).ConfigureAwait(false);
+        }
+        catch
+        {
+            Unreserve(existing.Info.Length, hold, newShard: false);
+            throw;
+        }
+    }
+
+    /// <summary>Rewrites a shard's record with other holds: new record durable, then the old one dead.</summary>
+    private async Task ReplaceAsync(Entry existing, ImmutableArray<ShardHold> holds, ReadOnlyMemory<byte> data)
+    {
+        await AppendAsync(existing.Info with { Holds = holds }, data).ConfigureAwait(false);
+        await MarkDeadAsync(existing).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Appends a record to the active pack, waits until it is durable and points the index at it. Once the write is
     /// issued it is not cancellable: the caller either gets the entry or an I/O error (and then the range is dead).
@@ -360,7 +407,7 @@ internal sealed class ShardStore : IDisposable
     /// </summary>
     private async Task<Entry> AppendAsync(ShardInfo info, ReadOnlyMemory<byte> data)
     {
-        var size = PackRecord.Size(info.Length);
+        var size = PackRecord.Size(info);
         PackFile pack;
         long offset;
         lock (_appendLock)
@@ -384,16 +431,16 @@ internal sealed class ShardStore : IDisposable
             pack.BeginWrite();
         }
 
-        var header = ArrayPool<byte>.Shared.Rent(PackRecord.HeaderSize);
+        var header = ArrayPool<byte>.Shared.Rent(PackRecord.MaxHeaderSize);
         try
         {
             var crc = Crc32C.Compute(data.Span);
-            PackRecord.WriteHeader(header, pack.Salt, info, crc);
-            var padding = (int)(size - PackRecord.HeaderSize - info.Length);
+            var headerSize = PackRecord.WriteHeader(header, pack.Salt, info, crc);
+            var padding = (int)(size - headerSize - info.Length);
             RandomAccess.Write(pack.Handle,
-                [header.AsMemory(0, PackRecord.HeaderSize), data, ZeroFill.Zeros[..padding]], offset);
+                [header.AsMemory(0, headerSize), data, ZeroFill.Zeros[..padding]], offset);
             await pack.FlushAsync().ConfigureAwait(false);
-            var entry = new Entry(info, pack, offset, crc);
+            var entry = new Entry(info, pack, offset, headerSize, crc);
             _index[info.Hash] = entry;
             return entry;
         }
@@ -444,45 +491,56 @@ internal sealed class ShardStore : IDisposable
         }
     }
 
-    private static ShardMetadata Merge(ShardMetadata old, ShardMetadata incoming)
-    {
-        DateTimeOffset? expires = old.ExpiresAt is null || incoming.ExpiresAt is null
-            ? null
-            : (old.ExpiresAt > incoming.ExpiresAt ? old.ExpiresAt : incoming.ExpiresAt);
-        return new ShardMetadata(old.Cid ?? incoming.Cid, old.OwnerKeyId ?? incoming.OwnerKeyId, expires);
-    }
-
-    private void Reserve(long bytes)
+    private void Reserve(long bytes, ShardHold hold, bool newShard)
     {
         lock (_quotaLock)
         {
-            if (_storedBytes + _reservedBytes + bytes > _options.QuotaBytes)
+            if (newShard && _storedBytes + _reservedBytes + bytes > _options.QuotaBytes)
             {
                 throw new QuotaExceededException(string.Create(CultureInfo.InvariantCulture,
                     $"Storing a {bytes}-byte shard would exceed this node's quota of {_options.QuotaBytes} bytes ({_storedBytes} stored). Free space by deleting or collecting expired shards, or raise the quota."));
             }
 
-            _reservedBytes += bytes;
+            if (_accounting.Exceeds(hold, bytes) is { } reason) throw new QuotaExceededException(reason);
+            if (newShard) _reservedBytes += bytes;
+            _accounting.Add(hold, bytes);
         }
     }
 
-    private void Commit(long bytes, bool stored)
+    private void Unreserve(long bytes, ShardHold hold, bool newShard)
+    {
+        lock (_quotaLock)
+        {
+            if (newShard) _reservedBytes -= bytes;
+            _accounting.Remove(hold, bytes);
+        }
+    }
+
+    private void Commit(long bytes)
     {
         lock (_quotaLock)
         {
             _reservedBytes -= bytes;
-            if (stored)
-            {
-                _storedBytes += bytes;
-            }
+            _storedBytes += bytes;
         }
     }
 
-    private void Release(long bytes)
+    /// <summary>Takes a removed shard (all its holds) out of the totals.</summary>
+    private void Unaccount(ShardInfo info)
     {
         lock (_quotaLock)
         {
-            _storedBytes -= bytes;
+            _storedBytes -= info.Length;
+            foreach (var hold in info.Holds) _accounting.Remove(hold, info.Length);
+        }
+    }
+
+    /// <summary>Takes dropped holds of a shard that stays out of the totals.</summary>
+    private void Unaccount(IEnumerable<ShardHold> holds, long length)
+    {
+        lock (_quotaLock)
+        {
+            foreach (var hold in holds) _accounting.Remove(hold, length);
         }
     }
 
@@ -553,7 +611,7 @@ internal sealed class ShardStore : IDisposable
                 {
                     if (_index.TryRemove(new KeyValuePair<Sha256Hash, Entry>(hash, entry)))
                     {
-                        Release(entry.Info.Length);
+                        Unaccount(entry.Info);
                         await QuarantineAsync(entry, buffer.AsMemory(0, length), "its bytes no longer match its hash").ConfigureAwait(false);
                     }
                 }
@@ -613,9 +671,8 @@ internal sealed class ShardStore : IDisposable
     /// <summary>The index entry of a shard, or null.</summary>
     public ShardInfo? GetInfo(Sha256Hash hash) => _index.TryGetValue(hash, out var entry) ? entry.Info : null;
 
-    /// <summary>A snapshot of the index, optionally only the shards of one file.</summary>
-    public IReadOnlyList<ShardInfo> List(Cid? cid = null) =>
-        _index.Values.Select(e => e.Info).Where(i => cid is null || i.Metadata.Cid == cid).OrderBy(i => i.Hash).ToList();
+    /// <summary>A snapshot of the index.</summary>
+    public IReadOnlyList<ShardInfo> List() => _index.Values.Select(e => e.Info).OrderBy(i => i.Hash).ToList();
 
     /// <summary>
     /// Where a shard's bytes are on disk: the pack file and the offset of its first payload byte. For tests and
@@ -626,21 +683,74 @@ internal sealed class ShardStore : IDisposable
 
     // ----- deletes, expiry, compaction -----
 
-    /// <summary>Removes a shard; false when it was not there. Durable when it returns.</summary>
-    public async Task<bool> DeleteAsync(Sha256Hash hash, CancellationToken cancellationToken = default)
+    /// <summary>Removes a shard with all its holds; false when it was not there. Durable when it returns.</summary>
+    public async Task<bool> DeleteAsync(Sha256Hash hash, CancellationToken cancellationToken = default) =>
+        await DropHoldsAsync(hash, static (_, _) => true, cancellationToken).ConfigureAwait(false) > 0;
+
+    /// <summary>
+    /// Drops <paramref name="owner"/>'s hold on a shard, and the shard with it when no other owner holds it; false when
+    /// that owner held none. Durable when it returns.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(Sha256Hash hash, Sha256Hash owner, CancellationToken cancellationToken = default) =>
+        await DropHoldsAsync(hash, (hold, _) => hold.Owner == owner, cancellationToken).ConfigureAwait(false) > 0;
+
+    /// <summary>
+    /// Drops the holds of a shard that <paramref name="drop"/> picks (it is asked under the shard's lock, with the
+    /// store's clock): the shard goes when none is left, else its record is rewritten with the others. Returns how
+    /// many holds were dropped. Durable when it returns.
+    /// </summary>
+    private async Task<int> DropHoldsAsync(Sha256Hash hash, Func<ShardHold, DateTimeOffset, bool> drop, CancellationToken cancellationToken)
     {
         var stripe = StripeOf(hash);
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_index.TryRemove(hash, out var entry))
+            if (!_index.TryGetValue(hash, out var entry))
             {
-                return false;
+                return 0;
             }
 
-            Release(entry.Info.Length);
-            await MarkDeadAsync(entry).ConfigureAwait(false);
-            return true;
+            var now = _options.TimeProvider.GetUtcNow();
+            var holds = entry.Info.Holds;
+            var kept = holds.RemoveAll(h => drop(h, now));
+            if (kept.Length == holds.Length)
+            {
+                return 0;
+            }
+
+            if (kept.IsEmpty)
+            {
+                _index.TryRemove(hash, out _);
+                Unaccount(entry.Info);
+                await MarkDeadAsync(entry).ConfigureAwait(false);
+                return holds.Length;
+            }
+
+            // The payload goes with the new record: read it back (and check it) first.
+            var payload = new byte[entry.Info.Length];
+            // Under the stripe no compaction moves it: its pack is open unless the store is closing.
+            ObjectDisposedException.ThrowIf(!entry.Pack.TryAcquire(), this);
+            bool whole;
+            try
+            {
+                whole = await ReadPayloadAsync(entry, payload, cancellationToken).ConfigureAwait(false) && entry.Matches(payload);
+            }
+            finally
+            {
+                entry.Pack.Release();
+            }
+
+            if (!whole)
+            {
+                _index.TryRemove(hash, out _);
+                Unaccount(entry.Info);
+                await QuarantineAsync(entry, payload, "its bytes no longer match its hash (found when dropping a hold)").ConfigureAwait(false);
+                return holds.Length;
+            }
+
+            await ReplaceAsync(entry, kept, payload).ConfigureAwait(false);
+            Unaccount(holds.Where(h => !kept.Contains(h)), entry.Info.Length);
+            return holds.Length - kept.Length;
         }
         finally
         {
@@ -667,26 +777,40 @@ internal sealed class ShardStore : IDisposable
         if (pack.Rotated && IsMostlyDead(pack)) ScheduleCompaction();
     }
 
-    /// <summary>Deletes every shard whose expiry has passed (by the store's <see cref="TimeProvider"/>); returns how many.</summary>
-    public async Task<int> CollectExpiredAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Drops every hold whose expiry has passed (by the store's <see cref="TimeProvider"/>), and every shard left with
+    /// none; returns how many shards were removed.
+    /// </summary>
+    public Task<int> CollectExpiredAsync(CancellationToken cancellationToken = default) =>
+        CollectAsync(static (_, hold, now) => hold.IsExpired(now), "expired", cancellationToken);
+
+    /// <summary>
+    /// Drops every hold taken more than <paramref name="grace"/> ago that no live manifest references:
+    /// <paramref name="referenced"/> says whether one (known to the caller) lists the shard's hash under the hold's
+    /// owner. Returns how many shards were removed (their last hold gone).
+    /// </summary>
+    public Task<int> CollectUnreferencedAsync(Func<Sha256Hash, Sha256Hash, bool> referenced, TimeSpan grace, CancellationToken cancellationToken = default) =>
+        CollectAsync((hash, hold, now) => hold.GrantedAt + grace <= now && !referenced(hash, hold.Owner), "unreferenced", cancellationToken);
+
+    private async Task<int> CollectAsync(Func<Sha256Hash, ShardHold, DateTimeOffset, bool> drop, string why, CancellationToken cancellationToken)
     {
         var now = _options.TimeProvider.GetUtcNow();
         var removed = 0;
-        foreach (var info in _index.Values.Select(e => e.Info).Where(i => i.IsExpired(now)).ToList())
+        var dropped = 0;
+        foreach (var info in _index.Values.Select(e => e.Info).Where(i => i.Holds.Any(h => drop(i.Hash, h, now))).ToList())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            // Re-check under the delete: a concurrent put may have extended the expiry.
-            if (_index.TryGetValue(info.Hash, out var current) && current.Info.IsExpired(now)
-                && await DeleteAsync(info.Hash, cancellationToken).ConfigureAwait(false))
-            {
-                removed++;
-            }
+            // Decided again under the shard's lock: a concurrent put may have renewed a hold.
+            var hash = info.Hash;
+            var count = await DropHoldsAsync(hash, (hold, at) => drop(hash, hold, at), cancellationToken).ConfigureAwait(false);
+            dropped += count;
+            if (count > 0 && !_index.ContainsKey(hash)) removed++;
         }
 
         Interlocked.Add(ref _collected, removed);
-        if (removed > 0)
+        if (dropped > 0)
         {
-            _options.Logger.LogInformation("Collected {Count} expired shards.", removed);
+            _options.Logger.LogInformation("Dropped {Holds} {Why} holds; {Count} shards had no other and were removed.", dropped, why, removed);
         }
 
         return removed;
@@ -781,7 +905,7 @@ internal sealed class ShardStore : IDisposable
             if (!whole || !entry.Matches(payload))
             {
                 _index.TryRemove(hash, out _);
-                Release(entry.Info.Length);
+                Unaccount(entry.Info);
                 await QuarantineAsync(entry, payload, "its bytes no longer match its hash (found by compaction)").ConfigureAwait(false);
                 return;
             }
@@ -805,6 +929,24 @@ internal sealed class ShardStore : IDisposable
     }
 
     private SemaphoreSlim StripeOf(Sha256Hash hash) => _stripes[(hash.GetHashCode() & int.MaxValue) % StripeCount];
+
+    /// <summary>Payload bytes the holds of one owner key account for.</summary>
+    public long BytesHeldFor(Sha256Hash owner)
+    {
+        lock (_quotaLock) return _accounting.OwnerBytes(owner);
+    }
+
+    /// <summary>Payload bytes the holds one peer sent account for.</summary>
+    public long BytesSentBy(NodeId sender)
+    {
+        lock (_quotaLock) return _accounting.SenderBytes(sender);
+    }
+
+    /// <summary>Payload bytes the holds sent from one address prefix account for.</summary>
+    public long BytesSentFrom(UInt128 prefix)
+    {
+        lock (_quotaLock) return _accounting.PrefixBytes(prefix);
+    }
 
     public ShardStoreStats GetStats()
     {

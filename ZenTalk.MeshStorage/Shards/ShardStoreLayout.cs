@@ -9,12 +9,12 @@ namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// The versioned directory layout of a shard store, and the migrations from older layouts.
-/// <para>Version 4 (current): <c>VERSION</c> ("4\n"), <c>packs/&lt;16 hex&gt;.pack</c> (<see cref="PackFile"/>),
-/// <c>quarantine/</c>. New packs hold version 4 records (with a CRC-32C of the payload, <see cref="PackRecord"/>);
-/// packs of version 3 are read as they are.</para>
-/// <para>Version 3: the same tree, every pack of version 3. Opening it writes <c>VERSION</c> "4" and nothing else:
-/// its packs stay readable, the next appends go to a new pack, and compaction rewrites old records as it moves them.
-/// The rewrite of <c>VERSION</c> is the whole migration, so a crash leaves either layout, each complete.</para>
+/// <para>Version 5 (current): <c>VERSION</c> ("5\n"), <c>packs/&lt;16 hex&gt;.pack</c> (<see cref="PackFile"/>),
+/// <c>quarantine/</c>. New packs hold version 5 records (a CRC-32C of the payload and the owners' holds,
+/// <see cref="PackRecord"/>); packs of versions 3 and 4 are read as they are, each record as one hold.</para>
+/// <para>Versions 3 and 4: the same tree, with packs of those versions. Opening one writes <c>VERSION</c> "5" and
+/// nothing else: its packs stay readable, the next appends go to a new pack, and compaction rewrites old records as it
+/// moves them. The rewrite of <c>VERSION</c> is the whole migration, so a crash leaves either layout, each complete.</para>
 /// <para>Version 2: <c>VERSION</c> ("2\n"), <c>shards/&lt;first two hex digits&gt;/&lt;64 hex&gt;</c>, one
 /// <see cref="ShardFile"/> per shard, <c>quarantine/</c>.</para>
 /// <para>Version 1 (the first prototype): <c>VERSION</c> ("1\n"), flat <c>&lt;64 hex&gt;.shard</c> files with the raw
@@ -24,11 +24,11 @@ namespace ZenTalk.MeshStorage.Shards;
 /// built in a staging directory, moved into place, and the atomic rewrite of <c>VERSION</c> is the commit point.
 /// Before it the old layout is authoritative and the migration resumes (1 → 2) or starts over (2 → 3); after it
 /// only the cleanup of old files remains. The store serves nothing until the marker is gone, so nobody ever sees a
-/// mix of layouts. A version 1 store goes through 2 to 4 in one open; a version 2 store goes straight to 4.</para>
+/// mix of layouts. A version 1 store goes through 2 to 5 in one open; a version 2 store goes straight to 5.</para>
 /// </summary>
 internal static class ShardStoreLayout
 {
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
     public const string VersionFile = "VERSION";
     public const string PacksDirectory = "packs";
     public const string ShardsDirectory = "shards";
@@ -36,7 +36,7 @@ internal static class ShardStoreLayout
     public const string MigrationMarker = ".migration";
     public const string StagingDirectory = ".migration-staging";
     private const string V1Marker = "1->2\n";
-    private const string V2Marker = "2->4\n";
+    private const string V2Marker = "2->5\n";
 
     public static async Task PrepareAsync(ShardStoreOptions options, CancellationToken cancellationToken)
     {
@@ -78,7 +78,7 @@ internal static class ShardStoreLayout
 
                 await MigrateFromV2Async(options, cancellationToken).ConfigureAwait(false);
                 break;
-            case 3 or CurrentVersion:
+            case 3 or 4 or CurrentVersion:
                 if (File.Exists(marker))
                 {
                     options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store migration in {Directory}.", root);
@@ -86,11 +86,11 @@ internal static class ShardStoreLayout
                 }
 
                 EnsureDirectories(root);
-                if (version == 3)
+                if (version != CurrentVersion)
                 {
-                    // Layout 4 reads every layout 3 pack as it is: the version is all that changes.
+                    // Layout 5 reads every layout 3 and 4 pack as it is: the version is all that changes.
                     await WriteVersionAsync(root, CurrentVersion, cancellationToken).ConfigureAwait(false);
-                    options.Logger.LogInformation("Shard store in {Directory} is now layout 4; its layout 3 packs are read as they are.", root);
+                    options.Logger.LogInformation("Shard store in {Directory} is now layout {Version}; its layout {Old} packs are read as they are.", root, CurrentVersion, version);
                 }
 
                 break;
@@ -250,7 +250,7 @@ internal static class ShardStoreLayout
         if (File.Exists(marker))
         {
             // Not committed: the layout 2 files are untouched and authoritative, so the packs are built again.
-            log.LogWarning("Restarting an interrupted migration of the shard store in {Directory} from layout 2 to 4.", root);
+            log.LogWarning("Restarting an interrupted migration of the shard store in {Directory} from layout 2 to {Version}.", root, CurrentVersion);
             if (Directory.Exists(livePacks))
             {
                 Directory.Delete(livePacks, recursive: true);
@@ -258,7 +258,7 @@ internal static class ShardStoreLayout
         }
         else
         {
-            log.LogInformation("Migrating the shard store in {Directory} from layout 2 to 4.", root);
+            log.LogInformation("Migrating the shard store in {Directory} from layout 2 to {Version}.", root, CurrentVersion);
             await ShardFile.WriteAtomicallyAsync(marker, Encoding.ASCII.GetBytes(V2Marker), ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
@@ -270,13 +270,13 @@ internal static class ShardStoreLayout
         Directory.CreateDirectory(stagedPacks);
         FileSync.Directory(staging);
         FileSync.Directory(root);
-        options.MigrationStep?.Invoke("v4:started");
+        options.MigrationStep?.Invoke("packs:started");
         var copied = 0;
         await BlockingIo.RunAsync(() => copied = StageV2Packs(options, stagedPacks, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await MoveAndCommitAsync(options, paths, CurrentVersion, "v4:", cancellationToken).ConfigureAwait(false);
+        await MoveAndCommitAsync(options, paths, CurrentVersion, "packs:", cancellationToken).ConfigureAwait(false);
         FinishV2Cleanup(root);
         EnsureDirectories(root);
-        log.LogInformation("Migrated {Count} shards in {Directory} to layout 4.", copied, root);
+        log.LogInformation("Migrated {Count} shards in {Directory} to layout {Version}.", copied, root, CurrentVersion);
     }
 
     /// <summary>Copies every valid layout 2 shard file into sealed packs in <paramref name="stagedPacks"/> (blocking).</summary>
@@ -285,7 +285,7 @@ internal static class ShardStoreLayout
         var log = options.Logger;
         var shards = Path.Combine(options.Directory, ShardsDirectory);
         var quarantine = Path.Combine(options.Directory, QuarantineDirectory);
-        var recordHeader = new byte[PackRecord.HeaderSize];
+        var recordHeader = new byte[PackRecord.MaxHeaderSize];
         PackFile? pack = null;
         long id = 0;
         var copied = 0;
@@ -317,7 +317,7 @@ internal static class ShardStoreLayout
                     continue;
                 }
 
-                var size = PackRecord.Size(info.Length);
+                var size = PackRecord.Size(info);
                 if (pack is null || (pack.End > PackFile.FileHeaderSize && pack.End + size > options.PackBytes))
                 {
                     pack?.Seal();
@@ -327,11 +327,11 @@ internal static class ShardStoreLayout
                 }
 
                 var payload = bytes.AsMemory(ShardFile.HeaderSize);
-                PackRecord.WriteHeader(recordHeader, pack.Salt, info, Crc32C.Compute(payload.Span));
+                var headerSize = PackRecord.WriteHeader(recordHeader, pack.Salt, info, Crc32C.Compute(payload.Span));
                 RandomAccess.Write(pack.Handle,
-                    [recordHeader, payload, ZeroFill.Zeros[..(int)(size - PackRecord.HeaderSize - info.Length)]], pack.End);
+                    [recordHeader.AsMemory(0, headerSize), payload, ZeroFill.Zeros[..(int)(size - headerSize - info.Length)]], pack.End);
                 pack.End += size;
-                options.MigrationStep?.Invoke("v4:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
+                options.MigrationStep?.Invoke("packs:copied:" + (++copied).ToString(CultureInfo.InvariantCulture));
             }
 
             pack?.Seal(); // flushes every record first

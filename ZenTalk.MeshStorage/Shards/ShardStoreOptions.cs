@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage.Crypto;
 
 namespace ZenTalk.MeshStorage.Shards;
 
@@ -9,8 +10,34 @@ internal sealed class ShardStoreOptions
     /// <summary>The store's directory; created when missing.</summary>
     public required string Directory { get; init; }
 
-    /// <summary>The most payload bytes the store accepts; unlimited by default.</summary>
-    public long QuotaBytes { get; init; } = long.MaxValue;
+    /// <summary>The quota a store has unless told otherwise: 10 GiB (docs/security.md, "Admission and accounting").</summary>
+    public const long DefaultQuotaBytes = 10L << 30;
+
+    /// <summary>The most payload bytes the store keeps (each shard counted once); <see cref="DefaultQuotaBytes"/> by default.</summary>
+    public long QuotaBytes { get; init; } = DefaultQuotaBytes;
+
+    /// <summary>
+    /// The most payload bytes the holds of one owner key may account for (a shard two owners hold counts for both);
+    /// null (the default) is an eighth of <see cref="QuotaBytes"/>. Holds whose owner is unknown are not limited.
+    /// </summary>
+    public long? MaxBytesPerOwner { get; init; }
+
+    /// <summary>The most payload bytes the holds sent by one peer (node id) may account for; null (the default) is an
+    /// eighth of <see cref="QuotaBytes"/>.</summary>
+    public long? MaxBytesPerSender { get; init; }
+
+    /// <summary>The most payload bytes the holds sent from one address prefix (IPv4 /24, IPv6 /48) may account for;
+    /// null (the default) is a quarter of <see cref="QuotaBytes"/>.</summary>
+    public long? MaxBytesPerSenderPrefix { get; init; }
+
+    /// <summary>A sender whose holds no per-sender or per-prefix limit applies to: the node itself (its own uploads).</summary>
+    public NodeId? UnlimitedSender { get; init; }
+
+    internal long OwnerLimit => MaxBytesPerOwner ?? QuotaBytes / 8;
+
+    internal long SenderLimit => MaxBytesPerSender ?? QuotaBytes / 8;
+
+    internal long PrefixLimit => MaxBytesPerSenderPrefix ?? QuotaBytes / 4;
 
     /// <summary>
     /// The size at which the active pack file is sealed and a new one started (a record larger than this gets a pack

@@ -25,8 +25,7 @@ public class HostileShardTests
     private LocalMesh _mesh = null!;
     private OwnerKey _owner = null!;
     private OwnerKey _stranger = null!;
-    private NodeIdentity _attackerId = null!;
-    private RpcClient _attacker = null!;
+    private AttackerPeer _attacker = null!;
 
     [OneTimeSetUp]
     public async Task StartMesh()
@@ -36,15 +35,13 @@ public class HostileShardTests
         _mesh = await LocalMesh.StartAsync(16, options);
         _owner = OwnerKey.Create(2048);
         _stranger = OwnerKey.Create(2048);
-        _attackerId = NodeIdentity.CreateEphemeral();
-        _attacker = new RpcClient(_attackerId, new RpcOptions { DefaultCallTimeout = Deadline });
+        _attacker = new AttackerPeer(Deadline);
     }
 
     [OneTimeTearDown]
     public async Task StopMesh()
     {
         await _attacker.DisposeAsync();
-        _attackerId.Dispose();
         await _mesh.DisposeAsync();
         _owner.Dispose();
         _stranger.Dispose();
@@ -56,22 +53,9 @@ public class HostileShardTests
         foreach (var node in _mesh.Nodes) HostileShardHandler.Remove(node);
     }
 
-    private Task<Response> Send(MeshNode to, Request request) =>
-        _attacker.CallAsync(to.Network.Server.LocalEndPoint, to.Id, request, Deadline, CancellationToken.None);
+    private Task<Response> Send(MeshNode to, Request request) => _attacker.Send(to, request);
 
-    /// <summary>Sends and returns the exception the node answered with (null when it accepted).</summary>
-    private async Task<MeshStorageException?> Refusal(MeshNode to, Request request)
-    {
-        try
-        {
-            await Send(to, request);
-            return null;
-        }
-        catch (MeshStorageException e)
-        {
-            return e;
-        }
-    }
+    private Task<MeshStorageException?> Refusal(MeshNode to, Request request) => _attacker.Refusal(to, request);
 
     private async Task<(StoredFile File, byte[] Data, Manifest Manifest)> StoreAsync(int size, int seed, int via = 0)
     {
@@ -217,12 +201,17 @@ public class HostileShardTests
             Assert.That(await Refusal(node, new Request { DeleteShards = refreshed }), Is.InstanceOf<UnauthorizedOperationException>());
         }
 
-        // Replayed later, to a node that never saw it: outside the window around the holder's clock.
+        // Re-aimed at a node it was not signed for: refused whatever that node has seen.
+        var stranger = _mesh.Nodes.First(n => n.Id != someHolder.Id);
+        var reaimed = await Refusal(stranger, new Request { DeleteShards = original });
+        Assert.That(reaimed, Is.InstanceOf<UnauthorizedOperationException>());
+        Assert.That(reaimed!.Message, Does.Contain("another node"));
+
+        // Replayed later to its holder: outside the window around the holder's clock.
         var stamp = DateTimeOffset.FromUnixTimeMilliseconds(original.TimestampUnixMs);
         var wait = stamp + Window + TimeSpan.FromMilliseconds(500) - DateTimeOffset.UtcNow;
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
-        var stranger = _mesh.Nodes.First(n => n.Id != someHolder.Id);
-        var late = await Refusal(stranger, new Request { DeleteShards = original });
+        var late = await Refusal(someHolder, new Request { DeleteShards = original });
         Assert.That(late, Is.InstanceOf<UnauthorizedOperationException>());
         Assert.That(late!.Message, Does.Contain("window"));
 
@@ -236,11 +225,11 @@ public class HostileShardTests
     {
         var (file, data, manifest) = await StoreAsync(40_000, 105, via: 4);
         var hashes = SegmentHashes(manifest, 0).ToList();
-        var theirs = DeleteAuthorization.Create(_stranger, hashes, DateTimeOffset.UtcNow);
         foreach (var node in _mesh.Nodes)
         {
+            var theirs = DeleteAuthorization.Create(_stranger, node.Id, hashes, DateTimeOffset.UtcNow);
             // A valid signature by another key: the holder deletes none of the owner's shards.
-            var answer = await Send(node, new Request { DeleteShards = DeleteAuthorization.Create(_stranger, hashes, DateTimeOffset.UtcNow) });
+            var answer = await Send(node, new Request { DeleteShards = DeleteAuthorization.Create(_stranger, node.Id, hashes, DateTimeOffset.UtcNow) });
             Assert.That(answer.DeleteShards.Deleted, Is.Zero);
             // The owner's key named, another key's signature: refused outright.
             var impersonated = theirs.Clone();
@@ -357,14 +346,14 @@ public class HostileShardTests
         MeshTestData.FastOptions().ApplyTo(joinerOptions);
         await using var joiner = await MeshNode.StartAsync(joinerOptions);
         var everyone = _mesh.Nodes.Append(joiner).ToList();
-        var owner = ByteString.CopyFrom(_owner.PublicKey.SubjectPublicKeyInfo);
         int refusedPuts = 0;
         foreach (var node in everyone)
         {
             _ = await Refusal(node, new Request { StoreValue = new StoreValueRequest { Record = oldRecord } });
             foreach (var (h, data) in oldShards)
             {
-                var put = new PutShardRequest { ShardHash = ByteString.CopyFrom(h.ToArray()), Data = ByteString.CopyFrom(data), OwnerPublicKey = owner };
+                // The owner's old manifest is an authority only where the tombstone is not known.
+                var put = new PutShardRequest { ShardHash = ByteString.CopyFrom(h.ToArray()), Data = ByteString.CopyFrom(data), FileRecord = oldRecord };
                 if (await Refusal(node, new Request { PutShard = put }) is UnauthorizedOperationException) refusedPuts++;
             }
         }

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 
@@ -80,6 +81,9 @@ internal static class HostileLoad
         var live = new List<NodeMemory>();
         var honestMs = new List<double>();
         using var identity = NodeIdentity.CreateEphemeral();
+        // The honest peer's puts carry an owner's authority (a segment grant), as every put a node keeps must.
+        using var owner = OwnerKey.Create(2048);
+        using var session = new StoreSession(owner, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), TimeProvider.System);
         var rpc = new RpcOptions { DefaultCallTimeout = HonestDeadline };
         await using var honest = new RpcClient(identity, rpc);
         var peer = new PeerContact(nodeId, node);
@@ -111,7 +115,7 @@ internal static class HostileLoad
                 // A round started during the flood is allowed to finish after it: on a saturated machine a round can
                 // take longer than what is left of the run, and an unfinished round proves nothing either way.
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (await HonestRoundAsync(honest, peer, cancellationToken).ConfigureAwait(false))
+                if (await HonestRoundAsync(honest, peer, session, cancellationToken).ConfigureAwait(false))
                 {
                     Interlocked.Increment(ref counters.HonestOk);
                     lock (honestMs) honestMs.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -142,7 +146,7 @@ internal static class HostileLoad
         // After the flood: every honest round must succeed.
         for (int i = 0; i < 10; i++)
         {
-            if (await HonestRoundAsync(honest, peer, cancellationToken).ConfigureAwait(false)) counters.HonestAfterOk++;
+            if (await HonestRoundAsync(honest, peer, session, cancellationToken).ConfigureAwait(false)) counters.HonestAfterOk++;
             else counters.HonestAfterFailed++;
         }
 
@@ -168,7 +172,7 @@ internal static class HostileLoad
         }
     }
 
-    private static async Task<bool> HonestRoundAsync(RpcClient client, PeerContact node, CancellationToken token)
+    private static async Task<bool> HonestRoundAsync(RpcClient client, PeerContact node, StoreSession session, CancellationToken token)
     {
         try
         {
@@ -177,7 +181,8 @@ internal static class HostileLoad
             // Generous deadlines: the node and the flood share the machine's cores, so a call may wait long; a
             // failure here must mean the node dropped or refused an honest peer, not that the machine was slow.
             var ping = await client.CallAsync(node, new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom([7]) } }, HonestDeadline, token).ConfigureAwait(false);
-            await client.CallAsync(node, new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), ExpiresUnixMs = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds() } },
+            var grant = session.Grant(shard.Length, [new Sha256Hash(hash)]);
+            await client.CallAsync(node, new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), Grant = grant } },
                 HonestDeadline, token).ConfigureAwait(false);
             var get = await client.CallAsync(node, new Request { GetShard = new GetShardRequest { ShardHash = ByteString.CopyFrom(hash) } }, HonestDeadline, token).ConfigureAwait(false);
             return ping.Ping?.Payload is { Length: 1 } p && p[0] == 7 && get.GetShard?.Data.Span.SequenceEqual(shard) == true;

@@ -114,8 +114,14 @@ internal static class RequestFuzzer
                 }
                 break;
             case Request.KindOneofCase.PutShard:
-                r.PutShard.ShardHash = Bytes();
-                r.PutShard.ExpiresUnixMs = I64();
+                switch (rnd.Next(4))
+                {
+                    case 0: r.PutShard.ShardHash = Bytes(); break;
+                    case 1: r.PutShard.FileCid = Bytes(); break;
+                    case 2 when r.PutShard.Grant is { } grant: grant.ShardHashes = Bytes(); grant.ShardSize = (uint)I64(); break;
+                    default: if (r.PutShard.Grant?.Delegation is { } d) { d.NotAfterUnixMs = I64(); d.ExpiresUnixMs = I64(); } break;
+                }
+
                 break;
             case Request.KindOneofCase.GetShard:
                 r.GetShard.Offset = U64();

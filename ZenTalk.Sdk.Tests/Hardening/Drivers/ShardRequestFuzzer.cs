@@ -16,13 +16,15 @@ namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 /// Fuzzes the shard requests (PUT_SHARD, GET_SHARD, HAS_SHARDS, DELETE_SHARDS) through the server's dispatch
 /// (<see cref="MeshRequestRouter"/>) into the real <see cref="ShardRequestHandler"/> over a real <see cref="ShardStore"/>
 /// on disk, a <see cref="FileIndex"/> that knows one deleted file and <see cref="DeleteAuthorization"/>. Requests are
-/// byte-mutated valid ones and structurally random ones (hash lengths, sizes over the cap, extreme offsets, expiries and
-/// timestamps, foreign and malformed keys, signatures of other keys, replays). Every large GET_SHARD answer also goes
+/// byte-mutated valid ones and structurally random ones (hash lengths, sizes over the cap, extreme offsets and
+/// timestamps, authorities of other files and keys, damaged grants and delegations, foreign and malformed keys,
+/// signatures of other keys, replays). Every large GET_SHARD answer also goes
 /// through the zero-copy frame writer and parsers (<see cref="LargeShardFrames"/>), checked against protobuf.
 /// <para>
 /// A case may end in any status or in <see cref="MeshStorageException"/> / <see cref="ArgumentException"/>; anything
-/// else is a crash. Oracles per case: an accepted put stored bytes that match their name and never a shard of the
-/// deleted file; a whole-shard GET answer matches its hash; an owner-signed delete is accepted at most once per nonce.
+/// else is a crash. Oracles per case: an accepted put carried an authority, stored bytes that match their name and
+/// never a shard of the deleted file; a whole-shard GET answer matches its hash; an owner-signed delete is accepted at
+/// most once per nonce.
 /// At the end: the live file's shards are all there and verify (only the owner could delete them, and the fuzzer sends
 /// no owner-signed delete for them), every stored shard verifies, no shard of the deleted file is stored, and honest
 /// requests are still answered correctly.
@@ -40,31 +42,46 @@ internal static class ShardRequestFuzzer
         using var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = Path.Combine(directory, "shards"), QuotaBytes = 64L << 20 }, cancellationToken).ConfigureAwait(false);
         await using var files = new FileIndex(Path.Combine(directory, "files"), store, NullLogger.Instance);
         files.Load();
-        var handler = new ShardRequestHandler(store, files, new DeleteAuthorization(TimeSpan.FromMinutes(5)), MaxShardSize, TimeProvider.System);
-        var router = new MeshRequestRouter(NodeId.Random(m.Random)) { Shards = handler };
+        var self = new RpcCallContext(NodeId.Random(m.Random), IPAddress.Loopback, 4001);
+        using var handler = new ShardRequestHandler(store, files, new DeleteAuthorization(self.RemoteId, TimeSpan.FromMinutes(5)), MaxShardSize, TimeProvider.System)
+        {
+            AcceptRecord = (record, ct) => files.AcceptAsync(record, ct),
+        };
+        var router = new MeshRequestRouter(self.RemoteId) { Shards = handler };
         using var owner = OwnerKey.Create(2048);
         using var attacker = OwnerKey.Create(2048);
         var ownerKey = ByteString.CopyFrom(owner.PublicKey.SubjectPublicKeyInfo);
         var attackerKey = ByteString.CopyFrom(attacker.PublicKey.SubjectPublicKeyInfo);
-        var self = new RpcCallContext(router.Self, IPAddress.Loopback, 4001);
+        var future = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
+        using var ownerSession = new StoreSession(owner, future, TimeProvider.System);
+        using var attackerSession = new StoreSession(attacker, 0, TimeProvider.System);
 
-        // The live file (kept by the oracle), a file of the owner's the fuzzer may delete, and a deleted file.
-        var live = await EncodeAsync(owner, m.Random, 30_000).ConfigureAwait(false);
-        var expendable = await EncodeAsync(owner, m.Random, 9_000).ConfigureAwait(false);
-        var dead = await EncodeAsync(owner, m.Random, 9_000).ConfigureAwait(false);
-        foreach (var (hash, data) in live.Shards.Concat(expendable.Shards).Concat(dead.Shards))
-            await handler.PutShardAsync(Put(hash, data, ownerKey), self, cancellationToken).ConfigureAwait(false);
+        // The live file (kept by the oracle), a file of the owner's the fuzzer may delete, and a deleted file. Their
+        // shards go in under segment grants, the live file's manifest is known to the node (so its CID is an authority).
+        var live = await EncodeAsync(owner, m.Random, 30_000, ownerSession).ConfigureAwait(false);
+        var expendable = await EncodeAsync(owner, m.Random, 9_000, ownerSession).ConfigureAwait(false);
+        var dead = await EncodeAsync(owner, m.Random, 9_000, ownerSession).ConfigureAwait(false);
+        foreach (var file in new[] { live, expendable, dead })
+            foreach (var (hash, data) in file.Shards)
+                await handler.PutShardAsync(Put(hash, data, file.Grants[hash]), self, cancellationToken).ConfigureAwait(false);
+        await files.AcceptAsync(FileRecords.ForManifest(live.Manifest), cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForManifest(dead.Manifest), cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForTombstone(dead.Manifest.Cid, owner, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
         var deadHashes = dead.Shards.Select(s => s.Hash).ToHashSet();
         if (deadHashes.Any(store.Contains)) report.Crash("the tombstone did not drop the deleted file's shards");
         var big = RandomNumberGenerator.GetBytes(LargeShardFrames.Threshold + 16 * 1024);
         var bigHash = Sha256Hash.Compute(big);
-        await handler.PutShardAsync(Put(bigHash, big, ByteString.Empty), self, cancellationToken).ConfigureAwait(false);
+        var bigGrant = attackerSession.Grant(big.Length, [bigHash]);
+        await handler.PutShardAsync(Put(bigHash, big, bigGrant), self, cancellationToken).ConfigureAwait(false);
 
         var liveHashes = live.Shards.Select(s => s.Hash).ToList();
         var known = live.Shards.Concat(expendable.Shards).Concat(dead.Shards).Append((bigHash, big)).ToList();
-        var seeds = Seeds(m.Random, known, live, expendable, dead, owner, attacker, ownerKey, attackerKey, bigHash);
+        var authorities = new Authorities(
+            [.. live.Grants.Values.Concat(expendable.Grants.Values).Concat(dead.Grants.Values).Distinct(), bigGrant],
+            [FileRecords.ForManifest(live.Manifest), FileRecords.ForManifest(expendable.Manifest), FileRecords.ForManifest(dead.Manifest)],
+            [FileRecords.KeyOf(live.Manifest.Cid), FileRecords.KeyOf(expendable.Manifest.Cid)],
+            attackerSession);
+        var seeds = Seeds(m.Random, known, live, expendable, dead, owner, attacker, self.RemoteId, attackerSession, bigHash);
         var seedBytes = seeds.Where(r => r.CalculateSize() < 4096).Select(r => r.ToByteArray()).ToList();
         var ownerNonces = new HashSet<ByteString>();
         for (long i = 0; i < cases && !cancellationToken.IsCancellationRequested; i++)
@@ -82,7 +99,7 @@ internal static class ShardRequestFuzzer
             }
             else
             {
-                request = Structural(m, seeds[m.Random.Next(seeds.Count)], known, deadHashes, owner, attacker, ownerKey, attackerKey);
+                request = Structural(m, seeds[m.Random.Next(seeds.Count)], known, deadHashes, authorities, attacker, self.RemoteId, ownerKey, attackerKey);
                 input = request.CalculateSize() < 4096 ? request.ToByteArray() : [];
             }
 
@@ -104,52 +121,59 @@ internal static class ShardRequestFuzzer
             }
         }
 
-        await CheckAfterwardsAsync(router, store, self, live, liveHashes, deadHashes, owner, ownerKey, report).ConfigureAwait(false);
+        await CheckAfterwardsAsync(router, store, self, live, liveHashes, deadHashes, owner, ownerSession, report).ConfigureAwait(false);
         return report;
     }
 
-    private static PutShardRequest Put(Sha256Hash hash, ReadOnlyMemory<byte> data, ByteString owner, long expires = 0) => new()
+    /// <summary>Authorities the structural cases draw from: grants and manifest records of the fuzzer's files, CIDs the node knows.</summary>
+    private sealed record Authorities(List<SegmentGrant> Grants, List<ValueRecord> Records, List<NodeId> Cids, StoreSession Attacker);
+
+    private static PutShardRequest Put(Sha256Hash hash, ReadOnlyMemory<byte> data, SegmentGrant? grant = null, ValueRecord? record = null) => new()
     {
         ShardHash = ByteString.CopyFrom(hash.ToArray()),
         Data = ByteString.CopyFrom(data.Span),
-        OwnerPublicKey = owner,
-        ExpiresUnixMs = expires,
+        Grant = grant,
+        FileRecord = record,
     };
 
     private static ByteString Bytes(Sha256Hash hash) => ByteString.CopyFrom(hash.ToArray());
 
     private static List<Request> Seeds(Random random, List<(Sha256Hash Hash, byte[] Data)> known, Encoded live, Encoded expendable, Encoded dead,
-        OwnerKey owner, OwnerKey attacker, ByteString ownerKey, ByteString attackerKey, Sha256Hash bigHash)
+        OwnerKey owner, OwnerKey attacker, NodeId self, StoreSession attackerSession, Sha256Hash bigHash)
     {
         var fresh = new byte[200];
         random.NextBytes(fresh);
+        var freshHash = Sha256Hash.Compute(fresh);
         var (liveHash, liveData) = live.Shards[0];
         var (deadHash, deadData) = dead.Shards[0];
-        var future = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
         var has = new HasShardsRequest();
         foreach (var (h, _) in known.Take(20)) has.ShardHashes.Add(Bytes(h));
         return
         [
-            new Request { PutShard = Put(liveHash, liveData, ownerKey) },
-            new Request { PutShard = Put(Sha256Hash.Compute(fresh), fresh, attackerKey, future) },
-            new Request { PutShard = Put(deadHash, deadData, ownerKey) },
-            new Request { PutShard = Put(expendable.Shards[1].Hash, expendable.Shards[1].Data, ownerKey, future) },
+            new Request { PutShard = Put(liveHash, liveData, live.Grants[liveHash]) },
+            new Request { PutShard = Put(freshHash, fresh, attackerSession.Grant(fresh.Length, [freshHash])) },
+            new Request { PutShard = Put(deadHash, deadData, dead.Grants[deadHash]) },
+            new Request { PutShard = Put(expendable.Shards[1].Hash, expendable.Shards[1].Data, record: FileRecords.ForManifest(expendable.Manifest)) },
+            new Request { PutShard = new PutShardRequest { ShardHash = Bytes(liveHash), Data = ByteString.CopyFrom(liveData), FileCid = ByteString.CopyFrom(FileRecords.KeyOf(live.Manifest.Cid).ToByteArray()) } },
+            new Request { PutShard = Put(freshHash, fresh) },
             new Request { GetShard = new GetShardRequest { ShardHash = Bytes(liveHash) } },
             new Request { GetShard = new GetShardRequest { ShardHash = Bytes(bigHash), Offset = 100, Length = LargeShardFrames.Threshold } },
             new Request { GetShard = new GetShardRequest { ShardHash = Bytes(bigHash) } },
             new Request { GetShard = new GetShardRequest { ShardHash = Bytes(deadHash) } },
             new Request { HasShards = has },
             // Valid signatures that must not delete the owner's shards: another key's, and the owner's over the expendable file only.
-            new Request { DeleteShards = DeleteAuthorization.Create(attacker, live.Shards.Select(s => s.Hash), DateTimeOffset.UtcNow) },
-            new Request { DeleteShards = DeleteAuthorization.Create(owner, expendable.Shards.Select(s => s.Hash), DateTimeOffset.UtcNow) },
-            new Request { DeleteShards = DeleteAuthorization.Create(owner, expendable.Shards.Take(3).Select(s => s.Hash), DateTimeOffset.UtcNow) },
+            new Request { DeleteShards = DeleteAuthorization.Create(attacker, self, live.Shards.Select(s => s.Hash), DateTimeOffset.UtcNow) },
+            new Request { DeleteShards = DeleteAuthorization.Create(owner, self, expendable.Shards.Select(s => s.Hash), DateTimeOffset.UtcNow) },
+            new Request { DeleteShards = DeleteAuthorization.Create(owner, self, expendable.Shards.Take(3).Select(s => s.Hash), DateTimeOffset.UtcNow) },
+            // The owner's delete of its live shards, signed for another node: must delete nothing here.
+            new Request { DeleteShards = DeleteAuthorization.Create(owner, NodeId.Random(random), live.Shards.Select(s => s.Hash), DateTimeOffset.UtcNow) },
             new Request { NodeInfo = new NodeInfoRequest() },
         ];
     }
 
     // Field values in the shapes the handlers branch on.
     private static Request Structural(Mutator m, Request seed, List<(Sha256Hash Hash, byte[] Data)> known, HashSet<Sha256Hash> deadHashes,
-        OwnerKey owner, OwnerKey attacker, ByteString ownerKey, ByteString attackerKey)
+        Authorities authorities, OwnerKey attacker, NodeId self, ByteString ownerKey, ByteString attackerKey)
     {
         var r = seed.Clone();
         var rnd = m.Random;
@@ -204,24 +228,38 @@ internal static class ShardRequestFuzzer
                         put.ShardHash = storable ? Bytes(Sha256Hash.Compute(body)) : Hash();
                         break;
                     case 3:
-                        put.ExpiresUnixMs = I64();
+                        // A damaged grant or delegation: any field of it.
+                        var g = (put.Grant ?? authorities.Grants[rnd.Next(authorities.Grants.Count)]).Clone();
+                        var dg = g.Delegation ??= new StoreDelegation();
+                        switch (rnd.Next(8))
+                        {
+                            case 0: g.ShardSize = (uint)U64(); break;
+                            case 1: g.ShardHashes = rnd.Next(2) == 0 ? Hash() : ByteString.CopyFrom(m.Mutate(g.ShardHashes.Span)); break;
+                            case 2: g.Signature = ByteString.CopyFrom(m.Mutate(g.Signature.Span)); break;
+                            case 3: dg.ExpiresUnixMs = I64(); break;
+                            case 4: dg.NotAfterUnixMs = I64(); break;
+                            case 5: dg.OwnerPublicKey = Key(); break;
+                            case 6: dg.SessionPublicKey = ByteString.CopyFrom(m.Mutate(dg.SessionPublicKey.Span)); break;
+                            default: dg.Signature = ByteString.CopyFrom(m.Mutate(dg.Signature.Span)); break;
+                        }
+
+                        put.Grant = g;
                         break;
                     case 4:
-                        put.OwnerPublicKey = Key();
+                        Authorize(put);
                         break;
                     case 5:
-                        // A shard of the deleted file, under any owner: must be refused.
+                        // A shard of the deleted file, under any authority: must be refused.
                         var d = known.First(k => deadHashes.Contains(k.Hash));
                         put.ShardHash = Bytes(d.Hash);
                         put.Data = ByteString.CopyFrom(d.Data);
-                        put.OwnerPublicKey = Key();
+                        Authorize(put);
                         break;
                     default:
                         var k = known[rnd.Next(known.Count)];
                         put.ShardHash = Bytes(k.Hash);
                         put.Data = ByteString.CopyFrom(k.Data);
-                        put.OwnerPublicKey = Key();
-                        put.ExpiresUnixMs = rnd.Next(2) == 0 ? 0 : I64();
+                        Authorize(put);
                         break;
                 }
 
@@ -257,11 +295,12 @@ internal static class ShardRequestFuzzer
                     case 5:
                         // A fresh, valid signature by the attacker over the owner's live shards (deletes nothing), rarely: RSA signing is slow.
                         if (rnd.Next(20) == 0)
-                            r.DeleteShards = DeleteAuthorization.Create(attacker, known.Take(10).Select(x => x.Hash), DateTimeOffset.UtcNow);
+                            r.DeleteShards = DeleteAuthorization.Create(attacker, self, known.Take(10).Select(x => x.Hash), DateTimeOffset.UtcNow);
                         break;
                     default:
-                        // The owner's key named, the attacker's signature: an impersonation.
-                        del.OwnerPublicKey = ownerKey;
+                        // The owner's key named, the attacker's signature: an impersonation; or another holder named.
+                        if (rnd.Next(2) == 0) del.OwnerPublicKey = ownerKey;
+                        else del.NodeId = rnd.Next(2) == 0 ? ByteString.CopyFrom(NodeId.Random(rnd).ToByteArray()) : ByteString.CopyFrom(m.RandomBytes(rnd.Next(40)));
                         break;
                 }
 
@@ -269,6 +308,29 @@ internal static class ShardRequestFuzzer
         }
 
         return r;
+
+        // One authority of any kind, mostly not the shard's own: another segment's grant, another file's manifest, a
+        // CID the node does or does not know, a fresh grant by the attacker naming the shard, none, or two at once.
+        void Authorize(PutShardRequest put)
+        {
+            put.Grant = null;
+            put.FileRecord = null;
+            put.FileCid = ByteString.Empty;
+            switch (rnd.Next(6))
+            {
+                case 0: put.Grant = authorities.Grants[rnd.Next(authorities.Grants.Count)]; break;
+                case 1: put.FileRecord = authorities.Records[rnd.Next(authorities.Records.Count)]; break;
+                case 2: put.FileCid = rnd.Next(3) == 0 ? Hash() : ByteString.CopyFrom(authorities.Cids[rnd.Next(authorities.Cids.Count)].ToByteArray()); break;
+                case 3 when rnd.Next(10) == 0 && put.ShardHash.Length == Sha256Hash.Size:
+                    put.Grant = authorities.Attacker.Grant(put.Data.Length, [new Sha256Hash(put.ShardHash.Span)]);
+                    break;
+                case 4:
+                    put.Grant = authorities.Grants[rnd.Next(authorities.Grants.Count)];
+                    put.FileRecord = authorities.Records[rnd.Next(authorities.Records.Count)];
+                    break;
+                default: break;
+            }
+        }
     }
 
     private static void Check(Request request, Response response, HashSet<Sha256Hash> deadHashes, ByteString ownerKey, HashSet<ByteString> ownerNonces,
@@ -279,7 +341,9 @@ internal static class ShardRequestFuzzer
         {
             case Request.KindOneofCase.PutShard:
                 var put = request.PutShard;
-                if (put.ShardHash.Length != Sha256Hash.Size || !new Sha256Hash(put.ShardHash.Span).Matches(put.Data.Span))
+                if (put is { Grant: null, FileRecord: null, FileCid.IsEmpty: true })
+                    report.Crash(new InvalidOperationException("PUT_SHARD accepted a shard without any owner authority"), input);
+                else if (put.ShardHash.Length != Sha256Hash.Size || !new Sha256Hash(put.ShardHash.Span).Matches(put.Data.Span))
                     report.Crash(new InvalidOperationException("PUT_SHARD accepted bytes that do not match their name"), input);
                 else if (deadHashes.Contains(new Sha256Hash(put.ShardHash.Span)))
                     report.Crash(new InvalidOperationException("PUT_SHARD accepted a shard of a deleted file"), input);
@@ -380,11 +444,13 @@ internal static class ShardRequestFuzzer
     }
 
     private static async Task CheckAfterwardsAsync(MeshRequestRouter router, ShardStore store, RpcCallContext caller, Encoded live,
-        List<Sha256Hash> liveHashes, HashSet<Sha256Hash> deadHashes, OwnerKey owner, ByteString ownerKey, FuzzReport report)
+        List<Sha256Hash> liveHashes, HashSet<Sha256Hash> deadHashes, OwnerKey owner, StoreSession ownerSession, FuzzReport report)
     {
+        var ownerId = Sha256Hash.Compute(owner.PublicKey.SubjectPublicKeyInfo);
         foreach (var info in store.List())
         {
             if (deadHashes.Contains(info.Hash)) report.Crash($"shard {info.Hash} of the deleted file is stored");
+            if (info.Holds.Any(h => h.Owner.IsZero)) report.Crash($"shard {info.Hash} has a hold with no owner: it was kept without authority");
             if (await store.GetAsync(info.Hash).ConfigureAwait(false) is not { } bytes || !info.Hash.Matches(bytes))
                 report.Crash($"stored shard {info.Hash} does not read back or does not match its name");
         }
@@ -395,26 +461,36 @@ internal static class ShardRequestFuzzer
 
         var fresh = RandomNumberGenerator.GetBytes(1000);
         var freshHash = Sha256Hash.Compute(fresh);
-        var put = await router.HandleAsync(new Request { PutShard = Put(freshHash, fresh, ownerKey) }, caller, default).ConfigureAwait(false);
+        var put = await router.HandleAsync(new Request { PutShard = Put(freshHash, fresh, ownerSession.Grant(fresh.Length, [freshHash])) }, caller, default).ConfigureAwait(false);
         var get = await router.HandleAsync(new Request { GetShard = new GetShardRequest { ShardHash = Bytes(freshHash) } }, caller, default).ConfigureAwait(false);
         var has = await router.HandleAsync(new Request { HasShards = new HasShardsRequest { ShardHashes = { Bytes(freshHash), Bytes(deadHashes.First()) } } }, caller, default).ConfigureAwait(false);
-        var delete = await router.HandleAsync(new Request { DeleteShards = DeleteAuthorization.Create(owner, liveHashes, DateTimeOffset.UtcNow) }, caller, default).ConfigureAwait(false);
+        var delete = await router.HandleAsync(new Request { DeleteShards = DeleteAuthorization.Create(owner, caller.RemoteId, liveHashes, DateTimeOffset.UtcNow) }, caller, default).ConfigureAwait(false);
+        // The owner's delete drops the owner's holds; a live shard the attacker also holds (under its own grant) stays for it.
         if (put.PutShard is null || get.GetShard is null || !get.GetShard.Data.Span.SequenceEqual(fresh)
             || has.HasShards is not { } h || !h.Present.SequenceEqual([true, false])
-            || delete.DeleteShards?.Deleted != (uint)liveHashes.Count || liveHashes.Any(store.Contains))
+            || delete.DeleteShards?.Deleted != (uint)liveHashes.Count || liveHashes.Any(x => store.GetInfo(x)?.HoldOf(ownerId) is not null))
             report.Crash("after fuzzing, the handlers no longer answer honest requests correctly");
     }
 
-    private sealed record Encoded(Manifest Manifest, List<(Sha256Hash Hash, byte[] Data)> Shards);
+    /// <summary>An encoded file: its manifest, its shards, and the segment grant each shard goes in under.</summary>
+    private sealed record Encoded(Manifest Manifest, List<(Sha256Hash Hash, byte[] Data)> Shards, Dictionary<Sha256Hash, SegmentGrant> Grants);
 
-    private static async Task<Encoded> EncodeAsync(OwnerKey owner, Random random, int size)
+    private static async Task<Encoded> EncodeAsync(OwnerKey owner, Random random, int size, StoreSession session)
     {
         var plain = new byte[size];
         random.NextBytes(plain);
         var sink = new CollectingSink();
-        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize * 2 });
+        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize * 2, ExpiresAt = DateTimeOffset.UtcNow.AddDays(30) });
         var manifest = await encoder.EncodeAsync(new MemoryStream(plain), ContentKey.Generate(), owner, sink).ConfigureAwait(false);
-        return new Encoded(manifest, sink.Shards);
+        var grants = new Dictionary<Sha256Hash, SegmentGrant>();
+        for (int s = 0; s < manifest.SegmentCount; s++)
+        {
+            var hashes = Enumerable.Range(0, manifest.TotalShards).Select(j => manifest.ShardHash(s, j)).ToList();
+            var grant = session.Grant(manifest.ShardSize(s), hashes);
+            foreach (var h in hashes) grants[h] = grant;
+        }
+
+        return new Encoded(manifest, sink.Shards, grants);
     }
 
     private sealed class CollectingSink : IShardSink

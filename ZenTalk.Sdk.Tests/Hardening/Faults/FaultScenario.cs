@@ -299,7 +299,7 @@ internal static class FaultScenario
                 try
                 {
                     var hash = Sha256Hash.Compute(junk);
-                    await store.PutAsync(hash, junk, new ShardMetadata(null, null, null), cancellationToken);
+                    await store.PutAsync(hash, junk, default, cancellationToken);
                     junkHashes.Add(hash);
                     added += size;
                 }

@@ -59,7 +59,7 @@ public class MeshDeleteTests
 
         // Straight to a holder, signed by the stranger: the signature is valid but the shards are not theirs.
         var holder = _mesh.Nodes.First(n => MeshTestData.CountHeld(n, hashes) > 0);
-        var forged = DeleteAuthorization.Create(_stranger, hashes, DateTimeOffset.UtcNow);
+        var forged = DeleteAuthorization.Create(_stranger, holder.Id, hashes, DateTimeOffset.UtcNow);
         var answer = await _mesh.Nodes[2].Network.Client.CallAsync(holder.Network.Server.LocalEndPoint, holder.Id,
             new Request { DeleteShards = forged }, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(answer.DeleteShards.Deleted, Is.Zero);
@@ -77,12 +77,12 @@ public class MeshDeleteTests
         var client = _mesh.Nodes.First(n => n != holder).Network.Client;
         var endPoint = holder.Network.Server.LocalEndPoint;
 
-        var stale = DeleteAuthorization.Create(_owner, hashes, DateTimeOffset.UtcNow - TimeSpan.FromHours(1));
+        var stale = DeleteAuthorization.Create(_owner, holder.Id, hashes, DateTimeOffset.UtcNow - TimeSpan.FromHours(1));
         Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await client.CallAsync(endPoint, holder.Id,
             new Request { DeleteShards = stale }, TimeSpan.FromSeconds(5), CancellationToken.None));
         Assert.That(MeshTestData.CountHeld(holder, hashes), Is.GreaterThan(0));
 
-        var fresh = DeleteAuthorization.Create(_owner, hashes, DateTimeOffset.UtcNow);
+        var fresh = DeleteAuthorization.Create(_owner, holder.Id, hashes, DateTimeOffset.UtcNow);
         var first = await client.CallAsync(endPoint, holder.Id, new Request { DeleteShards = fresh }, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(first.DeleteShards.Deleted, Is.GreaterThan(0));
         var e = Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await client.CallAsync(endPoint, holder.Id,

@@ -69,7 +69,7 @@ public class LargeShardFramesTests
         Assert.That(LargeShardFrames.TryParse(body, body.Length), Is.Null);
     }
 
-    private static Frame PutFrame(int size, ulong id, uint deadline, long expires, bool withOwner)
+    private static Frame PutFrame(int size, ulong id, uint deadline, bool withCid, bool withGrant)
     {
         var data = new byte[size];
         new Random(size).NextBytes(data);
@@ -77,18 +77,28 @@ public class LargeShardFramesTests
         {
             ShardHash = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(data)),
             Data = ByteString.CopyFrom(data),
-            ExpiresUnixMs = expires,
         };
-        if (withOwner) put.OwnerPublicKey = ByteString.CopyFrom(new byte[420]);
+        if (withCid) put.FileCid = ByteString.CopyFrom(new byte[32]);
+        if (withGrant)
+        {
+            put.Grant = new SegmentGrant
+            {
+                Delegation = new StoreDelegation { OwnerPublicKey = ByteString.CopyFrom(new byte[420]), NotAfterUnixMs = 1_900_000_000_000, Signature = ByteString.CopyFrom(new byte[384]) },
+                ShardSize = (uint)size,
+                ShardHashes = put.ShardHash,
+                Signature = ByteString.CopyFrom(new byte[64]),
+            };
+        }
+
         return new Frame { RequestId = id, DeadlineMs = deadline, Request = new Request { PutShard = put } };
     }
 
-    [TestCase(70_000, 1UL, 30_000U, 0L, true)]
-    [TestCase(1024 * 1024, 123456789UL, 0U, 1_900_000_000_000L, false)]
-    [TestCase(104_858, 0UL, 5U, -1L, true)]
-    public void The_put_shard_parser_reads_what_protobuf_wrote_and_aliases_the_shard(int size, ulong id, uint deadline, long expires, bool withOwner)
+    [TestCase(70_000, 1UL, 30_000U, false, true)]
+    [TestCase(1024 * 1024, 123456789UL, 0U, true, false)]
+    [TestCase(104_858, 0UL, 5U, false, false)]
+    public void The_put_shard_parser_reads_what_protobuf_wrote_and_aliases_the_shard(int size, ulong id, uint deadline, bool withCid, bool withGrant)
     {
-        var frame = PutFrame(size, id, deadline, expires, withOwner);
+        var frame = PutFrame(size, id, deadline, withCid, withGrant);
         var body = frame.ToByteArray();
         var parsed = LargeShardFrames.TryParsePutShard(body, body.Length);
         Assert.That(parsed, Is.EqualTo(frame));
@@ -100,7 +110,7 @@ public class LargeShardFramesTests
     [Test]
     public void A_put_shard_frame_carrying_a_file_record_is_parsed_with_the_record_and_the_shard_aliased()
     {
-        var frame = PutFrame(80_000, 9, 1000, 0, true);
+        var frame = PutFrame(80_000, 9, 1000, false, false);
         frame.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
         var body = frame.ToByteArray();
         var parsed = LargeShardFrames.TryParsePutShard(body, body.Length);
@@ -112,7 +122,7 @@ public class LargeShardFramesTests
     [Test]
     public void Put_shard_frames_of_other_shapes_are_left_to_protobuf()
     {
-        var frame = PutFrame(70_000, 1, 0, 0, true);
+        var frame = PutFrame(70_000, 1, 0, false, true);
         byte[] unknown = [.. frame.ToByteArray(), 0x78, 0x01];
         Assert.That(LargeShardFrames.TryParsePutShard(unknown, unknown.Length), Is.Null);
         var cut = frame.ToByteArray()[..^100];

@@ -34,11 +34,12 @@ public class ShardStoreMigrationTests
             Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
             var info = store.GetInfo(e.Hash)!;
             Assert.That(info.StoredAt, Is.EqualTo(DateTimeOffset.FromUnixTimeSeconds(e.StoredAt)));
-            Assert.That(info.Metadata.Cid?.ToString(), Is.EqualTo(e.Cid));
-            Assert.That(info.Metadata.ExpiresAt, Is.EqualTo(e.ExpiresAt is { } x ? DateTimeOffset.FromUnixTimeSeconds(x) : (DateTimeOffset?)null));
+            // Layouts 1 to 4 kept one owner and one expiry (and a CID, which layout 5 drops): that is one hold.
+            Assert.That(info.Holds.Single().ExpiresAt, Is.EqualTo(e.ExpiresAt is { } x ? DateTimeOffset.FromUnixTimeSeconds(x) : (DateTimeOffset?)null));
+            Assert.That(info.Holds.Single().GrantedAt, Is.EqualTo(info.StoredAt));
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
         // Nothing of layout 1 or 2 or of the migration is left: no mix.
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(Directory.EnumerateFiles(_dir, "*.shard"), Is.Empty);
@@ -78,12 +79,12 @@ public class ShardStoreMigrationTests
     [TestCase("staged")]
     [TestCase("moved")]
     [TestCase("committed")]
-    [TestCase("v4:started")]
-    [TestCase("v4:copied:1")]
-    [TestCase("v4:copied:5")]
-    [TestCase("v4:staged")]
-    [TestCase("v4:moved")]
-    [TestCase("v4:committed")]
+    [TestCase("packs:started")]
+    [TestCase("packs:copied:1")]
+    [TestCase("packs:copied:5")]
+    [TestCase("packs:staged")]
+    [TestCase("packs:moved")]
+    [TestCase("packs:committed")]
     public async Task Migration_interrupted_at_any_step_is_completed_on_next_open(string crashAt)
     {
         var entries = V1StoreFixture.Create(_dir, 8, 400, expiresAt: 4_000_000_000);
@@ -104,8 +105,8 @@ public class ShardStoreMigrationTests
         var entries = V1StoreFixture.Create(_dir, 6, 400);
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "copied:2") throw new SimulatedCrash(); }));
         Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "moved") throw new SimulatedCrash(); }));
-        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v4:copied:3") throw new SimulatedCrash(); }));
-        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "v4:moved") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "packs:copied:3") throw new SimulatedCrash(); }));
+        Assert.ThrowsAsync<SimulatedCrash>(() => Open(s => { if (s == "packs:moved") throw new SimulatedCrash(); }));
         await AssertFullyMigrated(entries);
     }
 
@@ -131,7 +132,7 @@ public class ShardStoreMigrationTests
             {
                 Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
                 var info = store.GetInfo(e.Hash)!;
-                Assert.That(info.Metadata, Is.EqualTo(e.Metadata));
+                Assert.That(info.Holds, Is.EqualTo(new[] { ShardHold.FromLegacy(e.Metadata, e.StoredAt) }));
                 Assert.That(info.StoredAt, Is.EqualTo(e.StoredAt));
             }
 
@@ -139,7 +140,7 @@ public class ShardStoreMigrationTests
             Assert.That(store.GetPacks().Take(store.GetPacks().Count - 1).All(p => p.Sealed), Is.True);
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(File.Exists(Path.Combine(_dir, ".migration")), Is.False);
         Assert.That(Directory.EnumerateFiles(Path.Combine(_dir, "quarantine")).Select(Path.GetFileName), Is.EqualTo(new[] { damaged.Hash + ".v2" }));
@@ -147,9 +148,9 @@ public class ShardStoreMigrationTests
         Assert.That(reopened.List().Count, Is.EqualTo(good.Count));
     }
 
-    [TestCase("v4:copied:4")]
-    [TestCase("v4:moved")]
-    [TestCase("v4:committed")]
+    [TestCase("packs:copied:4")]
+    [TestCase("packs:moved")]
+    [TestCase("packs:committed")]
     public async Task Version_2_migration_interrupted_is_completed_on_next_open(string crashAt)
     {
         var entries = V2StoreFixture.Create(_dir, 10, 1000, default);
@@ -160,7 +161,7 @@ public class ShardStoreMigrationTests
         using var store = await Open();
         Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(entries.Select(e => e.Hash)));
         foreach (var e in entries) Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
         Assert.That(Directory.Exists(Path.Combine(_dir, "shards")), Is.False);
         Assert.That(Directory.Exists(Path.Combine(_dir, ".migration-staging")), Is.False);
     }
@@ -180,7 +181,7 @@ public class ShardStoreMigrationTests
     }
 
     [Test]
-    public async Task Version_3_packs_are_read_as_they_are_and_new_puts_go_to_a_version_4_pack()
+    public async Task Version_3_packs_are_read_as_they_are_and_new_puts_go_to_a_version_5_pack()
     {
         var metadata = new ShardMetadata(Cid.Compute("file"u8), Sha256Hash.Compute("owner"u8), DateTimeOffset.FromUnixTimeSeconds(4_000_000_000));
         var old = V3StoreFixture.Create(_dir, 30, 3000, metadata, packBytes: 1L << 16);
@@ -189,19 +190,19 @@ public class ShardStoreMigrationTests
         var (hash, data) = (Sha256Hash.Compute("new"u8), "new"u8.ToArray());
         using (var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, PackBytes = 1L << 16 }))
         {
-            Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+            Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
             Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(old.Select(e => e.Hash)));
             foreach (var e in old)
             {
                 Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
-                Assert.That(store.GetInfo(e.Hash)!.Metadata, Is.EqualTo(metadata));
+                Assert.That(store.GetInfo(e.Hash)!.Holds.Single(), Is.EqualTo(ShardHold.FromLegacy(metadata, store.GetInfo(e.Hash)!.StoredAt)));
                 Assert.That(store.Locate(e.Hash)!.Value, Is.EqualTo((e.PackPath, Offset(e, old) + 136)), "not moved: read in place");
             }
 
             await store.PutAsync(hash, data, default);
             var newPack = store.Locate(hash)!.Value.Path;
             Assert.That(oldPacks, Does.Not.Contain(newPack), "the unsealed layout 3 pack is not appended to");
-            Assert.That(File.ReadAllBytes(newPack)[4], Is.EqualTo(4), "the new pack's records are layout 4");
+            Assert.That(File.ReadAllBytes(newPack)[4], Is.EqualTo(5), "the new pack's records are layout 5");
             Assert.That(store.GetPacks().Where(p => oldPacks.Contains(p.Path)).All(p => p.Sealed), Is.True);
         }
 
@@ -212,7 +213,7 @@ public class ShardStoreMigrationTests
     }
 
     [Test]
-    public async Task Rot_in_a_version_3_record_is_found_by_its_hash_and_compaction_rewrites_the_rest_as_version_4()
+    public async Task Rot_in_a_version_3_record_is_found_by_its_hash_and_compaction_rewrites_the_rest_as_version_5()
     {
         var old = V3StoreFixture.Create(_dir, 30, 3000, default, packBytes: 1L << 16);
         var first = old[0].PackPath;
@@ -236,8 +237,50 @@ public class ShardStoreMigrationTests
         foreach (var e in kept)
         {
             var moved = store.Locate(e.Hash)!.Value.Path;
-            Assert.That(File.ReadAllBytes(moved)[4], Is.EqualTo(4), "moved into a layout 4 pack");
+            Assert.That(File.ReadAllBytes(moved)[4], Is.EqualTo(5), "moved into a layout 5 pack");
             Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+        }
+    }
+
+    [Test]
+    public async Task Version_4_store_migrates_to_5_each_record_one_hold_and_compaction_keeps_the_holds()
+    {
+        var owner = Sha256Hash.Compute("owner"u8);
+        var metadata = new ShardMetadata(Cid.Compute("file"u8), owner, DateTimeOffset.FromUnixTimeSeconds(4_000_000_000));
+        var old = V4StoreFixture.Create(_dir, 30, 3000, metadata, packBytes: 1L << 16);
+        var first = old[0].PackPath;
+        var inFirst = old.Where(e => e.PackPath == first).ToList();
+        using (var store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = _dir, PackBytes = 1L << 16 }))
+        {
+            Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"), "the version is all the migration writes");
+            Assert.That(store.List().Select(i => i.Hash), Is.EquivalentTo(old.Select(e => e.Hash)));
+            foreach (var e in old)
+            {
+                Assert.That(await store.GetAsync(e.Hash), Is.EqualTo(e.Data));
+                Assert.That(store.GetInfo(e.Hash)!.Holds, Is.EqualTo(new[] { new ShardHold(owner, metadata.ExpiresAt, e.StoredAt, default, UInt128.Zero) }));
+                Assert.That(store.Locate(e.Hash)!.Value, Is.EqualTo((e.PackPath, e.Offset + 144)), "read in place");
+            }
+
+            Assert.That(store.BytesHeldFor(owner), Is.EqualTo(30 * 3000), "migrated holds are accounted to their owner");
+
+            // The owner's delete releases its hold; compaction moves the rest into layout 5 records with the same hold.
+            foreach (var e in inFirst.Skip(4)) Assert.That(await store.ReleaseAsync(e.Hash, owner), Is.True);
+            await store.CompactAsync();
+            Assert.That(File.Exists(first), Is.False, "the mostly dead layout 4 pack is gone");
+            foreach (var e in inFirst.Take(4))
+            {
+                Assert.That(File.ReadAllBytes(store.Locate(e.Hash)!.Value.Path)[4], Is.EqualTo(5), "moved into a layout 5 pack");
+                Assert.That(store.GetInfo(e.Hash)!.Holds.Single().Owner, Is.EqualTo(owner));
+            }
+        }
+
+        using var reopened = await Open();
+        var left = old.Except(inFirst.Skip(4)).ToList();
+        Assert.That(reopened.List().Select(i => i.Hash), Is.EquivalentTo(left.Select(e => e.Hash)));
+        foreach (var e in left)
+        {
+            Assert.That(await reopened.GetAsync(e.Hash), Is.EqualTo(e.Data));
+            Assert.That(reopened.GetInfo(e.Hash)!.Holds.Single().ExpiresAt, Is.EqualTo(metadata.ExpiresAt));
         }
     }
 

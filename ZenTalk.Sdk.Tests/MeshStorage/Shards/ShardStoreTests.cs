@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Shards;
 
@@ -39,6 +40,11 @@ public class ShardStoreTests
         fs.WriteByte((byte)(b ^ 0xFF));
     }
 
+    private static readonly int HeaderSize = PackRecord.HeaderSizeOf(PackRecord.CurrentVersion, holds: 1);
+
+    private ShardHold Hold(string? owner = null, DateTimeOffset? expires = null, NodeId sender = default, UInt128 prefix = default) =>
+        new(owner is null ? default : Sha256Hash.Compute(System.Text.Encoding.UTF8.GetBytes(owner)), expires, _time.Now, sender, prefix);
+
     private static (Sha256Hash Hash, byte[] Data) NewShard(int size = 1000)
     {
         var data = RandomNumberGenerator.GetBytes(size);
@@ -49,21 +55,22 @@ public class ShardStoreTests
     public async Task Put_then_get_returns_the_same_bytes_and_survives_reopen()
     {
         var (hash, data) = NewShard();
-        var cid = Cid.Compute("m"u8);
-        var owner = Sha256Hash.Compute("owner"u8);
-        var expires = _time.Now.AddDays(30);
+        var hold = Hold("owner", _time.Now.AddDays(30), NodeId.Random(), SenderPrefix.Of(System.Net.IPAddress.Parse("198.18.7.9")));
         using (var store = await Open())
         {
-            Assert.That(await store.PutAsync(hash, data, new ShardMetadata(cid, owner, expires)), Is.True);
+            Assert.That(await store.PutAsync(hash, data, hold), Is.True);
             Assert.That(await store.GetAsync(hash), Is.EqualTo(data));
         }
 
         using var reopened = await Open();
         Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
         var info = reopened.GetInfo(hash)!;
-        Assert.That(info.Metadata, Is.EqualTo(new ShardMetadata(cid, owner, expires)));
+        Assert.That(info.Holds, Is.EqualTo(new[] { hold }));
         Assert.That(info.StoredAt, Is.EqualTo(_time.Now));
-        Assert.That(reopened.List(cid).Select(i => i.Hash), Is.EqualTo(new[] { hash }));
+        Assert.That(reopened.List().Select(i => i.Hash), Is.EqualTo(new[] { hash }));
+        Assert.That(reopened.BytesHeldFor(hold.Owner), Is.EqualTo(1000));
+        Assert.That(reopened.BytesSentBy(hold.Sender), Is.EqualTo(1000));
+        Assert.That(reopened.BytesSentFrom(hold.SenderPrefix), Is.EqualTo(1000));
         Assert.That(reopened.GetStats(), Is.EqualTo(new ShardStoreStats(1, 1000, long.MaxValue, 0, 0)));
     }
 
@@ -88,15 +95,117 @@ public class ShardStoreTests
     }
 
     [Test]
-    public async Task Putting_the_same_shard_twice_stores_it_once_and_keeps_the_later_expiry()
+    public async Task Putting_the_same_shard_twice_for_one_owner_stores_it_once_and_keeps_the_later_expiry()
     {
         using var store = await Open();
         var (hash, data) = NewShard();
-        Assert.That(await store.PutAsync(hash, data, new ShardMetadata(null, null, _time.Now.AddDays(1))), Is.True);
-        Assert.That(await store.PutAsync(hash, data, new ShardMetadata(null, null, _time.Now.AddDays(9))), Is.False);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(1))), Is.True);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(9))), Is.False);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(3))), Is.False);
         Assert.That(store.GetStats().StoredBytes, Is.EqualTo(1000));
         using var reopened = await Open();
-        Assert.That(reopened.GetInfo(hash)!.Metadata.ExpiresAt, Is.EqualTo(_time.Now.AddDays(9)));
+        Assert.That(reopened.GetInfo(hash)!.Holds.Single().ExpiresAt, Is.EqualTo(_time.Now.AddDays(9)));
+    }
+
+    [Test]
+    public async Task Another_owners_put_adds_its_own_hold_and_never_moves_the_first_owners_expiry()
+    {
+        using (var store = await Open())
+        {
+            var (hash, data) = NewShard();
+            await store.PutAsync(hash, data, Hold("a", _time.Now.AddHours(1)));
+            Assert.That(await store.PutAsync(hash, data, Hold("b")), Is.False, "no expiry, another owner");
+            var info = store.GetInfo(hash)!;
+            Assert.That(info.HoldOf(Hold("a").Owner)!.Value.ExpiresAt, Is.EqualTo(_time.Now.AddHours(1)), "a's expiry stands");
+            Assert.That(info.Holds, Has.Length.EqualTo(2));
+            Assert.That(store.GetStats().StoredBytes, Is.EqualTo(1000), "the disk counts the shard once");
+            Assert.That(store.BytesHeldFor(Hold("a").Owner) + store.BytesHeldFor(Hold("b").Owner), Is.EqualTo(2000), "each owner's hold is accounted to it");
+
+            // a's hold expires: the shard stays for b. b drops its hold: the shard goes.
+            _time.Advance(TimeSpan.FromHours(2));
+            Assert.That(await store.CollectExpiredAsync(), Is.Zero);
+            Assert.That(store.GetInfo(hash)!.Holds.Select(h => h.Owner), Is.EqualTo(new[] { Hold("b").Owner }));
+            Assert.That(store.BytesHeldFor(Hold("a").Owner), Is.Zero);
+            Assert.That(await store.ReleaseAsync(hash, Hold("a").Owner), Is.False, "a holds nothing any more");
+            Assert.That(await store.GetAsync(hash), Is.EqualTo(data));
+        }
+
+        using (var reopened = await Open())
+        {
+            var hash = reopened.List().Single().Hash;
+            Assert.That(reopened.GetInfo(hash)!.Holds.Single().Owner, Is.EqualTo(Hold("b").Owner));
+            Assert.That(await reopened.ReleaseAsync(hash, Hold("b").Owner), Is.True);
+            Assert.That(reopened.Contains(hash), Is.False);
+            Assert.That(reopened.GetStats().StoredBytes, Is.Zero);
+        }
+    }
+
+    [Test]
+    public async Task A_shard_keeps_at_most_four_holds()
+    {
+        using var store = await Open();
+        var (hash, data) = NewShard();
+        foreach (var owner in new[] { "a", "b", "c", "d" }) await store.PutAsync(hash, data, Hold(owner));
+        Assert.ThrowsAsync<QuotaExceededException>(() => store.PutAsync(hash, data, Hold("e")));
+        Assert.That(await store.PutAsync(hash, data, Hold("d", _time.Now.AddDays(1))), Is.False, "a holder may still renew");
+        Assert.That(store.GetInfo(hash)!.Holds, Has.Length.EqualTo(4));
+    }
+
+    [Test]
+    public async Task Owner_sender_and_prefix_limits_refuse_a_put_that_would_pass_them()
+    {
+        var peer = NodeId.Random();
+        var prefix = SenderPrefix.Of(System.Net.IPAddress.Parse("198.18.0.1"));
+        using var store = await ShardStore.OpenAsync(new ShardStoreOptions
+        {
+            Directory = _dir, QuotaBytes = 100_000, MaxBytesPerOwner = 2500, MaxBytesPerSender = 4500, MaxBytesPerSenderPrefix = 6500, TimeProvider = _time,
+        });
+        async Task<bool> Put(string owner, NodeId sender)
+        {
+            var (hash, data) = NewShard();
+            try
+            {
+                await store.PutAsync(hash, data, Hold(owner, null, sender, prefix));
+                return true;
+            }
+            catch (QuotaExceededException)
+            {
+                return false;
+            }
+        }
+
+        Assert.That(new[] { await Put("a", peer), await Put("a", peer), await Put("a", peer) }, Is.EqualTo(new[] { true, true, false }), "owner limit");
+        Assert.That(new[] { await Put("b", peer), await Put("b", peer) }, Is.EqualTo(new[] { true, true }));
+        Assert.That(await Put("c", peer), Is.False, "sender limit (4 shards from this peer)");
+        var other = NodeId.Random();
+        Assert.That(new[] { await Put("c", other), await Put("c", other) }, Is.EqualTo(new[] { true, true }));
+        Assert.That(await Put("d", NodeId.Random()), Is.False, "prefix limit (6 shards from this prefix)");
+        Assert.That(store.BytesSentFrom(prefix), Is.EqualTo(6000));
+        Assert.That(store.GetStats().StoredBytes, Is.EqualTo(6000));
+    }
+
+    [Test]
+    public async Task Holds_no_manifest_references_are_dropped_after_the_grace()
+    {
+        using var store = await Open();
+        var (kept, d1) = NewShard();
+        var (orphan, d2) = NewShard();
+        var (young, d3) = NewShard();
+        await store.PutAsync(kept, d1, Hold("a"));
+        await store.PutAsync(orphan, d2, Hold("a"));
+        await store.PutAsync(orphan, d2, Hold("b"));
+        _time.Advance(TimeSpan.FromHours(2));
+        await store.PutAsync(young, d3, Hold("a"));
+        var a = Hold("a").Owner;
+        bool Referenced(Sha256Hash hash, Sha256Hash owner) => (hash == kept && owner == a) || (hash == orphan && owner == Hold("b").Owner);
+
+        Assert.That(await store.CollectUnreferencedAsync(Referenced, TimeSpan.FromHours(1)), Is.Zero);
+        Assert.That(store.Contains(kept) && store.Contains(young), Is.True, "referenced, and within the grace");
+        Assert.That(store.GetInfo(orphan)!.Holds.Select(h => h.Owner), Is.EqualTo(new[] { Hold("b").Owner }), "a's unreferenced hold went, b's stays");
+        _time.Advance(TimeSpan.FromHours(2));
+        Assert.That(await store.CollectUnreferencedAsync(Referenced, TimeSpan.FromHours(1)), Is.EqualTo(1));
+        Assert.That(store.Contains(young), Is.False);
+        Assert.That(store.BytesHeldFor(a), Is.EqualTo(1000));
     }
 
     [Test]
@@ -149,7 +258,7 @@ public class ShardStoreTests
             cutShort = store.Locate(cutVictim)!.Value;
         }
 
-        FlipByte(damagedHeader.Path, damagedHeader.Payload - PackRecord.HeaderSize + 60); // inside the checksummed header
+        FlipByte(damagedHeader.Path, damagedHeader.Payload - HeaderSize + 60); // inside the checksummed header
         using (var fs = new FileStream(cutShort.Path, FileMode.Open, FileAccess.ReadWrite))
         {
             fs.SetLength(cutShort.Payload + 100);
@@ -172,14 +281,14 @@ public class ShardStoreTests
         // 512-byte boundary of the pack. When the real header in front of it is damaged, the reader steps through
         // the shard's bytes: without the pack's secret salt the hidden header's checksum cannot be right.
         var inner = RandomNumberGenerator.GetBytes(700);
-        var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.Now, new ShardMetadata(Cid.Compute("x"u8), null, null));
-        var innerHeader = new byte[PackRecord.HeaderSize];
+        var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.Now, [Hold("x")]);
+        var innerHeader = new byte[HeaderSize];
         PackRecord.WriteHeader(innerHeader, new byte[PackFile.SaltSize], innerInfo, Crc32C.Compute(inner));
         var carrier = new byte[4096];
         RandomNumberGenerator.Fill(carrier);
-        var at = 512 - PackRecord.HeaderSize; // payload offset 368 = pack offset 1024 for the first record at 512
+        var at = 512 - HeaderSize; // payload offset 336 = pack offset 1024 for the first record at 512
         innerHeader.CopyTo(carrier, at);
-        inner.CopyTo(carrier, at + PackRecord.HeaderSize);
+        inner.CopyTo(carrier, at + HeaderSize);
         var carrierHash = Sha256Hash.Compute(carrier);
         var (other, otherData) = NewShard();
         using (var store = await Open(packBytes: 1 << 16))
@@ -195,7 +304,7 @@ public class ShardStoreTests
             Assert.That(store.GetPacks()[0].Sealed, Is.True);
             var (path, payload) = store.Locate(carrierHash)!.Value;
             Assert.That(payload + at, Is.EqualTo(1024));
-            FlipByte(path, payload - PackRecord.HeaderSize + 20);
+            FlipByte(path, payload - HeaderSize + 20);
         }
 
         using var reopened = await Open(packBytes: 1 << 16);
@@ -296,8 +405,8 @@ public class ShardStoreTests
         var (soon, d1) = NewShard();
         var (later, d2) = NewShard();
         var (never, d3) = NewShard();
-        await store.PutAsync(soon, d1, new ShardMetadata(null, null, _time.Now.AddHours(1)));
-        await store.PutAsync(later, d2, new ShardMetadata(null, null, _time.Now.AddDays(2)));
+        await store.PutAsync(soon, d1, Hold("a", _time.Now.AddHours(1)));
+        await store.PutAsync(later, d2, Hold("a", _time.Now.AddDays(2)));
         await store.PutAsync(never, d3, default);
 
         Assert.That(await store.CollectExpiredAsync(), Is.Zero);
@@ -343,7 +452,7 @@ public class ShardStoreTests
                     if (roll < 5 || mine.Count == 0)
                     {
                         var shard = NewShard(random.Next(1, 5000));
-                        Assert.That(await store.PutAsync(shard.Hash, shard.Data, new ShardMetadata(null, null, _time.Now.AddDays(random.Next(1, 9)))), Is.True);
+                        Assert.That(await store.PutAsync(shard.Hash, shard.Data, Hold("a", _time.Now.AddDays(random.Next(1, 9)))), Is.True);
                         mine.Add(shard);
                         live[shard.Hash] = shard.Data;
                     }
@@ -481,7 +590,7 @@ public class ShardStoreTests
     public async Task New_store_writes_its_layout_version()
     {
         using var store = await Open();
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("4\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
     }
 
     [Test]

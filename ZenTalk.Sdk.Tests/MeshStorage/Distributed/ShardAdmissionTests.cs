@@ -1,0 +1,269 @@
+using System.Net;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Shards;
+using ZenTalk.Sdk.Tests.MeshStorage.Shards;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+
+/// <summary>
+/// The owner's authority on a PUT_SHARD, through the real handler over a real shard store and file index on disk: what
+/// is accepted (and as whose hold, until when), what is refused, and delete requests bound to their holder and kept
+/// across a restart.
+/// </summary>
+public class ShardAdmissionTests
+{
+    private string _dir = null!;
+    private FakeTimeProvider _time = null!;
+    private ShardStore _store = null!;
+    private FileIndex _files = null!;
+    private ShardRequestHandler _handler = null!;
+    private OwnerKey _owner = null!;
+    private NodeId _self;
+    private RpcCallContext _caller = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "zt-admission-" + Guid.NewGuid().ToString("N"));
+        _time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        _store = await ShardStore.OpenAsync(new ShardStoreOptions { Directory = Path.Combine(_dir, "shards"), TimeProvider = _time });
+        _files = new FileIndex(Path.Combine(_dir, "files"), _store, NullLogger.Instance);
+        _files.Load();
+        _self = NodeId.Random();
+        _handler = NewHandler();
+        _owner = OwnerKey.Create(2048);
+        _caller = new RpcCallContext(NodeId.Random(), IPAddress.Parse("198.18.3.4"), 4001);
+    }
+
+    private ShardRequestHandler NewHandler() =>
+        new(_store, _files, new DeleteAuthorization(_self, TimeSpan.FromMinutes(5), _time, _dir), 1 << 20, _time)
+        {
+            AcceptRecord = (record, ct) => _files.AcceptAsync(record, ct),
+        };
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        _handler.Dispose();
+        await _files.DisposeAsync();
+        _store.Dispose();
+        _owner.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private static (Sha256Hash Hash, byte[] Data) Shard(int size = 5000)
+    {
+        var data = RandomNumberGenerator.GetBytes(size);
+        return (Sha256Hash.Compute(data), data);
+    }
+
+    private static PutShardRequest Put(Sha256Hash hash, byte[] data) => new() { ShardHash = ByteString.CopyFrom(hash.ToArray()), Data = ByteString.CopyFrom(data) };
+
+    private Task<PutShardResponse> Send(PutShardRequest put) => _handler.PutShardAsync(put, _caller, CancellationToken.None).AsTask();
+
+    private Sha256Hash OwnerId => Sha256Hash.Compute(_owner.PublicKey.SubjectPublicKeyInfo);
+
+    [Test]
+    public async Task A_grant_keeps_the_shard_as_the_owners_hold_with_the_delegations_expiry_on_the_senders_account()
+    {
+        var expires = _time.Now.AddDays(3);
+        using var session = new StoreSession(_owner, expires.ToUnixTimeMilliseconds(), _time);
+        var (hash, data) = Shard();
+        var (other, _) = Shard();
+        var put = Put(hash, data);
+        put.Grant = session.Grant(data.Length, [other, hash]);
+        await Send(put);
+        var hold = _store.GetInfo(hash)!.Holds.Single();
+        Assert.That(hold, Is.EqualTo(new ShardHold(OwnerId, DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds()), _time.Now, _caller.RemoteId, SenderPrefix.Of(_caller.RemoteAddress))));
+        Assert.That(SenderPrefix.Of(_caller.RemoteAddress), Is.EqualTo(SenderPrefix.Of(IPAddress.Parse("198.18.3.250"))), "one /24");
+        Assert.That(SenderPrefix.Of(IPAddress.Parse("2001:db8:1:2::1")), Is.EqualTo(SenderPrefix.Of(IPAddress.Parse("2001:db8:1:ffff::9"))), "one /48");
+        Assert.That(SenderPrefix.Of(IPAddress.Parse("2001:db8:2::1")), Is.Not.EqualTo(SenderPrefix.Of(IPAddress.Parse("2001:db8:1::1"))));
+    }
+
+    [Test]
+    public async Task Puts_without_a_valid_authority_naming_the_shard_are_refused_and_keep_nothing()
+    {
+        using var session = new StoreSession(_owner, 0, _time);
+        var (hash, data) = Shard();
+        var (other, _) = Shard();
+        var cases = new List<(string Name, Action<PutShardRequest> Make)>
+        {
+            ("no authority", _ => { }),
+            ("a grant for other shards", p => p.Grant = session.Grant(data.Length, [other])),
+            ("a grant for another size", p => p.Grant = session.Grant(data.Length + 1, [hash])),
+            ("a grant signature changed", p => { p.Grant = session.Grant(data.Length, [hash]); p.Grant.Signature = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(64)); }),
+            ("a hash added to a signed grant", p => { p.Grant = session.Grant(data.Length, [other]); p.Grant.ShardHashes = ByteString.CopyFrom([.. p.Grant.ShardHashes.Span, .. hash.ToArray()]); }),
+            ("a delegation's expiry moved", p => { p.Grant = session.Grant(data.Length, [hash]); p.Grant.Delegation = p.Grant.Delegation.Clone(); p.Grant.Delegation.ExpiresUnixMs = _time.Now.AddYears(5).ToUnixTimeMilliseconds(); }),
+            ("a CID this node does not hold", p => p.FileCid = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32))),
+        };
+        foreach (var (name, make) in cases)
+        {
+            var put = Put(hash, data);
+            make(put);
+            Assert.ThrowsAsync<UnauthorizedOperationException>(() => Send(put), name);
+            Assert.That(_store.Contains(hash), Is.False, name);
+        }
+
+        var two = Put(hash, data);
+        two.Grant = session.Grant(data.Length, [hash]);
+        two.FileCid = ByteString.CopyFrom(new byte[32]);
+        Assert.ThrowsAsync<ArgumentException>(() => Send(two), "two authorities");
+        Assert.That(_store.GetStats().StoredBytes, Is.Zero);
+    }
+
+    [Test]
+    public void Delegations_that_ended_last_too_long_or_name_another_key_kind_are_refused()
+    {
+        var (hash, data) = Shard();
+        using var p256 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var p384 = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        SegmentGrant Grant(ECDsa key, long expires, DateTimeOffset notAfter)
+        {
+            var delegation = StoreGrants.Delegate(_owner, key, expires, notAfter);
+            var bytes = hash.ToArray();
+            var payload = StoreGrants.GrantPayload(SHA256.HashData(StoreGrants.DelegationPayload(delegation)), (uint)data.Length, bytes);
+            return new SegmentGrant { Delegation = delegation, ShardSize = (uint)data.Length, ShardHashes = ByteString.CopyFrom(bytes), Signature = ByteString.CopyFrom(key.SignData(payload, HashAlgorithmName.SHA256)) };
+        }
+
+        var cases = new (string Name, SegmentGrant Grant)[]
+        {
+            ("ended", Grant(p256, 0, _time.Now.AddSeconds(-1))),
+            ("ends more than 24 h ahead", Grant(p256, 0, _time.Now.AddHours(25))),
+            ("a P-384 session key", Grant(p384, 0, _time.Now.AddHours(1))),
+            ("the file's expiry passed", Grant(p256, _time.Now.AddSeconds(-5).ToUnixTimeMilliseconds(), _time.Now.AddHours(1))),
+        };
+        foreach (var (name, grant) in cases)
+        {
+            var put = Put(hash, data);
+            put.Grant = grant;
+            Assert.ThrowsAsync<UnauthorizedOperationException>(() => Send(put), name);
+        }
+
+        var fine = Put(hash, data);
+        fine.Grant = Grant(p256, 0, _time.Now.AddHours(23));
+        Assert.DoesNotThrowAsync(() => Send(fine));
+    }
+
+    [Test]
+    public async Task A_manifest_record_or_the_CID_of_a_held_manifest_authorizes_only_the_shards_it_lists()
+    {
+        var (manifest, shards) = await EncodeAsync(20_000);
+        var record = FileRecords.ForManifest(manifest);
+        var (hash, data) = shards[3];
+        var (stranger, strangerData) = Shard();
+
+        var byCid = Put(hash, data);
+        byCid.FileCid = ByteString.CopyFrom(FileRecords.KeyOf(manifest.Cid).ToByteArray());
+        Assert.ThrowsAsync<UnauthorizedOperationException>(() => Send(byCid), "the node does not hold the manifest yet");
+        var withRecord = Put(hash, data);
+        withRecord.FileRecord = record;
+        await Send(withRecord);
+        Assert.That(_files.LiveManifest(manifest.Cid), Is.Not.Null, "the record was kept with the shard");
+        Assert.That(_store.GetInfo(hash)!.Holds.Single().Owner, Is.EqualTo(OwnerId));
+
+        var (next, nextData) = shards[4];
+        byCid.ShardHash = ByteString.CopyFrom(next.ToArray());
+        byCid.Data = ByteString.CopyFrom(nextData);
+        await Send(byCid);
+        Assert.That(_store.Contains(next), Is.True);
+
+        var unlisted = Put(stranger, strangerData);
+        unlisted.FileRecord = record;
+        Assert.ThrowsAsync<UnauthorizedOperationException>(() => Send(unlisted));
+        unlisted.FileRecord = null;
+        unlisted.FileCid = byCid.FileCid;
+        Assert.ThrowsAsync<UnauthorizedOperationException>(() => Send(unlisted));
+        Assert.That(_store.Contains(stranger), Is.False);
+    }
+
+    [Test]
+    public async Task A_delete_is_for_its_holder_only_and_its_nonce_outlives_a_restart()
+    {
+        using var session = new StoreSession(_owner, 0, _time);
+        var (hash, data) = Shard();
+        var put = Put(hash, data);
+        put.Grant = session.Grant(data.Length, [hash]);
+        await Send(put);
+
+        var elsewhere = DeleteAuthorization.Create(_owner, NodeId.Random(), [hash], _time.Now);
+        var e = Assert.ThrowsAsync<UnauthorizedOperationException>(() => _handler.DeleteShardsAsync(elsewhere, _caller, default).AsTask());
+        Assert.That(e!.Message, Does.Contain("another node"));
+        var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.Now);
+        Assert.That((await _handler.DeleteShardsAsync(delete, _caller, default)).Deleted, Is.EqualTo(1));
+
+        // The shard comes back (its owner puts it again); the node restarts; the captured delete is replayed.
+        await Send(put);
+        _handler.Dispose();
+        _handler = NewHandler();
+        e = Assert.ThrowsAsync<UnauthorizedOperationException>(() => _handler.DeleteShardsAsync(delete, _caller, default).AsTask());
+        Assert.That(e!.Message, Does.Contain("replayed"));
+        Assert.That(_store.Contains(hash), Is.True);
+    }
+
+    [Test]
+    public async Task The_nonce_log_cuts_a_torn_append_refuses_a_foreign_file_and_forgets_nonces_past_their_window()
+    {
+        var log = Path.Combine(_dir, DeleteNonceLog.FileName);
+        using var session = new StoreSession(_owner, 0, _time);
+        var requests = new List<DeleteShardsRequest>();
+        for (int i = 0; i < 3; i++)
+        {
+            var (hash, data) = Shard();
+            var put = Put(hash, data);
+            put.Grant = session.Grant(data.Length, [hash]);
+            await Send(put);
+            var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.Now);
+            await _handler.DeleteShardsAsync(delete, _caller, default);
+            requests.Add(delete);
+        }
+
+        _handler.Dispose();
+        Assert.That(new FileInfo(log).Length, Is.EqualTo(8 + (3 * DeleteNonceLog.EntrySize)));
+        using (var f = new FileStream(log, FileMode.Append)) f.Write(new byte[DeleteNonceLog.EntrySize - 5]); // a torn append
+        _handler = NewHandler();
+        Assert.That(new FileInfo(log).Length, Is.EqualTo(8 + (3 * DeleteNonceLog.EntrySize)), "cut back to the last whole entry");
+        foreach (var r in requests)
+            Assert.ThrowsAsync<UnauthorizedOperationException>(() => _handler.DeleteShardsAsync(r, _caller, default).AsTask());
+
+        // Past twice the window the nonces are forgotten (the timestamps are refused by then anyway).
+        _handler.Dispose();
+        _time.Advance(TimeSpan.FromMinutes(11));
+        using (var reopened = new DeleteAuthorization(_self, TimeSpan.FromMinutes(5), _time, _dir))
+        {
+            var e = Assert.Throws<UnauthorizedOperationException>(() => reopened.Verify(requests[0]));
+            Assert.That(e!.Message, Does.Contain("window"));
+        }
+
+        File.WriteAllBytes(log, "not a nonce log at all"u8.ToArray());
+        Assert.Throws<MeshStorageException>(() => new DeleteAuthorization(_self, TimeSpan.FromMinutes(5), _time, _dir));
+        File.Delete(log);
+        _handler = NewHandler();
+    }
+
+    private async Task<(Manifest Manifest, List<(Sha256Hash Hash, byte[] Data)> Shards)> EncodeAsync(int size)
+    {
+        var sink = new Collecting();
+        var manifest = await new FileEncoder(new FileCodecOptions { SegmentSize = 16 * 1024 })
+            .EncodeAsync(new MemoryStream(RandomNumberGenerator.GetBytes(size)), ContentKey.Generate(), _owner, sink);
+        return (manifest, sink.Shards);
+    }
+
+    private sealed class Collecting : IShardSink
+    {
+        public List<(Sha256Hash Hash, byte[] Data)> Shards { get; } = [];
+
+        public ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
+        {
+            for (int j = 0; j < segment.Shards.Length; j++) Shards.Add((segment.Hashes[j], segment.Shards[j].ToArray()));
+            return ValueTask.CompletedTask;
+        }
+    }
+}
