@@ -62,7 +62,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler, IDisposable
             if (accepting.IsFaulted) await accepting.ConfigureAwait(false);
         }
 
-        var hold = new ShardHold(authority.Owner, authority.ExpiresAt, _time.GetUtcNow(), caller.RemoteId, SenderPrefix.Of(caller.RemoteAddress));
+        var hold = new ShardHold(authority.Owner, authority.ExpiresAt, _time.GetUtcNow(), caller.RemoteId, AddressPrefix.Of(caller.RemoteAddress).ToUInt128());
         bool added = await _store.PutAsync(hash, request.Data.Memory, hold, cancellationToken).ConfigureAwait(false);
         if (accepting is not null) await accepting.ConfigureAwait(false);
         return new PutShardResponse { AlreadyPresent = !added };

@@ -46,6 +46,14 @@ internal readonly record struct AddressPrefix
         };
     }
 
+    /// <summary>
+    /// The prefix as one 128-bit number in IPv6 form, the bits past the prefix zero and an IPv4 /24 as
+    /// ::ffff:a.b.c.0: how a shard store keeps a sender's prefix on disk (docs/formats.md §4.1).
+    /// </summary>
+    public UInt128 ToUInt128() => IsIPv6
+        ? (UInt128)Bits << (128 - IPv6Bits)
+        : ((UInt128)0xFFFF << 32) | ((UInt128)Bits << (32 - IPv4Bits));
+
     /// <summary>The prefix in CIDR notation, e.g. "198.51.100.0/24" or "2001:db8:1::/48".</summary>
     public override string ToString()
     {

@@ -141,7 +141,7 @@ public class AdmissionTests
                 }
             }
 
-            var attackerPrefix = SenderPrefix.Of(IPAddress.Parse("127.0.9.1"));
+            var attackerPrefix = AddressPrefix.Of(IPAddress.Parse("127.0.9.1")).ToUInt128();
             long fromPrefix = victim.Shards!.BytesSentFrom(attackerPrefix);
             TestContext.Out.WriteLine($"4 peers x 8 keys on one /24 offered {4 * 8 * 4 * (long)size} bytes: {accepted} kept ({fromPrefix} from the prefix), {refusedQuota} puts refused over a limit; node holds {victim.Shards.GetStats().StoredBytes} of a {quota} quota");
             Assert.That(fromPrefix, Is.EqualTo(accepted).And.LessThanOrEqualTo(perPrefix));

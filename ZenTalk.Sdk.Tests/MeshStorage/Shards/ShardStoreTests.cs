@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Shards;
 
@@ -55,7 +55,7 @@ public class ShardStoreTests
     public async Task Put_then_get_returns_the_same_bytes_and_survives_reopen()
     {
         var (hash, data) = NewShard();
-        var hold = Hold("owner", _time.Now.AddDays(30), NodeId.Random(), SenderPrefix.Of(System.Net.IPAddress.Parse("198.18.7.9")));
+        var hold = Hold("owner", _time.Now.AddDays(30), NodeId.Random(), AddressPrefix.Of(System.Net.IPAddress.Parse("198.18.7.9")).ToUInt128());
         using (var store = await Open())
         {
             Assert.That(await store.PutAsync(hash, data, hold), Is.True);
@@ -155,7 +155,7 @@ public class ShardStoreTests
     public async Task Owner_sender_and_prefix_limits_refuse_a_put_that_would_pass_them()
     {
         var peer = NodeId.Random();
-        var prefix = SenderPrefix.Of(System.Net.IPAddress.Parse("198.18.0.1"));
+        var prefix = AddressPrefix.Of(System.Net.IPAddress.Parse("198.18.0.1")).ToUInt128();
         using var store = await ShardStore.OpenAsync(new ShardStoreOptions
         {
             Directory = _dir, QuotaBytes = 100_000, MaxBytesPerOwner = 2500, MaxBytesPerSender = 4500, MaxBytesPerSenderPrefix = 6500, TimeProvider = _time,
