@@ -134,6 +134,7 @@ public sealed class MeshNode : IAsyncDisposable
                 RecordTimeout = options.RequestTimeout,
                 DeleteWindow = options.DeleteWindow,
                 UnreferencedGrace = options.UnreferencedGrace,
+                MaxDecodeMemoryBytes = options.MaxDecodeMemoryBytes,
                 TimeProvider = options.TimeProvider,
             };
             if (options.StoreForOthers)
@@ -252,8 +253,11 @@ public sealed class MeshNode : IAsyncDisposable
             throw new ArgumentException($"DataShards and ParityShards must be at least 1 and at most {Manifest.MaxTotalShards} together.", nameof(o));
         if (o.SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)
             throw new ArgumentException($"SegmentSize must be {Manifest.MinSegmentSize} to {Manifest.MaxSegmentSize} bytes.", nameof(o));
-        if (Manifest.ShardSizeFor(o.SegmentSize, o.DataShards) > new RpcOptions().MaxShardSize)
+        if (Manifest.ShardSizeFor(o.SegmentSize, o.DataShards) > Manifest.MaxShardSize)
             throw new ArgumentException($"SegmentSize {o.SegmentSize} / {o.DataShards} data shards makes shards larger than one RPC frame carries; use a smaller segment or more data shards.", nameof(o));
+        long ownSegment = FileDecoder.BufferCost(Manifest.SegmentBufferSizeFor(o.SegmentSize, o.DataShards, o.DataShards + o.ParityShards));
+        if (ownSegment > o.MaxDecodeMemoryBytes)
+            throw new ArgumentException($"MaxDecodeMemoryBytes {o.MaxDecodeMemoryBytes} is less than one segment of this node's own files needs to decode ({ownSegment} bytes).", nameof(o));
         if (o.QuotaBytes < 0) throw new ArgumentException("QuotaBytes cannot be negative.", nameof(o));
         if (o.RepairInterval <= TimeSpan.Zero && o.RepairInterval != Timeout.InfiniteTimeSpan)
             throw new ArgumentException("RepairInterval must be positive (or Timeout.InfiniteTimeSpan to turn repair off).", nameof(o));
@@ -274,6 +278,12 @@ public sealed class MeshNode : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+#pragma warning disable CA1031 // Whatever ended the loop, the node still closes everything it holds.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.LogError(e, "The repair loop of {Id} had failed", Id);
         }
 
         await _network.DisposeAsync().ConfigureAwait(false);

@@ -67,6 +67,15 @@ public sealed class MeshNodeOptions
     /// </summary>
     public bool StoreForOthers { get; set; } = true;
 
+    /// <summary>
+    /// The most memory this node's file reads and repairs hold at once for segment buffers, whatever the manifests
+    /// they work on ask for (a manifest chooses its segment and shard sizes). Reads share it: each takes up to four
+    /// segments' worth, and waits when it is spent. A file whose one segment needs more than this (with the default
+    /// 1 MiB segments, 10 + 5 shards, a segment takes 2 MiB) is refused with a clear error, and repair skips it.
+    /// Default 64 MiB.
+    /// </summary>
+    public long MaxDecodeMemoryBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Deadline of one DHT request to one peer (tests shorten it so dead peers are skipped quickly).</summary>
     internal TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(3);
 

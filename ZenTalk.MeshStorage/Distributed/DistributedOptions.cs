@@ -30,5 +30,16 @@ internal sealed class DistributedOptions
     /// </summary>
     public TimeSpan UnreferencedGrace { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>Bytes of segment buffers this node's reads and repairs hold at once (MeshNodeOptions.MaxDecodeMemoryBytes).</summary>
+    public long MaxDecodeMemoryBytes { get; init; } = DefaultMaxDecodeMemoryBytes;
+
+    public const long DefaultMaxDecodeMemoryBytes = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Segments of one file a repair pass checks at most; the next pass goes on where this one stopped. A manifest
+    /// lists up to 65,536 segments, and checking one costs a lookup and a HAS_SHARDS per holder.
+    /// </summary>
+    public int RepairSegmentsPerFile { get; init; } = 256;
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

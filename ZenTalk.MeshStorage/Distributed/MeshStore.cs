@@ -23,6 +23,7 @@ internal sealed class MeshStore : IMeshStore
     private readonly ILogger _logger;
     private readonly Func<long> _storedShards;
     private readonly Func<long> _storedBytes;
+    private readonly DecodeMemory _decodeMemory;
 
     public MeshStore(DhtNode dht, ShardClient client, Placement placement, DistributedOptions options, ILogger logger,
         Func<long> storedShards, Func<long> storedBytes)
@@ -34,13 +35,17 @@ internal sealed class MeshStore : IMeshStore
         _logger = logger;
         _storedShards = storedShards;
         _storedBytes = storedBytes;
+        _decodeMemory = new DecodeMemory(options.MaxDecodeMemoryBytes);
     }
 
     internal ShardClient Client => _client;
 
-    internal Placement Placement => _placement;
+    /// <summary>What this node's reads and repairs may hold in segment buffers at once.</summary>
+    internal IMemoryBudget DecodeMemory => _decodeMemory;
 
     internal DistributedOptions Options => _options;
+
+    internal Placement Placement => _placement;
 
     public async Task<StoredFile> StoreAsync(Stream content, OwnerKey owner, StoreOptions? options = null,
         IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -173,6 +178,7 @@ internal sealed class MeshStore : IMeshStore
             ParityShards = manifest.ParityShards,
             // Segments fetched ahead of the reader: network latency, not CPU, is what this overlaps.
             MaxSegmentsInFlight = 4,
+            MemoryBudget = _decodeMemory,
         });
         return decoder.OpenRead();
     }

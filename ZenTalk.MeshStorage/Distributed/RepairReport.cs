@@ -5,4 +5,5 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <param name="ShardsRepaired">Shards rebuilt and placed again.</param>
 /// <param name="ShardsDropped">Local shards dropped because their file was deleted or expired.</param>
 /// <param name="SegmentsLost">Segments with fewer than k valid shards (cannot be rebuilt).</param>
-internal readonly record struct RepairReport(int FilesChecked, int ShardsRepaired, int ShardsDropped, int SegmentsLost);
+/// <param name="SegmentsChecked">Segments checked (at most RepairSegmentsPerFile per file).</param>
+internal readonly record struct RepairReport(int FilesChecked, int ShardsRepaired, int ShardsDropped, int SegmentsLost, int SegmentsChecked);

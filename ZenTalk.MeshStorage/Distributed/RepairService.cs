@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -17,12 +18,15 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// they were taken (<see cref="DistributedOptions.UnreferencedGrace"/>), and forgets expired manifests;</item>
 /// <item>for every file in its <see cref="FileIndex"/>, looks the CID up in the DHT: a genuine tombstone (which
 /// this node may have missed while offline) drops the file's local shards;</item>
-/// <item>for the files whose CID it is the closest live node to, checks every segment: HAS_SHARDS at the nodes
-/// closest to the segment key, plus one verifying read of a random present shard; a segment with fewer than k + m
-/// valid shards is rebuilt from any k and the missing shards are put on the closest nodes that hold none of the
-/// segment's shards.</item>
+/// <item>for the files whose CID it is the closest live node to, checks their segments (at most
+/// <see cref="DistributedOptions.RepairSegmentsPerFile"/> per file per pass, the next pass going on from there):
+/// HAS_SHARDS at the nodes closest to the segment key, plus one verifying read of a random present shard; a segment
+/// with fewer than k + m valid shards is rebuilt from any k and the missing shards are put on the closest nodes that
+/// hold none of the segment's shards.</item>
 /// </list>
 /// Passes on several nodes at once are harmless: shards are content-addressed, so placing one twice stores it once.
+/// Nothing one file does ends the loop: a file whose repair fails for a reason of its own (not the network's) is
+/// quarantined: logged once and no longer repaired by this process, while every other file goes on.
 /// </summary>
 internal sealed class RepairService
 {
@@ -35,6 +39,8 @@ internal sealed class RepairService
     private readonly ConcurrentDictionary<(int, int), ReedSolomon> _codecs = new();
     private readonly SemaphoreSlim _onePass = new(1, 1);
     private readonly ConcurrentDictionary<Cid, NodeId> _handedTo = new();
+    private readonly ConcurrentDictionary<Cid, int> _nextSegment = new();
+    private readonly ConcurrentDictionary<Cid, string> _quarantined = new();
 
     public RepairService(DhtNode dht, MeshStore store, FileIndex files, ShardStore shards, TimeProvider time, ILogger logger)
     {
@@ -65,7 +71,9 @@ internal sealed class RepairService
             {
                 return;
             }
-            catch (Exception e) when (e is MeshStorageException or IOException or TimeoutException)
+#pragma warning disable CA1031 // Only cancellation ends the loop: it also collects expired shards and drops deleted files' shards.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 _logger.LogWarning(e, "Repair pass failed; retrying next interval");
             }
@@ -84,60 +92,38 @@ internal sealed class RepairService
             dropped += await _shards.CollectUnreferencedAsync(
                 (hash, owner) => referenced.TryGetValue(hash, out var owners) && (owner.IsZero || owners.Contains(owner)),
                 _store.Options.UnreferencedGrace, cancellationToken).ConfigureAwait(false);
-            int checkedFiles = 0, repaired = 0, lost = 0;
+            int checkedFiles = 0, repaired = 0, lost = 0, segments = 0;
             var now = _time.GetUtcNow();
             foreach (var (cid, entry) in _files.Files.ToList())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
+                try
                 {
-                    _files.Forget(cid);
-                    _handedTo.TryRemove(cid, out _);
-                    continue;
+                    var file = await CheckFileAsync(cid, entry, now, cancellationToken).ConfigureAwait(false);
+                    dropped += file.Dropped;
+                    if (file.Segments == 0) continue;
+                    checkedFiles++;
+                    repaired += file.Repaired;
+                    lost += file.Lost;
+                    segments += file.Segments;
                 }
-
-                if (entry.TombstoneRecord is { } dead)
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
-                    dropped += await _files.AcceptAsync(dead, cancellationToken).ConfigureAwait(false);
-                    continue;
+                    throw;
                 }
-
-                if (entry.Manifest is not { } manifest) continue;
-                var (record, closest) = await _store.FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
-                if (record is not null && FileRecords.IsTombstone(record))
+                catch (Exception e) when (IsTransient(e))
                 {
-                    try
-                    {
-                        _dht.Records.Put(record);
-                    }
-                    catch (Exception e) when (e is MeshStorageException or ArgumentException)
-                    {
-                        _logger.LogDebug("Not keeping the tombstone of {Cid}: {Reason}", cid, e.Message);
-                    }
-
-                    dropped += await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false);
-                    continue;
+                    _logger.LogDebug(e, "Could not check {Cid} this pass; next pass retries", cid);
                 }
-
-                var ranked = _store.Placement.WithSelf(closest, FileRecords.KeyOf(cid));
-                if (ranked.Count == 0) continue;
-                if (ranked[0].Id != _dht.Self.Id)
+#pragma warning disable CA1031 // Whatever else one file's repair throws is that file's doing: it must not end the pass.
+                catch (Exception e)
+#pragma warning restore CA1031
                 {
-                    // Another live node is closer: its job. But it may have been down or cut off when the file was
-                    // stored, and a node repairs only files in its own index: hand it the record (once per
-                    // responsible node), or nobody would ever repair the file.
-                    if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id)
-                        && await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false))
-                        _handedTo[cid] = ranked[0].Id;
-                    continue;
+                    Quarantine(cid, e.GetType().Name + ": " + e.Message, e);
                 }
-                checkedFiles++;
-                var (r, l) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
-                repaired += r;
-                lost += l;
             }
 
-            return new RepairReport(checkedFiles, repaired, dropped, lost);
+            return new RepairReport(checkedFiles, repaired, dropped, lost, segments);
         }
         finally
         {
@@ -145,21 +131,101 @@ internal sealed class RepairService
         }
     }
 
-    /// <summary>Checks and rebuilds every segment of one file; returns (shards repaired, segments lost).</summary>
-    internal async Task<(int Repaired, int Lost)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
+    /// <summary>Failures of the network or of peers (the next pass retries), as opposed to the file's own.</summary>
+    private static bool IsTransient(Exception e) =>
+        e is IOException or TimeoutException or OperationCanceledException || (e is MeshStorageException && e is not IntegrityException);
+
+    private void Quarantine(Cid cid, string reason, Exception? error = null)
+    {
+        if (_quarantined.TryAdd(cid, reason))
+            _logger.LogWarning(error, "Quarantined {Cid}: {Reason}. Its record is kept, but this node no longer repairs it", cid, reason);
+    }
+
+    private void Forget(Cid cid)
+    {
+        _files.Forget(cid);
+        _handedTo.TryRemove(cid, out _);
+        _nextSegment.TryRemove(cid, out _);
+        _quarantined.TryRemove(cid, out _);
+    }
+
+    /// <summary>One file's part of a pass: expiry, deletion, and the repair of its segments when this node is the closest.</summary>
+    private async Task<(int Dropped, int Repaired, int Lost, int Segments)> CheckFileAsync(Cid cid, FileIndex.Entry entry, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
+        {
+            Forget(cid);
+            return default;
+        }
+
+        if (entry.TombstoneRecord is { } dead)
+            return (await _files.AcceptAsync(dead, cancellationToken).ConfigureAwait(false), 0, 0, 0);
+
+        if (entry.Manifest is not { } manifest) return default;
+        var (record, closest) = await _store.FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (record is not null && FileRecords.IsTombstone(record))
+        {
+            try
+            {
+                _dht.Records.Put(record);
+            }
+            catch (Exception e) when (e is MeshStorageException or ArgumentException)
+            {
+                _logger.LogDebug("Not keeping the tombstone of {Cid}: {Reason}", cid, e.Message);
+            }
+
+            return (await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false), 0, 0, 0);
+        }
+
+        if (_quarantined.ContainsKey(cid)) return default;
+        var ranked = _store.Placement.WithSelf(closest, FileRecords.KeyOf(cid));
+        if (ranked.Count == 0) return default;
+        if (ranked[0].Id != _dht.Self.Id)
+        {
+            // Another live node is closer: its job. But it may have been down or cut off when the file was
+            // stored, and a node repairs only files in its own index: hand it the record (once per
+            // responsible node), or nobody would ever repair the file.
+            if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id)
+                && await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false))
+                _handedTo[cid] = ranked[0].Id;
+            return default;
+        }
+
+        // Checked before anything is fetched: the manifest, not this node, chose how large a segment is.
+        if (FileDecoder.BufferCost(manifest.SegmentBufferSize) > _store.DecodeMemory.Capacity)
+        {
+            Quarantine(cid, $"one segment needs {manifest.SegmentBufferSize} bytes to rebuild ({manifest.TotalShards} shards of {Manifest.ShardSizeFor(manifest.SegmentSize, manifest.DataShards)} bytes), more than this node's decode budget of {_store.DecodeMemory.Capacity} (MaxDecodeMemoryBytes)");
+            return default;
+        }
+
+        var (repaired, lost, segments) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
+        return (0, repaired, lost, segments);
+    }
+
+    /// <summary>
+    /// Checks and rebuilds the next <see cref="DistributedOptions.RepairSegmentsPerFile"/> segments of one file (all
+    /// of a smaller file), going on where the last pass stopped; returns (shards repaired, segments lost, segments checked).
+    /// </summary>
+    internal async Task<(int Repaired, int Lost, int Checked)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
     {
         int repaired = 0, lost = 0;
         // The manifest is the puts' authority: the first put to a node carries it, later ones name its CID.
         var authority = new RepairAuthority(FileRecords.ForManifest(manifest), ByteString.CopyFrom(FileRecords.KeyOf(manifest.Cid).ToByteArray()));
-        for (int s = 0; s < manifest.SegmentCount; s++)
+        int count = manifest.SegmentCount;
+        int segments = Math.Min(count, _store.Options.RepairSegmentsPerFile);
+        int start = _nextSegment.TryGetValue(manifest.Cid, out var next) ? next % count : 0;
+        for (int i = 0; i < segments; i++)
         {
-            int r = await RepairSegmentAsync(manifest, s, authority, cancellationToken).ConfigureAwait(false);
+            int r = await RepairSegmentAsync(manifest, (start + i) % count, authority, cancellationToken).ConfigureAwait(false);
             if (r < 0) lost++;
             else repaired += r;
         }
 
+        if (segments < count) _nextSegment[manifest.Cid] = (start + segments) % count;
         if (repaired > 0) MeshMetrics.ShardsRepaired.Add(repaired);
-        return (repaired, lost);
+        if (lost > 0)
+            _logger.LogWarning("{Lost} of the {Checked} segments of {Cid} checked this pass have fewer than {K} valid shards: they cannot be rebuilt", lost, segments, manifest.Cid, manifest.DataShards);
+        return (repaired, lost, segments);
     }
 
     /// <summary>The manifest record a repair's puts carry to a node, and the nodes that already have it from this pass.</summary>
@@ -171,14 +237,30 @@ internal sealed class RepairService
             Holding.Contains(target.Id) ? new PutAuthority(FileCid: Cid) : new PutAuthority(Record: Record);
     }
 
+    /// <summary>Rebuilds one segment in a buffer taken from the node's decode budget; -1 when it has fewer than k valid shards.</summary>
     private async Task<int> RepairSegmentAsync(Manifest manifest, int segment, RepairAuthority authority, CancellationToken cancellationToken)
+    {
+        int bytes = checked(manifest.TotalShards * manifest.ShardSize(segment));
+        long taken = await _store.DecodeMemory.AcquireAsync(FileDecoder.BufferCost(bytes), cancellationToken).ConfigureAwait(false);
+        var buffer = ArrayPool<byte>.Shared.Rent(bytes);
+        try
+        {
+            return await RebuildSegmentAsync(manifest, segment, authority, buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            _store.DecodeMemory.Release(taken);
+        }
+    }
+
+    private async Task<int> RebuildSegmentAsync(Manifest manifest, int segment, RepairAuthority authority, byte[] buffer, CancellationToken cancellationToken)
     {
         var client = _store.Client;
         var hashes = Placement.SegmentHashes(manifest, segment);
         int n = hashes.Length, k = manifest.DataShards, size = manifest.ShardSize(segment);
         var candidates = await _store.Placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
         var holders = await SegmentHolders.LocateAsync(client, candidates, hashes, cancellationToken).ConfigureAwait(false);
-        var buffer = new byte[n * size];
         var shards = new Memory<byte>[n];
         for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);
 
@@ -234,7 +316,7 @@ internal sealed class RepairService
 
         if (valid < k)
         {
-            _logger.LogWarning("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed: it cannot be rebuilt", segment, manifest.Cid, valid, k);
+            _logger.LogDebug("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed: it cannot be rebuilt", segment, manifest.Cid, valid, k);
             return -1;
         }
 

@@ -30,6 +30,14 @@ internal sealed class FileCodecOptions
     /// <summary>The clock for the manifest's creation time.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// Decoding only: the memory the decoder's segment buffers take from (shared by every read of a node); null
+    /// bounds a read only by <see cref="MaxSegmentsInFlight"/>. A file whose one segment needs more than the whole
+    /// budget is refused; otherwise a read holds as many segments as its share allows, and waits for one when the
+    /// budget is spent.
+    /// </summary>
+    public IMemoryBudget? MemoryBudget { get; init; }
+
     internal void Validate()
     {
         if (SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)
@@ -40,6 +48,11 @@ internal sealed class FileCodecOptions
         if (DataShards < 1 || ParityShards < 1 || DataShards + ParityShards > Manifest.MaxTotalShards)
         {
             throw new ArgumentOutOfRangeException(nameof(DataShards), $"Need at least 1 data and 1 parity shard, and at most {Manifest.MaxTotalShards} in all.");
+        }
+
+        if (Manifest.ShardSizeFor(SegmentSize, DataShards) > Manifest.MaxShardSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, $"Segments of {SegmentSize} bytes over {DataShards} data shards make shards larger than the {Manifest.MaxShardSize} bytes one frame carries.");
         }
 
         if (MaxSegmentsInFlight < 1)

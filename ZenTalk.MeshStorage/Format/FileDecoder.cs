@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Erasure;
 
@@ -16,7 +17,9 @@ internal sealed class FileDecoder
     private readonly IShardSource _source;
     private readonly FileCodecOptions _options;
     private readonly ReedSolomon _codec;
+    private readonly int _depth;
 
+    /// <exception cref="MeshStorageException">One segment of the file needs more memory than the whole budget allows.</exception>
     public FileDecoder(Manifest manifest, ContentKey key, IShardSource source, FileCodecOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -27,13 +30,27 @@ internal sealed class FileDecoder
         _source = source;
         _options = options ?? new FileCodecOptions();
         _options.Validate();
+        _depth = Math.Clamp(_options.MaxSegmentsInFlight, 1, manifest.SegmentCount);
+        if (_options.MemoryBudget is { } budget)
+        {
+            // Checked before anything is allocated: the manifest, not this node, chose the segment's size.
+            if (SlotCost > budget.Capacity)
+            {
+                throw new MeshStorageException(
+                    $"File {manifest.Cid} needs {SlotCost / (1024 * 1024)} MiB per segment to decode ({manifest.TotalShards} shards of {Manifest.ShardSizeFor(manifest.SegmentSize, manifest.DataShards)} bytes); " +
+                    $"this node's decode budget (MaxDecodeMemoryBytes) is {budget.Capacity / (1024 * 1024)} MiB. Raise it to read this file.");
+            }
+
+            _depth = (int)Math.Min(_depth, budget.Capacity / SlotCost);
+        }
+
         _codec = new ReedSolomon(manifest.DataShards, manifest.ParityShards);
     }
 
     public Manifest Manifest => _manifest;
 
     /// <summary>A read-only stream of the plaintext; it decodes segments ahead of the reader, a few at a time.</summary>
-    public Stream OpenRead() => new FileDecodingStream(this, Math.Max(1, _options.MaxSegmentsInFlight));
+    public Stream OpenRead() => new FileDecodingStream(this, _depth, _options.MemoryBudget);
 
     /// <summary>Writes the whole plaintext to <paramref name="destination"/>.</summary>
     /// <exception cref="IntegrityException">Wrong key or tampered data: output stops before the bad segment.</exception>
@@ -48,7 +65,13 @@ internal sealed class FileDecoder
         }
     }
 
-    internal int SegmentBufferSize => Manifest.ShardSizeFor(_manifest.SegmentSize, _manifest.DataShards) * _manifest.TotalShards;
+    internal int SegmentBufferSize => _manifest.SegmentBufferSize;
+
+    /// <summary>What one segment buffer costs the budget.</summary>
+    internal long SlotCost => BufferCost(SegmentBufferSize);
+
+    /// <summary>What a pooled buffer of <paramref name="bytes"/> costs a memory budget: the array the pool hands out, a power of two.</summary>
+    internal static long BufferCost(int bytes) => BitOperations.RoundUpToPowerOf2((uint)bytes);
 
     internal SegmentCipher CreateCipher() => new(_key, _manifest.Salt.Span);
 

@@ -5,12 +5,16 @@ namespace ZenTalk.MeshStorage.Format;
 /// <summary>
 /// The plaintext of a file as a forward-only stream. Up to a fixed number of segments are decoded ahead of the
 /// reader (in parallel), each into its own pooled buffer; a buffer is handed out only after its segment
-/// authenticated. After a failure every further read throws the same error.
+/// authenticated. After a failure every further read throws the same error. With a memory budget, the first read
+/// takes every buffer's share of it at once (so two reads can never each hold part of what the other waits for), and
+/// gives it back at the end of the file or when the stream is disposed.
 /// </summary>
 internal sealed class FileDecodingStream : Stream
 {
     private readonly FileDecoder _decoder;
     private readonly int _depth;
+    private readonly IMemoryBudget? _budget;
+    private long _reserved;
     private readonly Queue<Slot> _ahead = new();
     private readonly Stack<Slot> _free = new();
     private readonly List<Slot> _all = new();
@@ -23,10 +27,11 @@ internal sealed class FileDecodingStream : Stream
     private Exception? _failure;
     private bool _disposed;
 
-    public FileDecodingStream(FileDecoder decoder, int depth)
+    public FileDecodingStream(FileDecoder decoder, int depth, IMemoryBudget? budget = null)
     {
         _decoder = decoder;
         _depth = depth;
+        _budget = budget;
     }
 
     public override bool CanRead => !_disposed;
@@ -113,9 +118,16 @@ internal sealed class FileDecodingStream : Stream
                 _current = null;
             }
 
+            if (_budget is not null && _reserved == 0 && _nextToStart == 0)
+            {
+                _reserved = await _budget.AcquireAsync(_depth * _decoder.SlotCost, cancellationToken).ConfigureAwait(false);
+            }
+
             StartAhead();
             if (!_ahead.TryPeek(out var next))
             {
+                // The end: no decode is running, so the buffers and their share of the budget can go back now.
+                ReleaseSlots();
                 return false;
             }
 
@@ -163,6 +175,24 @@ internal sealed class FileDecodingStream : Stream
         }
     }
 
+    /// <summary>Gives back every buffer (cleared) and the budget they held; only when no decode is running.</summary>
+    private void ReleaseSlots()
+    {
+        foreach (var slot in _all)
+        {
+            slot.Cipher.Dispose();
+            _decoder.ReturnBuffer(slot.Buffer);
+        }
+
+        _all.Clear();
+        _free.Clear();
+        if (_reserved > 0)
+        {
+            _budget!.Release(_reserved);
+            _reserved = 0;
+        }
+    }
+
     public override void Flush()
     {
     }
@@ -189,11 +219,9 @@ internal sealed class FileDecodingStream : Stream
                 {
                     // Cancelled or failed decodes: their buffers are returned below either way.
                 }
-
-                slot.Cipher.Dispose();
-                _decoder.ReturnBuffer(slot.Buffer);
             }
 
+            ReleaseSlots();
             _disposeCts.Dispose();
         }
 

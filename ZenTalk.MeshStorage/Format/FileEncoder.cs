@@ -43,7 +43,8 @@ internal sealed class FileEncoder
         var segmentSize = _options.SegmentSize;
         var k = _options.DataShards;
         var n = k + _options.ParityShards;
-        var slotBytes = Manifest.ShardSizeFor(segmentSize, k) * n;
+        var slotBytes = Manifest.SegmentBufferSizeFor(segmentSize, k, n);
+        var maxSegments = Manifest.MaxSegmentsFor(n);
         var created = new List<Slot>();
         var free = new Stack<Slot>();
         var inFlight = new Queue<(Slot Slot, Task Work)>();
@@ -98,6 +99,13 @@ internal sealed class FileEncoder
                 if (last && next is not null)
                 {
                     free.Push(next);
+                }
+
+                if (index >= maxSegments)
+                {
+                    // Fail at the first segment too many, not after the whole stream went out: the manifest could not list it.
+                    throw new ArgumentException(
+                        $"The input is larger than one manifest can describe at {segmentSize}-byte segments (at most {maxSegments} segments); use a larger segment size.", nameof(input));
                 }
 
                 var slot = pending;

@@ -15,7 +15,27 @@ internal sealed class Manifest
     public const uint CipherAlgorithmAesGcmHkdf = 1;
     public const int MinSegmentSize = 4 * 1024;
     public const int MaxSegmentSize = 64 * 1024 * 1024;
-    public const int MaxTotalShards = 255;
+
+    /// <summary>
+    /// k + m at most: a segment's shards go to the nodes of one lookup, which returns at most k = 20 (the DHT's
+    /// bucket size); more shards than that always share nodes, so they add bytes without adding fault tolerance.
+    /// </summary>
+    public const int MaxTotalShards = 20;
+
+    /// <summary>A shard travels whole in one RPC frame: the default 4 MiB frame minus 64 KiB for the envelope.</summary>
+    public const int MaxShardSize = (4 * 1024 * 1024) - (64 * 1024);
+
+    /// <summary>Segments of one file at most (with the largest segments, 4 TiB).</summary>
+    public const int MaxSegmentCount = 65_536;
+
+    /// <summary>
+    /// Signed manifest bytes at most: it travels as one DHT record (3 MiB), and a tombstone carries the whole
+    /// manifest plus the owner's key and signature, which must fit there too.
+    /// </summary>
+    public const int MaxBytes = (3 * 1024 * 1024) - (16 * 1024);
+
+    /// <summary>Room <see cref="MaxBytes"/> keeps for everything but the segment list (keys, signature, fields).</summary>
+    private const int FixedBytesAllowance = 8 * 1024;
 
     /// <summary>Domain separation: an owner signature over a manifest can never pass for one over an operation.</summary>
     private static ReadOnlySpan<byte> SignatureContext => "ZenTalk manifest v1\0"u8;
@@ -63,6 +83,23 @@ internal sealed class Manifest
     public DateTimeOffset? ExpiresAt => _body.ExpiresUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(_body.ExpiresUnixMs);
 
     public int ShardSize(int segment) => (int)_body.Segments[segment].ShardSize;
+
+    /// <summary>
+    /// Bytes one segment needs while it is decoded or rebuilt: all k + m shards of a full segment. At most
+    /// <see cref="MaxTotalShards"/> × <see cref="MaxShardSize"/> (79 MiB); a node's decode budget may allow less.
+    /// </summary>
+    public int SegmentBufferSize => SegmentBufferSizeFor(SegmentSize, DataShards, TotalShards);
+
+    /// <summary>The buffer a segment of these parameters needs (checked arithmetic; within the bounds it fits an int).</summary>
+    public static int SegmentBufferSizeFor(int segmentSize, int dataShards, int totalShards) =>
+        checked(ShardSizeFor(segmentSize, dataShards) * totalShards);
+
+    /// <summary>
+    /// The most segments a manifest with <paramref name="totalShards"/> shards per segment can list and still fit in
+    /// <see cref="MaxBytes"/> (conservative: 12 bytes of field overhead per segment, 8 KiB for the rest).
+    /// </summary>
+    public static int MaxSegmentsFor(int totalShards) =>
+        Math.Min(MaxSegmentCount, (MaxBytes - FixedBytesAllowance) / ((totalShards * Sha256Hash.Size) + 12));
 
     public Sha256Hash ShardHash(int segment, int shard)
     {
@@ -113,7 +150,13 @@ internal sealed class Manifest
             Body = ByteString.CopyFrom(bodyBytes),
             Signature = ByteString.CopyFrom(owner.Sign(SignedPayload(bodyBytes))),
         };
-        return new Manifest(signed.ToByteArray(), body, owner.PublicKey);
+        var bytes = signed.ToByteArray();
+        if (bytes.Length > MaxBytes)
+        {
+            throw new ArgumentException($"The manifest would be {bytes.Length} bytes; at most {MaxBytes} fit in a record. Use larger segments.", nameof(body));
+        }
+
+        return new Manifest(bytes, body, owner.PublicKey);
     }
 
     /// <summary>
@@ -135,6 +178,11 @@ internal sealed class Manifest
     /// <exception cref="IntegrityException">Any check failed.</exception>
     public static Manifest Open(ReadOnlyMemory<byte> bytes)
     {
+        if (bytes.Length > MaxBytes)
+        {
+            throw new IntegrityException($"The manifest is {bytes.Length} bytes; at most {MaxBytes} are allowed.");
+        }
+
         SignedManifest signed;
         ManifestBody body;
         try
@@ -183,22 +231,33 @@ internal sealed class Manifest
         }
 
         Require(body.FormatVersion == FormatVersion, $"format version {body.FormatVersion} is not supported (this reader knows {FormatVersion})");
+        // Every bound is checked before any of these numbers is used (in 64-bit arithmetic: a hostile manifest picks them).
         Require(body.SegmentSize is >= MinSegmentSize and <= MaxSegmentSize, $"segment size {body.SegmentSize} is outside {MinSegmentSize}..{MaxSegmentSize}");
-        Require(body.DataShards >= 1 && body.ParityShards >= 1 && body.DataShards + (ulong)body.ParityShards <= MaxTotalShards, "erasure parameters out of range");
-        Require(body.PlaintextSize <= long.MaxValue / 2, "plaintext size out of range");
+        Require(body.DataShards >= 1 && body.ParityShards >= 1 && body.DataShards + (ulong)body.ParityShards <= MaxTotalShards,
+            $"erasure parameters k = {body.DataShards}, m = {body.ParityShards} out of range (k, m >= 1, k + m <= {MaxTotalShards})");
+        var segmentSize = (int)body.SegmentSize;
+        var fullShard = (segmentSize + (long)SegmentCipher.TagSize + body.DataShards - 1) / body.DataShards;
+        Require(fullShard <= MaxShardSize, $"a full segment's shards would be {fullShard} bytes; at most {MaxShardSize} fit in one frame");
+        Require(body.PlaintextSize <= (ulong)MaxSegmentCount * body.SegmentSize, $"plaintext size {body.PlaintextSize} needs more than {MaxSegmentCount} segments of {segmentSize} bytes");
         Require(body.Cipher is { Algorithm: CipherAlgorithmAesGcmHkdf, TagSize: SegmentCipher.TagSize }
             && body.Cipher.Salt.Length == SegmentCipher.SaltSize, "unsupported cipher parameters");
         Require(body.CreatedUnixMs is >= 0 and <= 253402300799999 && body.ExpiresUnixMs is >= 0 and <= 253402300799999, "timestamps out of range");
         var size = (long)body.PlaintextSize;
-        var segmentSize = (int)body.SegmentSize;
         var expectedSegments = size == 0 ? 1 : (size + segmentSize - 1) / segmentSize;
         Require(body.Segments.Count == expectedSegments, $"{body.Segments.Count} segments where the sizes call for {expectedSegments}");
         var total = (int)(body.DataShards + body.ParityShards);
         for (var i = 0; i < body.Segments.Count; i++)
         {
             var segment = body.Segments[i];
-            Require(segment.ShardSize == ShardSizeFor(SegmentPlaintextLength(size, segmentSize, i), (int)body.DataShards), $"segment {i} has a wrong shard size");
-            Require(segment.ShardHashes.Length == total * Sha256Hash.Size, $"segment {i} does not list {total} shard hashes");
+            if (segment.ShardSize != ShardSizeFor(SegmentPlaintextLength(size, segmentSize, i), (int)body.DataShards))
+            {
+                Require(false, $"segment {i} has a wrong shard size");
+            }
+
+            if (segment.ShardHashes.Length != total * Sha256Hash.Size)
+            {
+                Require(false, $"segment {i} does not list {total} shard hashes");
+            }
         }
     }
 }

@@ -74,26 +74,6 @@ public class HostileShardTests
     private static IEnumerable<Sha256Hash> SegmentHashes(Manifest m, int segment) =>
         Enumerable.Range(0, m.TotalShards).Select(j => m.ShardHash(segment, j));
 
-    /// <summary>Shard indexes of a segment that some node in <paramref name="nodes"/> holds with the right bytes (read from disk).</summary>
-    private static async Task<int> ValidShardsHeldAsync(IEnumerable<MeshNode> nodes, Manifest m, int segment)
-    {
-        int valid = 0;
-        for (int j = 0; j < m.TotalShards; j++)
-        {
-            var hash = m.ShardHash(segment, j);
-            foreach (var node in nodes)
-            {
-                if (node.Shards is { } store && store.Contains(hash) && await store.GetAsync(hash) is { } bytes && hash.Matches(bytes))
-                {
-                    valid++;
-                    break;
-                }
-            }
-        }
-
-        return valid;
-    }
-
     private async Task<int> RepairEverywhereAsync(IEnumerable<MeshNode>? extra = null)
     {
         int dropped = 0;
@@ -123,14 +103,14 @@ public class HostileShardTests
         foreach (int i in lost)
             foreach (var hash in SegmentHashes(manifest, 0).Where(h => _mesh.Nodes[i].Shards!.Contains(h)).ToList())
                 await _mesh.Nodes[i].Shards!.DeleteAsync(hash);
-        Assert.That(await ValidShardsHeldAsync(honest, manifest, 0), Is.EqualTo(10));
+        Assert.That(await MeshTestData.ValidShardsHeldAsync(honest, manifest, 0), Is.EqualTo(10));
 
         await RepairEverywhereAsync();
 
         // Not poisoned: honest nodes again hold at least the 12 shards the liars do not, every one verifying, so the
         // file survives losing every liar; and it still reads back exactly with the liars lying.
         for (int s = 0; s < manifest.SegmentCount; s++)
-            Assert.That(await ValidShardsHeldAsync(honest, manifest, s), Is.GreaterThanOrEqualTo(12), $"segment {s}");
+            Assert.That(await MeshTestData.ValidShardsHeldAsync(honest, manifest, s), Is.GreaterThanOrEqualTo(12), $"segment {s}");
         foreach (var node in honest)
             foreach (var info in node.Shards!.List())
                 Assert.That(info.Hash.Matches((await node.Shards.GetAsync(info.Hash))!), Is.True, "an honest node stores only shards that match their names");
@@ -151,7 +131,7 @@ public class HostileShardTests
         foreach (int i in lost)
             foreach (var hash in SegmentHashes(manifest, 0).Where(h => _mesh.Nodes[i].Shards!.Contains(h)).ToList())
                 await _mesh.Nodes[i].Shards!.DeleteAsync(hash);
-        int left = await ValidShardsHeldAsync(_mesh.Nodes, manifest, 0);
+        int left = await MeshTestData.ValidShardsHeldAsync(_mesh.Nodes, manifest, 0);
         Assert.That(left, Is.EqualTo(15 - lost.Count).And.GreaterThanOrEqualTo(11));
 
         Assert.That(await ReadWithFreshClientAsync(file, 1), Is.EqualTo(data));
@@ -161,7 +141,7 @@ public class HostileShardTests
         // One pass: the verifying sample catches a liar (it claims the sampled shard too) and then none of its claims
         // count, so every lost shard is rebuilt now rather than one per pass.
         await RepairEverywhereAsync();
-        Assert.That(await ValidShardsHeldAsync(_mesh.Nodes, manifest, 0), Is.EqualTo(15));
+        Assert.That(await MeshTestData.ValidShardsHeldAsync(_mesh.Nodes, manifest, 0), Is.EqualTo(15));
         Assert.That(await ReadWithFreshClientAsync(file, 2), Is.EqualTo(data));
     }
 

@@ -7,6 +7,7 @@ internal sealed class CountingLoggerFactory : ILoggerFactory
 {
     private int _warnings;
     private readonly List<string> _messages = [];
+    private readonly List<string> _all = [];
 
     public int Warnings => Volatile.Read(ref _warnings);
 
@@ -16,6 +17,12 @@ internal sealed class CountingLoggerFactory : ILoggerFactory
         {
             lock (_messages) return _messages.ToList();
         }
+    }
+
+    /// <summary>How many warnings and errors so far contain <paramref name="text"/> (the first 10,000 are searched).</summary>
+    public int CountContaining(string text)
+    {
+        lock (_all) return _all.Count(m => m.Contains(text, StringComparison.Ordinal));
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
@@ -34,8 +41,11 @@ internal sealed class CountingLoggerFactory : ILoggerFactory
         {
             if (logLevel < LogLevel.Warning) return;
             Interlocked.Increment(ref owner._warnings);
+            var message = formatter(state, exception);
             lock (owner._messages)
-                if (owner._messages.Count < 20) owner._messages.Add(formatter(state, exception) + " " + exception);
+                if (owner._messages.Count < 20) owner._messages.Add(message + " " + exception);
+            lock (owner._all)
+                if (owner._all.Count < 10_000) owner._all.Add(message);
         }
     }
 }

@@ -112,7 +112,8 @@ internal static class ParserFuzzer
         return report;
     }
 
-    private static ManifestBody Body(OwnerKey owner, long size, Random random, int segmentSize = 4096, int k = 10, int p = 5)
+    /// <summary>A manifest body with random shard hashes (no checks: any parameters, as an attacker would choose).</summary>
+    internal static ManifestBody Body(OwnerKey owner, long size, Random random, int segmentSize = 4096, int k = 10, int p = 5)
     {
         var body = new ManifestBody
         {

@@ -47,6 +47,26 @@ internal static class MeshTestData
     public static int CountHeld(MeshNode node, IEnumerable<Sha256Hash> hashes) =>
         node.Shards is { } store ? hashes.Count(store.Contains) : 0;
 
+    /// <summary>Shard indexes of a segment that some node in <paramref name="nodes"/> holds with the right bytes (read from disk).</summary>
+    public static async Task<int> ValidShardsHeldAsync(IEnumerable<MeshNode> nodes, Manifest m, int segment)
+    {
+        int valid = 0;
+        for (int j = 0; j < m.TotalShards; j++)
+        {
+            var hash = m.ShardHash(segment, j);
+            foreach (var node in nodes)
+            {
+                if (node.Shards is { } store && store.Contains(hash) && await store.GetAsync(hash) is { } bytes && hash.Matches(bytes))
+                {
+                    valid++;
+                    break;
+                }
+            }
+        }
+
+        return valid;
+    }
+
     /// <summary>Indexes (in <see cref="LocalMesh.Nodes"/>) of the nodes holding a shard of segment <paramref name="segment"/>.</summary>
     public static async Task<List<int>> HolderIndexesAsync(LocalMesh mesh, MeshNode asker, Cid cid, int segment = 0)
     {

@@ -325,6 +325,43 @@ public class FilePipelineTests
         Assert.ThrowsAsync<ArgumentNullException>(() => encoder.EncodeAsync(null!, ContentKey.Generate(), Owner.Value, new MemoryShards()));
     }
 
+    [Test]
+    public void Encoder_refuses_shards_larger_than_a_frame_and_more_segments_than_a_manifest_holds()
+    {
+        // k = 1 and 8 MiB segments: 8 MiB shards, twice what one frame carries.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FileEncoder(new FileCodecOptions { SegmentSize = 8 * 1024 * 1024, DataShards = 1, ParityShards = 1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FileEncoder(new FileCodecOptions { DataShards = 15, ParityShards = 6 }));
+
+        // 4 KiB segments of 20 shards: a manifest lists at most MaxSegmentsFor(20); the encoder stops at the first one
+        // too many instead of reading (and placing) the whole input first.
+        int max = Manifest.MaxSegmentsFor(20);
+        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize, DataShards = 10, ParityShards = 10, MaxSegmentsInFlight = 2 });
+        var sink = new CountingSink();
+        var input = new MemoryStream(new byte[(max + 50) * (long)Manifest.MinSegmentSize]);
+        var e = Assert.ThrowsAsync<ArgumentException>(() => encoder.EncodeAsync(input, ContentKey.Generate(), Owner.Value, sink));
+        Assert.That(e!.Message, Does.Contain("larger than one manifest can describe"));
+        Assert.That(sink.Segments, Is.LessThanOrEqualTo(max));
+        Assert.That(input.Position, Is.LessThan(input.Length), "the rest of the input was never read");
+
+        // The largest file that fits does: its manifest is within the bound.
+        var fits = Manifest.MaxSegmentsFor(2);
+        var manifest = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize, DataShards = 1, ParityShards = 1 })
+            .EncodeAsync(new MemoryStream(new byte[fits * (long)Manifest.MinSegmentSize]), ContentKey.Generate(), Owner.Value, new CountingSink()).GetAwaiter().GetResult();
+        Assert.That(manifest.SegmentCount, Is.EqualTo(fits));
+        Assert.That(manifest.Bytes.Length, Is.LessThanOrEqualTo(Manifest.MaxBytes));
+    }
+
+    private sealed class CountingSink : IShardSink
+    {
+        public int Segments { get; private set; }
+
+        public ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
+        {
+            Segments++;
+            return ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>Returns plausible garbage for every third data shard (right length, wrong bytes).</summary>
     private sealed class LyingSource(MemoryShards inner) : IShardSource
     {

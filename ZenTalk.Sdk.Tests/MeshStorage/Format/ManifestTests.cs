@@ -194,6 +194,13 @@ public class ManifestTests
             b => b.Cipher = null,
             b => b.PlaintextSize = ulong.MaxValue,
             b => b.PlaintextSize = 1UL << 61,
+            // The bounds the implementation honours (docs/formats.md section 2): k + m <= 20, shards that fit one frame,
+            // at most 65,536 segments.
+            b => (b.DataShards, b.ParityShards) = (1, 31),
+            b => (b.DataShards, b.ParityShards) = (15, 6),
+            b => (b.SegmentSize, b.DataShards, b.ParityShards) = (64 * 1024 * 1024, 10, 5),
+            b => (b.SegmentSize, b.DataShards, b.ParityShards) = ((uint)Manifest.MaxShardSize, 1, 1),
+            b => b.PlaintextSize = (ulong)Manifest.MaxSegmentCount * 4096 + 1,
         };
         foreach (var breakIt in cases)
         {
@@ -202,6 +209,20 @@ public class ManifestTests
             Assert.Throws<IntegrityException>(() => Manifest.Open(Wrap(body, Owner.Value)));
             Assert.Throws<ArgumentException>(() => Manifest.Sign(body, Owner.Value));
         }
+    }
+
+    [Test]
+    public void The_largest_manifests_within_the_bounds_open_and_a_larger_one_is_refused_before_parsing()
+    {
+        // The biggest shards one frame carries, 20 of them: 79 MiB of buffer per segment, the most any manifest asks.
+        var widest = Body(Owner.Value, size: Manifest.MaxShardSize - 16, segmentSize: Manifest.MaxShardSize - 16, k: 1, m: 19);
+        var opened = Manifest.Open(Wrap(widest, Owner.Value));
+        Assert.That(opened.SegmentBufferSize, Is.EqualTo(20 * Manifest.MaxShardSize));
+        Assert.That(new ZenTalk.MeshStorage.Rpc.RpcOptions().MaxShardSize, Is.EqualTo(Manifest.MaxShardSize), "a shard fits one frame of the RPC layer");
+
+        var tooLong = new byte[Manifest.MaxBytes + 1];
+        var e = Assert.Throws<IntegrityException>(() => Manifest.Open(tooLong));
+        Assert.That(e!.Message, Does.Contain("at most"));
     }
 
     [Test]
