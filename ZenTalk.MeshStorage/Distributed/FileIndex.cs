@@ -10,7 +10,9 @@ namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
 /// The files this node knows about, on disk next to its shards: every manifest record it accepted (it is one of
-/// the closest nodes to the CID, or a holder of the file's shards) and every tombstone. It lets a restarted node
+/// the closest nodes to the CID, or a holder of the file's shards) and every tombstone (which carries the manifest it
+/// replaces, so a deleted file keeps only its tombstone; of two tombstones of one file, the one
+/// <see cref="FileRecords.CompareTombstones"/> ranks first stays, whichever came first). It lets a restarted node
 /// serve its manifests again, lets the repair service find the files to check, and lets a holder that was offline
 /// during a delete find out, when it is back, which of its shards belong to a deleted file. The records persist in
 /// one append-only log (<see cref="FileRecordLog"/>); every change of the in-memory state appends one entry, under
@@ -31,6 +33,9 @@ internal sealed class FileIndex : IAsyncDisposable
     private FileRecordLog? _log;
     private int _liveRecords; // manifests + tombstones held: the live entries of the log
 
+    // While loading: tombstones of the first format (without their manifest) met before their manifest.
+    private Dictionary<Cid, List<ValueRecord>>? _awaitingManifest;
+
     public FileIndex(string directory, ShardStore? shards, ILogger logger)
     {
         _directory = directory;
@@ -41,8 +46,10 @@ internal sealed class FileIndex : IAsyncDisposable
 
     public sealed class Entry
     {
+        /// <summary>The manifest record, while the file is live (a tombstone carries the manifest and replaces it).</summary>
         public ValueRecord? ManifestRecord { get; set; }
 
+        /// <summary>The file's manifest: from the manifest record, or from the tombstone once the file is deleted.</summary>
         public Manifest? Manifest { get; set; }
 
         public ValueRecord? TombstoneRecord { get; set; }
@@ -104,8 +111,12 @@ internal sealed class FileIndex : IAsyncDisposable
         if (_log is not null) throw new InvalidOperationException("The file index is already loaded.");
         // An unfinished per-record write, or an unfinished compaction: neither was ever read.
         foreach (var temp in Directory.EnumerateFiles(_directory, "*" + TempExtension)) TryDelete(temp);
+        _awaitingManifest = [];
         _log = FileRecordLog.Open(_directory, _logger, () => Volatile.Read(ref _liveRecords), LiveEntries, Replay);
         MigrateRecordFiles(_log);
+        if (_awaitingManifest.Count > 0)
+            _logger.LogWarning("Ignoring first-format tombstones of {Count} files whose manifest this node does not hold: nothing shows who signed them", _awaitingManifest.Count);
+        _awaitingManifest = null;
         _log.Start();
 
         var manifests = new List<ValueRecord>();
@@ -163,6 +174,8 @@ internal sealed class FileIndex : IAsyncDisposable
     {
         appended = null;
         var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
+        // Opened (and so verified) before any entry is touched; a tombstone carries the manifest of its file.
+        var manifest = FileRecords.IsManifest(record) ? FileRecords.OpenManifest(record) : FileRecords.OpenTombstone(record).Manifest;
         while (true)
         {
             var entry = _files.GetOrAdd(cid, _ => new Entry());
@@ -172,44 +185,82 @@ internal sealed class FileIndex : IAsyncDisposable
                 if (entry.Forgotten) continue;
                 if (FileRecords.IsManifest(record))
                 {
-                    if (entry.ManifestRecord is not null) return entry;
-                    var manifest = FileRecords.OpenManifest(record);
-                    if (entry.TombstoneRecord is { } t && !FileRecords.SameOwner(FileRecords.OpenTombstone(t), manifest))
-                    {
-                        // The tombstone held so far was not the owner's: the manifest wins (and wins again on replay).
-                        entry.TombstoneRecord = null;
-                        Interlocked.Decrement(ref _liveRecords);
-                    }
-
+                    // Deleted (the tombstone lists the shards to refuse) or already known: nothing changes.
+                    if (entry.TombstoneRecord is not null || entry.ManifestRecord is not null) return entry;
                     entry.ManifestRecord = record;
                     entry.Manifest = manifest;
                     Interlocked.Increment(ref _liveRecords);
                     if (persist) appended = Append(FileRecordLog.Kind.Manifest, record);
+                    return entry;
                 }
-                else
-                {
-                    var tombstone = FileRecords.OpenTombstone(record);
-                    if (entry.TombstoneRecord is not null) return entry;
-                    if (entry.Manifest is { } m && !FileRecords.SameOwner(tombstone, m))
-                    {
-                        _logger.LogWarning("Refused a tombstone for {Cid} signed by someone other than its owner", cid);
-                        return entry;
-                    }
 
+                if (entry.TombstoneRecord is { } held)
+                {
+                    // Two tombstones of one file (the owner deleted twice): every node keeps the same one.
+                    if (FileRecords.CompareTombstones(record, held) >= 0) return entry;
                     entry.TombstoneRecord = record;
-                    Interlocked.Increment(ref _liveRecords);
                     if (persist) appended = Append(FileRecordLog.Kind.Tombstone, record);
+                    return entry;
                 }
 
-                if (entry is { Deleted: true, Manifest: { } dead })
+                if (entry.ManifestRecord is not null)
                 {
-                    for (int s = 0; s < dead.SegmentCount; s++)
-                        for (int j = 0; j < dead.TotalShards; j++)
-                            _deletedShards.TryAdd(dead.ShardHash(s, j), 0);
+                    entry.ManifestRecord = null; // The tombstone carries it.
+                    Interlocked.Decrement(ref _liveRecords);
                 }
 
+                entry.TombstoneRecord = record;
+                entry.Manifest = manifest;
+                Interlocked.Increment(ref _liveRecords);
+                if (persist) appended = Append(FileRecordLog.Kind.Tombstone, record);
+                for (int s = 0; s < manifest.SegmentCount; s++)
+                    for (int j = 0; j < manifest.TotalShards; j++)
+                        _deletedShards.TryAdd(manifest.ShardHash(s, j), 0);
                 return entry;
             }
+        }
+    }
+
+    /// <summary>
+    /// Applies a record read back at load time (from the log or from a record file). A tombstone of the first format
+    /// is completed with the manifest it deletes, now or when that manifest is read; it then validates only if its
+    /// signer owns the file (a tombstone by anyone else lost to the manifest then, and is dropped now).
+    /// </summary>
+    private void ApplyLoaded(ValueRecord record, bool persist)
+    {
+        var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
+        if (FileRecords.LacksManifest(record))
+        {
+            if (_files.TryGetValue(cid, out var known) && known.Manifest is { } m)
+            {
+                record = FileRecords.WithManifest(record, m);
+            }
+            else
+            {
+                if (!_awaitingManifest!.TryGetValue(cid, out var waiting)) _awaitingManifest[cid] = waiting = [];
+                waiting.Add(record);
+                return;
+            }
+        }
+
+        FileRecordValidator.Instance.Validate(record);
+        Remember(record, persist, out _);
+        if (FileRecords.IsManifest(record) && _awaitingManifest!.Remove(cid, out var pending))
+        {
+            foreach (var tombstone in pending)
+                ApplyLoadedQuietly(FileRecords.WithManifest(tombstone, _files[cid].Manifest!), persist);
+        }
+    }
+
+    private void ApplyLoadedQuietly(ValueRecord record, bool persist)
+    {
+        try
+        {
+            ApplyLoaded(record, persist);
+        }
+        catch (Exception e) when (e is MeshStorageException or ArgumentException)
+        {
+            _logger.LogWarning(e, "Ignoring a tombstone of {Cid} that its manifest's owner did not sign", Cid.FromDigest(new Sha256Hash(record.Key.Span)));
         }
     }
 
@@ -235,8 +286,7 @@ internal sealed class FileIndex : IAsyncDisposable
             var record = ValueRecord.Parser.ParseFrom(body);
             if ((kind == FileRecordLog.Kind.Manifest) != FileRecords.IsManifest(record))
                 throw new ArgumentException($"A {kind} entry holds a record named '{record.Name.ToStringUtf8()}'.", nameof(body));
-            FileRecordValidator.Instance.Validate(record);
-            Remember(record, persist: false, out _);
+            ApplyLoaded(record, persist: false);
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or MeshStorageException or ArgumentException)
         {
@@ -259,8 +309,7 @@ internal sealed class FileIndex : IAsyncDisposable
             try
             {
                 var record = ValueRecord.Parser.ParseFrom(File.ReadAllBytes(path));
-                FileRecordValidator.Instance.Validate(record);
-                Remember(record, persist: true, out _);
+                ApplyLoaded(record, persist: true);
             }
             catch (Exception e) when (e is IOException or InvalidProtocolBufferException or MeshStorageException or ArgumentException)
             {

@@ -108,7 +108,7 @@ internal sealed class MeshStore : IMeshStore
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 if (atClosest is not null) await Task.WhenAny(atClosest).ConfigureAwait(false); // Settled: the clean-up must see every node it reached.
                 published.AddRange(sink.RecordSentTo.Where(r => !published.Exists(p => p.Id == r.Id)));
-                if (manifest is not null) await WithdrawAsync(manifest.Cid, owner, published).ConfigureAwait(false);
+                if (manifest is not null) await WithdrawAsync(manifest, owner, published).ConfigureAwait(false);
                 await CleanUpAsync(sink.Placed, owner).ConfigureAwait(false);
                 // A failed segment cancels the encoder; report the segment's failure, not the cancellation.
                 if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && sink.Failure is { } cause)
@@ -144,12 +144,12 @@ internal sealed class MeshStore : IMeshStore
     /// A store that failed after its manifest went out: an owner-signed tombstone replaces it at the same nodes, so
     /// no node keeps (or repairs) a file whose store was reported as failed. Best effort, with its own deadline.
     /// </summary>
-    private async Task WithdrawAsync(Cid cid, OwnerKey owner, List<PeerContact> publishedTo)
+    private async Task WithdrawAsync(Manifest manifest, OwnerKey owner, List<PeerContact> publishedTo)
     {
         List<PeerContact> targets;
         lock (publishedTo) targets = publishedTo.DistinctBy(p => p.Id).ToList();
         if (targets.Count == 0) return;
-        var tombstone = FileRecords.ForTombstone(cid, owner, _options.TimeProvider.GetUtcNow());
+        var tombstone = FileRecords.ForTombstone(manifest, owner, _options.TimeProvider.GetUtcNow());
         using var timeout = new CancellationTokenSource(_options.RecordTimeout);
         await Task.WhenAll(targets.Select(t => _client.StoreRecordAsync(t, tombstone, timeout.Token))).ConfigureAwait(false);
     }
@@ -239,19 +239,14 @@ internal sealed class MeshStore : IMeshStore
         var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
         if (record is null)
             throw new ShardsUnavailableException($"No manifest for {cid} was found in the mesh; nothing to delete (check the CID).");
-        if (FileRecords.IsTombstone(record))
-        {
-            var existing = FileRecords.OpenTombstone(record);
-            if (!existing.OwnerPublicKey.Span.SequenceEqual(owner.PublicKey.SubjectPublicKeyInfo))
-                throw new UnauthorizedOperationException($"File {cid} was deleted by another key; {owner.PublicKey.Id} is not its owner.");
-            return;
-        }
-
-        var manifest = FileRecords.OpenManifest(record);
+        // A tombstone is valid only when the file's owner signed it: the file is deleted already.
+        bool deleted = FileRecords.IsTombstone(record);
+        var manifest = deleted ? FileRecords.OpenTombstone(record).Manifest : FileRecords.OpenManifest(record);
         if (!manifest.Owner.Equals(owner.PublicKey))
             throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can delete {cid}; the key given is {owner.PublicKey.Id}.");
+        if (deleted) return;
 
-        var tombstone = FileRecords.ForTombstone(cid, owner, _options.TimeProvider.GetUtcNow());
+        var tombstone = FileRecords.ForTombstone(manifest, owner, _options.TimeProvider.GetUtcNow());
         // Which node should hold which shards: the closest to each segment key (where placement and repair put them).
         var perHolder = new Dictionary<NodeId, (PeerContact Peer, List<Sha256Hash> Hashes)>();
         for (int s = 0; s < manifest.SegmentCount; s++)

@@ -226,14 +226,15 @@ public class HostileShardTests
     public async Task Forged_tombstones_and_tampered_manifests_pushed_over_the_wire_are_refused_and_repair_deletes_nothing()
     {
         var (file, data, manifest) = await StoreAsync(100_000, 106, via: 5);
-        var (dead, _, _) = await StoreAsync(20_000, 107, via: 5);
+        var (dead, _, deadManifest) = await StoreAsync(20_000, 107, via: 5);
         await _mesh.Nodes[5].Store.DeleteAsync(dead.Cid, _owner);
         var genuine = FileRecords.ForManifest(manifest);
         var key = FileRecords.KeyOf(file.Cid);
-        var deadTombstone = FileRecords.ForTombstone(dead.Cid, _owner, DateTimeOffset.UtcNow);
+        var deadTombstone = FileRecords.ForTombstone(deadManifest, _owner, DateTimeOffset.UtcNow);
 
-        // The attacker's own tombstone for the file (valid under the attacker's key) and its own signed manifest.
-        var attackerTombstone = FileRecords.ForTombstone(file.Cid, _stranger, DateTimeOffset.UtcNow);
+        // The attacker's own tombstone for the file (its signature is good, over the right CID, and it carries the
+        // file's manifest: but the manifest names another owner) and its own signed manifest.
+        var attackerTombstone = FileRecords.ForTombstone(manifest, _stranger, DateTimeOffset.UtcNow);
         var strangerFile = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(5_000, 108)), _stranger);
         var strangerManifest = FileRecords.ForManifest(await _mesh.Nodes[6].MeshStore.FindManifestAsync(strangerFile.Cid, CancellationToken.None));
 
@@ -251,6 +252,11 @@ public class HostileShardTests
         longerLife.ExpiresUnixMs = DateTimeOffset.UtcNow.AddYears(5).ToUnixTimeMilliseconds();
         var movedTombstone = deadTombstone.Clone();
         movedTombstone.Key = genuine.Key;
+        // The first tombstone format: the owner's signature, but no manifest to show the signer owns the file.
+        var bare = ZenTalk.MeshStorage.Distributed.Proto.Tombstone.Parser.ParseFrom(deadTombstone.Value);
+        bare.Manifest = ByteString.Empty;
+        var withoutManifest = deadTombstone.Clone();
+        withoutManifest.Value = bare.ToByteString();
 
         var mustBeRefused = new (string Name, ValueRecord Record)[]
         {
@@ -259,13 +265,13 @@ public class HostileShardTests
             ("another owner's manifest under this CID", otherManifest),
             ("manifest record with a different expiry", longerLife),
             ("the owner's tombstone of another file under this CID", movedTombstone),
+            ("a tombstone by another key, carrying the file's manifest", attackerTombstone),
+            ("a tombstone without the manifest it deletes", withoutManifest),
         };
         foreach (var node in _mesh.Nodes)
         {
             foreach (var (name, record) in mustBeRefused)
                 Assert.That(await Refusal(node, new Request { StoreValue = new StoreValueRequest { Record = record } }), Is.Not.Null, name);
-            // Valid as a record (the attacker's signature is good), but it loses to the owner's manifest wherever both meet.
-            _ = await Refusal(node, new Request { StoreValue = new StoreValueRequest { Record = attackerTombstone } });
         }
 
         foreach (var node in _mesh.Nodes)

@@ -66,7 +66,7 @@ internal static class ShardRequestFuzzer
                 await handler.PutShardAsync(Put(hash, data, file.Grants[hash]), self, cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForManifest(live.Manifest), cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForManifest(dead.Manifest), cancellationToken).ConfigureAwait(false);
-        await files.AcceptAsync(FileRecords.ForTombstone(dead.Manifest.Cid, owner, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+        await files.AcceptAsync(FileRecords.ForTombstone(dead.Manifest, owner, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
         var deadHashes = dead.Shards.Select(s => s.Hash).ToHashSet();
         if (deadHashes.Any(store.Contains)) report.Crash("the tombstone did not drop the deleted file's shards");
         var big = RandomNumberGenerator.GetBytes(LargeShardFrames.Threshold + 16 * 1024);

@@ -10,7 +10,8 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
 public class FileIndexTests
 {
-    private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
+    internal static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
+    internal static readonly Lazy<OwnerKey> Stranger = new(() => OwnerKey.Create(2048));
     private string _dir = null!;
 
     [SetUp]
@@ -34,11 +35,11 @@ public class FileIndexTests
     }
 
     /// <summary>A signed manifest of random content; <paramref name="segments"/> sets its size (480 bytes of hashes each).</summary>
-    private static async Task<Manifest> NewManifest(int segments = 1)
+    internal static async Task<Manifest> NewManifest(int segments = 1, DateTimeOffset? expires = null)
     {
         var content = new byte[segments * Manifest.MinSegmentSize - 1];
         Random.Shared.NextBytes(content);
-        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize });
+        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize, ExpiresAt = expires });
         return await encoder.EncodeAsync(new MemoryStream(content), ContentKey.Generate(), Owner.Value, new DiscardingSink());
     }
 
@@ -49,7 +50,29 @@ public class FileIndexTests
         foreach (var record in records) await index.AcceptAsync(record, CancellationToken.None);
     }
 
-    private static ValueRecord Tombstone(Manifest manifest) => FileRecords.ForTombstone(manifest.Cid, Owner.Value, DateTimeOffset.UtcNow);
+    private static ValueRecord Tombstone(Manifest manifest) => FileRecords.ForTombstone(manifest, Owner.Value, DateTimeOffset.UtcNow);
+
+    /// <summary>A tombstone of the first format, as earlier versions logged it: no manifest inside, no record expiry.</summary>
+    private static ValueRecord FirstFormatTombstone(Manifest manifest, OwnerKey signer)
+    {
+        var record = FileRecords.ForTombstone(manifest, signer, DateTimeOffset.UtcNow);
+        var tombstone = ZenTalk.MeshStorage.Distributed.Proto.Tombstone.Parser.ParseFrom(record.Value);
+        tombstone.Manifest = ByteString.Empty;
+        record.Value = tombstone.ToByteString();
+        record.ExpiresUnixMs = 0;
+        return record;
+    }
+
+    /// <summary>Writes a record log holding exactly <paramref name="records"/>, in order, as an earlier version would have.</summary>
+    private async Task WriteLog(params ValueRecord[] records)
+    {
+        Directory.CreateDirectory(_dir);
+        var log = FileRecordLog.Open(_dir, NullLogger.Instance, () => records.Length, () => [], (_, _) => { });
+        log.Start();
+        foreach (var r in records)
+            await log.Append(FileRecords.IsTombstone(r) ? FileRecordLog.Kind.Tombstone : FileRecordLog.Kind.Manifest, r.ToByteArray());
+        await log.DisposeAsync();
+    }
 
     private static long EntrySize(ValueRecord record) => FileRecordLog.EntryOverhead + record.CalculateSize();
 
@@ -186,7 +209,82 @@ public class FileIndexTests
         Assert.That(entry.Deleted, Is.True);
         Assert.That(entry.Manifest!.Cid, Is.EqualTo(manifest.Cid));
         Assert.That(reopened.IsDeletedShard(manifest.ShardHash(0, 0)), Is.True);
-        Assert.That(loaded.Select(FileRecords.IsTombstone), Is.EqualTo(new[] { false, true }), "tombstones come after manifests");
+        Assert.That(entry.ManifestRecord, Is.Null, "the tombstone carries the manifest and replaces its record");
+        Assert.That(loaded.Select(r => r.ToByteString()), Is.EqualTo(new[] { tombstone.ToByteString() }));
+    }
+
+    [Test]
+    public async Task A_tombstone_before_its_manifest_marks_the_shards_deleted_and_the_manifest_changes_nothing()
+    {
+        var manifest = await NewManifest();
+        var tombstone = Tombstone(manifest);
+        await using (var index = Reopen(out _))
+        {
+            await index.AcceptAsync(tombstone, CancellationToken.None);
+            Assert.That(index.IsDeletedShard(manifest.ShardHash(0, 3)), Is.True, "the tombstone alone lists the shards to refuse");
+            long size = new FileInfo(LogPath).Length;
+            await index.AcceptAsync(FileRecords.ForManifest(manifest), CancellationToken.None);
+            Assert.That(new FileInfo(LogPath).Length, Is.EqualTo(size), "the manifest of a deleted file appends nothing");
+            Assert.That(index.Files.Single().Value.Deleted, Is.True);
+        }
+
+        await using var reopened = Reopen(out var loaded);
+        Assert.That(reopened.Files.Single().Value.Deleted, Is.True);
+        Assert.That(loaded.Select(r => r.ToByteString()), Is.EqualTo(new[] { tombstone.ToByteString() }));
+    }
+
+    [Test]
+    public async Task Of_two_tombstones_of_one_file_the_same_one_stays_whichever_came_first()
+    {
+        var manifest = await NewManifest();
+        var earlier = FileRecords.ForTombstone(manifest, Owner.Value, DateTimeOffset.UtcNow.AddMinutes(-1));
+        var later = FileRecords.ForTombstone(manifest, Owner.Value, DateTimeOffset.UtcNow);
+        foreach (var order in new[] { new[] { earlier, later }, new[] { later, earlier } })
+        {
+            await Accept(order);
+            await using (var index = Reopen(out var loaded))
+            {
+                Assert.That(index.Files.Single().Value.TombstoneRecord, Is.EqualTo(earlier));
+                Assert.That(loaded, Is.EqualTo(new[] { earlier }));
+            }
+
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task First_format_tombstones_in_an_old_log_are_completed_with_their_manifest_when_its_owner_signed_them()
+    {
+        var manifest = await NewManifest();
+        var record = FileRecords.ForManifest(manifest);
+        var owners = FirstFormatTombstone(manifest, Owner.Value);
+        var strangers = FirstFormatTombstone(manifest, Stranger.Value);
+        var cases = new (ValueRecord[] Log, bool Deleted)[]
+        {
+            ([record, owners], true),
+            ([owners, record], true), // the tombstone arrived first, the manifest after it
+            ([record, strangers], false), // another key's tombstone lost to the manifest, and still does
+            ([strangers, record], false),
+        };
+        foreach (var (log, deleted) in cases)
+        {
+            await WriteLog(log);
+            await using (var index = Reopen(out var loaded))
+            {
+                var entry = index.Files.Single().Value;
+                Assert.That(entry.Deleted, Is.EqualTo(deleted));
+                Assert.That(index.IsDeletedShard(manifest.ShardHash(0, 0)), Is.EqualTo(deleted));
+                if (deleted)
+                {
+                    // Completed in memory: a valid tombstone of the current format, which compaction will write.
+                    Assert.That(FileRecords.LacksManifest(entry.TombstoneRecord!), Is.False);
+                    Assert.DoesNotThrow(() => FileRecordValidator.Instance.Validate(entry.TombstoneRecord!));
+                    Assert.That(loaded, Has.Count.EqualTo(1));
+                }
+            }
+
+            Directory.Delete(_dir, recursive: true);
+        }
     }
 
     [Test]
@@ -203,7 +301,7 @@ public class FileIndexTests
         long migrated;
         await using (var index = Reopen(out var loaded))
         {
-            Assert.That(loaded, Has.Count.EqualTo(3));
+            Assert.That(loaded, Has.Count.EqualTo(2), "the live file's manifest and the deleted file's tombstone");
             Assert.That(loaded[^1].ToByteString(), Is.EqualTo(tombstone.ToByteString()));
             Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { FileRecordLog.FileName }));
             migrated = new FileInfo(LogPath).Length;
@@ -214,7 +312,7 @@ public class FileIndexTests
         await using var reopened = Reopen(out var records);
         Assert.That(new FileInfo(LogPath).Length, Is.EqualTo(migrated));
         Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { FileRecordLog.FileName }));
-        Assert.That(records, Has.Count.EqualTo(3));
+        Assert.That(records, Has.Count.EqualTo(2));
         Assert.That(reopened.Files.Single(f => f.Key == deleted.Cid).Value.Deleted, Is.True);
         Assert.That(reopened.Files.Single(f => f.Key == live.Cid).Value.Deleted, Is.False);
     }
@@ -238,7 +336,8 @@ public class FileIndexTests
         Assert.That(new FileInfo(LogPath).Length, Is.LessThan(FileRecordLog.CompactionMinBytes), "the log was rewritten");
         Assert.That(File.Exists(LogPath + ".tmp"), Is.False);
         var bodies = FileRecordLogTests.ReadEntries(_dir).Where(e => e.Kind != FileRecordLog.Kind.Forget).Select(e => ByteString.CopyFrom(e.Body)).ToList();
-        var liveRecords = live.Select(m => FileRecords.ForManifest(m).ToByteString()).Append(tombstone.ToByteString()).ToList();
+        // The deleted file keeps only its tombstone (which carries its manifest).
+        var liveRecords = live.Skip(1).Select(m => FileRecords.ForManifest(m).ToByteString()).Append(tombstone.ToByteString()).ToList();
         Assert.That(liveRecords.Select(r => bodies.Count(b => b == r)), Is.All.EqualTo(1), "each live record once");
 
         await using var reopened = Reopen(out var loaded);
