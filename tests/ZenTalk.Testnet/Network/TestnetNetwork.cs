@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Net;
+
+namespace ZenTalk.Testnet.Network;
+
+/// <summary>How each host's link is shaped.</summary>
+/// <param name="RateMbit">Bandwidth of the link in each direction (tbf on both ends of the veth pair); 0 leaves it unshaped.</param>
+/// <param name="OneWayLatency">Latency between two hosts, one way: each host's link adds half of it in each direction
+/// (a user-space <see cref="LinkRelay"/>); zero puts the veth straight on the bridge.</param>
+internal sealed record LinkShape(int RateMbit, TimeSpan OneWayLatency);
+
+/// <summary>One host of the testnet: its namespace, address and link.</summary>
+internal sealed class TestnetHost
+{
+    public required string Name { get; init; }
+    public required NodeNamespace Namespace { get; init; }
+    public required IPAddress Address { get; init; }
+
+    /// <summary>The interface that is the host's port on a bridge (moved between bridges for a partition).</summary>
+    public required string BridgePort { get; init; }
+
+    public LinkRelay? Relay { get; init; }
+
+    /// <summary>Which bridge the host is on: 0 (the main one) or 1 (the other side of a partition).</summary>
+    public int Side { get; set; }
+}
+
+/// <summary>
+/// The testnet's network, built in the current network namespace, which must be a private one (only <c>lo</c> in it,
+/// as <c>unshare -n</c> makes it): two Linux bridges (the second holds the far side of a partition), and per host a
+/// child namespace joined by a veth pair, its address from 198.18.0.0/15 (on a /15, so every host is on-link), tbf on
+/// both ends of the veth (uplink in the host's namespace, downlink outside) and, for latency, a relay between the
+/// veth's outer end and a bridge port (a second veth pair). Nothing here can reach an address outside the namespace.
+/// </summary>
+internal sealed class TestnetNetwork : IAsyncDisposable
+{
+    /// <summary>The range every address comes from (RFC 2544, reserved for network benchmarking).</summary>
+    public static readonly (IPAddress Network, int Prefix) Range = (IPAddress.Parse("198.18.0.0"), 15);
+
+    private const string MainBridge = "tnbr0";
+    private const string OtherBridge = "tnbr1";
+    private readonly List<TestnetHost> _hosts = [];
+    private readonly LinkShape _shape;
+
+    private TestnetNetwork(LinkShape shape) => _shape = shape;
+
+    public IReadOnlyList<TestnetHost> Hosts => _hosts;
+
+    public LinkShape Shape => _shape;
+
+    /// <summary>Checks that this namespace is private and empty, then creates the bridges.</summary>
+    public static async Task<TestnetNetwork> CreateAsync(LinkShape shape, CancellationToken cancellationToken)
+    {
+        foreach (var tool in new[] { "ip", "tc", "unshare", "nsenter" })
+            if (!Shell.OnPath(tool)) throw new InvalidOperationException($"the testnet needs '{tool}' (iproute2, util-linux) on PATH");
+        var links = await Shell.RunAsync("ip", ["-o", "link", "show"], cancellationToken: cancellationToken);
+        var names = links.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(':')[1].Trim()).ToList();
+        if (names.Any(n => n != "lo"))
+            throw new InvalidOperationException("refusing to build the testnet in a namespace that has other interfaces than lo " +
+                $"({string.Join(", ", names)}): run it inside 'unshare -n' (the program does so itself)");
+        await Shell.IpBatchAsync(
+        [
+            "link set lo up",
+            $"link add {MainBridge} type bridge",
+            $"link set {MainBridge} up",
+            $"link add {OtherBridge} type bridge",
+            $"link set {OtherBridge} up",
+        ], cancellationToken: cancellationToken);
+        return new TestnetNetwork(shape);
+    }
+
+    /// <summary>Whether <paramref name="address"/> is in 198.18.0.0/15.</summary>
+    public static bool InRange(IPAddress address)
+    {
+        var b = address.GetAddressBytes();
+        return b.Length == 4 && b[0] == 198 && (b[1] & 0xFE) == 18;
+    }
+
+    /// <summary>Adds a host: its namespace, its link on the main bridge, its address and shaping.</summary>
+    public async Task<TestnetHost> AddHostAsync(string name, IPAddress address, CancellationToken cancellationToken)
+    {
+        if (!InRange(address)) throw new ArgumentException($"{address} is not in 198.18.0.0/15", nameof(address));
+        var ns = await NodeNamespace.CreateAsync(name, cancellationToken);
+        try
+        {
+            string pid = ns.Pid.ToString(CultureInfo.InvariantCulture);
+            string outer = $"tn{name}v", inner = $"tn{name}e", port = $"tn{name}b", relayEnd = $"tn{name}r";
+            bool relay = _shape.OneWayLatency > TimeSpan.Zero;
+            var commands = new List<string> { $"link add {outer} type veth peer name {inner} netns {pid}" };
+            if (relay)
+            {
+                commands.Add($"link add {port} type veth peer name {relayEnd}");
+                commands.Add($"link set {port} master {MainBridge} up");
+                commands.Add($"link set {relayEnd} promisc on up");
+                commands.Add($"link set {outer} promisc on up");
+            }
+            else
+            {
+                commands.Add($"link set {outer} master {MainBridge} up");
+            }
+            await Shell.IpBatchAsync(commands, cancellationToken: cancellationToken);
+            await Shell.IpBatchAsync(
+            [
+                "link set lo up",
+                $"link set {inner} name eth0",
+                $"addr add {address}/{Range.Prefix} dev eth0",
+                "link set eth0 up",
+            ], ns, cancellationToken);
+            if (_shape.RateMbit > 0)
+            {
+                // The uplink in the host's namespace, the downlink on the veth's outer end (where the relay or the bridge
+                // hands it frames). The burst holds one 64 KiB offload frame, so tbf passes them whole (a smaller burst
+                // would cut them into MTU frames, 40 times the frames through the relay); the queue holds 50 ms.
+                string[] tbf = ["root", "tbf", "rate", $"{_shape.RateMbit}mbit", "burst", "68000", "latency", "50ms"];
+                await Shell.InAsync(ns, ["tc", "qdisc", "add", "dev", "eth0", .. tbf]);
+                await Shell.RunAsync("tc", ["qdisc", "add", "dev", outer, .. tbf], cancellationToken: cancellationToken);
+            }
+            var host = new TestnetHost
+            {
+                Name = name,
+                Namespace = ns,
+                Address = address,
+                BridgePort = relay ? port : outer,
+                Relay = relay ? LinkRelay.Start(outer, relayEnd, _shape.OneWayLatency / 2) : null,
+            };
+            lock (_hosts) _hosts.Add(host);
+            return host;
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Splits the network in two: the hosts in <paramref name="farSide"/> move to the second bridge, where they reach each
+    /// other and nobody else; everyone else stays on the main bridge. Open connections across the cut go silent (their
+    /// packets have nowhere to go), as when a route disappears.
+    /// </summary>
+    public Task PartitionAsync(IEnumerable<TestnetHost> farSide, CancellationToken cancellationToken) =>
+        MoveAsync(farSide, 1, cancellationToken);
+
+    /// <summary>Puts every host back on the main bridge.</summary>
+    public Task HealAsync(CancellationToken cancellationToken) => MoveAsync(_hosts.Where(h => h.Side != 0).ToList(), 0, cancellationToken);
+
+    private async Task MoveAsync(IEnumerable<TestnetHost> hosts, int side, CancellationToken cancellationToken)
+    {
+        var list = hosts.ToList();
+        if (list.Count == 0) return;
+        await Shell.IpBatchAsync(list.Select(h => $"link set {h.BridgePort} master {(side == 0 ? MainBridge : OtherBridge)}"), cancellationToken: cancellationToken);
+        foreach (var h in list) h.Side = side;
+    }
+
+    /// <summary>Frames and bytes the relays carried, and frames they dropped (full queues, links down).</summary>
+    public (long Frames, long Bytes, long Dropped) RelayTotals()
+    {
+        lock (_hosts)
+            return (_hosts.Sum(h => h.Relay?.Frames ?? 0), _hosts.Sum(h => h.Relay?.Bytes ?? 0), _hosts.Sum(h => h.Relay?.Dropped ?? 0));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<TestnetHost> hosts;
+        lock (_hosts) hosts = [.. _hosts];
+        foreach (var h in hosts)
+        {
+            if (h.Relay is not null) await h.Relay.DisposeAsync();
+            // The veth pairs go with the namespace; the bridges with the outer namespace.
+            h.Namespace.Dispose();
+        }
+    }
+}

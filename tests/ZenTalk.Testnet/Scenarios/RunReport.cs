@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ZenTalk.Testnet.Scenarios;
+
+/// <summary>
+/// What a run prints: phases with their time on the run's clock, figures, and checks. A check line reads
+/// "check <name>: ok" or "check <name>: FAILED (why)"; the run's exit code is 1 when any check failed. The last line
+/// is "testnet: N checks, M failed".
+/// </summary>
+internal sealed class RunReport(Stopwatch clock)
+{
+    private readonly List<string> _failures = [];
+    private int _checks;
+
+    public bool Failed => _failures.Count > 0;
+
+    public IReadOnlyList<string> Failures => _failures;
+
+    private string Stamp => clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture).PadLeft(6);
+
+    public void Phase(string text) => Write($"[{Stamp} s] == {text}");
+
+    public void Note(string text) => Write($"[{Stamp} s]    {text}");
+
+    public void Figure(string name, string value) => Write($"figure {name}: {value}");
+
+    public bool Check(string name, bool ok, string detail = "")
+    {
+        _checks++;
+        if (!ok) _failures.Add(name);
+        Write($"check {name}: {(ok ? "ok" : "FAILED")}{(detail.Length > 0 ? $" ({detail})" : "")}");
+        return ok;
+    }
+
+    public void Finish() => Write($"testnet: {_checks} checks, {_failures.Count} failed{(Failed ? ": " + string.Join(", ", _failures) : "")}");
+
+    private static void Write(string line)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
+
+    public static string Ms(double ms) => ms.ToString("F1", CultureInfo.InvariantCulture) + " ms";
+
+    public static string Seconds(double s) => s.ToString("F1", CultureInfo.InvariantCulture) + " s";
+
+    public static string MiB(long bytes) => (bytes / (1024.0 * 1024)).ToString("F0", CultureInfo.InvariantCulture) + " MiB";
+}
