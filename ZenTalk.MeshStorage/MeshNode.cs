@@ -30,6 +30,7 @@ public sealed class MeshNode : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private Task _repairLoop = Task.CompletedTask;
+    private Task _rejoinLoop = Task.CompletedTask;
     private int _stopped;
 
     private MeshNode(MeshNodeOptions options, NodeIdentity identity, DhtNetworkNode network, ShardStore? shards, FileIndex? files,
@@ -239,7 +240,43 @@ public sealed class MeshNode : IAsyncDisposable
 
         int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, cancellationToken).ConfigureAwait(false);
         if (reached == 0)
-            _logger.LogWarning("None of the {Count} bootstrap peers answered; the node runs alone until peers contact it", peers.Count);
+        {
+            _logger.LogWarning("None of the {Count} bootstrap peers answered; the node tries them again while it knows no peer", peers.Count);
+            _rejoinLoop = RejoinAsync(peers, _stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// A node that reached none of its bootstrap peers (they were down, or its network was not up yet) would otherwise
+    /// stay alone until some peer happened to contact it, and no peer knows it. It tries them again, backing off from
+    /// <see cref="MeshNodeOptions.BootstrapRetryInterval"/> to a minute, until its routing table holds a peer.
+    /// </summary>
+    private async Task RejoinAsync(List<BootstrapPeer> peers, CancellationToken stopping)
+    {
+        var wait = _options.BootstrapRetryInterval;
+        try
+        {
+            while (_network.Dht.Table.Count == 0)
+            {
+                await Task.Delay(wait, _options.TimeProvider, stopping).ConfigureAwait(false);
+                if (_network.Dht.Table.Count > 0) break;
+                try
+                {
+                    int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, stopping).ConfigureAwait(false);
+                    if (reached > 0) _logger.LogInformation("Joined the mesh through {Reached} bootstrap peers", reached);
+                }
+                catch (Exception e) when (e is MeshStorageException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+                {
+                    _logger.LogDebug("Bootstrap peers still unreachable: {Reason}", e.Message);
+                }
+
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     private static void Validate(MeshNodeOptions o)
@@ -285,6 +322,8 @@ public sealed class MeshNode : IAsyncDisposable
         {
             _logger.LogError(e, "The repair loop of {Id} had failed", Id);
         }
+
+        await _rejoinLoop.ConfigureAwait(false);
 
         await _network.DisposeAsync().ConfigureAwait(false);
         if (_files is not null) await _files.DisposeAsync().ConfigureAwait(false);

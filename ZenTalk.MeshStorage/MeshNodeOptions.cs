@@ -85,6 +85,9 @@ public sealed class MeshNodeOptions
     /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
     internal TimeSpan DeleteWindow { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>First wait before a node that reached none of its bootstrap peers tries them again (then doubling, up to a minute).</summary>
+    internal TimeSpan BootstrapRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the DHT drops expired records, refreshes buckets and republishes.</summary>
     internal TimeSpan DhtMaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -1,0 +1,47 @@
+using System.Globalization;
+using ZenTalk.MeshStorage;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage;
+
+/// <summary>Joining through bootstrap peers that are not up yet (found by the testnet: such a node stayed alone for good).</summary>
+public class MeshNodeBootstrapTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Path.Combine(Path.GetTempPath(), "zt-bootstrap-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task A_node_whose_bootstrap_peer_is_down_at_start_joins_once_the_peer_is_up(CancellationToken cancellationToken)
+    {
+        // A peer whose key and port are known (as in a bootstrap list), down while the newcomer starts.
+        var peerOptions = new MeshNodeOptions { DataDirectory = Path.Combine(_dir, "peer"), RepairInterval = Timeout.InfiniteTimeSpan };
+        string bootstrap;
+        await using (var peer = await MeshNode.StartAsync(peerOptions, cancellationToken: cancellationToken))
+        {
+            bootstrap = peer.BootstrapAddress;
+            peerOptions.Port = int.Parse(peer.Endpoint[(peer.Endpoint.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+        }
+
+        await using var newcomer = await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            DataDirectory = Path.Combine(_dir, "newcomer"),
+            BootstrapPeers = [bootstrap],
+            RepairInterval = Timeout.InfiniteTimeSpan,
+            BootstrapRetryInterval = TimeSpan.FromMilliseconds(200),
+        }, cancellationToken: cancellationToken);
+        Assert.That(newcomer.Network.Dht.Table.Count, Is.Zero, "the only bootstrap peer was down");
+
+        await using var peerAgain = await MeshNode.StartAsync(peerOptions, cancellationToken: cancellationToken);
+        while (!newcomer.Network.Dht.Table.Contains(peerAgain.Id))
+            await Task.Delay(50, cancellationToken);
+        Assert.That(peerAgain.Network.Dht.Table.Contains(newcomer.Id), Is.True, "the peer learned the newcomer when it called");
+    }
+}
