@@ -16,7 +16,7 @@ namespace ZenTalk.Testnet;
 /// </code>
 /// Options: --nodes N --rate-mbit R --latency-ms L (one way between hosts) --repair-interval S --warm-files N
 /// --partition-seconds S --churn-rounds N --kill-at-once N --converge-budget S --seed N --root DIR --keep;
-/// measure: --small-ops N --large-ops N --large-mib N.
+/// measure: --small-ops N --large-ops N --large-mib N --queue-ms N --no-slow-start-after-idle.
 /// </summary>
 public static class Program
 {
@@ -103,6 +103,8 @@ public static class Program
         SmallOps = a.Int("small-ops", 20),
         LargeOps = a.Int("large-ops", 3),
         LargeMiB = a.Int("large-mib", 64),
+        QueueMs = a.Int("queue-ms", 50),
+        SlowStartAfterIdle = !a.Flag("no-slow-start-after-idle"),
         Root = a.Get("root"),
         Keep = a.Flag("keep"),
     };

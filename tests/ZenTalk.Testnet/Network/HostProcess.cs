@@ -33,6 +33,10 @@ internal sealed partial class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>When set, every request and answer is appended here as a JSON line with the time it was written (clients:
+    /// the run's record of every operation, for reading afterwards).</summary>
+    public StreamWriter? Transcript { get; set; }
+
     /// <summary>The ready line's fields (for a node: "bootstrap" and "node").</summary>
     public JsonObject Ready { get; private set; } = [];
 
@@ -107,6 +111,7 @@ internal sealed partial class HostProcess : IAsyncDisposable
             _ready.TrySetResult(message);
             return;
         }
+        Record(message);
         if (message["id"]?.GetValue<long>() is { } id && _pending.TryRemove(id, out var tcs)) tcs.TrySetResult(message);
     }
 
@@ -124,6 +129,7 @@ internal sealed partial class HostProcess : IAsyncDisposable
                 _process.StandardInput.WriteLine(request.ToJsonString());
                 _process.StandardInput.Flush();
             }
+            Record(request);
             return await tcs.Task.WaitAsync(timeout, cancellationToken);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
@@ -134,6 +140,13 @@ internal sealed partial class HostProcess : IAsyncDisposable
         {
             _pending.TryRemove(id, out _);
         }
+    }
+
+    private void Record(JsonObject message)
+    {
+        if (Transcript is not { } transcript) return;
+        var line = $"{DateTime.UtcNow:HH:mm:ss.fff} {message.ToJsonString()}";
+        lock (transcript) transcript.WriteLine(line);
     }
 
     /// <summary>SIGKILL: the process ends at once, mid-write if it was writing.</summary>
@@ -205,5 +218,7 @@ internal sealed partial class HostProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
         _process.Dispose();
         lock (_writeLock) _log.Dispose();
+        if (Transcript is { } transcript)
+            lock (transcript) transcript.Dispose();
     }
 }

@@ -1,7 +1,6 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using System.Runtime.InteropServices;
 
 namespace ZenTalk.Testnet.Network;
 
@@ -11,21 +10,29 @@ namespace ZenTalk.Testnet.Network;
 /// order; nothing else changes (addresses, ARP, TCP, TLS are the kernel's and the nodes' own). This kernel has no
 /// netem (and no fq for departure-time pacing), so latency is added here; bandwidth stays with tbf on the veths.
 /// A frame the next hop refuses (a full tbf queue, a link that is down) is dropped, as a router would.
+/// <para>
+/// Each direction has two threads of its own, a receiver and a sender that sleeps until each frame is due
+/// (<c>clock_nanosleep</c> on the monotonic clock, to the microsecond), both at real-time priority (SCHED_RR) when
+/// allowed: the nodes and anything else on the machine may load the CPUs, but the delay a frame gets stays the
+/// configured one instead of growing with the load.
+/// </para>
 /// </summary>
-internal sealed class LinkRelay : IAsyncDisposable
+internal sealed partial class LinkRelay : IDisposable
 {
     private readonly Socket _node;
     private readonly Socket _bridge;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task[] _loops;
-    private long _frames, _bytes, _dropped;
+    private readonly long _delayNs;
+    private readonly List<Thread> _threads = [];
+    private volatile bool _stopping;
+    private long _frames, _bytes, _droppedToNode, _droppedToBridge;
 
-    private LinkRelay(Socket node, Socket bridge, TimeSpan delay)
+    private LinkRelay(Socket node, Socket bridge, TimeSpan delay, string name)
     {
         _node = node;
         _bridge = bridge;
-        long ticks = (long)(delay.TotalSeconds * Stopwatch.Frequency);
-        _loops = [.. Direction(_node, _bridge, ticks), .. Direction(_bridge, _node, ticks)];
+        _delayNs = (long)(delay.TotalMilliseconds * 1_000_000);
+        StartDirection(_node, _bridge, toNode: false, name + " up");
+        StartDirection(_bridge, _node, toNode: true, name + " down");
     }
 
     /// <summary>Starts relaying between <paramref name="nodeSide"/> and <paramref name="bridgeSide"/> (interfaces of this namespace).</summary>
@@ -34,7 +41,7 @@ internal sealed class LinkRelay : IAsyncDisposable
         var node = PacketSocket.Open(nodeSide);
         try
         {
-            return new LinkRelay(node, PacketSocket.Open(bridgeSide), delay);
+            return new LinkRelay(node, PacketSocket.Open(bridgeSide), delay, nodeSide);
         }
         catch
         {
@@ -45,78 +52,141 @@ internal sealed class LinkRelay : IAsyncDisposable
 
     public long Frames => Interlocked.Read(ref _frames);
     public long Bytes => Interlocked.Read(ref _bytes);
-    public long Dropped => Interlocked.Read(ref _dropped);
 
-    private Task[] Direction(Socket from, Socket to, long delayTicks)
-    {
-        var queue = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        return [Task.Run(() => ReceiveLoopAsync(from, queue.Writer, delayTicks)), Task.Run(() => SendLoopAsync(to, queue.Reader))];
-    }
+    /// <summary>Frames the node's downlink refused (its tbf queue was full): the receiving end of a congested link.</summary>
+    public long DroppedToNode => Interlocked.Read(ref _droppedToNode);
+
+    /// <summary>Frames the bridge side refused (a link taken down or off the bridge).</summary>
+    public long DroppedToBridge => Interlocked.Read(ref _droppedToBridge);
 
     private readonly record struct Frame(long Due, byte[] Buffer, int Length);
 
-    private async Task ReceiveLoopAsync(Socket from, ChannelWriter<Frame> queue, long delayTicks)
+    private void StartDirection(Socket from, Socket to, bool toNode, string name)
     {
+        var queue = new Queue<Frame>();
+        var receiver = new Thread(() => Receive(from, queue)) { IsBackground = true, Name = name + " rx" };
+        var sender = new Thread(() => Send(to, queue, toNode)) { IsBackground = true, Name = name + " tx" };
+        _threads.Add(receiver);
+        _threads.Add(sender);
+        receiver.Start();
+        sender.Start();
+    }
+
+    private void Receive(Socket from, Queue<Frame> queue)
+    {
+        RealTime.TryRaiseThisThread();
         var buffer = new byte[PacketSocket.MaxFrame];
         try
         {
-            while (!_stop.IsCancellationRequested)
+            while (!_stopping)
             {
-                int n = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, _stop.Token);
+                int n;
+                try
+                {
+                    n = from.Receive(buffer);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+                {
+                    // The receive timeout: a chance to see that the relay is stopping (closing a packet socket does
+                    // not wake a thread blocked on it).
+                    continue;
+                }
                 if (n <= PacketSocket.VnetHeaderSize) continue;
-                long due = Stopwatch.GetTimestamp() + delayTicks;
-                var copy = ArrayPool<byte>.Shared.Rent(n);
-                buffer.AsSpan(0, n).CopyTo(copy);
-                queue.TryWrite(new Frame(due, copy, n));
+                var frame = new Frame(Now() + _delayNs, buffer.AsSpan(0, n).ToArray(), n);
+                lock (queue)
+                {
+                    queue.Enqueue(frame);
+                    if (queue.Count == 1) Monitor.Pulse(queue);
+                }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // Stopped.
         }
         finally
         {
-            queue.TryComplete();
-        }
-    }
-
-    private async Task SendLoopAsync(Socket to, ChannelReader<Frame> queue)
-    {
-        try
-        {
-            await foreach (var frame in queue.ReadAllAsync(_stop.Token))
+            lock (queue)
             {
-                try
-                {
-                    long wait = frame.Due - Stopwatch.GetTimestamp();
-                    if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), _stop.Token);
-                    await to.SendAsync(frame.Buffer.AsMemory(0, frame.Length), SocketFlags.None, _stop.Token);
-                    Interlocked.Increment(ref _frames);
-                    Interlocked.Add(ref _bytes, frame.Length - PacketSocket.VnetHeaderSize);
-                }
-                catch (SocketException)
-                {
-                    // ENOBUFS from a full tbf queue, ENETDOWN from a link taken down: the frame is lost on the way.
-                    Interlocked.Increment(ref _dropped);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(frame.Buffer);
-                }
+                _stopping = true;
+                Monitor.PulseAll(queue);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+    }
+
+    private void Send(Socket to, Queue<Frame> queue, bool toNode)
+    {
+        RealTime.TryRaiseThisThread();
+        while (true)
         {
-            // Stopped.
+            Frame frame;
+            lock (queue)
+            {
+                while (queue.Count == 0 && !_stopping) Monitor.Wait(queue);
+                if (_stopping) return;
+                frame = queue.Dequeue();
+            }
+            RealTime.SleepUntil(frame.Due);
+            try
+            {
+                to.Send(frame.Buffer.AsSpan(0, frame.Length));
+                Interlocked.Increment(ref _frames);
+                Interlocked.Add(ref _bytes, frame.Length - PacketSocket.VnetHeaderSize);
+            }
+            catch (SocketException)
+            {
+                // ENOBUFS from a full tbf queue, ENETDOWN from a link taken down: the frame is lost on the way.
+                Interlocked.Increment(ref toNode ? ref _droppedToNode : ref _droppedToBridge);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Nanoseconds on the monotonic clock (what <see cref="Stopwatch"/> reads on Linux).</summary>
+    private static long Now() => (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+
+    public void Dispose()
     {
-        await _stop.CancelAsync();
+        _stopping = true;
         _node.Dispose();
         _bridge.Dispose();
-        await Task.WhenAll(_loops);
-        _stop.Dispose();
+        foreach (var t in _threads) t.Join(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>Real-time priority and precise sleeps for the relay's threads (Linux).</summary>
+    private static partial class RealTime
+    {
+        private const int SchedRr = 2;
+        private const int ClockMonotonic = 1;
+        private const int TimerAbstime = 1;
+
+        [StructLayout(LayoutKind.Sequential)]
+        private struct Timespec
+        {
+            public long Seconds;
+            public long Nanoseconds;
+        }
+
+        [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+        private static partial int SchedSetScheduler(int pid, int policy, in int priority);
+
+        [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
+        private static partial int ClockNanosleep(int clock, int flags, in Timespec request, IntPtr remaining);
+
+        /// <summary>SCHED_RR at a low real-time priority for the calling thread; without the right (not root) it stays as it is.</summary>
+        public static void TryRaiseThisThread() => _ = SchedSetScheduler(0, SchedRr, 10);
+
+        /// <summary>Sleeps until <paramref name="dueNs"/> on the monotonic clock.</summary>
+        public static void SleepUntil(long dueNs)
+        {
+            var until = new Timespec { Seconds = dueNs / 1_000_000_000, Nanoseconds = dueNs % 1_000_000_000 };
+            // EINTR: sleep again until the time has come.
+            while (ClockNanosleep(ClockMonotonic, TimerAbstime, until, IntPtr.Zero) != 0 && Now() < dueNs)
+            {
+            }
+        }
     }
 }

@@ -35,6 +35,7 @@ internal static partial class PacketSocket
             socket.SetRawSocketOption(SolPacket, PacketIgnoreOutgoing, BitConverter.GetBytes(1));
             socket.ReceiveBufferSize = 2 << 20;
             socket.SendBufferSize = 2 << 20;
+            socket.ReceiveTimeout = 250;
             socket.Bind(new LinkEndPoint(index));
             return socket;
         }

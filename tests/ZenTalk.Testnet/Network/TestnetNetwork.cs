@@ -7,7 +7,9 @@ namespace ZenTalk.Testnet.Network;
 /// <param name="RateMbit">Bandwidth of the link in each direction (tbf on both ends of the veth pair); 0 leaves it unshaped.</param>
 /// <param name="OneWayLatency">Latency between two hosts, one way: each host's link adds half of it in each direction
 /// (a user-space <see cref="LinkRelay"/>); zero puts the veth straight on the bridge.</param>
-internal sealed record LinkShape(int RateMbit, TimeSpan OneWayLatency);
+/// <param name="QueueMs">How long tbf's queue is, in milliseconds of the link's rate (beyond it, frames are dropped).</param>
+/// <param name="SlowStartAfterIdle">net.ipv4.tcp_slow_start_after_idle in every host (Linux's default is on).</param>
+internal sealed record LinkShape(int RateMbit, TimeSpan OneWayLatency, int QueueMs = 50, bool SlowStartAfterIdle = true);
 
 /// <summary>One host of the testnet: its namespace, address and link.</summary>
 internal sealed class TestnetHost
@@ -110,11 +112,12 @@ internal sealed class TestnetNetwork : IAsyncDisposable
             {
                 // The uplink in the host's namespace, the downlink on the veth's outer end (where the relay or the bridge
                 // hands it frames). The burst holds one 64 KiB offload frame, so tbf passes them whole (a smaller burst
-                // would cut them into MTU frames, 40 times the frames through the relay); the queue holds 50 ms.
-                string[] tbf = ["root", "tbf", "rate", $"{_shape.RateMbit}mbit", "burst", "68000", "latency", "50ms"];
+                // would cut them into MTU frames, 40 times the frames through the relay).
+                string[] tbf = ["root", "tbf", "rate", $"{_shape.RateMbit}mbit", "burst", "68000", "latency", $"{_shape.QueueMs}ms"];
                 await Shell.InAsync(ns, ["tc", "qdisc", "add", "dev", "eth0", .. tbf]);
                 await Shell.RunAsync("tc", ["qdisc", "add", "dev", outer, .. tbf], cancellationToken: cancellationToken);
             }
+            if (!_shape.SlowStartAfterIdle) await Shell.InAsync(ns, "sysctl", "-q", "-w", "net.ipv4.tcp_slow_start_after_idle=0");
             var host = new TestnetHost
             {
                 Name = name,
@@ -152,11 +155,16 @@ internal sealed class TestnetNetwork : IAsyncDisposable
         foreach (var h in list) h.Side = side;
     }
 
-    /// <summary>Frames and bytes the relays carried, and frames they dropped (full queues, links down).</summary>
-    public (long Frames, long Bytes, long Dropped) RelayTotals()
+    /// <summary>What the relays carried, and the frames dropped: at full downlink queues, and toward the bridge (partitions).</summary>
+    public string RelayTotals()
     {
         lock (_hosts)
-            return (_hosts.Sum(h => h.Relay?.Frames ?? 0), _hosts.Sum(h => h.Relay?.Bytes ?? 0), _hosts.Sum(h => h.Relay?.Dropped ?? 0));
+        {
+            long frames = _hosts.Sum(h => h.Relay?.Frames ?? 0), bytes = _hosts.Sum(h => h.Relay?.Bytes ?? 0);
+            var full = _hosts.Where(h => h.Relay?.DroppedToNode > 0).Select(h => $"{h.Name} {h.Relay!.DroppedToNode:N0}");
+            return $"{frames:N0} frames, {bytes / (1024.0 * 1024):F0} MiB; dropped at full downlink queues: {string.Join(", ", full.DefaultIfEmpty("none"))}; " +
+                $"toward the bridge: {_hosts.Sum(h => h.Relay?.DroppedToBridge ?? 0):N0}";
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -165,7 +173,7 @@ internal sealed class TestnetNetwork : IAsyncDisposable
         lock (_hosts) hosts = [.. _hosts];
         foreach (var h in hosts)
         {
-            if (h.Relay is not null) await h.Relay.DisposeAsync();
+            h.Relay?.Dispose();
             // The veth pairs go with the namespace; the bridges with the outer namespace.
             h.Namespace.Dispose();
         }

@@ -164,8 +164,8 @@ internal sealed class FaultRun(FaultRunOptions options)
         await CheckReadableAsync("every acknowledged file reads back byte for byte", [clientA, clientB], _book.Live.ToList(), ct);
         await CheckDeletedAsync("deleted files stay deleted", [clientA, clientB], ct);
         ReportMemory();
-        var (frames, bytes, dropped) = _mesh.Network.RelayTotals();
-        _report.Figure("relays", $"{frames:N0} frames, {RunReport.MiB(bytes)}, {dropped:N0} dropped (full queues, partitions)");
+        _report.Figure("relays", _mesh.Network.RelayTotals());
+        _report.Figure("nodes' counters", await _mesh.NodeCountersAsync(ct));
         _report.Figure("files", $"{_book.All.Count} acknowledged, {_book.Deleted.Count()} deleted");
     }
 

@@ -53,8 +53,8 @@ internal sealed class Mesh : IAsyncDisposable
         return mesh;
     }
 
-    /// <summary>Adds <paramref name="count"/> storing nodes: namespaces and links first, then the processes, the first alone,
-    /// the rest <paramref name="parallel"/> at a time, each bootstrapping from the first three.</summary>
+    /// <summary>Adds <paramref name="count"/> storing nodes: namespaces and links first, then the processes, the first three
+    /// one by one, the rest <paramref name="parallel"/> at a time, each bootstrapping from the first three running nodes.</summary>
     public async Task AddNodesAsync(int count, int parallel, CancellationToken cancellationToken)
     {
         int first = _nodes.Count;
@@ -66,12 +66,9 @@ internal sealed class Mesh : IAsyncDisposable
             hosts.Add(member);
             _nodes.Add(member);
         }
+        // The first three alone, so that every later node has three bootstrap peers.
         int next = 0;
-        if (first == 0)
-        {
-            await StartNodeAsync(hosts[0], cancellationToken);
-            next = 1;
-        }
+        for (; next < hosts.Count && hosts[next].Index < 3; next++) await StartNodeAsync(hosts[next], cancellationToken);
         foreach (var batch in hosts.Skip(next).Chunk(parallel))
             await Task.WhenAll(batch.Select(m => StartNodeAsync(m, cancellationToken)));
     }
@@ -109,6 +106,7 @@ internal sealed class Mesh : IAsyncDisposable
             "--bootstrap", string.Join(',', through.Select(n => n.Bootstrap)),
         };
         client.Process = await HostProcess.StartAsync(host, args, client.LogPath, TimeSpan.FromSeconds(60), cancellationToken);
+        client.Process.Transcript = new StreamWriter(Path.ChangeExtension(client.LogPath, ".ops.jsonl")) { AutoFlush = true };
         client.Starts++;
         _clients.Add(client);
         return client;
@@ -155,6 +153,21 @@ internal sealed class Mesh : IAsyncDisposable
         var answer = await CallAsync(member, new JsonObject { ["op"] = "network" }, TimeSpan.FromSeconds(30), ct);
         if (answer["ok"]?.GetValue<bool>() != true) throw new InvalidOperationException($"{member.Name}: network: {answer["message"]}");
         return (answer["table"]!.GetValue<int>(), answer["shards"]!.GetValue<long>());
+    }
+
+    /// <summary>Sums of a few of the nodes' own counters (since each one's last start): inbound connections refused by a
+    /// limit (per address, per /24), connections dropped for a violation or timeout, failed calls.</summary>
+    public async Task<string> NodeCountersAsync(CancellationToken ct)
+    {
+        string[] names = ["zentalk.mesh.rpc.connections_refused", "zentalk.mesh.rpc.peers_dropped", "zentalk.mesh.rpc.calls_failed", "zentalk.mesh.rpc.calls_sent"];
+        var sums = new double[names.Length];
+        foreach (var node in LiveNodes.ToList())
+        {
+            var answer = await CallAsync(node, new JsonObject { ["op"] = "network" }, TimeSpan.FromSeconds(30), ct);
+            if (answer["counters"] is not JsonObject counters) continue;
+            for (int i = 0; i < names.Length; i++) sums[i] += counters[names[i]]?.GetValue<double>() ?? 0;
+        }
+        return $"inbound connections refused by a limit {sums[0]:N0}, connections dropped {sums[1]:N0}, calls failed {sums[2]:N0} of {sums[3]:N0}";
     }
 
     private async Task SampleAsync(CancellationToken stop)
