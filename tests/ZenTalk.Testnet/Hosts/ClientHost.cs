@@ -2,10 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
@@ -31,29 +29,17 @@ internal static class ClientHost
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var a = new HostArguments(args);
-        using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        });
-        using var logs = new StderrLoggerFactory(Enum.Parse<LogLevel>(a.Get("log") ?? "Warning", ignoreCase: true));
-        using var owner = LoadOrCreateOwner(a.Required("owner-key"));
-        using var counters = new MeshCounters();
-        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
+        using var owner = LoadOrCreateOwner(new HostArguments(args).Required("owner-key"));
+        return await StdioServer.HostAsync(args, a => new MeshNodeOptions
         {
             ListenAddress = a.Required("listen"),
             DataDirectory = a.Required("data"),
             BootstrapPeers = a.List("bootstrap"),
             StoreForOthers = false,
             RepairInterval = Timeout.InfiniteTimeSpan,
-        }, logs, stop.Token);
-        StdioServer.Send(new JsonObject { ["ready"] = true, ["node"] = node.Id.ToString() });
-        var client = new Client(node.Store, owner, counters);
-        await StdioServer.RunAsync(client.HandleAsync, stop.Token);
-        await node.StopAsync(CancellationToken.None);
-        return 0;
+        },
+        node => new JsonObject { ["node"] = node.Id.ToString() },
+        (node, counters) => new Client(node.Store, owner, counters).HandleAsync);
     }
 
     private static OwnerKey LoadOrCreateOwner(string path)

@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
 using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Testnet.Hosts;
@@ -16,31 +14,20 @@ namespace ZenTalk.Testnet.Hosts;
 /// </summary>
 internal static class NodeHost
 {
-    public static async Task<int> RunAsync(string[] args)
-    {
-        var a = new HostArguments(args);
-        using var stop = new CancellationTokenSource();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+    public static Task<int> RunAsync(string[] args) => StdioServer.HostAsync(args, a =>
         {
-            context.Cancel = true;
-            stop.Cancel();
-        });
-        using var logs = new StderrLoggerFactory(Enum.Parse<LogLevel>(a.Get("log") ?? "Warning", ignoreCase: true));
-        using var counters = new MeshCounters();
-        double repair = a.Double("repair-interval", 600);
-        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
-        {
-            ListenAddress = a.Required("listen"),
-            Port = a.Int("port", 0),
-            DataDirectory = a.Required("data"),
-            BootstrapPeers = a.List("bootstrap"),
-            RepairInterval = repair > 0 ? TimeSpan.FromSeconds(repair) : Timeout.InfiniteTimeSpan,
-        }, logs, stop.Token);
-        StdioServer.Send(new JsonObject { ["ready"] = true, ["bootstrap"] = node.BootstrapAddress, ["node"] = node.Id.ToString() });
-        await StdioServer.RunAsync((request, ct) => HandleAsync(node, counters, request, ct), stop.Token);
-        await node.StopAsync(CancellationToken.None);
-        return 0;
-    }
+            double repair = a.Double("repair-interval", 600);
+            return new MeshNodeOptions
+            {
+                ListenAddress = a.Required("listen"),
+                Port = a.Int("port", 0),
+                DataDirectory = a.Required("data"),
+                BootstrapPeers = a.List("bootstrap"),
+                RepairInterval = repair > 0 ? TimeSpan.FromSeconds(repair) : Timeout.InfiniteTimeSpan,
+            };
+        },
+        node => new JsonObject { ["bootstrap"] = node.BootstrapAddress, ["node"] = node.Id.ToString() },
+        (node, counters) => (request, ct) => HandleAsync(node, counters, request, ct));
 
     private static async Task<JsonObject> HandleAsync(MeshNode node, MeshCounters counters, JsonObject request, CancellationToken cancellationToken)
     {

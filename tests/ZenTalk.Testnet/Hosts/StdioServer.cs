@@ -1,5 +1,8 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Testnet.Hosts;
 
@@ -68,6 +71,32 @@ internal static class StdioServer
         // Failures too say how long they took (a timeout and a refusal look different).
         answer["ms"] ??= System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         Send(answer);
+    }
+
+    /// <summary>
+    /// The life of a host process: starts its <see cref="MeshNode"/> with the options made from its arguments (logging
+    /// to standard error at --log, default Warning), prints the ready line, serves requests until SIGTERM or until
+    /// standard input closes, then stops the node cleanly.
+    /// </summary>
+    public static async Task<int> HostAsync(string[] args, Func<HostArguments, MeshNodeOptions> options, Func<MeshNode, JsonObject> ready,
+        Func<MeshNode, MeshCounters, Func<JsonObject, CancellationToken, Task<JsonObject>>> handler)
+    {
+        var a = new HostArguments(args);
+        using var stop = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        using var logs = new StderrLoggerFactory(Enum.Parse<LogLevel>(a.Get("log") ?? "Warning", ignoreCase: true));
+        using var counters = new MeshCounters();
+        await using var node = await MeshNode.StartAsync(options(a), logs, stop.Token);
+        var line = ready(node);
+        line["ready"] = true;
+        Send(line);
+        await RunAsync(handler(node, counters), stop.Token);
+        await node.StopAsync(CancellationToken.None);
+        return 0;
     }
 
     /// <summary>A required string field of a request.</summary>
