@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.MeshStorage.Dht;
@@ -41,31 +42,22 @@ internal sealed class DefaultRecordValidator : IRecordValidator
         return incoming.ExpiresUnixMs > existing.ExpiresUnixMs || incoming.ExpiresUnixMs == 0 ? incoming : existing;
     }
 
+    /// <summary>
+    /// Signed records take the owner keys' scheme and policy (ECDSA P-256, or RSA-PSS with a 2048- to 4096-bit modulus and
+    /// exponent 65537), checked before any signature is: a made-up key cannot set the price of a check.
+    /// </summary>
     private static bool VerifySignature(ValueRecord record)
     {
-        byte[] signed = ValueRecords.SigningBytes(record);
-        var spki = record.PublicKey.Span;
+        OwnerPublicKey key;
         try
         {
-            using var ec = ECDsa.Create();
-            ec.ImportSubjectPublicKeyInfo(spki, out int read);
-            if (read != spki.Length || ec.KeySize != 256) return false;
-            return ec.VerifyData(signed, record.Signature.Span, HashAlgorithmName.SHA256);
+            key = OwnerPublicKey.FromSubjectPublicKeyInfo(record.PublicKey.Span);
         }
-        catch (CryptographicException)
-        {
-            // Not an EC key: try RSA below.
-        }
-        try
-        {
-            using var rsa = RSA.Create();
-            rsa.ImportSubjectPublicKeyInfo(spki, out int read);
-            if (read != spki.Length || rsa.KeySize < 2048) return false;
-            return rsa.VerifyData(signed, record.Signature.Span, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
-        }
-        catch (CryptographicException)
+        catch (IntegrityException)
         {
             return false;
         }
+
+        return key.Verify(ValueRecords.SigningBytes(record), record.Signature.Span);
     }
 }

@@ -49,6 +49,16 @@ internal sealed class NodeChild : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The node process's CPU time so far (user and system).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static async Task<NodeChild> StartAsync(string writerPath, string dataDirectory, CancellationToken cancellationToken = default)
     {
         var psi = new ProcessStartInfo("dotnet", [writerPath, "node", dataDirectory])

@@ -11,6 +11,12 @@ public class ManifestTests
 {
     private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
     private static readonly Lazy<OwnerKey> Attacker = new(() => OwnerKey.Create(2048));
+    private static readonly Lazy<OwnerKey> EcdsaOwner = new(() => OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256));
+    private static readonly Lazy<OwnerKey> EcdsaAttacker = new(() => OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256));
+
+    private static OwnerKey OwnerOf(OwnerKeyAlgorithm algorithm) => algorithm == OwnerKeyAlgorithm.Rsa ? Owner.Value : EcdsaOwner.Value;
+
+    private static OwnerKey AttackerOf(OwnerKeyAlgorithm algorithm) => algorithm == OwnerKeyAlgorithm.Rsa ? Attacker.Value : EcdsaAttacker.Value;
 
     internal static ManifestBody Body(OwnerKey owner, long size = 10_000, int segmentSize = 4096, int k = 10, int m = 5)
     {
@@ -46,18 +52,19 @@ public class ManifestTests
     }.ToByteArray();
 
     [Test]
-    public void Signed_manifest_opens_by_its_cid_with_every_field_intact()
+    public void Signed_manifest_opens_by_its_cid_with_every_field_intact([Values] OwnerKeyAlgorithm algorithm)
     {
-        var body = Body(Owner.Value);
+        var owner = OwnerOf(algorithm);
+        var body = Body(owner);
         body.ExpiresUnixMs = 1_800_000_000_000;
-        var manifest = Manifest.Sign(body, Owner.Value);
+        var manifest = Manifest.Sign(body, owner);
         var opened = Manifest.Open(manifest.Bytes.ToArray(), manifest.Cid);
         Assert.That(opened.Cid, Is.EqualTo(Cid.Compute(manifest.Bytes.Span)));
         Assert.That(opened.PlaintextSize, Is.EqualTo(10_000));
         Assert.That(opened.SegmentCount, Is.EqualTo(3));
         Assert.That(opened.SegmentSize, Is.EqualTo(4096));
         Assert.That((opened.DataShards, opened.ParityShards), Is.EqualTo((10, 5)));
-        Assert.That(opened.Owner, Is.EqualTo(Owner.Value.PublicKey));
+        Assert.That(opened.Owner, Is.EqualTo(owner.PublicKey));
         Assert.That(opened.ExpiresAt, Is.EqualTo(DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000)));
         Assert.That(opened.ShardSize(2), Is.EqualTo((10_000 - 8192 + 16 + 9) / 10));
         for (var s = 0; s < 15; s++)
@@ -92,11 +99,12 @@ public class ManifestTests
     }
 
     [Test]
-    public void Two_signatures_of_the_same_body_carry_the_same_body_bytes()
+    public void Two_signatures_of_the_same_body_carry_the_same_body_bytes([Values] OwnerKeyAlgorithm algorithm)
     {
-        var body = Body(Owner.Value);
-        var a = SignedManifest.Parser.ParseFrom(Manifest.Sign(body, Owner.Value).Bytes.Span);
-        var b = SignedManifest.Parser.ParseFrom(Manifest.Sign(body, Owner.Value).Bytes.Span);
+        var owner = OwnerOf(algorithm);
+        var body = Body(owner);
+        var a = SignedManifest.Parser.ParseFrom(Manifest.Sign(body, owner).Bytes.Span);
+        var b = SignedManifest.Parser.ParseFrom(Manifest.Sign(body, owner).Bytes.Span);
         Assert.That(a.Body, Is.EqualTo(b.Body));
     }
 
@@ -109,9 +117,10 @@ public class ManifestTests
     }
 
     [Test]
-    public void Changed_body_under_the_original_signature_is_refused()
+    public void Changed_body_under_the_original_signature_is_refused([Values] OwnerKeyAlgorithm algorithm)
     {
-        var manifest = Manifest.Sign(Body(Owner.Value), Owner.Value);
+        var owner = OwnerOf(algorithm);
+        var manifest = Manifest.Sign(Body(owner), owner);
         var signed = SignedManifest.Parser.ParseFrom(manifest.Bytes.Span);
         var body = ManifestBody.Parser.ParseFrom(signed.Body);
         body.ExpiresUnixMs = 4_000_000_000_000;
@@ -121,9 +130,10 @@ public class ManifestTests
     }
 
     [Test]
-    public void Flipped_signature_bit_is_refused()
+    public void Flipped_signature_bit_is_refused([Values] OwnerKeyAlgorithm algorithm)
     {
-        var signed = SignedManifest.Parser.ParseFrom(Manifest.Sign(Body(Owner.Value), Owner.Value).Bytes.Span);
+        var owner = OwnerOf(algorithm);
+        var signed = SignedManifest.Parser.ParseFrom(Manifest.Sign(Body(owner), owner).Bytes.Span);
         var sig = signed.Signature.ToByteArray();
         sig[^1] ^= 1;
         signed.Signature = ByteString.CopyFrom(sig);
@@ -131,32 +141,34 @@ public class ManifestTests
     }
 
     [Test]
-    public void Manifest_claiming_the_owner_but_signed_by_another_key_is_refused()
+    public void Manifest_claiming_the_owner_but_signed_by_another_key_is_refused([Values] OwnerKeyAlgorithm ownerKind, [Values] OwnerKeyAlgorithm attackerKind)
     {
-        var forged = Wrap(Body(Owner.Value), Attacker.Value);
+        var forged = Wrap(Body(OwnerOf(ownerKind)), AttackerOf(attackerKind));
         Assert.Throws<IntegrityException>(() => Manifest.Open(forged));
         Assert.Throws<IntegrityException>(() => Manifest.Open(forged, Cid.Compute(forged)));
     }
 
     [Test]
-    public void Attacker_re_signing_with_their_own_key_gets_a_different_cid()
+    public void Attacker_re_signing_with_their_own_key_gets_a_different_cid([Values] OwnerKeyAlgorithm ownerKind, [Values] OwnerKeyAlgorithm attackerKind)
     {
-        var original = Manifest.Sign(Body(Owner.Value), Owner.Value);
+        var attacker = AttackerOf(attackerKind);
+        var original = Manifest.Sign(Body(OwnerOf(ownerKind)), OwnerOf(ownerKind));
         var body = ManifestBody.Parser.ParseFrom(SignedManifest.Parser.ParseFrom(original.Bytes.Span).Body);
-        body.OwnerPublicKey = ByteString.CopyFrom(Attacker.Value.PublicKey.SubjectPublicKeyInfo);
-        var forged = Wrap(body, Attacker.Value);
-        Assert.That(Manifest.Open(forged).Owner, Is.EqualTo(Attacker.Value.PublicKey));
+        body.OwnerPublicKey = ByteString.CopyFrom(attacker.PublicKey.SubjectPublicKeyInfo);
+        var forged = Wrap(body, attacker);
+        Assert.That(Manifest.Open(forged).Owner, Is.EqualTo(attacker.PublicKey));
         Assert.Throws<IntegrityException>(() => Manifest.Open(forged, original.Cid));
     }
 
     [Test]
-    public void Signature_made_for_another_purpose_does_not_verify_as_a_manifest()
+    public void Signature_made_for_another_purpose_does_not_verify_as_a_manifest([Values] OwnerKeyAlgorithm algorithm)
     {
-        var bodyBytes = Body(Owner.Value).ToByteArray();
+        var owner = OwnerOf(algorithm);
+        var bodyBytes = Body(owner).ToByteArray();
         var signed = new SignedManifest
         {
             Body = ByteString.CopyFrom(bodyBytes),
-            Signature = ByteString.CopyFrom(Owner.Value.Sign(bodyBytes)), // no manifest domain prefix
+            Signature = ByteString.CopyFrom(owner.Sign(bodyBytes)), // no manifest domain prefix
         };
         Assert.Throws<IntegrityException>(() => Manifest.Open(signed.ToByteArray()));
     }
@@ -253,5 +265,35 @@ public class ManifestTests
     public void Signing_with_a_key_that_is_not_the_named_owner_is_an_argument_error()
     {
         Assert.Throws<ArgumentException>(() => Manifest.Sign(Body(Owner.Value), Attacker.Value));
+        Assert.Throws<ArgumentException>(() => Manifest.Sign(Body(Owner.Value), EcdsaOwner.Value));
+        Assert.Throws<ArgumentException>(() => Manifest.Sign(Body(EcdsaOwner.Value), EcdsaAttacker.Value));
+    }
+
+    [Test]
+    public void An_ecdsa_manifest_carries_a_64_byte_signature_and_its_key_type_in_the_key_alone()
+    {
+        var manifest = Manifest.Sign(Body(EcdsaOwner.Value), EcdsaOwner.Value);
+        var signed = SignedManifest.Parser.ParseFrom(manifest.Bytes.Span);
+        Assert.That(signed.Signature.Length, Is.EqualTo(64));
+        var opened = Manifest.Open(manifest.Bytes, manifest.Cid);
+        Assert.That(opened.Owner.Algorithm, Is.EqualTo(OwnerKeyAlgorithm.EcdsaP256));
+        Assert.That(opened.Owner.KeySizeInBits, Is.EqualTo(256));
+        // The same body bytes with an RSA-length signature, or an ECDSA signature in DER form, are refused.
+        var der = new SignedManifest { Body = signed.Body, Signature = ByteString.CopyFrom(ConvertToDer(signed.Signature.ToByteArray())) };
+        Assert.Throws<IntegrityException>(() => Manifest.Open(der.ToByteArray()));
+        Assert.Throws<IntegrityException>(() => Manifest.Open(new SignedManifest { Body = signed.Body, Signature = ByteString.CopyFrom(new byte[256]) }.ToByteArray()));
+    }
+
+    /// <summary>An IEEE P1363 (r ‖ s) ECDSA signature re-encoded as a DER SEQUENCE of two INTEGERs.</summary>
+    private static byte[] ConvertToDer(byte[] p1363)
+    {
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteIntegerUnsigned(p1363.AsSpan(0, 32));
+            writer.WriteIntegerUnsigned(p1363.AsSpan(32, 32));
+        }
+
+        return writer.Encode();
     }
 }

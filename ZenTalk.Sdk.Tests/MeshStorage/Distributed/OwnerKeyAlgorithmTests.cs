@@ -1,0 +1,148 @@
+using Google.Protobuf;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Distributed.Proto;
+using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc.Wire;
+
+namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+
+/// <summary>
+/// ECDSA P-256 owner keys beside RSA ones on one shared 16-node mesh: manifests, tombstones and delete requests signed
+/// with either kind, and every mix of a file owned by one kind and an operation signed by the other.
+/// </summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public class OwnerKeyAlgorithmTests
+{
+    private LocalMesh _mesh = null!;
+    private readonly Dictionary<OwnerKeyAlgorithm, OwnerKey> _owners = [];
+    private readonly Dictionary<OwnerKeyAlgorithm, OwnerKey> _strangers = [];
+
+    [OneTimeSetUp]
+    public async Task StartMesh()
+    {
+        _mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions());
+        foreach (var kind in Enum.GetValues<OwnerKeyAlgorithm>())
+        {
+            _owners[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Create(2048) : OwnerKey.Create(kind);
+            _strangers[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Create(2048) : OwnerKey.Create(kind);
+        }
+    }
+
+    [OneTimeTearDown]
+    public async Task StopMesh()
+    {
+        await _mesh.DisposeAsync();
+        foreach (var key in _owners.Values.Concat(_strangers.Values)) key.Dispose();
+    }
+
+    private int HeldAnywhere(IEnumerable<Sha256Hash> hashes) => _mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes));
+
+    [Test]
+    public async Task A_file_stored_under_an_ecdsa_key_reads_back_and_its_owner_deletes_it_everywhere()
+    {
+        var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
+        var data = MeshTestData.Bytes(150_000, 31);
+        var stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner);
+        var manifest = await _mesh.Nodes[3].MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        Assert.That(manifest.Owner, Is.EqualTo(owner.PublicKey));
+        Assert.That(manifest.Owner.Algorithm, Is.EqualTo(OwnerKeyAlgorithm.EcdsaP256));
+        await using (var client = await _mesh.StartClientAsync(5))
+            Assert.That(await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey)), Is.EqualTo(data));
+
+        var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[0], stored.Cid);
+        Assert.That(HeldAnywhere(hashes), Is.EqualTo(hashes.Count));
+        await _mesh.Nodes[7].Store.DeleteAsync(stored.Cid, owner);
+
+        Assert.That(HeldAnywhere(hashes), Is.Zero, "the owner's ECDSA-signed delete removed every shard");
+        var key = FileRecords.KeyOf(stored.Cid);
+        var tombstones = _mesh.Nodes.Select(n => n.Network.Dht.Records.Get(key)).Where(r => r is not null && FileRecords.IsTombstone(r)).ToList();
+        Assert.That(tombstones, Is.Not.Empty, "the ECDSA-signed tombstone was accepted");
+        Assert.That(FileRecords.OpenTombstone(tombstones[0]!).Signature.Length, Is.EqualTo(64));
+        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.That(e!.Message, Does.Contain("deleted"));
+    }
+
+    [Test]
+    public async Task Rotating_the_key_of_an_ecdsa_owned_file_keeps_the_owner_and_drops_the_old_cid()
+    {
+        var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
+        var data = MeshTestData.Bytes(40_000, 32);
+        var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), owner);
+        var rotated = await _mesh.Nodes[2].Store.RotateKeyAsync(stored.Cid, stored.ContentKey, owner);
+        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[6].Store.RetrieveAsync(rotated.Cid, rotated.ContentKey)), Is.EqualTo(data));
+        Assert.That((await _mesh.Nodes[6].MeshStore.FindManifestAsync(rotated.Cid, CancellationToken.None)).Owner, Is.EqualTo(owner.PublicKey));
+        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[6].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+    }
+
+    [Test]
+    public async Task A_file_is_not_deleted_by_a_key_of_either_kind_but_its_owners(
+        [Values] OwnerKeyAlgorithm ownerKind, [Values] OwnerKeyAlgorithm strangerKind)
+    {
+        var owner = _owners[ownerKind];
+        var stranger = _strangers[strangerKind];
+        var data = MeshTestData.Bytes(60_000, 40 + ((int)ownerKind * 3) + (int)strangerKind);
+        var stored = await _mesh.Nodes[2].Store.StoreAsync(new MemoryStream(data), owner);
+        var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[2], stored.Cid);
+
+        Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await _mesh.Nodes[4].Store.DeleteAsync(stored.Cid, stranger));
+        // Straight to every holder, validly signed by the stranger's own key: the shards are not theirs.
+        DeleteShardsRequest? forged = null;
+        foreach (var holder in _mesh.Nodes.Where(n => MeshTestData.CountHeld(n, hashes) > 0))
+        {
+            forged = DeleteAuthorization.Create(stranger, holder.Id, hashes, DateTimeOffset.UtcNow);
+            var answer = await _mesh.Nodes[4].Network.Client.CallAsync(holder.Network.Server.LocalEndPoint, holder.Id,
+                new Request { DeleteShards = forged }, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.That(answer.DeleteShards.Deleted, Is.Zero);
+        }
+
+        // The stranger's tombstone, valid under its own key, pushed to every node: it loses to the owner's manifest.
+        var tombstone = FileRecords.ForTombstone(stored.Cid, stranger, DateTimeOffset.UtcNow);
+        foreach (var node in _mesh.Nodes)
+        {
+            try
+            {
+                await _mesh.Nodes[4].Network.Client.CallAsync(node.Network.Server.LocalEndPoint, node.Id,
+                    new Request { StoreValue = new StoreValueRequest { Record = tombstone } }, TimeSpan.FromSeconds(10), CancellationToken.None);
+            }
+            catch (MeshStorageException)
+            {
+                // Refusing it outright is as good as keeping the manifest over it.
+            }
+        }
+
+        Assert.That(forged!.Signature.Length, Is.EqualTo(stranger.PublicKey.Algorithm == OwnerKeyAlgorithm.Rsa ? 256 : 64));
+        Assert.That(HeldAnywhere(hashes), Is.EqualTo(hashes.Count), "nothing was deleted");
+        Assert.That(_mesh.Nodes.Any(n => n.Files!.Files.Any(f => f.Key == stored.Cid && f.Value.Deleted)), Is.False, "no node believes the file deleted");
+        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey)), Is.EqualTo(data));
+
+        // The owner still can.
+        await _mesh.Nodes[4].Store.DeleteAsync(stored.Cid, owner);
+        Assert.That(HeldAnywhere(hashes), Is.Zero);
+    }
+
+    [Test]
+    public void A_tombstone_signed_by_one_kind_never_passes_as_the_other_kinds()
+    {
+        var cid = Cid.Compute("a file"u8);
+        var rsa = _owners[OwnerKeyAlgorithm.Rsa];
+        var ecdsa = _owners[OwnerKeyAlgorithm.EcdsaP256];
+        var record = FileRecords.ForTombstone(cid, ecdsa, DateTimeOffset.UtcNow);
+        Assert.That(FileRecords.OpenTombstone(record).OwnerPublicKey.Span.SequenceEqual(ecdsa.PublicKey.SubjectPublicKeyInfo), Is.True);
+
+        // The ECDSA owner's signature under the RSA key's name, and the reverse: both refused.
+        var signedByEcdsa = Tombstone.Parser.ParseFrom(record.Value);
+        var renamed = signedByEcdsa.Clone();
+        renamed.OwnerPublicKey = ByteString.CopyFrom(rsa.PublicKey.SubjectPublicKeyInfo);
+        var forged = record.Clone();
+        forged.Value = renamed.ToByteString();
+        Assert.Throws<IntegrityException>(() => FileRecords.OpenTombstone(forged));
+
+        var signedByRsa = Tombstone.Parser.ParseFrom(FileRecords.ForTombstone(cid, rsa, DateTimeOffset.UtcNow).Value);
+        signedByRsa.OwnerPublicKey = ByteString.CopyFrom(ecdsa.PublicKey.SubjectPublicKeyInfo);
+        forged.Value = signedByRsa.ToByteString();
+        Assert.Throws<IntegrityException>(() => FileRecords.OpenTombstone(forged));
+    }
+}
