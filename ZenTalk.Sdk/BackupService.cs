@@ -50,17 +50,41 @@ public sealed class BackupService
         ArgumentNullException.ThrowIfNull(owner);
         var createdAt = _time.GetUtcNow();
         // The snapshot goes through a temporary file: the store writes it at its own pace and the mesh reads it once
-        // with a known length; the file disappears when closed, whatever happens.
-        var path = Path.Combine(Path.GetTempPath(), $"zentalk-backup-{Guid.NewGuid():N}.tmp");
-        var snapshot = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16,
-            FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-        await using (snapshot.ConfigureAwait(false))
+        // with a known length. It holds every message and attachment key in the clear, so it lives in a directory only
+        // the user can enter (0700) and is itself 0600 on Unix; the file disappears when closed and the directory
+        // right after, whatever happens.
+        var directory = Directory.CreateTempSubdirectory("zentalk-backup-");
+        try
         {
-            await store.BackupAsync(snapshot, cancellationToken).ConfigureAwait(false);
-            snapshot.Position = 0;
-            var stored = await _mesh.StoreAsync(snapshot, owner, options, progress, cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Message store backed up to the mesh as {Cid} ({Size} bytes)", stored.Cid, stored.Size);
-            return new BackupReceipt(stored.Cid, stored.ContentKey, stored.Size, createdAt);
+            var file = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                BufferSize = 1 << 16,
+                Options = FileOptions.Asynchronous | FileOptions.DeleteOnClose,
+            };
+            if (!OperatingSystem.IsWindows()) file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            var snapshot = new FileStream(Path.Combine(directory.FullName, "backup.snapshot"), file);
+            await using (snapshot.ConfigureAwait(false))
+            {
+                await store.BackupAsync(snapshot, cancellationToken).ConfigureAwait(false);
+                snapshot.Position = 0;
+                var stored = await _mesh.StoreAsync(snapshot, owner, options, progress, cancellationToken).ConfigureAwait(false);
+                _logger.LogInformation("Message store backed up to the mesh as {Cid} ({Size} bytes)", stored.Cid, stored.Size);
+                return new BackupReceipt(stored.Cid, stored.ContentKey, stored.Size, createdAt);
+            }
+        }
+        finally
+        {
+            try
+            {
+                directory.Delete(recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning(e, "Could not remove the backup's private temporary directory {Directory}", directory.FullName);
+            }
         }
     }
 

@@ -109,6 +109,10 @@ public sealed partial class SqliteMessageStore : IMessageStore
         {
             Directory.CreateDirectory(directory);
         }
+        // Created for the user alone before SQLite sees it; SQLite gives the -wal and -shm the same mode.
+        PrivateFiles.CreateEmptyIfMissing(fullPath);
+        // Backup snapshots a crash left beside the database (each holds a full copy of it).
+        DeleteStaleSnapshots(fullPath);
         var logger = CreateLogger(options);
         var builder = new SqliteConnectionStringBuilder
         {

@@ -187,4 +187,41 @@ public class BackupServiceTests
         await using var store = await SqliteMessageStore.OpenAsync(target);
         Assert.That((await store.GetMessageAsync("mine"))?.Body, Is.EqualTo("keep me"));
     }
+
+    [Test]
+    [Platform("Linux", Reason = "Unix file modes and /proc/self/fd")]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task The_snapshot_on_its_way_to_the_mesh_is_readable_by_the_owner_only_and_gone_afterwards()
+    {
+        var store = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "messages.db"));
+        await using (store)
+        {
+            await FillAsync(store, 200);
+            var seen = new List<Storage.PrivateFiles.Access>();
+            // Progress is reported while the mesh reads the snapshot, so the snapshot file is open then.
+            var progress = new Reporting(() =>
+            {
+                if (seen.Count == 0) seen.AddRange(Storage.PrivateFiles.OpenNamed("backup").Select(Storage.PrivateFiles.AccessTo));
+            });
+            await Service(0).BackupAsync(store, _owner, progress: progress);
+
+            TestContext.Out.WriteLine("during the upload: " + string.Join("; ", seen));
+            Assert.That(seen, Is.Not.Empty, "the snapshot was open during the upload");
+            foreach (var access in seen)
+            {
+                Assert.That(access.Private, Is.True, access + " holds every message and attachment key");
+                var path = access.Path;
+                Assert.That(File.Exists(path), Is.False, path + " was removed");
+                var directory = Path.GetDirectoryName(path)!;
+                if (Path.GetFullPath(directory) != Path.GetFullPath(Path.GetTempPath()))
+                    Assert.That(Directory.Exists(directory), Is.False, directory + ", the snapshot's private directory, was removed");
+            }
+        }
+    }
+
+    /// <summary>Calls back on the reporting thread itself (<see cref="Progress{T}"/> would post elsewhere, later).</summary>
+    private sealed class Reporting(Action onReport) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => onReport();
+    }
 }

@@ -91,7 +91,7 @@ internal static class BackupFormat
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            var output = new FileStream(outputPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+            var output = new FileStream(outputPath, PrivateFiles.CreateNew(FileAccess.Write, FileOptions.Asynchronous, bufferSize: 1));
             await using (output.ConfigureAwait(false))
             {
                 var remaining = length;

@@ -26,6 +26,9 @@ internal sealed class StoreConnection : IDisposable
             var store = new StoreConnection(connection);
             // WAL lets readers run while the writer commits; NORMAL is durable across application crashes and
             // only risks the last commits on power loss, the usual trade-off for a client database.
+            // Code stored in the file (triggers, views, defaults) may use only functions and virtual tables SQLite
+            // marks harmless: a file that came from elsewhere cannot make the store's connections run anything else.
+            store.Pragma("PRAGMA trusted_schema = OFF");
             store.Pragma($"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}");
             store.Pragma("PRAGMA journal_mode = WAL");
             store.Pragma("PRAGMA synchronous = NORMAL");
