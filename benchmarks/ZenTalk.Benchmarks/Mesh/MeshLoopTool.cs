@@ -27,6 +27,11 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// before each read and write (the fault proxy of the hardening runs), so round trips, not CPU, set the pace: how a
 /// store or fetch behaves on a network with real latency. Both apply to the in-process mesh only.
 /// </para>
+/// <para>
+/// <c>--owner-key rsa|ecdsa|both</c> picks the owner key the files are stored under: RSA-3072 (RSASSA-PSS, the default) or
+/// ECDSA P-256. <c>both</c> alternates the two in blocks of ten operations within every round, so that both see the same
+/// machine, and prints each one's figures and their ratio per round.
+/// </para>
 /// </summary>
 internal static class MeshLoopTool
 {
@@ -35,7 +40,7 @@ internal static class MeshLoopTool
         if (args is ["holders", ..]) return HoldersAsync(Option(args, "root")).GetAwaiter().GetResult();
         if (args.Length == 0 || args[0] is not ("store" or "fetch"))
         {
-            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR] [--split] [--nodes N] [--latency-ms D]");
+            Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR] [--split] [--nodes N] [--latency-ms D] [--owner-key rsa|ecdsa|both]");
             return 2;
         }
 
@@ -45,7 +50,21 @@ internal static class MeshLoopTool
         int warmup = int.Parse(Option(args, "warmup") ?? "500", CultureInfo.InvariantCulture);
         int nodes = int.Parse(Option(args, "nodes") ?? "15", CultureInfo.InvariantCulture);
         int latency = int.Parse(Option(args, "latency-ms") ?? "0", CultureInfo.InvariantCulture);
-        return RunAsync(args[0] == "store", operations, gap, size, warmup, Option(args, "root"), args.Contains("--split"), nodes, latency).GetAwaiter().GetResult();
+        OwnerKeyAlgorithm[]? kinds = (Option(args, "owner-key") ?? "rsa") switch
+        {
+            "rsa" => [OwnerKeyAlgorithm.Rsa],
+            "ecdsa" => [OwnerKeyAlgorithm.EcdsaP256],
+            "both" => [OwnerKeyAlgorithm.Rsa, OwnerKeyAlgorithm.EcdsaP256],
+            _ => null,
+        };
+        if (kinds is null)
+        {
+            Console.Error.WriteLine("--owner-key is rsa, ecdsa or both");
+            return 2;
+        }
+
+        return RunAsync(args[0] == "store", operations, gap, size, warmup, Option(args, "root"), args.Contains("--split"), nodes, latency, kinds)
+            .GetAwaiter().GetResult();
     }
 
     private static string? Option(string[] args, string name)
@@ -54,11 +73,14 @@ internal static class MeshLoopTool
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
+    private static string Name(OwnerKeyAlgorithm kind) => kind == OwnerKeyAlgorithm.Rsa ? "RSA-3072" : "ECDSA P-256";
+
     private static async Task<int> RunAsync(bool store, int operations, int gapMs, int size, int warmup, string? root, bool split,
-        int nodes, int latencyMs)
+        int nodes, int latencyMs, OwnerKeyAlgorithm[] kinds)
     {
+        const int Block = 10; // operations in a row under one key when two alternate
         var attachment = RandomNumberGenerator.GetBytes(size);
-        using var owner = OwnerKey.Create();
+        var owners = kinds.Select(OwnerKey.Create).ToArray();
         var options = new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan };
         string? ownRoot = root is null ? null : Path.Combine(root, "zentalk-meshloop-" + Guid.NewGuid().ToString("N"));
         if (ownRoot is not null) options.RootDirectory = ownRoot;
@@ -95,49 +117,70 @@ internal static class MeshLoopTool
                 fetcher = mesh.Nodes[nodes > 9 ? 9 : nodes - 1].Store;
             }
 
-            var stored = await storer.StoreAsync(new MemoryStream(attachment, writable: false), owner);
-            async Task Operation()
+            var stored = new List<StoredFile>();
+            foreach (var owner in owners) stored.Add(await storer.StoreAsync(new MemoryStream(attachment, writable: false), owner));
+            async Task Operation(int who)
             {
                 if (store)
                 {
-                    await storer.StoreAsync(new MemoryStream(attachment, writable: false), owner);
+                    await storer.StoreAsync(new MemoryStream(attachment, writable: false), owners[who]);
                     return;
                 }
 
-                var stream = await fetcher.RetrieveAsync(stored.Cid, stored.ContentKey);
+                var stream = await fetcher.RetrieveAsync(stored[who].Cid, stored[who].ContentKey);
                 await using (stream) await stream.CopyToAsync(Stream.Null);
             }
 
-            for (int i = 0; i < warmup; i++) await Operation();
+            for (int i = 0; i < warmup; i++) await Operation((i / Block) % owners.Length);
             using var process = Process.GetCurrentProcess();
             for (int round = 0; round < 3; round++)
             {
-                var latencies = new double[operations];
-                // CPU per round, not per operation: reading it costs more than the gaps it would measure. The pauses
-                // cost next to nothing (the process sleeps), so the round's CPU over its operations is theirs.
-                process.Refresh();
-                var cpuBefore = process.TotalProcessorTime;
-                var holdersBefore = holders?.Cpu() ?? TimeSpan.Zero;
-                for (int i = 0; i < operations; i++)
+                var latencies = owners.Select(_ => new List<double>(operations)).ToArray();
+                // CPU per block of operations under one key, not per operation: reading it costs more than the gaps it
+                // would measure. The pauses cost next to nothing (the process sleeps), so a block's CPU is its operations'.
+                var cpu = new TimeSpan[owners.Length];
+                var holdersCpu = new TimeSpan[owners.Length];
+                for (int i = 0; i < operations * owners.Length; i += Block)
                 {
-                    if (gapMs > 0) await Task.Delay(gapMs);
-                    long start = Stopwatch.GetTimestamp();
-                    await Operation();
-                    latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                    int who = (i / Block) % owners.Length;
+                    process.Refresh();
+                    var cpuBefore = process.TotalProcessorTime;
+                    var holdersBefore = holders?.Cpu() ?? TimeSpan.Zero;
+                    for (int j = 0; j < Math.Min(Block, (operations * owners.Length) - i); j++)
+                    {
+                        if (gapMs > 0) await Task.Delay(gapMs);
+                        long start = Stopwatch.GetTimestamp();
+                        await Operation(who);
+                        latencies[who].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    }
+
+                    process.Refresh();
+                    cpu[who] += process.TotalProcessorTime - cpuBefore;
+                    if (holders is not null) holdersCpu[who] += holders.Cpu() - holdersBefore;
                 }
 
-                process.Refresh();
-                var cpu = process.TotalProcessorTime - cpuBefore;
-                string holdersCpu = holders is null ? ""
-                    : string.Create(CultureInfo.InvariantCulture, $", holders' process {(holders.Cpu() - holdersBefore).TotalMilliseconds / operations:F2} ms");
+                var p50 = new double[owners.Length];
+                for (int who = 0; who < owners.Length; who++)
+                {
+                    var sorted = latencies[who].Order().ToArray();
+                    int n = sorted.Length;
+                    p50[who] = sorted[n / 2];
+                    string holdersShare = holders is null ? ""
+                        : string.Create(CultureInfo.InvariantCulture, $", holders' process {holdersCpu[who].TotalMilliseconds / n:F2} ms");
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{(store ? "store" : "fetch")} {size / 1024} KiB, {Name(kinds[who])} owner, gap {gapMs} ms{(split ? ", split" : "")}{(latencyMs > 0 ? $", {nodes} nodes, latency {latencyMs} ms" : "")}: p50 {sorted[n / 2]:F2} ms, p99 {sorted[(int)(n * 0.99)]:F2} ms, CPU {cpu[who].TotalMilliseconds / n:F2} ms per operation{holdersShare} ({n} operations)"));
+                }
 
-                Array.Sort(latencies);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(store ? "store" : "fetch")} {size / 1024} KiB, gap {gapMs} ms{(split ? ", split" : "")}{(latencyMs > 0 ? $", {nodes} nodes, latency {latencyMs} ms" : "")}: p50 {latencies[operations / 2]:F2} ms, p99 {latencies[(int)(operations * 0.99)]:F2} ms, CPU {cpu.TotalMilliseconds / operations:F2} ms per operation{holdersCpu} ({operations} operations)"));
+                if (owners.Length == 2)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"round {round + 1}: ECDSA P-256 / RSA-3072 = {p50[1] / p50[0]:F2} (p50), {cpu[1] / cpu[0]:F2} (CPU)"));
+                }
             }
         }
         finally
         {
+            foreach (var owner in owners) owner.Dispose();
             if (client is not null) await client.DisposeAsync();
             if (Directory.Exists(clientDirectory)) Directory.Delete(clientDirectory, recursive: true);
             holders?.Dispose();
