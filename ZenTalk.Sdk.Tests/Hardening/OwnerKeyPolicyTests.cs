@@ -123,11 +123,9 @@ public class OwnerKeyPolicyTests
     public async Task Tombstones_and_manifests_naming_such_keys_are_refused_by_the_key_policy(CancellationToken cancellationToken)
     {
         const int Count = 50;
-        // The tombstone names the node's own id as its CID, so the node is the closest there is to it.
-        var cid = _node.Id.ToByteArray();
         foreach (var key in Hostile)
         {
-            var tombstones = await Flood(() => new Request { StoreValue = new StoreValueRequest { Record = key.Tombstone(cid, DateTimeOffset.UtcNow) } }, Count, cancellationToken);
+            var tombstones = await Flood(() => new Request { StoreValue = new StoreValueRequest { Record = key.Tombstone(DateTimeOffset.UtcNow) } }, Count, cancellationToken);
             var manifests = await Flood(() => new Request { StoreValue = new StoreValueRequest { Record = key.Manifest(DateTimeOffset.UtcNow) } }, Count, cancellationToken);
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{key}: victim CPU {tombstones.CpuMs:F2} ms per tombstone, {manifests.CpuMs:F2} ms per manifest ({tombstones.Refusals[0]?.Message})"));

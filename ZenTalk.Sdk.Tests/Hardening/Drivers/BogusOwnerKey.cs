@@ -98,21 +98,26 @@ internal sealed class BogusOwnerKey
         return request;
     }
 
-    /// <summary>A tombstone record for <paramref name="cidDigest"/>, "signed" with this key.</summary>
-    public ValueRecord Tombstone(byte[] cidDigest, DateTimeOffset deletedAt) => new()
+    /// <summary>A tombstone record "signed" with this key, carrying (as tombstones must) a manifest this key "owns".</summary>
+    public ValueRecord Tombstone(DateTimeOffset deletedAt)
     {
-        Key = ByteString.CopyFrom(cidDigest),
-        Kind = RecordKind.Signed,
-        Name = ByteString.CopyFromUtf8("t"),
-        Type = FileRecords.Type,
-        Value = new Tombstone
+        var manifest = Manifest(deletedAt);
+        return new ValueRecord
         {
-            CidDigest = ByteString.CopyFrom(cidDigest),
-            OwnerPublicKey = ByteString.CopyFrom(SubjectPublicKeyInfo),
-            DeletedUnixMs = deletedAt.ToUnixTimeMilliseconds(),
-            Signature = ByteString.CopyFrom(Signature()),
-        }.ToByteString(),
-    };
+            Key = manifest.Key,
+            Kind = RecordKind.Signed,
+            Name = ByteString.CopyFromUtf8("t"),
+            Type = FileRecords.Type,
+            Value = new Tombstone
+            {
+                CidDigest = manifest.Key,
+                OwnerPublicKey = ByteString.CopyFrom(SubjectPublicKeyInfo),
+                DeletedUnixMs = deletedAt.ToUnixTimeMilliseconds(),
+                Signature = ByteString.CopyFrom(Signature()),
+                Manifest = manifest.Value,
+            }.ToByteString(),
+        };
+    }
 
     /// <summary>A structurally valid one-segment manifest record naming this key as its owner, with a made-up signature.</summary>
     public ValueRecord Manifest(DateTimeOffset createdAt)
