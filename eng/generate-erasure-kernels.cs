@@ -82,14 +82,15 @@ static string GfniFile()
     w.Line();
     w.Line("/// <summary>");
     w.Line("/// GF2P8AFFINEQB kernels: one affine instruction multiplies a whole vector by a constant, given as an 8x8 bit");
-    w.Line("/// matrix (<see cref=\"GaloisField.AffineMatrix\"/>). A table entry is that 8-byte matrix, broadcast to every lane by");
-    w.Line("/// the load itself (an embedded {1to8} broadcast operand with AVX-512).");
+    w.Line("/// matrix (<see cref=\"GaloisField.AffineMatrix\"/>). A table entry is that 8-byte matrix repeated to 32 bytes: the");
+    w.Line("/// 512-bit kernel broadcasts its first 8 bytes to every lane in the load itself (an embedded {1to8} operand), the");
+    w.Line("/// narrower ones use the entry as their memory operand.");
     w.Line("/// </summary>");
     w.Open("internal static unsafe class GfniKernels");
     var widths = new[]
     {
         new Width(512, "64 bytes per step (AVX-512F + GFNI).", "Gfni.V512.IsSupported"),
-        new Width(256, "32 bytes per step (AVX + GFNI).", "Gfni.V256.IsSupported"),
+        new Width(256, "64 bytes (two vectors) per step (AVX + GFNI).", "Gfni.V256.IsSupported", Columns: 2),
         new Width(128, "16 bytes per step (SSE4.1 + GFNI).", "Gfni.IsSupported"),
     };
     for (int k = 0; k < widths.Length; k++)
@@ -145,7 +146,7 @@ static void KernelStruct(Writer w, Width v, Family family, bool last)
     w.Line();
     w.Line($"public static int Step => {v.Bytes * v.Columns};");
     w.Line();
-    w.Line($"public static int EntryBytes => {(family == Family.Gfni ? 8 : 128)};");
+    w.Line($"public static int EntryBytes => {(family == Family.Gfni ? 32 : 128)};");
     w.Line();
     w.Line($"public static bool IsSupported => {v.Supported};");
     w.Line();
@@ -173,7 +174,7 @@ static void Run(Writer w, Width v, Family family, bool wide)
     int width = v.Bytes, cols = v.Columns, step = width * cols;
     string vec = v.Vec;
     bool nibble = family == Family.Nibble;
-    int entryBytes = nibble ? 128 : 8;
+    int entryBytes = nibble ? 128 : 32;
     if (wide)
     {
         w.Line("/// <summary>Any number of inputs (read through <paramref name=\"inputs\"/> in pairs); see <see cref=\"IKernel.RunWide{TN}\"/>.</summary>");
@@ -251,7 +252,12 @@ static void Run(Writer w, Width v, Family family, bool wide)
     string Xor3(string a, string b, string c) => string.Format(CultureInfo.InvariantCulture, xor3, a, b, c);
     string gfni = v.Bits switch { 512 => "Gfni.V512", 256 => "Gfni.V256", _ => "Gfni" };
     string shuffle = v.Bits switch { 512 => "Avx512BW.Shuffle", 256 => "Avx2.Shuffle", _ => "Vector128.ShuffleNative" };
-    string Mul(string x, string entry) => $"{gfni}.GaloisFieldAffineTransform({x}, {v.Type}.Create(*(ulong*)({entry})).AsByte(), 0)";
+    // 512 bits: the first 8 bytes of the entry as an embedded {1to8} broadcast operand. 256 and 128 bits: the entry
+    // itself as the memory operand (without AVX-512 there is no embedded broadcast, and VPBROADCASTQ per product
+    // measured slower than a 32-byte load).
+    string Mul(string x, string entry) => v.Bits == 512
+        ? $"{gfni}.GaloisFieldAffineTransform({x}, {v.Type}.Create(*(ulong*)({entry})).AsByte(), 0)"
+        : $"{gfni}.GaloisFieldAffineTransform({x}, {v.Type}.Load({entry}), 0)";
 
     // Loads one input into every column (nibble: and splits it into shuffle indices).
     void Load(string target, string source)

@@ -69,7 +69,12 @@ internal sealed unsafe class CodingPlan
                     var e = new Span<byte>(_tables + ((nint)Inputs * first + c * n + r) * entry, entry);
                     if (entry == GfniKernels.V512.EntryBytes)
                     {
-                        Unsafe.WriteUnaligned(ref e[0], GaloisField.AffineMatrix(coefficient));
+                        // The 8-byte matrix, repeated to 32 bytes (see GfniKernels).
+                        ulong affine = GaloisField.AffineMatrix(coefficient);
+                        for (int q = 0; q < entry; q += 8)
+                        {
+                            Unsafe.WriteUnaligned(ref e[q], affine);
+                        }
                     }
                     else
                     {

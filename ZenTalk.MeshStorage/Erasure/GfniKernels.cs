@@ -12,8 +12,9 @@ namespace ZenTalk.MeshStorage.Erasure;
 
 /// <summary>
 /// GF2P8AFFINEQB kernels: one affine instruction multiplies a whole vector by a constant, given as an 8x8 bit
-/// matrix (<see cref="GaloisField.AffineMatrix"/>). A table entry is that 8-byte matrix, broadcast to every lane by
-/// the load itself (an embedded {1to8} broadcast operand with AVX-512).
+/// matrix (<see cref="GaloisField.AffineMatrix"/>). A table entry is that 8-byte matrix repeated to 32 bytes: the
+/// 512-bit kernel broadcasts its first 8 bytes to every lane in the load itself (an embedded {1to8} operand), the
+/// narrower ones use the entry as their memory operand.
 /// </summary>
 internal static unsafe class GfniKernels
 {
@@ -24,7 +25,7 @@ internal static unsafe class GfniKernels
 
         public static int Step => 64;
 
-        public static int EntryBytes => 8;
+        public static int EntryBytes => 32;
 
         public static bool IsSupported => Gfni.V512.IsSupported;
 
@@ -52,7 +53,7 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
+            nint n = TN.Value * 32;
             nint step = descending ? -64 : 64;
             nint i = descending ? end - 64 : start;
             nint stop = descending ? start : end - 64;
@@ -64,31 +65,31 @@ internal static unsafe class GfniKernels
                 acc0 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 0)).AsByte(), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc1 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 32)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc2 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 64)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc3 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 96)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc4 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 128)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc5 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 160)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc6 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 192)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc7 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 224)).AsByte(), 0);
                 }
                 if (default(TI) is KernelDispatch.IAbove2)
                 {
@@ -97,31 +98,31 @@ internal static unsafe class GfniKernels
                     acc0 = Avx512F.TernaryLogic(acc0, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 0)).AsByte(), 0), 0x96);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 8)).AsByte(), 0), 0x96);
+                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 32)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 16)).AsByte(), 0), 0x96);
+                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 64)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 64)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 24)).AsByte(), 0), 0x96);
+                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 96)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 96)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 32)).AsByte(), 0), 0x96);
+                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 128)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 128)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 40)).AsByte(), 0), 0x96);
+                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 160)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 160)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 48)).AsByte(), 0), 0x96);
+                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 192)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 192)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 56)).AsByte(), 0), 0x96);
+                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 224)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 2 * n + 224)).AsByte(), 0), 0x96);
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove1)
@@ -130,31 +131,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 1 * n + 224)).AsByte(), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove4)
@@ -164,31 +165,31 @@ internal static unsafe class GfniKernels
                     acc0 = Avx512F.TernaryLogic(acc0, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 0)).AsByte(), 0), 0x96);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 8)).AsByte(), 0), 0x96);
+                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 32)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 16)).AsByte(), 0), 0x96);
+                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 64)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 64)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 24)).AsByte(), 0), 0x96);
+                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 96)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 96)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 32)).AsByte(), 0), 0x96);
+                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 128)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 128)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 40)).AsByte(), 0), 0x96);
+                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 160)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 160)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 48)).AsByte(), 0), 0x96);
+                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 192)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 192)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 56)).AsByte(), 0), 0x96);
+                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 224)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 4 * n + 224)).AsByte(), 0), 0x96);
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove3)
@@ -197,31 +198,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 3 * n + 224)).AsByte(), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove6)
@@ -231,31 +232,31 @@ internal static unsafe class GfniKernels
                     acc0 = Avx512F.TernaryLogic(acc0, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 0)).AsByte(), 0), 0x96);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 8)).AsByte(), 0), 0x96);
+                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 32)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 16)).AsByte(), 0), 0x96);
+                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 64)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 64)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 24)).AsByte(), 0), 0x96);
+                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 96)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 96)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 32)).AsByte(), 0), 0x96);
+                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 128)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 128)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 40)).AsByte(), 0), 0x96);
+                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 160)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 160)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 48)).AsByte(), 0), 0x96);
+                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 192)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 192)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 56)).AsByte(), 0), 0x96);
+                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 224)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 6 * n + 224)).AsByte(), 0), 0x96);
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove5)
@@ -264,31 +265,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 5 * n + 224)).AsByte(), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove8)
@@ -298,31 +299,31 @@ internal static unsafe class GfniKernels
                     acc0 = Avx512F.TernaryLogic(acc0, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 0)).AsByte(), 0), 0x96);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 8)).AsByte(), 0), 0x96);
+                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 32)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 16)).AsByte(), 0), 0x96);
+                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 64)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 64)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 24)).AsByte(), 0), 0x96);
+                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 96)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 96)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 32)).AsByte(), 0), 0x96);
+                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 128)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 128)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 40)).AsByte(), 0), 0x96);
+                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 160)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 160)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 48)).AsByte(), 0), 0x96);
+                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 192)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 192)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 56)).AsByte(), 0), 0x96);
+                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 224)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(tables + 8 * n + 224)).AsByte(), 0), 0x96);
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove7)
@@ -331,31 +332,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 7 * n + 224)).AsByte(), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove9)
@@ -364,31 +365,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 224)).AsByte(), 0);
                     }
                 }
                 Vector512.Store(acc0, out0 + i);
@@ -447,7 +448,7 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
+            nint n = TN.Value * 32;
             nint step = descending ? -64 : 64;
             nint i = descending ? end - 64 : start;
             nint stop = descending ? start : end - 64;
@@ -459,31 +460,31 @@ internal static unsafe class GfniKernels
                 acc0 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 0)).AsByte(), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc1 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 32)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc2 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 64)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc3 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 96)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc4 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 128)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc5 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 160)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc6 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 192)).AsByte(), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc7 = Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 224)).AsByte(), 0);
                 }
                 byte* t = tables + n;
                 int c = 1;
@@ -494,31 +495,31 @@ internal static unsafe class GfniKernels
                     acc0 = Avx512F.TernaryLogic(acc0, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 0)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 0)).AsByte(), 0), 0x96);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 8)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 8)).AsByte(), 0), 0x96);
+                        acc1 = Avx512F.TernaryLogic(acc1, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 32)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 16)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 16)).AsByte(), 0), 0x96);
+                        acc2 = Avx512F.TernaryLogic(acc2, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 64)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 64)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 24)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 24)).AsByte(), 0), 0x96);
+                        acc3 = Avx512F.TernaryLogic(acc3, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 96)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 96)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 32)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 32)).AsByte(), 0), 0x96);
+                        acc4 = Avx512F.TernaryLogic(acc4, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 128)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 128)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 40)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 40)).AsByte(), 0), 0x96);
+                        acc5 = Avx512F.TernaryLogic(acc5, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 160)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 160)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 48)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 48)).AsByte(), 0), 0x96);
+                        acc6 = Avx512F.TernaryLogic(acc6, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 192)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 192)).AsByte(), 0), 0x96);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 56)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 56)).AsByte(), 0), 0x96);
+                        acc7 = Avx512F.TernaryLogic(acc7, Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 224)).AsByte(), 0), Gfni.V512.GaloisFieldAffineTransform(y, Vector512.Create(*(ulong*)(t + 1 * n + 224)).AsByte(), 0), 0x96);
                     }
                 }
                 if (c < inCount)
@@ -527,31 +528,31 @@ internal static unsafe class GfniKernels
                     acc0 = acc0 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 0)).AsByte(), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 32)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 64)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 96)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 128)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 160)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 192)).AsByte(), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 224)).AsByte(), 0);
                     }
                 }
                 Vector512.Store(acc0, out0 + i);
@@ -598,14 +599,14 @@ internal static unsafe class GfniKernels
         }
     }
 
-    /// <summary>32 bytes per step (AVX + GFNI).</summary>
+    /// <summary>64 bytes (two vectors) per step (AVX + GFNI).</summary>
     internal readonly struct V256 : IKernel
     {
         public static int Width => 32;
 
-        public static int Step => 32;
+        public static int Step => 64;
 
-        public static int EntryBytes => 8;
+        public static int EntryBytes => 32;
 
         public static bool IsSupported => Gfni.V256.IsSupported;
 
@@ -637,373 +638,476 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
-            nint step = descending ? -32 : 32;
-            nint i = descending ? end - 32 : start;
-            nint stop = descending ? start : end - 32;
+            nint n = TN.Value * 32;
+            nint step = descending ? -64 : 64;
+            nint i = descending ? end - 64 : start;
+            nint stop = descending ? start : end - 64;
             while (true)
             {
-                Vector256<byte> x, y;
-                Vector256<byte> acc0 = default, acc1 = default, acc2 = default, acc3 = default, acc4 = default, acc5 = default, acc6 = default, acc7 = default;
-                x = Vector256.Load(in0 + i);
-                acc0 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 0)).AsByte(), 0);
+                Vector256<byte> x0, y0, x1, y1;
+                Vector256<byte> acc0_0 = default, acc0_1 = default, acc0_2 = default, acc0_3 = default, acc0_4 = default, acc0_5 = default, acc0_6 = default, acc0_7 = default;
+                Vector256<byte> acc1_0 = default, acc1_1 = default, acc1_2 = default, acc1_3 = default, acc1_4 = default, acc1_5 = default, acc1_6 = default, acc1_7 = default;
+                x0 = Vector256.Load(in0 + i);
+                x1 = Vector256.Load(in0 + i + 32);
+                acc0_0 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 0), 0);
+                acc1_0 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 0), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc0_1 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 32), 0);
+                    acc1_1 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 32), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc0_2 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 64), 0);
+                    acc1_2 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 64), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc0_3 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 96), 0);
+                    acc1_3 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 96), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc0_4 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 128), 0);
+                    acc1_4 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 128), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc0_5 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 160), 0);
+                    acc1_5 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 160), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc0_6 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 192), 0);
+                    acc1_6 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 192), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc0_7 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 224), 0);
+                    acc1_7 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 224), 0);
                 }
                 if (default(TI) is KernelDispatch.IAbove2)
                 {
-                    x = Vector256.Load(in1 + i);
-                    y = Vector256.Load(in2 + i);
-                    acc0 = Xor3(acc0, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 0)).AsByte(), 0));
+                    x0 = Vector256.Load(in1 + i);
+                    x1 = Vector256.Load(in1 + i + 32);
+                    y0 = Vector256.Load(in2 + i);
+                    y1 = Vector256.Load(in2 + i + 32);
+                    acc0_0 = Xor3(acc0_0, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 0), 0));
+                    acc1_0 = Xor3(acc1_0, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 8)).AsByte(), 0));
+                        acc0_1 = Xor3(acc0_1, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 32), 0));
+                        acc1_1 = Xor3(acc1_1, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 16)).AsByte(), 0));
+                        acc0_2 = Xor3(acc0_2, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 64), 0));
+                        acc1_2 = Xor3(acc1_2, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 24)).AsByte(), 0));
+                        acc0_3 = Xor3(acc0_3, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 96), 0));
+                        acc1_3 = Xor3(acc1_3, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 32)).AsByte(), 0));
+                        acc0_4 = Xor3(acc0_4, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 128), 0));
+                        acc1_4 = Xor3(acc1_4, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 40)).AsByte(), 0));
+                        acc0_5 = Xor3(acc0_5, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 160), 0));
+                        acc1_5 = Xor3(acc1_5, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 48)).AsByte(), 0));
+                        acc0_6 = Xor3(acc0_6, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 192), 0));
+                        acc1_6 = Xor3(acc1_6, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 2 * n + 56)).AsByte(), 0));
+                        acc0_7 = Xor3(acc0_7, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 2 * n + 224), 0));
+                        acc1_7 = Xor3(acc1_7, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 2 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove1)
                 {
-                    x = Vector256.Load(in1 + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(in1 + i);
+                    x1 = Vector256.Load(in1 + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 1 * n + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 1 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove4)
                 {
-                    x = Vector256.Load(in3 + i);
-                    y = Vector256.Load(in4 + i);
-                    acc0 = Xor3(acc0, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 0)).AsByte(), 0));
+                    x0 = Vector256.Load(in3 + i);
+                    x1 = Vector256.Load(in3 + i + 32);
+                    y0 = Vector256.Load(in4 + i);
+                    y1 = Vector256.Load(in4 + i + 32);
+                    acc0_0 = Xor3(acc0_0, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 0), 0));
+                    acc1_0 = Xor3(acc1_0, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 8)).AsByte(), 0));
+                        acc0_1 = Xor3(acc0_1, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 32), 0));
+                        acc1_1 = Xor3(acc1_1, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 16)).AsByte(), 0));
+                        acc0_2 = Xor3(acc0_2, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 64), 0));
+                        acc1_2 = Xor3(acc1_2, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 24)).AsByte(), 0));
+                        acc0_3 = Xor3(acc0_3, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 96), 0));
+                        acc1_3 = Xor3(acc1_3, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 32)).AsByte(), 0));
+                        acc0_4 = Xor3(acc0_4, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 128), 0));
+                        acc1_4 = Xor3(acc1_4, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 40)).AsByte(), 0));
+                        acc0_5 = Xor3(acc0_5, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 160), 0));
+                        acc1_5 = Xor3(acc1_5, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 48)).AsByte(), 0));
+                        acc0_6 = Xor3(acc0_6, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 192), 0));
+                        acc1_6 = Xor3(acc1_6, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 4 * n + 56)).AsByte(), 0));
+                        acc0_7 = Xor3(acc0_7, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 4 * n + 224), 0));
+                        acc1_7 = Xor3(acc1_7, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 4 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove3)
                 {
-                    x = Vector256.Load(in3 + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(in3 + i);
+                    x1 = Vector256.Load(in3 + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 3 * n + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 3 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove6)
                 {
-                    x = Vector256.Load(in5 + i);
-                    y = Vector256.Load(in6 + i);
-                    acc0 = Xor3(acc0, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 0)).AsByte(), 0));
+                    x0 = Vector256.Load(in5 + i);
+                    x1 = Vector256.Load(in5 + i + 32);
+                    y0 = Vector256.Load(in6 + i);
+                    y1 = Vector256.Load(in6 + i + 32);
+                    acc0_0 = Xor3(acc0_0, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 0), 0));
+                    acc1_0 = Xor3(acc1_0, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 8)).AsByte(), 0));
+                        acc0_1 = Xor3(acc0_1, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 32), 0));
+                        acc1_1 = Xor3(acc1_1, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 16)).AsByte(), 0));
+                        acc0_2 = Xor3(acc0_2, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 64), 0));
+                        acc1_2 = Xor3(acc1_2, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 24)).AsByte(), 0));
+                        acc0_3 = Xor3(acc0_3, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 96), 0));
+                        acc1_3 = Xor3(acc1_3, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 32)).AsByte(), 0));
+                        acc0_4 = Xor3(acc0_4, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 128), 0));
+                        acc1_4 = Xor3(acc1_4, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 40)).AsByte(), 0));
+                        acc0_5 = Xor3(acc0_5, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 160), 0));
+                        acc1_5 = Xor3(acc1_5, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 48)).AsByte(), 0));
+                        acc0_6 = Xor3(acc0_6, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 192), 0));
+                        acc1_6 = Xor3(acc1_6, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 6 * n + 56)).AsByte(), 0));
+                        acc0_7 = Xor3(acc0_7, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 6 * n + 224), 0));
+                        acc1_7 = Xor3(acc1_7, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 6 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove5)
                 {
-                    x = Vector256.Load(in5 + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(in5 + i);
+                    x1 = Vector256.Load(in5 + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 5 * n + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 5 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove8)
                 {
-                    x = Vector256.Load(in7 + i);
-                    y = Vector256.Load(in8 + i);
-                    acc0 = Xor3(acc0, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 0)).AsByte(), 0));
+                    x0 = Vector256.Load(in7 + i);
+                    x1 = Vector256.Load(in7 + i + 32);
+                    y0 = Vector256.Load(in8 + i);
+                    y1 = Vector256.Load(in8 + i + 32);
+                    acc0_0 = Xor3(acc0_0, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 0), 0));
+                    acc1_0 = Xor3(acc1_0, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 8)).AsByte(), 0));
+                        acc0_1 = Xor3(acc0_1, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 32), 0));
+                        acc1_1 = Xor3(acc1_1, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 16)).AsByte(), 0));
+                        acc0_2 = Xor3(acc0_2, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 64), 0));
+                        acc1_2 = Xor3(acc1_2, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 24)).AsByte(), 0));
+                        acc0_3 = Xor3(acc0_3, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 96), 0));
+                        acc1_3 = Xor3(acc1_3, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 32)).AsByte(), 0));
+                        acc0_4 = Xor3(acc0_4, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 128), 0));
+                        acc1_4 = Xor3(acc1_4, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 40)).AsByte(), 0));
+                        acc0_5 = Xor3(acc0_5, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 160), 0));
+                        acc1_5 = Xor3(acc1_5, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 48)).AsByte(), 0));
+                        acc0_6 = Xor3(acc0_6, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 192), 0));
+                        acc1_6 = Xor3(acc1_6, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(tables + 8 * n + 56)).AsByte(), 0));
+                        acc0_7 = Xor3(acc0_7, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(tables + 8 * n + 224), 0));
+                        acc1_7 = Xor3(acc1_7, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(tables + 8 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove7)
                 {
-                    x = Vector256.Load(in7 + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(in7 + i);
+                    x1 = Vector256.Load(in7 + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 7 * n + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 7 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove9)
                 {
-                    x = Vector256.Load(in9 + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(in9 + i);
+                    x1 = Vector256.Load(in9 + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 9 * n + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 9 * n + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 224), 0);
                     }
                 }
-                Vector256.Store(acc0, out0 + i);
+                Vector256.Store(acc0_0, out0 + i);
+                Vector256.Store(acc1_0, out0 + i + 32);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    Vector256.Store(acc1, out1 + i);
+                    Vector256.Store(acc0_1, out1 + i);
+                    Vector256.Store(acc1_1, out1 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    Vector256.Store(acc2, out2 + i);
+                    Vector256.Store(acc0_2, out2 + i);
+                    Vector256.Store(acc1_2, out2 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    Vector256.Store(acc3, out3 + i);
+                    Vector256.Store(acc0_3, out3 + i);
+                    Vector256.Store(acc1_3, out3 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    Vector256.Store(acc4, out4 + i);
+                    Vector256.Store(acc0_4, out4 + i);
+                    Vector256.Store(acc1_4, out4 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    Vector256.Store(acc5, out5 + i);
+                    Vector256.Store(acc0_5, out5 + i);
+                    Vector256.Store(acc1_5, out5 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    Vector256.Store(acc6, out6 + i);
+                    Vector256.Store(acc0_6, out6 + i);
+                    Vector256.Store(acc1_6, out6 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    Vector256.Store(acc7, out7 + i);
+                    Vector256.Store(acc0_7, out7 + i);
+                    Vector256.Store(acc1_7, out7 + i + 32);
                 }
                 if (i == stop)
                 {
@@ -1032,141 +1136,178 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
-            nint step = descending ? -32 : 32;
-            nint i = descending ? end - 32 : start;
-            nint stop = descending ? start : end - 32;
+            nint n = TN.Value * 32;
+            nint step = descending ? -64 : 64;
+            nint i = descending ? end - 64 : start;
+            nint stop = descending ? start : end - 64;
             while (true)
             {
-                Vector256<byte> x, y;
-                Vector256<byte> acc0 = default, acc1 = default, acc2 = default, acc3 = default, acc4 = default, acc5 = default, acc6 = default, acc7 = default;
-                x = Vector256.Load(inputs[0] + i);
-                acc0 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 0)).AsByte(), 0);
+                Vector256<byte> x0, y0, x1, y1;
+                Vector256<byte> acc0_0 = default, acc0_1 = default, acc0_2 = default, acc0_3 = default, acc0_4 = default, acc0_5 = default, acc0_6 = default, acc0_7 = default;
+                Vector256<byte> acc1_0 = default, acc1_1 = default, acc1_2 = default, acc1_3 = default, acc1_4 = default, acc1_5 = default, acc1_6 = default, acc1_7 = default;
+                x0 = Vector256.Load(inputs[0] + i);
+                x1 = Vector256.Load(inputs[0] + i + 32);
+                acc0_0 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 0), 0);
+                acc1_0 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 0), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc0_1 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 32), 0);
+                    acc1_1 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 32), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc0_2 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 64), 0);
+                    acc1_2 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 64), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc0_3 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 96), 0);
+                    acc1_3 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 96), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc0_4 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 128), 0);
+                    acc1_4 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 128), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc0_5 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 160), 0);
+                    acc1_5 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 160), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc0_6 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 192), 0);
+                    acc1_6 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 192), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc0_7 = Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(tables + 224), 0);
+                    acc1_7 = Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 224), 0);
                 }
                 byte* t = tables + n;
                 int c = 1;
                 for (; c + 1 < inCount; c += 2, t += 2 * n)
                 {
-                    x = Vector256.Load(inputs[c] + i);
-                    y = Vector256.Load(inputs[c + 1] + i);
-                    acc0 = Xor3(acc0, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 0)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 0)).AsByte(), 0));
+                    x0 = Vector256.Load(inputs[c] + i);
+                    x1 = Vector256.Load(inputs[c] + i + 32);
+                    y0 = Vector256.Load(inputs[c + 1] + i);
+                    y1 = Vector256.Load(inputs[c + 1] + i + 32);
+                    acc0_0 = Xor3(acc0_0, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 0), 0));
+                    acc1_0 = Xor3(acc1_0, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 0), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 8)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 8)).AsByte(), 0));
+                        acc0_1 = Xor3(acc0_1, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 32), 0));
+                        acc1_1 = Xor3(acc1_1, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 32), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 16)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 16)).AsByte(), 0));
+                        acc0_2 = Xor3(acc0_2, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 64), 0));
+                        acc1_2 = Xor3(acc1_2, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 64), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 24)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 24)).AsByte(), 0));
+                        acc0_3 = Xor3(acc0_3, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 96), 0));
+                        acc1_3 = Xor3(acc1_3, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 96), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 32)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 32)).AsByte(), 0));
+                        acc0_4 = Xor3(acc0_4, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 128), 0));
+                        acc1_4 = Xor3(acc1_4, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 128), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 40)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 40)).AsByte(), 0));
+                        acc0_5 = Xor3(acc0_5, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 160), 0));
+                        acc1_5 = Xor3(acc1_5, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 160), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 48)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 48)).AsByte(), 0));
+                        acc0_6 = Xor3(acc0_6, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 192), 0));
+                        acc1_6 = Xor3(acc1_6, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 192), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 56)).AsByte(), 0), Gfni.V256.GaloisFieldAffineTransform(y, Vector256.Create(*(ulong*)(t + 1 * n + 56)).AsByte(), 0));
+                        acc0_7 = Xor3(acc0_7, Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y0, Vector256.Load(t + 1 * n + 224), 0));
+                        acc1_7 = Xor3(acc1_7, Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 224), 0), Gfni.V256.GaloisFieldAffineTransform(y1, Vector256.Load(t + 1 * n + 224), 0));
                     }
                 }
                 if (c < inCount)
                 {
-                    x = Vector256.Load(inputs[c] + i);
-                    acc0 = acc0 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 0)).AsByte(), 0);
+                    x0 = Vector256.Load(inputs[c] + i);
+                    x1 = Vector256.Load(inputs[c] + i + 32);
+                    acc0_0 = acc0_0 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 0), 0);
+                    acc1_0 = acc1_0 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 8)).AsByte(), 0);
+                        acc0_1 = acc0_1 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 32), 0);
+                        acc1_1 = acc1_1 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 16)).AsByte(), 0);
+                        acc0_2 = acc0_2 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 64), 0);
+                        acc1_2 = acc1_2 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 24)).AsByte(), 0);
+                        acc0_3 = acc0_3 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 96), 0);
+                        acc1_3 = acc1_3 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 32)).AsByte(), 0);
+                        acc0_4 = acc0_4 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 128), 0);
+                        acc1_4 = acc1_4 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 40)).AsByte(), 0);
+                        acc0_5 = acc0_5 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 160), 0);
+                        acc1_5 = acc1_5 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 48)).AsByte(), 0);
+                        acc0_6 = acc0_6 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 192), 0);
+                        acc1_6 = acc1_6 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.V256.GaloisFieldAffineTransform(x, Vector256.Create(*(ulong*)(t + 56)).AsByte(), 0);
+                        acc0_7 = acc0_7 ^ Gfni.V256.GaloisFieldAffineTransform(x0, Vector256.Load(t + 224), 0);
+                        acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 224), 0);
                     }
                 }
-                Vector256.Store(acc0, out0 + i);
+                Vector256.Store(acc0_0, out0 + i);
+                Vector256.Store(acc1_0, out0 + i + 32);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    Vector256.Store(acc1, out1 + i);
+                    Vector256.Store(acc0_1, out1 + i);
+                    Vector256.Store(acc1_1, out1 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    Vector256.Store(acc2, out2 + i);
+                    Vector256.Store(acc0_2, out2 + i);
+                    Vector256.Store(acc1_2, out2 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    Vector256.Store(acc3, out3 + i);
+                    Vector256.Store(acc0_3, out3 + i);
+                    Vector256.Store(acc1_3, out3 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    Vector256.Store(acc4, out4 + i);
+                    Vector256.Store(acc0_4, out4 + i);
+                    Vector256.Store(acc1_4, out4 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    Vector256.Store(acc5, out5 + i);
+                    Vector256.Store(acc0_5, out5 + i);
+                    Vector256.Store(acc1_5, out5 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    Vector256.Store(acc6, out6 + i);
+                    Vector256.Store(acc0_6, out6 + i);
+                    Vector256.Store(acc1_6, out6 + i + 32);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    Vector256.Store(acc7, out7 + i);
+                    Vector256.Store(acc0_7, out7 + i);
+                    Vector256.Store(acc1_7, out7 + i + 32);
                 }
                 if (i == stop)
                 {
@@ -1190,7 +1331,7 @@ internal static unsafe class GfniKernels
 
         public static int Step => 16;
 
-        public static int EntryBytes => 8;
+        public static int EntryBytes => 32;
 
         public static bool IsSupported => Gfni.IsSupported;
 
@@ -1222,7 +1363,7 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
+            nint n = TN.Value * 32;
             nint step = descending ? -16 : 16;
             nint i = descending ? end - 16 : start;
             nint stop = descending ? start : end - 16;
@@ -1231,334 +1372,334 @@ internal static unsafe class GfniKernels
                 Vector128<byte> x, y;
                 Vector128<byte> acc0 = default, acc1 = default, acc2 = default, acc3 = default, acc4 = default, acc5 = default, acc6 = default, acc7 = default;
                 x = Vector128.Load(in0 + i);
-                acc0 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 0)).AsByte(), 0);
+                acc0 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 0), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc1 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 32), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc2 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 64), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc3 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 96), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc4 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 128), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc5 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 160), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc6 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 192), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc7 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 224), 0);
                 }
                 if (default(TI) is KernelDispatch.IAbove2)
                 {
                     x = Vector128.Load(in1 + i);
                     y = Vector128.Load(in2 + i);
-                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 0)).AsByte(), 0));
+                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 0), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 8)).AsByte(), 0));
+                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 32), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 16)).AsByte(), 0));
+                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 64), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 24)).AsByte(), 0));
+                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 96), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 32)).AsByte(), 0));
+                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 128), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 40)).AsByte(), 0));
+                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 160), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 48)).AsByte(), 0));
+                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 192), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 2 * n + 56)).AsByte(), 0));
+                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 224), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 2 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove1)
                 {
                     x = Vector128.Load(in1 + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 1 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 1 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove4)
                 {
                     x = Vector128.Load(in3 + i);
                     y = Vector128.Load(in4 + i);
-                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 0)).AsByte(), 0));
+                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 0), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 8)).AsByte(), 0));
+                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 32), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 16)).AsByte(), 0));
+                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 64), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 24)).AsByte(), 0));
+                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 96), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 32)).AsByte(), 0));
+                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 128), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 40)).AsByte(), 0));
+                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 160), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 48)).AsByte(), 0));
+                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 192), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 4 * n + 56)).AsByte(), 0));
+                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 224), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 4 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove3)
                 {
                     x = Vector128.Load(in3 + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 3 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 3 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove6)
                 {
                     x = Vector128.Load(in5 + i);
                     y = Vector128.Load(in6 + i);
-                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 0)).AsByte(), 0));
+                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 0), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 8)).AsByte(), 0));
+                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 32), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 16)).AsByte(), 0));
+                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 64), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 24)).AsByte(), 0));
+                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 96), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 32)).AsByte(), 0));
+                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 128), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 40)).AsByte(), 0));
+                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 160), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 48)).AsByte(), 0));
+                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 192), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 6 * n + 56)).AsByte(), 0));
+                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 224), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 6 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove5)
                 {
                     x = Vector128.Load(in5 + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 5 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 5 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove8)
                 {
                     x = Vector128.Load(in7 + i);
                     y = Vector128.Load(in8 + i);
-                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 0)).AsByte(), 0));
+                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 0), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 8)).AsByte(), 0));
+                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 32), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 16)).AsByte(), 0));
+                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 64), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 24)).AsByte(), 0));
+                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 96), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 32)).AsByte(), 0));
+                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 128), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 40)).AsByte(), 0));
+                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 160), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 48)).AsByte(), 0));
+                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 192), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(tables + 8 * n + 56)).AsByte(), 0));
+                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 224), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(tables + 8 * n + 224), 0));
                     }
                 }
                 else if (default(TI) is KernelDispatch.IAbove7)
                 {
                     x = Vector128.Load(in7 + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 7 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 7 * n + 224), 0);
                     }
                 }
                 if (default(TI) is KernelDispatch.IAbove9)
                 {
                     x = Vector128.Load(in9 + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 9 * n + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 224), 0);
                     }
                 }
                 Vector128.Store(acc0, out0 + i);
@@ -1617,7 +1758,7 @@ internal static unsafe class GfniKernels
             byte* out5 = default(TN) is KernelDispatch.IAbove5 ? outputs[5] : null;
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
-            nint n = TN.Value * 8;
+            nint n = TN.Value * 32;
             nint step = descending ? -16 : 16;
             nint i = descending ? end - 16 : start;
             nint stop = descending ? start : end - 16;
@@ -1626,34 +1767,34 @@ internal static unsafe class GfniKernels
                 Vector128<byte> x, y;
                 Vector128<byte> acc0 = default, acc1 = default, acc2 = default, acc3 = default, acc4 = default, acc5 = default, acc6 = default, acc7 = default;
                 x = Vector128.Load(inputs[0] + i);
-                acc0 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 0)).AsByte(), 0);
+                acc0 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 0), 0);
                 if (default(TN) is KernelDispatch.IAbove1)
                 {
-                    acc1 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 8)).AsByte(), 0);
+                    acc1 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 32), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove2)
                 {
-                    acc2 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 16)).AsByte(), 0);
+                    acc2 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 64), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove3)
                 {
-                    acc3 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 24)).AsByte(), 0);
+                    acc3 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 96), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove4)
                 {
-                    acc4 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 32)).AsByte(), 0);
+                    acc4 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 128), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove5)
                 {
-                    acc5 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 40)).AsByte(), 0);
+                    acc5 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 160), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove6)
                 {
-                    acc6 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 48)).AsByte(), 0);
+                    acc6 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 192), 0);
                 }
                 if (default(TN) is KernelDispatch.IAbove7)
                 {
-                    acc7 = Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(tables + 56)).AsByte(), 0);
+                    acc7 = Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 224), 0);
                 }
                 byte* t = tables + n;
                 int c = 1;
@@ -1661,67 +1802,67 @@ internal static unsafe class GfniKernels
                 {
                     x = Vector128.Load(inputs[c] + i);
                     y = Vector128.Load(inputs[c + 1] + i);
-                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 0)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 0)).AsByte(), 0));
+                    acc0 = Xor3(acc0, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 0), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 0), 0));
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 8)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 8)).AsByte(), 0));
+                        acc1 = Xor3(acc1, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 32), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 32), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 16)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 16)).AsByte(), 0));
+                        acc2 = Xor3(acc2, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 64), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 64), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 24)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 24)).AsByte(), 0));
+                        acc3 = Xor3(acc3, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 96), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 96), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 32)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 32)).AsByte(), 0));
+                        acc4 = Xor3(acc4, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 128), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 128), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 40)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 40)).AsByte(), 0));
+                        acc5 = Xor3(acc5, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 160), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 160), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 48)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 48)).AsByte(), 0));
+                        acc6 = Xor3(acc6, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 192), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 192), 0));
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 56)).AsByte(), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Create(*(ulong*)(t + 1 * n + 56)).AsByte(), 0));
+                        acc7 = Xor3(acc7, Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 224), 0), Gfni.GaloisFieldAffineTransform(y, Vector128.Load(t + 1 * n + 224), 0));
                     }
                 }
                 if (c < inCount)
                 {
                     x = Vector128.Load(inputs[c] + i);
-                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 0)).AsByte(), 0);
+                    acc0 = acc0 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 0), 0);
                     if (default(TN) is KernelDispatch.IAbove1)
                     {
-                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 8)).AsByte(), 0);
+                        acc1 = acc1 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 32), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove2)
                     {
-                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 16)).AsByte(), 0);
+                        acc2 = acc2 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 64), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove3)
                     {
-                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 24)).AsByte(), 0);
+                        acc3 = acc3 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 96), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove4)
                     {
-                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 32)).AsByte(), 0);
+                        acc4 = acc4 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 128), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove5)
                     {
-                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 40)).AsByte(), 0);
+                        acc5 = acc5 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 160), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove6)
                     {
-                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 48)).AsByte(), 0);
+                        acc6 = acc6 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 192), 0);
                     }
                     if (default(TN) is KernelDispatch.IAbove7)
                     {
-                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Create(*(ulong*)(t + 56)).AsByte(), 0);
+                        acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 224), 0);
                     }
                 }
                 Vector128.Store(acc0, out0 + i);
