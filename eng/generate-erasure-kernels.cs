@@ -179,14 +179,14 @@ static void Run(Writer w, Width v, Family family, bool wide)
     {
         w.Line("/// <summary>Any number of inputs (read through <paramref name=\"inputs\"/> in pairs); see <see cref=\"IKernel.RunWide{TN}\"/>.</summary>");
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.Line("public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)");
+        w.Line("public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)");
         w.Line("    where TN : struct, ICount");
     }
     else
     {
         w.Line("/// <summary>TI inputs unrolled, TN outputs in registers; see <see cref=\"IKernel.Run{TI, TN}\"/>.</summary>");
         w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-        w.Line("public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)");
+        w.Line("public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)");
         w.Line("    where TI : struct, ICount");
         w.Line("    where TN : struct, ICount");
     }
@@ -213,9 +213,16 @@ static void Run(Writer w, Width v, Family family, bool wide)
         w.Line($"{vec} mask = {v.Type}.Create((byte)0x0F);");
     }
 
-    w.Line($"nint step = descending ? -{step} : {step};");
-    w.Line($"nint i = descending ? end - {step} : start;");
-    w.Line($"nint stop = descending ? start : end - {step};");
+    bool streams = v.Bits > 128 || family == Family.Gfni; // x86-only kernels (the 128-bit nibble kernel also runs on ARM64)
+    w.Line("bool down = walk == KernelWalk.Down;");
+    if (streams)
+    {
+        w.Line("bool stream = walk == KernelWalk.UpStreaming;");
+    }
+
+    w.Line($"nint step = down ? -{step} : {step};");
+    w.Line($"nint i = down ? end - {step} : start;");
+    w.Line($"nint stop = down ? start : end - {step};");
     w.Open("while (true)");
 
     // Names per column (one column: x, acc0; two: x0 and x1, acc0_0 and acc1_0).
@@ -383,7 +390,24 @@ static void Run(Writer w, Width v, Family family, bool wide)
         }
     }
 
-    PerOutput(r => Cols().Select(col => $"{v.Type}.Store({Acc(col, r)}, out{r} + {(col == 0 ? "i" : $"i + {col * width}")});"));
+    string At(int col) => col == 0 ? "i" : $"i + {col * width}";
+    if (streams)
+    {
+        // Non-temporal stores for calls whose working set streams from L3 or DRAM anyway (CodingPlan decides; every
+        // output and step is then 64-byte aligned).
+        string nonTemporal = v.Bits switch { 512 => "Avx512F", 256 => "Avx", _ => "Sse2" };
+        w.Open("if (stream)");
+        PerOutput(r => Cols().Select(col => $"{nonTemporal}.StoreAlignedNonTemporal(out{r} + {At(col)}, {Acc(col, r)});"));
+        w.Close();
+        w.Open("else");
+        PerOutput(r => Cols().Select(col => $"{v.Type}.Store({Acc(col, r)}, out{r} + {At(col)});"));
+        w.Close();
+    }
+    else
+    {
+        PerOutput(r => Cols().Select(col => $"{v.Type}.Store({Acc(col, r)}, out{r} + {At(col)});"));
+    }
+
     w.Open("if (i == stop)");
     w.Line("return;");
     w.Close();
@@ -418,30 +442,30 @@ static string DispatchFile()
     w.Line($"public const int MaxOutputs = {MaxOutputs};");
     w.Line();
     w.Line("/// <summary>outputs[r][start .. end) = row r of the tables' matrix applied to the inputs; end - start must be at least TK.Step.</summary>");
-    w.Line("public static void Run<TK>(int inCount, int outCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)");
+    w.Line("public static void Run<TK>(int inCount, int outCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)");
     w.Line("    where TK : struct, IKernel");
     w.Open();
     w.Open("switch (outCount)");
     for (int n = 1; n <= MaxOutputs; n++)
     {
-        w.Line($"case {n}: Run<TK, N{n}>(inCount, inputs, outputs, tables, start, end, descending); return;");
+        w.Line($"case {n}: Run<TK, N{n}>(inCount, inputs, outputs, tables, start, end, walk); return;");
     }
 
     w.Line("default: throw new ArgumentOutOfRangeException(nameof(outCount), outCount, $\"A kernel computes 1 to {MaxOutputs} outputs.\");");
     w.Close();
     w.Close();
     w.Line();
-    w.Line("private static void Run<TK, TN>(int inCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)");
+    w.Line("private static void Run<TK, TN>(int inCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)");
     w.Line("    where TK : struct, IKernel");
     w.Line("    where TN : struct, ICount");
     w.Open();
     w.Open("switch (inCount)");
     for (int n = 1; n <= MaxUnrolledInputs; n++)
     {
-        w.Line($"case {n}: TK.Run<N{n}, TN>(inputs, outputs, tables, start, end, descending); return;");
+        w.Line($"case {n}: TK.Run<N{n}, TN>(inputs, outputs, tables, start, end, walk); return;");
     }
 
-    w.Line("default: TK.RunWide<TN>(inputs, inCount, outputs, tables, start, end, descending); return;");
+    w.Line("default: TK.RunWide<TN>(inputs, inCount, outputs, tables, start, end, walk); return;");
     w.Close();
     w.Close();
     w.Line();

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace ZenTalk.MeshStorage.Erasure;
 
@@ -14,6 +15,10 @@ internal sealed unsafe class CodingPlan
 
     // Longest range (bytes per shard) for which the 4K-aliasing heuristic may choose the downward walk.
     private const int DescendingMaxBytes = 128 * 1024;
+
+    // A call whose inputs and outputs together span at least this many bytes streams from L3 or DRAM whatever the
+    // kernel does (it is more than any L2 and most of an L3); its outputs then bypass the caches.
+    private const long StreamingBytes = 8L << 20;
 
     private readonly byte[] _coefficients;
     private readonly byte[]? _tableStorage; // pinned (POH); _tables points into it, 64-byte aligned
@@ -110,14 +115,18 @@ internal sealed unsafe class CodingPlan
 
         // Only short ranges walk downwards: on shards that stream from L3 the downward walk measured slower than
         // the aliasing it avoids (1 MiB separate-array encode/reconstruct), on cache-resident ones it measured faster.
-        bool descending = length <= DescendingMaxBytes && PreferDescending(inputs, Inputs, outputs, Outputs);
+        // Long ones store non-temporally when their outputs allow aligned stores: no read for ownership and no
+        // write-back of outputs that would leave the cache before anyone reads them, and the inputs keep the L3.
+        KernelWalk walk = length <= DescendingMaxBytes
+            ? PreferDescending(inputs, Inputs, outputs, Outputs) ? KernelWalk.Down : KernelWalk.Up
+            : Streams(outputs, start, length) ? KernelWalk.UpStreaming : KernelWalk.Up;
 
         switch (Kernel)
         {
             case ReedSolomonKernel.Gfni512:
                 if (length >= GfniKernels.V512.Step)
                 {
-                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, descending);
+                    RunVector<GfniKernels.V512>(inputs, outputs, start, end, walk);
                     return;
                 }
 
@@ -125,11 +134,11 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Gfni256:
                 if (length >= GfniKernels.V256.Step)
                 {
-                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, descending);
+                    RunVector<GfniKernels.V256>(inputs, outputs, start, end, walk);
                 }
                 else if (length >= GfniKernels.V128.Step)
                 {
-                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, descending);
+                    RunVector<GfniKernels.V128>(inputs, outputs, start, end, walk);
                 }
                 else
                 {
@@ -140,7 +149,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx512:
                 if (length >= NibbleKernels.V512.Step)
                 {
-                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, descending);
+                    RunVector<NibbleKernels.V512>(inputs, outputs, start, end, walk);
                     return;
                 }
 
@@ -148,7 +157,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Avx2:
                 if (length >= NibbleKernels.V256.Step)
                 {
-                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, descending);
+                    RunVector<NibbleKernels.V256>(inputs, outputs, start, end, walk);
                     return;
                 }
 
@@ -156,7 +165,7 @@ internal sealed unsafe class CodingPlan
             case ReedSolomonKernel.Vector128:
                 if (length >= NibbleKernels.V128.Step)
                 {
-                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, descending);
+                    RunVector<NibbleKernels.V128>(inputs, outputs, start, end, walk);
                     return;
                 }
 
@@ -168,29 +177,71 @@ internal sealed unsafe class CodingPlan
     }
 
     // Precondition: end - start >= TK.Step.
-    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, bool descending)
+    private void RunVector<TK>(byte** inputs, byte** outputs, nint start, nint end, KernelWalk walk)
         where TK : struct, IKernel
     {
         int groups = _groupStarts.Length - 1;
         if (groups == 1)
         {
-            KernelDispatch.Run<TK>(Inputs, Outputs, inputs, outputs, _tables, start, end, descending);
+            Call<TK>(Outputs, inputs, outputs, _tables, start, end, walk);
+        }
+        else
+        {
+            // More outputs than one call holds: walk the columns in blocks that stay in cache and run every output
+            // group over a block before moving on, so the inputs come from memory once.
+            for (nint b = start; b < end; b += _blockBytes)
+            {
+                nint blockEnd = b + _blockBytes < end ? b + _blockBytes : end;
+                nint blockStart = blockEnd - b >= TK.Step ? b : blockEnd - TK.Step; // recomputing a few bytes is harmless
+                for (int g = 0; g < groups; g++)
+                {
+                    int first = _groupStarts[g];
+                    Call<TK>(_groupStarts[g + 1] - first, inputs, outputs + first, _tables + (nint)Inputs * first * TK.EntryBytes,
+                        blockStart, blockEnd, walk);
+                }
+            }
+        }
+
+        if (walk == KernelWalk.UpStreaming)
+        {
+            Sse.StoreFence(); // non-temporal stores are weakly ordered: visible before the call returns
+        }
+    }
+
+    private void Call<TK>(int outCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
+        where TK : struct, IKernel
+    {
+        if (walk != KernelWalk.UpStreaming || (start & 63) != 0) // a short last block may start unaligned
+        {
+            KernelDispatch.Run<TK>(Inputs, outCount, inputs, outputs, tables, start, end, walk == KernelWalk.Down ? walk : KernelWalk.Up);
             return;
         }
 
-        // More outputs than one call holds: walk the columns in blocks that stay in cache and run every output group
-        // over a block before moving on, so the inputs come from memory once.
-        for (nint b = start; b < end; b += _blockBytes)
+        // Aligned whole steps stream; a remainder ends with one plain, overlapping step.
+        nint streamed = (end - start) / TK.Step * TK.Step;
+        KernelDispatch.Run<TK>(Inputs, outCount, inputs, outputs, tables, start, start + streamed, KernelWalk.UpStreaming);
+        if (start + streamed < end)
         {
-            nint blockEnd = b + _blockBytes < end ? b + _blockBytes : end;
-            nint blockStart = blockEnd - b >= TK.Step ? b : blockEnd - TK.Step; // recomputing a few bytes is harmless
-            for (int g = 0; g < groups; g++)
+            KernelDispatch.Run<TK>(Inputs, outCount, inputs, outputs, tables, end - TK.Step, end, KernelWalk.Up);
+        }
+    }
+
+    private bool Streams(byte** outputs, nint start, nint length)
+    {
+        if (!Sse2.IsSupported || (long)(Inputs + Outputs) * length < StreamingBytes || (start & 63) != 0)
+        {
+            return false;
+        }
+
+        for (int r = 0; r < Outputs; r++)
+        {
+            if (((nint)outputs[r] & 63) != 0)
             {
-                int first = _groupStarts[g];
-                KernelDispatch.Run<TK>(Inputs, _groupStarts[g + 1] - first, inputs, outputs + first,
-                    _tables + (nint)Inputs * first * TK.EntryBytes, blockStart, blockEnd, descending);
+                return false;
             }
         }
+
+        return true;
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -54,9 +54,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -64 : 64;
-            nint i = descending ? end - 64 : start;
-            nint stop = descending ? start : end - 64;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -64 : 64;
+            nint i = down ? end - 64 : start;
+            nint stop = down ? start : end - 64;
             while (true)
             {
                 Vector512<byte> x, y;
@@ -392,34 +394,69 @@ internal static unsafe class GfniKernels
                         acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(tables + 9 * n + 224)).AsByte(), 0);
                     }
                 }
-                Vector512.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector512.Store(acc1, out1 + i);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector512.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector512.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector512.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector512.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector512.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector512.Store(acc7, out7 + i);
+                    Vector512.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector512.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector512.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector512.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector512.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector512.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector512.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector512.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {
@@ -437,7 +474,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -449,9 +486,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -64 : 64;
-            nint i = descending ? end - 64 : start;
-            nint stop = descending ? start : end - 64;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -64 : 64;
+            nint i = down ? end - 64 : start;
+            nint stop = down ? start : end - 64;
             while (true)
             {
                 Vector512<byte> x, y;
@@ -555,34 +594,69 @@ internal static unsafe class GfniKernels
                         acc7 = acc7 ^ Gfni.V512.GaloisFieldAffineTransform(x, Vector512.Create(*(ulong*)(t + 224)).AsByte(), 0);
                     }
                 }
-                Vector512.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector512.Store(acc1, out1 + i);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector512.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector512.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector512.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector512.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector512.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector512.Store(acc7, out7 + i);
+                    Vector512.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector512.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector512.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector512.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector512.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector512.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector512.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector512.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {
@@ -616,7 +690,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -639,9 +713,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -64 : 64;
-            nint i = descending ? end - 64 : start;
-            nint stop = descending ? start : end - 64;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -64 : 64;
+            nint i = down ? end - 64 : start;
+            nint stop = down ? start : end - 64;
             while (true)
             {
                 Vector256<byte> x0, y0, x1, y1;
@@ -1072,42 +1148,85 @@ internal static unsafe class GfniKernels
                         acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(tables + 9 * n + 224), 0);
                     }
                 }
-                Vector256.Store(acc0_0, out0 + i);
-                Vector256.Store(acc1_0, out0 + i + 32);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector256.Store(acc0_1, out1 + i);
-                    Vector256.Store(acc1_1, out1 + i + 32);
+                    Avx.StoreAlignedNonTemporal(out0 + i, acc0_0);
+                    Avx.StoreAlignedNonTemporal(out0 + i + 32, acc1_0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx.StoreAlignedNonTemporal(out1 + i, acc0_1);
+                        Avx.StoreAlignedNonTemporal(out1 + i + 32, acc1_1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx.StoreAlignedNonTemporal(out2 + i, acc0_2);
+                        Avx.StoreAlignedNonTemporal(out2 + i + 32, acc1_2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx.StoreAlignedNonTemporal(out3 + i, acc0_3);
+                        Avx.StoreAlignedNonTemporal(out3 + i + 32, acc1_3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx.StoreAlignedNonTemporal(out4 + i, acc0_4);
+                        Avx.StoreAlignedNonTemporal(out4 + i + 32, acc1_4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx.StoreAlignedNonTemporal(out5 + i, acc0_5);
+                        Avx.StoreAlignedNonTemporal(out5 + i + 32, acc1_5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx.StoreAlignedNonTemporal(out6 + i, acc0_6);
+                        Avx.StoreAlignedNonTemporal(out6 + i + 32, acc1_6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx.StoreAlignedNonTemporal(out7 + i, acc0_7);
+                        Avx.StoreAlignedNonTemporal(out7 + i + 32, acc1_7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector256.Store(acc0_2, out2 + i);
-                    Vector256.Store(acc1_2, out2 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector256.Store(acc0_3, out3 + i);
-                    Vector256.Store(acc1_3, out3 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector256.Store(acc0_4, out4 + i);
-                    Vector256.Store(acc1_4, out4 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector256.Store(acc0_5, out5 + i);
-                    Vector256.Store(acc1_5, out5 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector256.Store(acc0_6, out6 + i);
-                    Vector256.Store(acc1_6, out6 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector256.Store(acc0_7, out7 + i);
-                    Vector256.Store(acc1_7, out7 + i + 32);
+                    Vector256.Store(acc0_0, out0 + i);
+                    Vector256.Store(acc1_0, out0 + i + 32);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector256.Store(acc0_1, out1 + i);
+                        Vector256.Store(acc1_1, out1 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector256.Store(acc0_2, out2 + i);
+                        Vector256.Store(acc1_2, out2 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector256.Store(acc0_3, out3 + i);
+                        Vector256.Store(acc1_3, out3 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector256.Store(acc0_4, out4 + i);
+                        Vector256.Store(acc1_4, out4 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector256.Store(acc0_5, out5 + i);
+                        Vector256.Store(acc1_5, out5 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector256.Store(acc0_6, out6 + i);
+                        Vector256.Store(acc1_6, out6 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector256.Store(acc0_7, out7 + i);
+                        Vector256.Store(acc1_7, out7 + i + 32);
+                    }
                 }
                 if (i == stop)
                 {
@@ -1125,7 +1244,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -1137,9 +1256,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -64 : 64;
-            nint i = descending ? end - 64 : start;
-            nint stop = descending ? start : end - 64;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -64 : 64;
+            nint i = down ? end - 64 : start;
+            nint stop = down ? start : end - 64;
             while (true)
             {
                 Vector256<byte> x0, y0, x1, y1;
@@ -1272,42 +1393,85 @@ internal static unsafe class GfniKernels
                         acc1_7 = acc1_7 ^ Gfni.V256.GaloisFieldAffineTransform(x1, Vector256.Load(t + 224), 0);
                     }
                 }
-                Vector256.Store(acc0_0, out0 + i);
-                Vector256.Store(acc1_0, out0 + i + 32);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector256.Store(acc0_1, out1 + i);
-                    Vector256.Store(acc1_1, out1 + i + 32);
+                    Avx.StoreAlignedNonTemporal(out0 + i, acc0_0);
+                    Avx.StoreAlignedNonTemporal(out0 + i + 32, acc1_0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx.StoreAlignedNonTemporal(out1 + i, acc0_1);
+                        Avx.StoreAlignedNonTemporal(out1 + i + 32, acc1_1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx.StoreAlignedNonTemporal(out2 + i, acc0_2);
+                        Avx.StoreAlignedNonTemporal(out2 + i + 32, acc1_2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx.StoreAlignedNonTemporal(out3 + i, acc0_3);
+                        Avx.StoreAlignedNonTemporal(out3 + i + 32, acc1_3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx.StoreAlignedNonTemporal(out4 + i, acc0_4);
+                        Avx.StoreAlignedNonTemporal(out4 + i + 32, acc1_4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx.StoreAlignedNonTemporal(out5 + i, acc0_5);
+                        Avx.StoreAlignedNonTemporal(out5 + i + 32, acc1_5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx.StoreAlignedNonTemporal(out6 + i, acc0_6);
+                        Avx.StoreAlignedNonTemporal(out6 + i + 32, acc1_6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx.StoreAlignedNonTemporal(out7 + i, acc0_7);
+                        Avx.StoreAlignedNonTemporal(out7 + i + 32, acc1_7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector256.Store(acc0_2, out2 + i);
-                    Vector256.Store(acc1_2, out2 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector256.Store(acc0_3, out3 + i);
-                    Vector256.Store(acc1_3, out3 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector256.Store(acc0_4, out4 + i);
-                    Vector256.Store(acc1_4, out4 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector256.Store(acc0_5, out5 + i);
-                    Vector256.Store(acc1_5, out5 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector256.Store(acc0_6, out6 + i);
-                    Vector256.Store(acc1_6, out6 + i + 32);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector256.Store(acc0_7, out7 + i);
-                    Vector256.Store(acc1_7, out7 + i + 32);
+                    Vector256.Store(acc0_0, out0 + i);
+                    Vector256.Store(acc1_0, out0 + i + 32);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector256.Store(acc0_1, out1 + i);
+                        Vector256.Store(acc1_1, out1 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector256.Store(acc0_2, out2 + i);
+                        Vector256.Store(acc1_2, out2 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector256.Store(acc0_3, out3 + i);
+                        Vector256.Store(acc1_3, out3 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector256.Store(acc0_4, out4 + i);
+                        Vector256.Store(acc1_4, out4 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector256.Store(acc0_5, out5 + i);
+                        Vector256.Store(acc1_5, out5 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector256.Store(acc0_6, out6 + i);
+                        Vector256.Store(acc1_6, out6 + i + 32);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector256.Store(acc0_7, out7 + i);
+                        Vector256.Store(acc1_7, out7 + i + 32);
+                    }
                 }
                 if (i == stop)
                 {
@@ -1341,7 +1505,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -1364,9 +1528,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -16 : 16;
-            nint i = descending ? end - 16 : start;
-            nint stop = descending ? start : end - 16;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -16 : 16;
+            nint i = down ? end - 16 : start;
+            nint stop = down ? start : end - 16;
             while (true)
             {
                 Vector128<byte> x, y;
@@ -1702,34 +1868,69 @@ internal static unsafe class GfniKernels
                         acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(tables + 9 * n + 224), 0);
                     }
                 }
-                Vector128.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector128.Store(acc1, out1 + i);
+                    Sse2.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector128.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector128.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector128.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector128.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector128.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector128.Store(acc7, out7 + i);
+                    Vector128.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector128.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector128.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector128.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector128.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector128.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector128.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector128.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {
@@ -1747,7 +1948,7 @@ internal static unsafe class GfniKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -1759,9 +1960,11 @@ internal static unsafe class GfniKernels
             byte* out6 = default(TN) is KernelDispatch.IAbove6 ? outputs[6] : null;
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 32;
-            nint step = descending ? -16 : 16;
-            nint i = descending ? end - 16 : start;
-            nint stop = descending ? start : end - 16;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -16 : 16;
+            nint i = down ? end - 16 : start;
+            nint stop = down ? start : end - 16;
             while (true)
             {
                 Vector128<byte> x, y;
@@ -1865,34 +2068,69 @@ internal static unsafe class GfniKernels
                         acc7 = acc7 ^ Gfni.GaloisFieldAffineTransform(x, Vector128.Load(t + 224), 0);
                     }
                 }
-                Vector128.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector128.Store(acc1, out1 + i);
+                    Sse2.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Sse2.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector128.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector128.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector128.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector128.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector128.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector128.Store(acc7, out7 + i);
+                    Vector128.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector128.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector128.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector128.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector128.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector128.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector128.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector128.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {

@@ -25,11 +25,27 @@ internal unsafe interface IKernel
     static abstract bool IsSupported { get; }
 
     /// <summary>TI inputs (1 to <see cref="KernelDispatch.MaxUnrolledInputs"/>), unrolled, into TN outputs.</summary>
-    static abstract void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+    static abstract void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
         where TI : struct, ICount
         where TN : struct, ICount;
 
     /// <summary>Any number of inputs, taken in pairs by a loop, into TN outputs.</summary>
-    static abstract void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+    static abstract void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
         where TN : struct, ICount;
+}
+
+/// <summary>How a kernel walks its columns.</summary>
+internal enum KernelWalk
+{
+    /// <summary>Upwards, plain stores.</summary>
+    Up,
+
+    /// <summary>Downwards, plain stores (against 4K aliasing, see <see cref="CodingPlan.PreferDescending"/>).</summary>
+    Down,
+
+    /// <summary>
+    /// Upwards with non-temporal stores (x86 kernels; the 128-bit nibble kernel stores plainly). The caller makes
+    /// every output pointer plus start 64-byte aligned, makes end - start a multiple of Step, and fences afterwards.
+    /// </summary>
+    UpStreaming,
 }

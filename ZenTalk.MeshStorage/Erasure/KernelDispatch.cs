@@ -16,40 +16,40 @@ internal static unsafe class KernelDispatch
     public const int MaxOutputs = 8;
 
     /// <summary>outputs[r][start .. end) = row r of the tables' matrix applied to the inputs; end - start must be at least TK.Step.</summary>
-    public static void Run<TK>(int inCount, int outCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+    public static void Run<TK>(int inCount, int outCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
         where TK : struct, IKernel
     {
         switch (outCount)
         {
-            case 1: Run<TK, N1>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 2: Run<TK, N2>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 3: Run<TK, N3>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 4: Run<TK, N4>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 5: Run<TK, N5>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 6: Run<TK, N6>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 7: Run<TK, N7>(inCount, inputs, outputs, tables, start, end, descending); return;
-            case 8: Run<TK, N8>(inCount, inputs, outputs, tables, start, end, descending); return;
+            case 1: Run<TK, N1>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 2: Run<TK, N2>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 3: Run<TK, N3>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 4: Run<TK, N4>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 5: Run<TK, N5>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 6: Run<TK, N6>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 7: Run<TK, N7>(inCount, inputs, outputs, tables, start, end, walk); return;
+            case 8: Run<TK, N8>(inCount, inputs, outputs, tables, start, end, walk); return;
             default: throw new ArgumentOutOfRangeException(nameof(outCount), outCount, $"A kernel computes 1 to {MaxOutputs} outputs.");
         }
     }
 
-    private static void Run<TK, TN>(int inCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+    private static void Run<TK, TN>(int inCount, byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
         where TK : struct, IKernel
         where TN : struct, ICount
     {
         switch (inCount)
         {
-            case 1: TK.Run<N1, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 2: TK.Run<N2, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 3: TK.Run<N3, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 4: TK.Run<N4, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 5: TK.Run<N5, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 6: TK.Run<N6, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 7: TK.Run<N7, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 8: TK.Run<N8, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 9: TK.Run<N9, TN>(inputs, outputs, tables, start, end, descending); return;
-            case 10: TK.Run<N10, TN>(inputs, outputs, tables, start, end, descending); return;
-            default: TK.RunWide<TN>(inputs, inCount, outputs, tables, start, end, descending); return;
+            case 1: TK.Run<N1, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 2: TK.Run<N2, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 3: TK.Run<N3, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 4: TK.Run<N4, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 5: TK.Run<N5, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 6: TK.Run<N6, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 7: TK.Run<N7, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 8: TK.Run<N8, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 9: TK.Run<N9, TN>(inputs, outputs, tables, start, end, walk); return;
+            case 10: TK.Run<N10, TN>(inputs, outputs, tables, start, end, walk); return;
+            default: TK.RunWide<TN>(inputs, inCount, outputs, tables, start, end, walk); return;
         }
     }
 

@@ -30,7 +30,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -54,9 +54,11 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector512<byte> mask = Vector512.Create((byte)0x0F);
-            nint step = descending ? -128 : 128;
-            nint i = descending ? end - 128 : start;
-            nint stop = descending ? start : end - 128;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -128 : 128;
+            nint i = down ? end - 128 : start;
+            nint stop = down ? start : end - 128;
             while (true)
             {
                 Vector512<byte> x0, y0, x0l, x0h, y0l, y0h, x1, y1, x1l, x1h, y1l, y1h;
@@ -568,42 +570,85 @@ internal static unsafe class NibbleKernels
                         acc1_7 = Avx512F.TernaryLogic(acc1_7, Avx512BW.Shuffle(tx, x1l), Avx512BW.Shuffle(ux, x1h), 0x96);
                     }
                 }
-                Vector512.Store(acc0_0, out0 + i);
-                Vector512.Store(acc1_0, out0 + i + 64);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector512.Store(acc0_1, out1 + i);
-                    Vector512.Store(acc1_1, out1 + i + 64);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i, acc0_0);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i + 64, acc1_0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out1 + i, acc0_1);
+                        Avx512F.StoreAlignedNonTemporal(out1 + i + 64, acc1_1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out2 + i, acc0_2);
+                        Avx512F.StoreAlignedNonTemporal(out2 + i + 64, acc1_2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out3 + i, acc0_3);
+                        Avx512F.StoreAlignedNonTemporal(out3 + i + 64, acc1_3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out4 + i, acc0_4);
+                        Avx512F.StoreAlignedNonTemporal(out4 + i + 64, acc1_4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out5 + i, acc0_5);
+                        Avx512F.StoreAlignedNonTemporal(out5 + i + 64, acc1_5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out6 + i, acc0_6);
+                        Avx512F.StoreAlignedNonTemporal(out6 + i + 64, acc1_6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out7 + i, acc0_7);
+                        Avx512F.StoreAlignedNonTemporal(out7 + i + 64, acc1_7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector512.Store(acc0_2, out2 + i);
-                    Vector512.Store(acc1_2, out2 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector512.Store(acc0_3, out3 + i);
-                    Vector512.Store(acc1_3, out3 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector512.Store(acc0_4, out4 + i);
-                    Vector512.Store(acc1_4, out4 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector512.Store(acc0_5, out5 + i);
-                    Vector512.Store(acc1_5, out5 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector512.Store(acc0_6, out6 + i);
-                    Vector512.Store(acc1_6, out6 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector512.Store(acc0_7, out7 + i);
-                    Vector512.Store(acc1_7, out7 + i + 64);
+                    Vector512.Store(acc0_0, out0 + i);
+                    Vector512.Store(acc1_0, out0 + i + 64);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector512.Store(acc0_1, out1 + i);
+                        Vector512.Store(acc1_1, out1 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector512.Store(acc0_2, out2 + i);
+                        Vector512.Store(acc1_2, out2 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector512.Store(acc0_3, out3 + i);
+                        Vector512.Store(acc1_3, out3 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector512.Store(acc0_4, out4 + i);
+                        Vector512.Store(acc1_4, out4 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector512.Store(acc0_5, out5 + i);
+                        Vector512.Store(acc1_5, out5 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector512.Store(acc0_6, out6 + i);
+                        Vector512.Store(acc1_6, out6 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector512.Store(acc0_7, out7 + i);
+                        Vector512.Store(acc1_7, out7 + i + 64);
+                    }
                 }
                 if (i == stop)
                 {
@@ -621,7 +666,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -634,9 +679,11 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector512<byte> mask = Vector512.Create((byte)0x0F);
-            nint step = descending ? -128 : 128;
-            nint i = descending ? end - 128 : start;
-            nint stop = descending ? start : end - 128;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -128 : 128;
+            nint i = down ? end - 128 : start;
+            nint stop = down ? start : end - 128;
             while (true)
             {
                 Vector512<byte> x0, y0, x0l, x0h, y0l, y0h, x1, y1, x1l, x1h, y1l, y1h;
@@ -794,42 +841,85 @@ internal static unsafe class NibbleKernels
                         acc1_7 = Avx512F.TernaryLogic(acc1_7, Avx512BW.Shuffle(tx, x1l), Avx512BW.Shuffle(ux, x1h), 0x96);
                     }
                 }
-                Vector512.Store(acc0_0, out0 + i);
-                Vector512.Store(acc1_0, out0 + i + 64);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector512.Store(acc0_1, out1 + i);
-                    Vector512.Store(acc1_1, out1 + i + 64);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i, acc0_0);
+                    Avx512F.StoreAlignedNonTemporal(out0 + i + 64, acc1_0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out1 + i, acc0_1);
+                        Avx512F.StoreAlignedNonTemporal(out1 + i + 64, acc1_1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out2 + i, acc0_2);
+                        Avx512F.StoreAlignedNonTemporal(out2 + i + 64, acc1_2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out3 + i, acc0_3);
+                        Avx512F.StoreAlignedNonTemporal(out3 + i + 64, acc1_3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out4 + i, acc0_4);
+                        Avx512F.StoreAlignedNonTemporal(out4 + i + 64, acc1_4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out5 + i, acc0_5);
+                        Avx512F.StoreAlignedNonTemporal(out5 + i + 64, acc1_5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out6 + i, acc0_6);
+                        Avx512F.StoreAlignedNonTemporal(out6 + i + 64, acc1_6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx512F.StoreAlignedNonTemporal(out7 + i, acc0_7);
+                        Avx512F.StoreAlignedNonTemporal(out7 + i + 64, acc1_7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector512.Store(acc0_2, out2 + i);
-                    Vector512.Store(acc1_2, out2 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector512.Store(acc0_3, out3 + i);
-                    Vector512.Store(acc1_3, out3 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector512.Store(acc0_4, out4 + i);
-                    Vector512.Store(acc1_4, out4 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector512.Store(acc0_5, out5 + i);
-                    Vector512.Store(acc1_5, out5 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector512.Store(acc0_6, out6 + i);
-                    Vector512.Store(acc1_6, out6 + i + 64);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector512.Store(acc0_7, out7 + i);
-                    Vector512.Store(acc1_7, out7 + i + 64);
+                    Vector512.Store(acc0_0, out0 + i);
+                    Vector512.Store(acc1_0, out0 + i + 64);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector512.Store(acc0_1, out1 + i);
+                        Vector512.Store(acc1_1, out1 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector512.Store(acc0_2, out2 + i);
+                        Vector512.Store(acc1_2, out2 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector512.Store(acc0_3, out3 + i);
+                        Vector512.Store(acc1_3, out3 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector512.Store(acc0_4, out4 + i);
+                        Vector512.Store(acc1_4, out4 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector512.Store(acc0_5, out5 + i);
+                        Vector512.Store(acc1_5, out5 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector512.Store(acc0_6, out6 + i);
+                        Vector512.Store(acc1_6, out6 + i + 64);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector512.Store(acc0_7, out7 + i);
+                        Vector512.Store(acc1_7, out7 + i + 64);
+                    }
                 }
                 if (i == stop)
                 {
@@ -863,7 +953,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -887,9 +977,11 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector256<byte> mask = Vector256.Create((byte)0x0F);
-            nint step = descending ? -32 : 32;
-            nint i = descending ? end - 32 : start;
-            nint stop = descending ? start : end - 32;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -32 : 32;
+            nint i = down ? end - 32 : start;
+            nint stop = down ? start : end - 32;
             while (true)
             {
                 Vector256<byte> x, y, xl, xh, yl, yh;
@@ -1306,34 +1398,69 @@ internal static unsafe class NibbleKernels
                         acc7 = Xor3(acc7, Avx2.Shuffle(tx, xl), Avx2.Shuffle(ux, xh));
                     }
                 }
-                Vector256.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector256.Store(acc1, out1 + i);
+                    Avx.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector256.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector256.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector256.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector256.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector256.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector256.Store(acc7, out7 + i);
+                    Vector256.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector256.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector256.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector256.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector256.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector256.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector256.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector256.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {
@@ -1351,7 +1478,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -1364,9 +1491,11 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector256<byte> mask = Vector256.Create((byte)0x0F);
-            nint step = descending ? -32 : 32;
-            nint i = descending ? end - 32 : start;
-            nint stop = descending ? start : end - 32;
+            bool down = walk == KernelWalk.Down;
+            bool stream = walk == KernelWalk.UpStreaming;
+            nint step = down ? -32 : 32;
+            nint i = down ? end - 32 : start;
+            nint stop = down ? start : end - 32;
             while (true)
             {
                 Vector256<byte> x, y, xl, xh, yl, yh;
@@ -1495,34 +1624,69 @@ internal static unsafe class NibbleKernels
                         acc7 = Xor3(acc7, Avx2.Shuffle(tx, xl), Avx2.Shuffle(ux, xh));
                     }
                 }
-                Vector256.Store(acc0, out0 + i);
-                if (default(TN) is KernelDispatch.IAbove1)
+                if (stream)
                 {
-                    Vector256.Store(acc1, out1 + i);
+                    Avx.StoreAlignedNonTemporal(out0 + i, acc0);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Avx.StoreAlignedNonTemporal(out1 + i, acc1);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Avx.StoreAlignedNonTemporal(out2 + i, acc2);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Avx.StoreAlignedNonTemporal(out3 + i, acc3);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Avx.StoreAlignedNonTemporal(out4 + i, acc4);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Avx.StoreAlignedNonTemporal(out5 + i, acc5);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Avx.StoreAlignedNonTemporal(out6 + i, acc6);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Avx.StoreAlignedNonTemporal(out7 + i, acc7);
+                    }
                 }
-                if (default(TN) is KernelDispatch.IAbove2)
+                else
                 {
-                    Vector256.Store(acc2, out2 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove3)
-                {
-                    Vector256.Store(acc3, out3 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove4)
-                {
-                    Vector256.Store(acc4, out4 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove5)
-                {
-                    Vector256.Store(acc5, out5 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove6)
-                {
-                    Vector256.Store(acc6, out6 + i);
-                }
-                if (default(TN) is KernelDispatch.IAbove7)
-                {
-                    Vector256.Store(acc7, out7 + i);
+                    Vector256.Store(acc0, out0 + i);
+                    if (default(TN) is KernelDispatch.IAbove1)
+                    {
+                        Vector256.Store(acc1, out1 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove2)
+                    {
+                        Vector256.Store(acc2, out2 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove3)
+                    {
+                        Vector256.Store(acc3, out3 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove4)
+                    {
+                        Vector256.Store(acc4, out4 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove5)
+                    {
+                        Vector256.Store(acc5, out5 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove6)
+                    {
+                        Vector256.Store(acc6, out6 + i);
+                    }
+                    if (default(TN) is KernelDispatch.IAbove7)
+                    {
+                        Vector256.Store(acc7, out7 + i);
+                    }
                 }
                 if (i == stop)
                 {
@@ -1556,7 +1720,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>TI inputs unrolled, TN outputs in registers; see <see cref="IKernel.Run{TI, TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void Run<TI, TN>(byte** inputs, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TI : struct, ICount
             where TN : struct, ICount
         {
@@ -1580,9 +1744,10 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector128<byte> mask = Vector128.Create((byte)0x0F);
-            nint step = descending ? -16 : 16;
-            nint i = descending ? end - 16 : start;
-            nint stop = descending ? start : end - 16;
+            bool down = walk == KernelWalk.Down;
+            nint step = down ? -16 : 16;
+            nint i = down ? end - 16 : start;
+            nint stop = down ? start : end - 16;
             while (true)
             {
                 Vector128<byte> x, y, xl, xh, yl, yh;
@@ -2044,7 +2209,7 @@ internal static unsafe class NibbleKernels
 
         /// <summary>Any number of inputs (read through <paramref name="inputs"/> in pairs); see <see cref="IKernel.RunWide{TN}"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, bool descending)
+        public static void RunWide<TN>(byte** inputs, int inCount, byte** outputs, byte* tables, nint start, nint end, KernelWalk walk)
             where TN : struct, ICount
         {
             byte* out0 = outputs[0];
@@ -2057,9 +2222,10 @@ internal static unsafe class NibbleKernels
             byte* out7 = default(TN) is KernelDispatch.IAbove7 ? outputs[7] : null;
             nint n = TN.Value * 128;
             Vector128<byte> mask = Vector128.Create((byte)0x0F);
-            nint step = descending ? -16 : 16;
-            nint i = descending ? end - 16 : start;
-            nint stop = descending ? start : end - 16;
+            bool down = walk == KernelWalk.Down;
+            nint step = down ? -16 : 16;
+            nint i = down ? end - 16 : start;
+            nint stop = down ? start : end - 16;
             while (true)
             {
                 Vector128<byte> x, y, xl, xh, yl, yh;

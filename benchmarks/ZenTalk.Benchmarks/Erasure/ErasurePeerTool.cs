@@ -18,8 +18,9 @@ namespace ZenTalk.Benchmarks.Erasure;
 /// </summary>
 /// <remarks>
 /// On a busy machine wall time mostly measures who got the CPU, so a second table divides the same work by CPU time
-/// instead: this thread's CPU time for ours and ISA-L; for the peer, its process's CPU time (getrusage of the reaped
-/// child) less its start-up cost (a run with empty windows), shared evenly between its two windows. Linux only.
+/// instead, encode and reconstruct windows together: this thread's CPU time for ours and ISA-L; for the peer, its
+/// process's CPU time (getrusage of the reaped child) less its start-up cost (least of three runs with empty
+/// windows). The peer's two windows cannot be told apart in its CPU time, hence one figure per shard size. Linux only.
 /// </remarks>
 internal static unsafe partial class ErasurePeerTool
 {
@@ -145,12 +146,11 @@ internal static unsafe partial class ErasurePeerTool
             string label = size >= 1 << 20 ? $"{size >> 20} MiB" : $"{size >> 10} KiB";
             rows.Add(Row("Encode", label, ours.Encode, theirs.Encode, floor.Encode));
             rows.Add(Row("Reconstruct (5 data lost)", label, ours.Reconstruct, theirs.Reconstruct, floor.Reconstruct));
-            cpuRows.Add(Row("Encode", label, ours.EncodeCpu, theirs.EncodeCpu, floor.EncodeCpu));
-            cpuRows.Add(Row("Reconstruct (5 data lost)", label, ours.ReconstructCpu, theirs.ReconstructCpu, floor.ReconstructCpu));
+            cpuRows.Add(Row("Encode + reconstruct", label, ours.Cpu, theirs.Cpu, floor.Cpu));
         }
 
         Table("GB/s of data (10 x shard size per second of wall time), best window of the rounds (median in brackets); ratios are ours / theirs.", rows);
-        Table("The same windows per second of CPU time (ours and ISA-L: this thread's; klauspost: its process's, start-up subtracted).", cpuRows);
+        Table("The same windows per second of CPU time, encode and reconstruct together (ours and ISA-L: this thread's; klauspost: its process's, start-up subtracted).", cpuRows);
 
         Console.WriteLine();
         Console.WriteLine($"Load average before: {loadBefore}; after: {LoadAverage()}");
@@ -186,8 +186,8 @@ internal static unsafe partial class ErasurePeerTool
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    // Data bytes per second of wall time over one window, as the peer counts them, and per second of this thread's CPU.
-    private static (double Wall, double Cpu) Measure(Action call, int size, double seconds)
+    // One window: data bytes per second of wall time (as the peer counts them), the bytes, and this thread's CPU seconds.
+    private static Window Measure(Action call, int size, double seconds)
     {
         long ticks = (long)(seconds * Stopwatch.Frequency);
         long calls = 0, start = Stopwatch.GetTimestamp(), now;
@@ -200,7 +200,7 @@ internal static unsafe partial class ErasurePeerTool
         }
         while (now - start < ticks);
         double bytes = calls * (double)DataShards * size;
-        return (bytes / ((now - start) / (double)Stopwatch.Frequency) / 1e9, bytes / (CpuClock.Thread() - cpuStart) / 1e9);
+        return new Window(bytes / ((now - start) / (double)Stopwatch.Frequency) / 1e9, bytes, CpuClock.Thread() - cpuStart);
     }
 
     private static bool AddPeer(Series series, string peer, int size, double seconds, double startup)
@@ -211,10 +211,9 @@ internal static unsafe partial class ErasurePeerTool
             return false;
         }
 
-        // Its CPU share over the two windows, taken as even between them.
-        double share = (result.Value.CpuSeconds - startup) / (2 * seconds);
-        share = Math.Clamp(share, 0.01, 1);
-        series.Add((result.Value.Encode, result.Value.Encode / share), (result.Value.Reconstruct, result.Value.Reconstruct / share));
+        // Each of its windows ran for `seconds` of wall time (and one call more).
+        double bytes = (result.Value.Encode + result.Value.Reconstruct) * 1e9 * seconds;
+        series.Add(result.Value.Encode, result.Value.Reconstruct, bytes / Math.Max(result.Value.CpuSeconds - startup, 1e-3) / 1e9);
         return true;
     }
 
@@ -285,23 +284,25 @@ internal static unsafe partial class ErasurePeerTool
 
     private readonly record struct PeerResult(double Encode, double Reconstruct, double CpuSeconds);
 
+    private readonly record struct Window(double Wall, double Bytes, double CpuSeconds);
+
     private sealed class Series
     {
         public List<double> Encode { get; } = [];
 
         public List<double> Reconstruct { get; } = [];
 
-        public List<double> EncodeCpu { get; } = [];
+        public List<double> Cpu { get; } = [];
 
-        public List<double> ReconstructCpu { get; } = [];
-
-        public void Add((double Wall, double Cpu) encode, (double Wall, double Cpu) reconstruct)
+        public void Add(double encode, double reconstruct, double cpu)
         {
-            Encode.Add(encode.Wall);
-            EncodeCpu.Add(encode.Cpu);
-            Reconstruct.Add(reconstruct.Wall);
-            ReconstructCpu.Add(reconstruct.Cpu);
+            Encode.Add(encode);
+            Reconstruct.Add(reconstruct);
+            Cpu.Add(cpu);
         }
+
+        public void Add(Window encode, Window reconstruct) =>
+            Add(encode.Wall, reconstruct.Wall, (encode.Bytes + reconstruct.Bytes) / (encode.CpuSeconds + reconstruct.CpuSeconds) / 1e9);
     }
 
     // CPU clocks in seconds: this thread's (clock_gettime) and that of this process's reaped children (getrusage).
