@@ -174,6 +174,18 @@ internal sealed class FileIndex : IAsyncDisposable
     {
         appended = null;
         var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
+        // A record that would change nothing (republished copies, every holder's STORE_VALUE) costs no verification.
+        if (_files.TryGetValue(cid, out var known))
+        {
+            lock (known)
+            {
+                if (!known.Forgotten && (FileRecords.IsManifest(record)
+                        ? known.TombstoneRecord is not null || known.ManifestRecord is not null
+                        : known.TombstoneRecord is { } current && FileRecords.CompareTombstones(record, current) >= 0))
+                    return known;
+            }
+        }
+
         // Opened (and so verified) before any entry is touched; a tombstone carries the manifest of its file.
         var manifest = FileRecords.IsManifest(record) ? FileRecords.OpenManifest(record) : FileRecords.OpenTombstone(record).Manifest;
         while (true)
