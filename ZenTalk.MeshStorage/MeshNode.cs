@@ -177,6 +177,7 @@ public sealed class MeshNode : IAsyncDisposable
                 network.Router.Dht = new FileRecordInterceptor(dht, files);
                 network.Router.Shards = handler;
                 var store = shards!;
+                dht.KeepsDistantRecord = record => HoldsFileOf(record, files, store);
                 network.Router.DescribeNode = info =>
                 {
                     info.RoutingTableSize = (uint)dht.Table.Count;
@@ -276,6 +277,29 @@ public sealed class MeshNode : IAsyncDisposable
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Stopping.
+        }
+    }
+
+    /// <summary>
+    /// Whether a file record is for a file this node holds shards of (a manifest naming one of its shards) or knows (a
+    /// tombstone): shard holders are seldom among the nodes closest to a file's CID, yet they need its records.
+    /// </summary>
+    private static bool HoldsFileOf(ValueRecord record, FileIndex files, ShardStore shards)
+    {
+        if (record.Type != FileRecords.Type || record.Key.Length != Sha256Hash.Size) return false;
+        if (FileRecords.IsTombstone(record)) return files.Knows(Cid.FromDigest(new Sha256Hash(record.Key.Span)));
+        if (!FileRecords.IsManifest(record)) return false;
+        try
+        {
+            var manifest = FileRecords.OpenManifest(record);
+            for (int segment = 0; segment < manifest.SegmentCount; segment++)
+                for (int shard = 0; shard < manifest.TotalShards; shard++)
+                    if (shards.Contains(manifest.ShardHash(segment, shard))) return true;
+            return false;
+        }
+        catch (Exception e) when (e is MeshStorageException or ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -31,16 +31,26 @@ internal sealed class DefaultRecordValidator : IRecordValidator
         }
     }
 
+    /// <summary>
+    /// The same choice whatever order the two arrive in: a SIGNED record beats an IMMUTABLE one under the same key (whose
+    /// value could only be the key's preimage, planted to shadow it); between signed records the higher sequence, then
+    /// the later signed expiry, then the lower signature bytes; between unsigned copies of one value (the key is its
+    /// hash), the one that ends first, so a copy cannot lengthen a record's life.
+    /// </summary>
     public ValueRecord Select(ValueRecord existing, ValueRecord incoming)
     {
-        if (existing.Kind == RecordKind.Signed && incoming.Kind == RecordKind.Signed)
+        if (existing.Kind != incoming.Kind) return incoming.Kind == RecordKind.Signed ? incoming : existing;
+        if (existing.Kind == RecordKind.Signed)
         {
             if (incoming.Sequence != existing.Sequence) return incoming.Sequence > existing.Sequence ? incoming : existing;
-            // Same sequence: the later expiry wins, so a republished copy can extend but never shorten a record's life.
-            return incoming.ExpiresUnixMs > existing.ExpiresUnixMs ? incoming : existing;
+            if (incoming.ExpiresUnixMs != existing.ExpiresUnixMs)
+                return Ends(incoming) > Ends(existing) ? incoming : existing;
+            return incoming.Signature.Span.SequenceCompareTo(existing.Signature.Span) < 0 ? incoming : existing;
         }
-        return incoming.ExpiresUnixMs > existing.ExpiresUnixMs || incoming.ExpiresUnixMs == 0 ? incoming : existing;
+        return Ends(incoming) < Ends(existing) ? incoming : existing;
     }
+
+    private static long Ends(ValueRecord record) => record.ExpiresUnixMs == 0 ? long.MaxValue : record.ExpiresUnixMs;
 
     /// <summary>
     /// Signed records take the owner keys' scheme and policy (ECDSA P-256, or RSA-PSS with a 2048- to 4096-bit modulus and

@@ -21,6 +21,7 @@ internal sealed class DhtNode : IRpcRequestHandler
     private readonly ConcurrentDictionary<NodeId, byte> _evictionPings = new();
     private readonly ConcurrentDictionary<NodeId, ValueRecord> _published = new();
     private readonly TimeProvider _time;
+    private readonly InboundChecks _inboundChecks;
     private long _lastRepublish;
 
     public DhtNode(PeerContact self, IMeshTransport transport, DhtOptions? options = null, IRecordValidator? validator = null,
@@ -35,10 +36,25 @@ internal sealed class DhtNode : IRpcRequestHandler
         Validator = validator ?? new RecordValidatorRegistry();
         Table = new RoutingTable(self.Id, Options, _time);
         Records = new RecordStore(Options, _time, Validator);
+        AddressFilter = Options.PeerAddressScopes is { } scopes ? new PeerAddressFilter(scopes) : PeerAddressFilter.For(self.EndPoint.Address);
+        _inboundChecks = new InboundChecks(Options, _time);
         _lastRepublish = _time.GetTimestamp();
     }
 
     public PeerContact Self { get; }
+
+    /// <summary>Which addresses peers named by others may have (lookup answers, callers' claimed addresses, mDNS).</summary>
+    public PeerAddressFilter AddressFilter { get; }
+
+    /// <summary>
+    /// Records this node keeps although it is not among the closest to their key (STORE_VALUE from a peer is otherwise
+    /// refused for such keys). The Distributed layer sets it: a shard holder needs its files' records wherever their
+    /// CIDs fall. Called with a record not yet validated.
+    /// </summary>
+    public Func<ValueRecord, bool>? KeepsDistantRecord { get; set; }
+
+    /// <summary>Dial-backs under way that check callers' claimed listen addresses.</summary>
+    public int InboundChecksInFlight => _inboundChecks.InFlight;
 
     public DhtOptions Options { get; }
 
@@ -52,8 +68,8 @@ internal sealed class DhtNode : IRpcRequestHandler
 
     public ValueTask<Response> HandleAsync(Request request, RpcCallContext caller, CancellationToken cancellationToken)
     {
-        // Every caller proved its id (TLS); if it listens, it is a live contact for our table.
-        if (caller.Contact is { } contact) Seen(contact);
+        // Every caller proved its id (TLS); if it listens, it may become a contact, once it answers there.
+        if (caller.Contact is { } contact) SeenInbound(contact);
         Response response;
         switch (request.KindCase)
         {
@@ -76,11 +92,17 @@ internal sealed class DhtNode : IRpcRequestHandler
                 response = new Response { FindValue = fv };
                 break;
             case Request.KindOneofCase.StoreValue:
-                if (request.StoreValue.Record is null)
+                if (request.StoreValue.Record is not { } record)
                     return ValueTask.FromResult(RpcStatus.Error(StatusCode.InvalidArgument, "STORE_VALUE carries no record."));
+                if (record.Key.Length != NodeId.Size)
+                    return ValueTask.FromResult(RpcStatus.Error(StatusCode.InvalidArgument, "A record key must be 32 bytes."));
+                var storeKey = new NodeId(record.Key.Span);
                 try
                 {
-                    Records.Put(request.StoreValue.Record);
+                    if (!IsAmongClosest(storeKey) && KeepsDistantRecord?.Invoke(record) != true)
+                        return ValueTask.FromResult(RpcStatus.Error(StatusCode.InvalidArgument,
+                            $"This node is not among the {Options.K} nodes closest to key {storeKey} that it knows; store the record at closer nodes."));
+                    Records.Put(record, new RecordOrigin(caller.RemoteId, caller.RemoteAddress));
                 }
                 catch (Exception ex) when (ex is MeshStorageException or ArgumentException)
                 {
@@ -100,9 +122,43 @@ internal sealed class DhtNode : IRpcRequestHandler
         foreach (var c in Table.Closest(target, Options.K, exclude: requester)) into.Add(c.ToWire());
     }
 
+    /// <summary>Whether fewer than k + slack peers we know are closer to <paramref name="key"/> than we are.</summary>
+    private bool IsAmongClosest(NodeId key)
+    {
+        int limit = Options.K + Options.StoreClosenessSlack;
+        return Table.CountCloser(key, Self.Id, limit) < limit;
+    }
+
     // ---- Routing table upkeep ---------------------------------------------------------------------------------
 
-    /// <summary>A peer proved it is alive: add or refresh it; a full bucket pings its oldest peer and evicts it only if that fails.</summary>
+    /// <summary>
+    /// A caller named the port it listens on. Its id is proven (TLS) but the address is only claimed: a known peer at the
+    /// same address is refreshed; anyone else enters the table only after answering a ping there with the same id. The
+    /// dial-backs are limited (<see cref="InboundChecks"/>), so a caller cannot make this node dial whatever it likes.
+    /// </summary>
+    private void SeenInbound(PeerContact contact)
+    {
+        if (!AddressFilter.Allows(contact.EndPoint.Address) || Table.Refresh(contact)) return;
+        if (!_inboundChecks.TryStart(contact)) return;
+        _ = CheckInboundAsync(contact);
+    }
+
+    private async Task CheckInboundAsync(PeerContact contact)
+    {
+        bool answered = false;
+        try
+        {
+            answered = await PingAsync(contact, CancellationToken.None).ConfigureAwait(false); // a success adds it (CallAsync)
+        }
+        finally
+        {
+            _inboundChecks.Finish(contact, answered);
+        }
+        if (!answered) _logger.LogDebug("Caller {Peer} did not answer at the address it claimed; not added to the routing table", contact);
+    }
+
+    /// <summary>A peer proved it is alive at this address (it answered us): add or refresh it; a full bucket pings its
+    /// oldest peer and evicts it only if that fails.</summary>
     internal void Seen(PeerContact contact)
     {
         if (Table.Update(contact, out var oldest) != RoutingTable.UpdateResult.BucketFull) return;
@@ -169,11 +225,17 @@ internal sealed class DhtNode : IRpcRequestHandler
     }
 
     /// <summary>Finds the record stored under <paramref name="key"/> (our own copy counts), or null.</summary>
-    public async Task<ValueRecord?> FindValueAsync(NodeId key, CancellationToken cancellationToken = default)
+    public Task<ValueRecord?> FindValueAsync(NodeId key, CancellationToken cancellationToken = default) =>
+        FindValueAsync(key, recordType: null, cancellationToken);
+
+    /// <summary>Finds the record stored under <paramref name="key"/> (our own copy counts), or null. With
+    /// <paramref name="recordType"/>, only records of that type count, and an IMMUTABLE one ends the search.</summary>
+    public async Task<ValueRecord?> FindValueAsync(NodeId key, uint? recordType, CancellationToken cancellationToken)
     {
         var local = Records.Get(key);
-        if (local is { Kind: RecordKind.Immutable }) return local;
-        var result = await NodeLookup.RunAsync(this, key, wantValue: true, cancellationToken).ConfigureAwait(false);
+        if (recordType is { } type && local?.Type != type) local = null;
+        if (local is { Kind: RecordKind.Immutable } && recordType is not null) return local;
+        var result = await NodeLookup.RunAsync(this, key, wantValue: true, cancellationToken, recordType: recordType).ConfigureAwait(false);
         if (local is null) return result.Record;
         return result.Record is null ? local : Validator.Select(local, result.Record);
     }

@@ -41,6 +41,52 @@ internal sealed class DhtOptions
     /// <summary>Largest record value accepted.</summary>
     public int MaxRecordValueSize { get; init; } = 256 * 1024;
 
+    /// <summary>Largest value of an unsigned (IMMUTABLE) record: anyone can make one, so they stay small.</summary>
+    public int MaxUnsignedValueSize { get; init; } = 64 * 1024;
+
+    /// <summary>How long an unsigned (IMMUTABLE) record lives from when it was first stored; storing or republishing
+    /// it again never extends it (nobody signed a lifetime for it).</summary>
+    public TimeSpan UnsignedRecordTtl { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Bytes of records one node holds at most, every field counted plus a fixed cost per record
+    /// (<see cref="RecordStore.OverheadPerRecord"/>).</summary>
+    public long MaxRecordBytes { get; init; } = 64L << 20;
+
+    /// <summary>Bytes of records that one peer may have stored here.</summary>
+    public long MaxRecordBytesPerPeer { get; init; } = 8L << 20;
+
+    /// <summary>Bytes of records that peers of one network (IPv4 /24, IPv6 /48) may have stored here; loopback is
+    /// exempt under <see cref="AllowLoopbackClusters"/>.</summary>
+    public long MaxRecordBytesPerPrefix { get; init; } = 16L << 20;
+
+    /// <summary>
+    /// A STORE_VALUE from a peer is taken only when fewer than <see cref="K"/> + this many peers in the routing table are
+    /// closer to the key than this node: the node is among the k closest it knows, with room for churn (a publisher's
+    /// view of the neighbourhood is never quite ours).
+    /// </summary>
+    public int StoreClosenessSlack { get; init; } = 20;
+
+    /// <summary>Which non-public networks peers may be on when someone else names them (lookup answers, callers' claimed
+    /// addresses, mDNS). Null: the scope of the node's own listen address (see <see cref="PeerAddressFilter.For"/>).</summary>
+    public AddressScopes? PeerAddressScopes { get; init; }
+
+    /// <summary>A lookup stops asking the peers one responder named once this many of them failed (and more failed than
+    /// answered): one liar costs a lookup a bounded number of dials.</summary>
+    public int MaxFailedReferralsPerPeer { get; init; } = 3;
+
+    /// <summary>Dial-backs that check a caller's claimed listen address, at most this many at once.</summary>
+    public int MaxConcurrentInboundChecks { get; init; } = 16;
+
+    /// <summary>Dial-backs to one caller address in a burst; then one per <see cref="InboundCheckInterval"/>. Loopback
+    /// is exempt under <see cref="AllowLoopbackClusters"/>.</summary>
+    public int InboundChecksPerAddress { get; init; } = 4;
+
+    /// <summary>How often one caller address earns another dial-back once its burst is spent.</summary>
+    public TimeSpan InboundCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a claimed address that failed its check is not checked again.</summary>
+    public TimeSpan InboundCheckBackoff { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often the maintenance loop runs (expiry, refresh, republish).</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromMinutes(1);
 
@@ -53,5 +99,11 @@ internal sealed class DhtOptions
         if (MaxPerSubnetPerBucket < 1) throw new ArgumentException("MaxPerSubnetPerBucket must be at least 1.", nameof(MaxPerSubnetPerBucket));
         if (RequestTimeout <= TimeSpan.Zero || LookupTimeout <= TimeSpan.Zero)
             throw new ArgumentException("Timeouts must be positive.", nameof(RequestTimeout));
+        if (MaxRecordBytes < 1 || MaxRecordBytesPerPeer < 1 || MaxRecordBytesPerPrefix < 1)
+            throw new ArgumentException("Record byte limits must be positive.", nameof(MaxRecordBytes));
+        if (StoreClosenessSlack < 0) throw new ArgumentException("StoreClosenessSlack must not be negative.", nameof(StoreClosenessSlack));
+        if (MaxFailedReferralsPerPeer < 1) throw new ArgumentException("MaxFailedReferralsPerPeer must be at least 1.", nameof(MaxFailedReferralsPerPeer));
+        if (MaxConcurrentInboundChecks < 1 || InboundChecksPerAddress < 1 || InboundCheckInterval <= TimeSpan.Zero)
+            throw new ArgumentException("Inbound check limits must be positive.", nameof(MaxConcurrentInboundChecks));
     }
 }

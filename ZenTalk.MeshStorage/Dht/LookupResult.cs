@@ -26,4 +26,7 @@ internal sealed class LookupResult
 
     /// <summary>Requests that failed or timed out.</summary>
     public int Failed { get; init; }
+
+    /// <summary>Responders no longer believed because the peers they named failed (see <see cref="NodeLookup"/>).</summary>
+    public int Distrusted { get; init; }
 }

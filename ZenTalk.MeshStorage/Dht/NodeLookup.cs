@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
@@ -14,37 +15,54 @@ namespace ZenTalk.MeshStorage.Dht;
 /// k starting peers at once instead of α: k messages instead of α in the first round, for one round trip less per
 /// round saved — what a store or read on the latency path wants (in a mesh where the table already holds the k
 /// closest, the lookup is then one round trip).
+/// <para>
+/// What one answer can cost is bounded: at most k of its closer peers are read (the rest are ignored), only those at
+/// addresses the node's <see cref="PeerAddressFilter"/> allows, and once <see cref="DhtOptions.MaxFailedReferralsPerPeer"/>
+/// of the peers one responder named have failed (and more failed than answered), the responder is no longer believed:
+/// the peers only it named are dropped, and the lookup does not wait for those still in flight. (The responder itself
+/// stays in the result if it is among the closest: it did answer.)
+/// </para>
 /// </summary>
 internal sealed class NodeLookup
 {
+    private const int MaxAttempts = 2;
+
     private readonly DhtNode _node;
     private readonly NodeId _target;
     private readonly bool _wantValue;
     private readonly bool _wide;
+    private readonly uint? _recordType;
     private readonly List<Candidate> _ordered = [];
     private readonly Dictionary<NodeId, Candidate> _known = [];
-    private ValueRecord? _record;
+    private readonly List<ValueRecord> _records = [];
+    private int _distrusted;
 
-    private NodeLookup(DhtNode node, NodeId target, bool wantValue, bool wide)
+    private NodeLookup(DhtNode node, NodeId target, bool wantValue, bool wide, uint? recordType)
     {
         _node = node;
         _target = target;
         _wantValue = wantValue;
         _wide = wide;
+        _recordType = recordType;
     }
 
-    public static Task<LookupResult> RunAsync(DhtNode node, NodeId target, bool wantValue, CancellationToken cancellationToken, bool wide = false) =>
-        new NodeLookup(node, target, wantValue, wide).RunAsync(cancellationToken);
+    /// <summary>Runs a lookup. A value lookup with <paramref name="recordType"/> set believes only records of that type
+    /// and may stop at the first valid IMMUTABLE one; without it, it runs to completion and the validator picks among
+    /// every valid record it saw, so that no record of one type can hide a record of another.</summary>
+    public static Task<LookupResult> RunAsync(DhtNode node, NodeId target, bool wantValue, CancellationToken cancellationToken, bool wide = false,
+        uint? recordType = null) =>
+        new NodeLookup(node, target, wantValue, wide, recordType).RunAsync(cancellationToken);
 
     private async Task<LookupResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = _node.Options;
-        foreach (var c in _node.Table.Closest(_target, options.K)) Add(c, depth: 1);
+        foreach (var c in _node.Table.Closest(_target, options.K)) Add(c, referrer: null);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.LookupTimeout);
         var completions = Channel.CreateUnbounded<(Candidate Peer, Response? Response, bool Retry)>(new UnboundedChannelOptions { SingleReader = true });
         int inFlight = 0, queried = 0, failed = 0;
+        int dropped = 0; // of the requests in flight, those to peers dropped since
         bool complete = true;
         int parallelism = _wide ? options.K : options.Alpha;
         try
@@ -58,30 +76,49 @@ internal sealed class NodeLookup
                     queried++;
                     _ = QueryAsync(next, completions.Writer, deadline.Token);
                 }
-                if (inFlight == 0) break;
+                // Requests still in flight to peers dropped with a distrusted referrer are not waited for.
+                if (inFlight == dropped) break;
                 var (peer, response, retry) = await completions.Reader.ReadAsync(deadline.Token).ConfigureAwait(false);
                 inFlight--;
                 parallelism = options.Alpha; // Only the first round is wide; later rounds follow the closest answers.
+                if (peer.State == State.Dropped)
+                {
+                    dropped--;
+                    continue;
+                }
                 if (response is null)
                 {
                     failed++;
                     // A timeout may be a lost message: ask once more before giving the peer up. A refused or
                     // misbehaving peer is not asked again.
                     peer.State = retry && ++peer.Attempts < MaxAttempts ? State.NotQueried : State.Failed;
+                    // A peer counts once against those who named it, at its first failure (a retry is not another lie).
+                    if (++peer.Failures == 1) dropped += ReferralFailed(peer);
                     continue;
                 }
                 peer.State = State.Answered;
+                foreach (var referrer in peer.Referrers) referrer.ReferralsAnswered++;
                 var closer = _wantValue ? response.FindValue.CloserPeers : response.FindNode.CloserPeers;
-                foreach (var info in closer)
-                    if (PeerContact.TryFromWire(info, out var contact) && contact.Id != _node.Self.Id)
-                        Add(contact, peer.Depth + 1);
-                if (_wantValue && response.FindValue.Record is { } record && Accept(record) && record.Kind == RecordKind.Immutable)
-                    break; // An immutable record cannot be outdated: the first valid copy is the answer.
+                // At most k per answer, in the order given: a longer list costs nothing beyond the first k.
+                for (int i = 0; i < closer.Count && i < options.K; i++)
+                {
+                    if (PeerContact.TryFromWire(closer[i], out var contact) && contact.Id != _node.Self.Id
+                        && _node.AddressFilter.Allows(contact.EndPoint.Address))
+                        Add(contact, peer);
+                }
+                if (_wantValue && response.FindValue.Record is { } record && Accept(record)
+                    && record.Kind == RecordKind.Immutable && _recordType == record.Type)
+                    break; // An immutable record of the type asked for cannot be outdated: the first valid copy is the answer.
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             complete = false; // The lookup's deadline passed: return what we have.
+        }
+        finally
+        {
+            // Stops the requests nobody waits for any more.
+            await deadline.CancelAsync().ConfigureAwait(false);
         }
 
         var answered = _ordered.Where(c => c.State == State.Answered).Take(options.K).ToList();
@@ -93,18 +130,20 @@ internal sealed class NodeLookup
         return new LookupResult
         {
             Closest = answered.Select(c => c.Contact).ToList(),
-            Record = _record,
+            Record = SelectRecord(),
             Complete = complete,
             Rounds = rounds,
             HopsToClosest = answered.Count > 0 ? answered[0].Depth : 0,
             Queried = queried,
             Failed = failed,
+            Distrusted = _distrusted,
         };
     }
 
     private bool Accept(ValueRecord record)
     {
         if (!record.Key.Span.SequenceEqual(_target.ToByteArray())) return false;
+        if (_recordType is { } type && record.Type != type) return false;
         try
         {
             _node.Validator.Validate(record);
@@ -113,11 +152,61 @@ internal sealed class NodeLookup
         {
             return false; // A peer handing out a forged record is ignored, not trusted.
         }
-        _record = _record is null ? record : _node.Validator.Select(_record, record);
+        if (!_records.Contains(record)) _records.Add(record);
         return true;
     }
 
-    private const int MaxAttempts = 2;
+    /// <summary>
+    /// The validator's pick among every distinct valid record seen, folded in an order fixed by the records' contents,
+    /// not by which peer answered first.
+    /// </summary>
+    private ValueRecord? SelectRecord()
+    {
+        if (_records.Count <= 1) return _records.FirstOrDefault();
+        var ordered = _records.Select(r => (Digest: SHA256.HashData(r.ToByteArray()), Record: r))
+            .OrderBy(r => r.Digest, ByteOrder.Instance).Select(r => r.Record);
+        ValueRecord? best = null;
+        foreach (var record in ordered) best = best is null ? record : _node.Validator.Select(best, record);
+        return best;
+    }
+
+    /// <summary>
+    /// A peer failed: the peers that named it share the blame (one failure split between them), and one whose share
+    /// reaches <see cref="DhtOptions.MaxFailedReferralsPerPeer"/>, and exceeds the referrals of its that answered, is
+    /// distrusted. Splitting matters under churn: a dead node that every neighbour of the target still lists must not get
+    /// them all distrusted at once, while a liar's made-up peers are its alone (and liars that name each other's split
+    /// the same total). Returns how many requests in flight went to peers dropped with it.
+    /// </summary>
+    private int ReferralFailed(Candidate peer)
+    {
+        int droppedInFlight = 0;
+        double share = 1.0 / Math.Max(1, peer.Referrers.Count);
+        foreach (var referrer in peer.Referrers)
+        {
+            if (referrer.Distrusted) continue;
+            referrer.ReferralsFailed += share;
+            if (referrer.ReferralsFailed >= _node.Options.MaxFailedReferralsPerPeer - 1e-9 && referrer.ReferralsFailed > referrer.ReferralsAnswered)
+                droppedInFlight += Distrust(referrer);
+        }
+        return droppedInFlight;
+    }
+
+    /// <summary>Drops the peers only a lying referrer named (those not yet answered); returns how many were in flight.</summary>
+    private int Distrust(Candidate liar)
+    {
+        liar.Distrusted = true;
+        _distrusted++;
+        int inFlight = 0;
+        foreach (var c in _ordered)
+        {
+            if ((c.State is State.NotQueried or State.InFlight) && c.Referrers.Count > 0 && c.Referrers.TrueForAll(r => r.Distrusted))
+            {
+                if (c.State == State.InFlight) inFlight++;
+                c.State = State.Dropped;
+            }
+        }
+        return inFlight;
+    }
 
     private async Task QueryAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done, CancellationToken cancellationToken)
     {
@@ -149,23 +238,31 @@ internal sealed class NodeLookup
         int live = 0;
         foreach (var c in _ordered)
         {
-            if (c.State == State.Failed) continue;
+            if (c.State is State.Failed or State.Dropped) continue;
             if (c.State == State.NotQueried) return c;
             if (++live >= _node.Options.K) return null;
         }
         return null;
     }
 
-    private void Add(PeerContact contact, int depth)
+    private void Add(PeerContact contact, Candidate? referrer)
     {
-        if (_known.ContainsKey(contact.Id)) return;
-        var candidate = new Candidate(contact, depth, _target.DistanceTo(contact.Id));
+        if (_known.TryGetValue(contact.Id, out var known))
+        {
+            // A peer from our own table owes nothing to those who name it again: they are not blamed if it fails, and it
+            // is never dropped with them.
+            if (referrer is not null && known.Depth > 1 && (known.State is State.NotQueried or State.InFlight) && !known.Referrers.Contains(referrer))
+                known.Referrers.Add(referrer);
+            return;
+        }
+        var candidate = new Candidate(contact, referrer is null ? 1 : referrer.Depth + 1, _target.DistanceTo(contact.Id));
+        if (referrer is not null) candidate.Referrers.Add(referrer);
         _known.Add(contact.Id, candidate);
         int at = _ordered.BinarySearch(candidate, CandidateOrder.Instance);
         _ordered.Insert(at < 0 ? ~at : at, candidate);
     }
 
-    private enum State { NotQueried, InFlight, Answered, Failed }
+    private enum State { NotQueried, InFlight, Answered, Failed, Dropped }
 
     private sealed class Candidate(PeerContact contact, int depth, NodeId distance)
     {
@@ -174,11 +271,25 @@ internal sealed class NodeLookup
         public NodeId Distance { get; } = distance;
         public State State { get; set; }
         public int Attempts { get; set; }
+        public int Failures { get; set; }
+
+        /// <summary>The peers that named this one; none for a peer from our own table (depth 1).</summary>
+        public List<Candidate> Referrers { get; } = [];
+
+        public int ReferralsAnswered { get; set; }
+        public double ReferralsFailed { get; set; }
+        public bool Distrusted { get; set; }
     }
 
     private sealed class CandidateOrder : IComparer<Candidate>
     {
         public static readonly CandidateOrder Instance = new();
         public int Compare(Candidate? x, Candidate? y) => x!.Distance.CompareTo(y!.Distance);
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }

@@ -26,9 +26,14 @@ internal sealed class RecordValidatorRegistry : IRecordValidator
 
     public void Validate(ValueRecord record) => For(record).Validate(record);
 
+    /// <summary>
+    /// A key holds records of one type. Between two types the higher tag wins, whatever order they arrive in: every
+    /// registered type outranks the generic type 0, so an untyped record (an IMMUTABLE one holding a manifest's bytes
+    /// under its CID, say) can never shadow a file record. Within one type, that type's validator decides.
+    /// </summary>
     public ValueRecord Select(ValueRecord existing, ValueRecord incoming)
     {
-        if (existing.Type != incoming.Type) return existing;
+        if (existing.Type != incoming.Type) return incoming.Type > existing.Type ? incoming : existing;
         return For(incoming).Select(existing, incoming);
     }
 

@@ -11,7 +11,8 @@ namespace ZenTalk.MeshStorage.Dht;
 /// drop its oldest peer for a new one: the caller pings the oldest and only a failed ping evicts it
 /// (long-lived peers are the most likely to stay). At most <see cref="DhtOptions.MaxPerSubnetPerBucket"/> peers
 /// of a bucket share a /24 (IPv4) or /64 (IPv6), so one network cannot fill a bucket.
-/// Only peers that proved their id (answered us, or called us over TLS) are added.
+/// Only peers that proved their id at their address are added: they answered us there (a caller is pinged back at
+/// the address it claims first, see <see cref="DhtNode"/>).
 /// </summary>
 internal sealed class RoutingTable
 {
@@ -77,6 +78,54 @@ internal sealed class RoutingTable
             pingCandidate = bucket.Entries[0].Contact;
             return UpdateResult.BucketFull;
         }
+    }
+
+    /// <summary>
+    /// Refreshes <paramref name="contact"/> if the table (or a bucket's replacement cache) already holds it at this very
+    /// address, as <see cref="Update"/> would; returns false when it is unknown or known at another address (then it has
+    /// to prove the address first).
+    /// </summary>
+    public bool Refresh(PeerContact contact)
+    {
+        if (contact.Id == _self) return false;
+        lock (_lock)
+        {
+            var bucket = _buckets[BucketIndex(contact.Id)];
+            if (bucket is null) return false;
+            int at = bucket.IndexOf(contact.Id);
+            if (at >= 0)
+            {
+                var entry = bucket.Entries[at];
+                if (!entry.Contact.EndPoint.Equals(contact.EndPoint)) return false;
+                bucket.Entries.RemoveAt(at);
+                entry.Failures = 0;
+                entry.LastSeen = _time.GetTimestamp();
+                bucket.Entries.Add(entry);
+                return true;
+            }
+            int r = bucket.Replacements.IndexOf(contact);
+            if (r < 0) return false;
+            bucket.Replacements.RemoveAt(r);
+            bucket.Replacements.Add(contact);
+            return true;
+        }
+    }
+
+    /// <summary>How many peers in the table are closer to <paramref name="target"/> than <paramref name="than"/>,
+    /// counting up to <paramref name="limit"/>.</summary>
+    public int CountCloser(NodeId target, NodeId than, int limit)
+    {
+        int closer = 0;
+        lock (_lock)
+        {
+            foreach (var bucket in _buckets)
+            {
+                if (bucket is null) continue;
+                foreach (var e in bucket.Entries)
+                    if (target.CompareDistance(e.Contact.Id, than) < 0 && ++closer >= limit) return closer;
+            }
+        }
+        return closer;
     }
 
     /// <summary>

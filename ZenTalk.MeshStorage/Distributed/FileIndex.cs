@@ -64,6 +64,9 @@ internal sealed class FileIndex : IAsyncDisposable
 
     public int Count => _files.Count;
 
+    /// <summary>Whether the index holds a record of the file.</summary>
+    public bool Knows(Cid cid) => _files.ContainsKey(cid);
+
     /// <summary>The record log's path (tests and tools look at it).</summary>
     internal string LogPath => Path.Combine(_directory, FileRecordLog.FileName);
 

@@ -16,7 +16,7 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 /// Peers that speak the protocol but lie, at the Rpc/Dht level: the simulation harness for the eclipse attempt (the
 /// production lookup code on an in-memory wire), real TLS sockets on 127.0.0.x for identity, floods and records.
 /// </summary>
-public class HostileDhtTests
+public partial class HostileDhtTests
 {
     private static DhtOptions Options => new()
     {
