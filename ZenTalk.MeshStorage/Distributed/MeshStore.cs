@@ -340,12 +340,16 @@ internal sealed class MeshStore : IMeshStore
         return record is null ? await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false) : (record, peers);
     }
 
-    /// <summary>The best file record for the CID (a genuine tombstone beats the manifest), and the nodes closest to it.</summary>
+    /// <summary>
+    /// The best file record for the CID (the owner's tombstone beats the manifest), and the nodes closest to it. The
+    /// lookup believes only file records: another type under the CID (a type-0 record holding the manifest's bytes,
+    /// say) can neither end it nor stand in for the file.
+    /// </summary>
     internal async Task<(ValueRecord? Record, List<PeerContact> Closest)> FindFileRecordAsync(Cid cid, CancellationToken cancellationToken)
     {
         var key = FileRecords.KeyOf(cid);
         var local = _dht.Records.Get(key);
-        var lookup = await NodeLookup.RunAsync(_dht, key, wantValue: true, cancellationToken).ConfigureAwait(false);
+        var lookup = await NodeLookup.RunAsync(_dht, key, wantValue: true, cancellationToken, recordType: FileRecords.Type).ConfigureAwait(false);
         var record = lookup.Record is { Type: FileRecords.Type } found ? found : null;
         if (local is { Type: FileRecords.Type })
             record = record is null ? local : FileRecordValidator.Instance.Select(local, record);

@@ -12,7 +12,8 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 /// <summary>
 /// File records (manifests and tombstones) against an attacker who pushes records of its own over real TLS to a real
 /// 16-node loopback mesh, and who places nodes of its own next to a file's CID (node keys are free to grind): a
-/// tombstone signed by the attacker's key, and records crafted to hit the validation cache entry of a genuine manifest.
+/// tombstone signed by the attacker's key, a type-0 record holding the manifest bytes under the CID, and records
+/// crafted to hit the validation cache entry of a genuine manifest.
 /// </summary>
 [TestFixture]
 [CancelAfter(180_000)]
@@ -116,6 +117,67 @@ public class HostileFileRecordTests
         await using var client = await _mesh.StartClientAsync(5);
         var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
+    }
+
+    [Test]
+    public async Task A_type_0_record_holding_the_manifest_bytes_under_the_cid_does_not_hide_the_file()
+    {
+        var (file, data, manifest, hashes) = await StoreAsync(40_000, 52, via: 2);
+        var key = FileRecords.KeyOf(file.Cid);
+        // A valid generic immutable record: its key is the SHA-256 of its value, and the value is the manifest.
+        var shadow = new ValueRecord
+        {
+            Key = ByteString.CopyFrom(key.ToByteArray()),
+            Kind = RecordKind.Immutable,
+            Value = ByteString.CopyFrom(manifest.Bytes.Span),
+        };
+        var genuine = FileRecords.ForManifest(manifest);
+        // The attacker's nodes next to the CID get the shadow before the file record (which an honest node's
+        // republish brings them next); every other node gets it after.
+        var near = new List<MeshNode>();
+        for (int i = 0; i < 3; i++) near.Add(await StartNearAsync(file.Cid, bits: 12));
+        foreach (var node in near)
+        {
+            await _attacker.StoreRecordAsync(node, shadow);
+            await _attacker.StoreRecordAsync(node, genuine);
+        }
+
+        foreach (var node in _mesh.Nodes) await _attacker.StoreRecordAsync(node, shadow);
+
+        await using var client = await _mesh.StartClientAsync(5);
+        Exception? statusError = null, rotateError = null;
+        MeshFileStatus? status = null;
+        StoredFile? rotated = null;
+        try
+        {
+            status = await client.Store.GetStatusAsync(file.Cid);
+        }
+        catch (MeshStorageException e)
+        {
+            statusError = e;
+        }
+
+        try
+        {
+            rotated = await client.Store.RotateKeyAsync(file.Cid, file.ContentKey, _owner);
+        }
+        catch (MeshStorageException e)
+        {
+            rotateError = e;
+        }
+
+        foreach (var node in Everyone) await node.RunRepairPassAsync();
+        int oldHeld = Everyone.Sum(n => MeshTestData.CountHeld(n, hashes));
+        var served = near.Select(n => Describe(n.Network.Dht.Records.Get(key), _owner)).ToList();
+        TestContext.Out.WriteLine($"status: {status?.Health.ToString() ?? statusError!.Message}; rotation: {(rotated is null ? rotateError!.Message : "done")}; old shards held after repair: {oldHeld}; the nodes next to the CID serve: {string.Join(", ", served)}");
+
+        Assert.That(statusError, Is.Null, "status sees the file");
+        Assert.That(status!.Health, Is.EqualTo(FileHealth.Excellent));
+        Assert.That(rotateError, Is.Null, "rotation (read, store, delete) sees the file");
+        Assert.That(oldHeld, Is.Zero, "the old file's deletion reached every holder, and repair did not bring it back");
+        Assert.That(served, Has.All.EqualTo("the owner's tombstone"));
+        await using var reader = await _mesh.StartClientAsync(7);
+        Assert.That(await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(rotated!.Cid, rotated.ContentKey)), Is.EqualTo(data));
     }
 
     [Test]
