@@ -99,21 +99,22 @@ public sealed class MeshNode : IAsyncDisposable
         Directory.CreateDirectory(options.DataDirectory);
         var listen = IPAddress.Parse(options.ListenAddress);
         var identity = NodeIdentity.LoadOrCreate(options.DataDirectory);
+        // Every node of a loopback cluster (tests, samples, benchmarks) connects from 127.0.0.1 and sits in one /24: the
+        // per-address and per-prefix limits would refuse the 17th peer and the routing table's subnet limit would
+        // keep most of them out. A loopback listener is reachable from this machine only, so it relaxes them unless
+        // told not to (a hardening test attacks a loopback node from many 127.x addresses with the limits on).
+        bool loopbackCluster = options.RelaxLoopbackLimits && IPAddress.IsLoopback(listen);
         var rpcOptions = new RpcOptions
         {
             DefaultCallTimeout = options.ShardTimeout,
-            // Every node of a loopback cluster connects from 127.0.0.1: the per-address limit (against one host
-            // hogging a node) would refuse the 17th peer. A loopback listener is reachable from this machine only.
-            MaxInboundConnectionsPerAddress = IPAddress.IsLoopback(listen) ? 1024 : new RpcOptions().MaxInboundConnectionsPerAddress,
+            ExemptLoopbackPeers = loopbackCluster,
             OutboundTransport = options.OutboundTransport,
         };
         var dhtOptions = new DhtOptions
         {
             RequestTimeout = options.RequestTimeout,
             LookupTimeout = options.RequestTimeout * 6,
-            // Loopback clusters (tests, samples, benchmarks) are exempt from the per-subnet limit; a loopback
-            // listener cannot be reached from other machines, so this cannot weaken a real node.
-            AllowLoopbackClusters = IPAddress.IsLoopback(listen),
+            AllowLoopbackClusters = loopbackCluster,
             MaintenanceInterval = options.DhtMaintenanceInterval,
             // A manifest lists 480 bytes of shard hashes per segment: 3 MiB covers about 6,500 segments (6.5 GB at 1 MiB).
             MaxRecordValueSize = 3 * 1024 * 1024,

@@ -91,6 +91,13 @@ public sealed class MeshNodeOptions
     /// <summary>How often the DHT drops expired records, refreshes buckets and republishes.</summary>
     internal TimeSpan DhtMaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Whether a node listening on a loopback address relaxes the limits that a local cluster would trip (per-address
+    /// and per-prefix connection limits for loopback peers, the routing table's subnet limit). Default true; tests turn
+    /// it off to attack a loopback node with the limits a network-facing node has. No effect on other listeners.
+    /// </summary>
+    internal bool RelaxLoopbackLimits { get; set; } = true;
+
     /// <summary>Fault-injection hook (tests, hardening tool): wraps each outbound connection's TCP stream; see RpcOptions.OutboundTransport.</summary>
     internal Func<Stream, IPEndPoint, Stream>? OutboundTransport { get; set; }
 

@@ -40,6 +40,7 @@ internal sealed class RpcConnection : IAsyncDisposable
     private Task _readLoop = Task.CompletedTask, _writeLoop = Task.CompletedTask;
     private long _nextRequestId;
     private long _lastActivity = Environment.TickCount64;
+    private long _lastUseful = Environment.TickCount64;
     private int _inFlight;
     private int _closed;
     private Exception? _closeReason;
@@ -81,6 +82,21 @@ internal sealed class RpcConnection : IAsyncDisposable
 
     /// <summary><see cref="Environment.TickCount64"/> of the last frame sent or received.</summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    /// <summary>
+    /// Listener side: <see cref="Environment.TickCount64"/> when the peer last asked for useful work (a request other
+    /// than PING and NODE_INFO) or the connection opened. Its idle timeout counts from here, so a peer cannot hold a
+    /// slot with pings alone; a full server evicts the connection with the oldest value first.
+    /// </summary>
+    public long LastUseful => Volatile.Read(ref _lastUseful);
+
+    /// <summary>Whether a full server may close this inbound connection for a newcomer: open, nothing in flight or
+    /// waiting for the budget, and no useful request for <see cref="RpcOptions.EvictableAfter"/>.</summary>
+    public bool IsEvictable(long now) =>
+        !_isDialer && !IsClosed && InFlight == 0 && !_reader.WaitingForBudget
+        && now - LastUseful >= (long)_options.EvictableAfter.TotalMilliseconds;
+
+    private static bool IsUseful(Request.KindOneofCase kind) => kind is not (Request.KindOneofCase.Ping or Request.KindOneofCase.NodeInfo);
 
     /// <summary>Completes when the connection has closed and released its resources.</summary>
     public Task Completion => _completion.Task;
@@ -302,6 +318,7 @@ internal sealed class RpcConnection : IAsyncDisposable
                             }
 
                             Interlocked.Increment(ref _inFlight);
+                            if (IsUseful(frame.Request.KindCase)) Volatile.Write(ref _lastUseful, Environment.TickCount64);
                             haveGlobal = false; // released by the handler task
                             var call = new ServedCall(frame.RequestId, frame.Request, held) { Lease = lease };
                             _ = Task.Run(() => ServeAsync(call, cts));
@@ -411,8 +428,10 @@ internal sealed class RpcConnection : IAsyncDisposable
         {
             _serving.TryRemove(requestId, out _);
             cts.Dispose();
+            long now = Environment.TickCount64;
+            if (IsUseful(kind)) Volatile.Write(ref _lastUseful, now);
             Interlocked.Decrement(ref _inFlight);
-            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+            Volatile.Write(ref _lastActivity, now);
             _slots.Release();
             _globalSlots!.Release();
         }
@@ -435,7 +454,10 @@ internal sealed class RpcConnection : IAsyncDisposable
             Abort(new TimeoutException($"The peer did not read what was sent to it within {_options.ReadTimeout.TotalMilliseconds:0} ms."));
             return;
         }
-        if (InFlight == 0 && _pending.IsEmpty && !_reader.WaitingForBudget && now - LastActivity > (long)_options.IdleTimeout.TotalMilliseconds)
+        // A listener counts idleness from the last useful request (pings and NODE_INFO do not keep a slot); a dialer from
+        // its own last call.
+        long since = _isDialer ? LastActivity : LastUseful;
+        if (InFlight == 0 && _pending.IsEmpty && !_reader.WaitingForBudget && now - since > (long)_options.IdleTimeout.TotalMilliseconds)
             Abort(null, idle: true);
     }
 

@@ -22,6 +22,9 @@ internal static class RpcMetrics
     /// <summary>Inbound connections refused on accept by a connection limit.</summary>
     public static readonly Counter<long> ConnectionsRefused = Meter.CreateCounter<long>("zentalk.mesh.rpc.connections_refused", "{connection}", "Inbound connections refused by a limit");
 
+    /// <summary>Idle inbound connections closed to make room for a newcomer in a full connection table.</summary>
+    public static readonly Counter<long> ConnectionsEvicted = Meter.CreateCounter<long>("zentalk.mesh.rpc.connections_evicted", "{connection}", "Idle inbound connections closed to make room");
+
     /// <summary>Call duration in milliseconds.</summary>
     public static readonly Histogram<double> CallDuration = Meter.CreateHistogram<double>("zentalk.mesh.rpc.call_duration", "ms", "Duration of calls to peers");
 }

@@ -38,8 +38,18 @@ internal sealed class RpcOptions
     /// <summary>Once the first byte of a frame arrived, the whole frame must arrive within this time (slowloris).</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>A connection with no call in flight and no traffic for this long is closed.</summary>
+    /// <summary>
+    /// A connection with no call in flight is closed after this long without traffic (dialer side) or without a useful
+    /// request (listener side: any request but PING and NODE_INFO), so pings alone do not keep an inbound slot.
+    /// </summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// When the inbound connection table is full, a newcomer takes the slot of an idle connection (nothing in flight)
+    /// whose last useful request is at least this old: the least recently useful one, from the most crowded address
+    /// prefix first. Default 5 s.
+    /// </summary>
+    public TimeSpan EvictableAfter { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Deadline of a call when the caller gives none.</summary>
     public TimeSpan DefaultCallTimeout { get; init; } = TimeSpan.FromSeconds(15);
@@ -49,6 +59,20 @@ internal sealed class RpcOptions
 
     /// <summary>Most inbound connections from one IP address.</summary>
     public int MaxInboundConnectionsPerAddress { get; init; } = 16;
+
+    /// <summary>
+    /// Most inbound connections from one address prefix (IPv4 /24, IPv6 /48: <see cref="AddressPrefix"/>), so that one
+    /// operator with many addresses cannot take the connection table: 64 IPv4 addresses or one IPv6 /64 would otherwise
+    /// take all <see cref="MaxInboundConnections"/> within the per-address limit. Default 64.
+    /// </summary>
+    public int MaxInboundConnectionsPerPrefix { get; init; } = 64;
+
+    /// <summary>
+    /// Whether peers connecting from a loopback address are exempt from the per-address and per-prefix limits. Only a
+    /// node listening on loopback sets it (a local cluster's nodes all connect from 127.0.0.1); such a listener cannot
+    /// be reached from other machines. Default false.
+    /// </summary>
+    public bool ExemptLoopbackPeers { get; init; }
 
     /// <summary>Most connections the client pool keeps open (idle ones are closed first to make room).</summary>
     public int MaxOutboundConnections { get; init; } = 512;
@@ -93,9 +117,10 @@ internal sealed class RpcOptions
     {
         if (MaxFrameSize < 2 * FrameOverhead || MaxFrameSize > 64 * 1024 * 1024)
             throw new ArgumentException($"MaxFrameSize must be between {2 * FrameOverhead} and 64 MiB.", nameof(MaxFrameSize));
-        if (HandshakeTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero || DefaultCallTimeout <= TimeSpan.Zero)
+        if (HandshakeTimeout <= TimeSpan.Zero || ReadTimeout <= TimeSpan.Zero || IdleTimeout <= TimeSpan.Zero || DefaultCallTimeout <= TimeSpan.Zero
+            || EvictableAfter < TimeSpan.Zero)
             throw new ArgumentException("Timeouts must be positive.", nameof(HandshakeTimeout));
-        if (MaxInboundConnections < 1 || MaxInboundConnectionsPerAddress < 1 || MaxOutboundConnections < 1
+        if (MaxInboundConnections < 1 || MaxInboundConnectionsPerAddress < 1 || MaxInboundConnectionsPerPrefix < 1 || MaxOutboundConnections < 1
             || MaxInFlightPerConnection < 1 || MaxInFlightTotal < 1 || SendQueueCapacity < 1)
             throw new ArgumentException("Limits must be at least 1.", nameof(MaxInFlightPerConnection));
         if (MaxBufferedBytes < MaxFrameSize)

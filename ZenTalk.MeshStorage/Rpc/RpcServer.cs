@@ -10,8 +10,9 @@ namespace ZenTalk.MeshStorage.Rpc;
 
 /// <summary>
 /// Accepts TLS connections from peers and serves their requests on an <see cref="IRpcRequestHandler"/>.
-/// Enforces the connection limits (total and per address), the handshake timeout, and, through each
-/// connection's watchdog, the read and idle timeouts.
+/// Enforces the connection limits (total, per address and per address prefix), the handshake timeout, and, through
+/// each connection's watchdog, the read and idle timeouts. When the table is full, a newcomer takes the slot of the
+/// least recently useful idle connection (from the most crowded prefix first) rather than being refused.
 /// </summary>
 internal sealed class RpcServer : IAsyncDisposable
 {
@@ -24,6 +25,8 @@ internal sealed class RpcServer : IAsyncDisposable
     private readonly ByteBudget _budget;
     private readonly ConcurrentDictionary<RpcConnection, byte> _connections = new();
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
+    private readonly ConcurrentDictionary<AddressPrefix, int> _perPrefix = new();
+    private readonly Lock _evictionLock = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
@@ -103,14 +106,19 @@ internal sealed class RpcServer : IAsyncDisposable
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
         remote = new IPEndPoint(address, remote.Port);
+        var prefix = AddressPrefix.Of(address);
         int count = _perAddress.AddOrUpdate(address, 1, static (_, c) => c + 1);
-        bool counted = true;
+        int inPrefix = _perPrefix.AddOrUpdate(prefix, 1, static (_, c) => c + 1);
         try
         {
-            if (count > _options.MaxInboundConnectionsPerAddress
-                || _connections.Count + Volatile.Read(ref _accepting) >= _options.MaxInboundConnections)
+            bool exempt = _options.ExemptLoopbackPeers && IPAddress.IsLoopback(address);
+            string? refusal = !exempt && count > _options.MaxInboundConnectionsPerAddress ? "per-address limit"
+                : !exempt && inPrefix > _options.MaxInboundConnectionsPerPrefix ? $"limit for {prefix}"
+                : _connections.Count + Volatile.Read(ref _accepting) >= _options.MaxInboundConnections && !TryEvict() ? "connection table full"
+                : null;
+            if (refusal is not null)
             {
-                _logger.LogDebug("Refused connection from {Remote}: connection limit reached", remote);
+                _logger.LogDebug("Refused connection from {Remote}: {Limit}", remote, refusal);
                 RpcMetrics.ConnectionsRefused.Add(1);
                 socket.Dispose();
                 return;
@@ -152,11 +160,42 @@ internal sealed class RpcServer : IAsyncDisposable
         }
         finally
         {
-            if (counted)
+            _perAddress.AddOrUpdate(address, 0, static (_, c) => c - 1);
+            _perAddress.TryRemove(new KeyValuePair<IPAddress, int>(address, 0));
+            _perPrefix.AddOrUpdate(prefix, 0, static (_, c) => c - 1);
+            _perPrefix.TryRemove(new KeyValuePair<AddressPrefix, int>(prefix, 0));
+        }
+    }
+
+    /// <summary>
+    /// Makes room for a newcomer in a full table: closes the connection that did useful work least recently (pings do
+    /// not count) among those with nothing in flight and without useful work for at least <see cref="RpcOptions.EvictableAfter"/>,
+    /// taking it from the prefix with the most connections first (an attacker's many connections go before the one
+    /// connection of each honest peer). False when no connection may be evicted.
+    /// </summary>
+    private bool TryEvict()
+    {
+        lock (_evictionLock)
+        {
+            long now = Environment.TickCount64;
+            RpcConnection? victim = null;
+            int victimCrowd = 0;
+            foreach (var c in _connections.Keys)
             {
-                _perAddress.AddOrUpdate(address, 0, static (_, c) => c - 1);
-                _perAddress.TryRemove(new KeyValuePair<IPAddress, int>(address, 0));
+                if (!c.IsEvictable(now)) continue;
+                int crowd = _perPrefix.GetValueOrDefault(AddressPrefix.Of(c.RemoteEndPoint.Address));
+                if (victim is null || crowd > victimCrowd || (crowd == victimCrowd && c.LastUseful < victim.LastUseful))
+                {
+                    victim = c;
+                    victimCrowd = crowd;
+                }
             }
+
+            if (victim is null) return false;
+            _logger.LogDebug("Evicting the idle connection from {Remote} to make room (its prefix holds {Count})", victim.RemoteEndPoint, victimCrowd);
+            RpcMetrics.ConnectionsEvicted.Add(1);
+            victim.Abort(null, idle: true);
+            return true;
         }
     }
 

@@ -15,9 +15,9 @@ internal sealed class HostileClient : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly Stream _stream;
-    private readonly NodeIdentity _identity;
+    private readonly NodeIdentity? _identity;
 
-    private HostileClient(Socket socket, Stream stream, NodeIdentity identity)
+    private HostileClient(Socket socket, Stream stream, NodeIdentity? identity)
     {
         _socket = socket;
         _stream = stream;
@@ -52,20 +52,27 @@ internal sealed class HostileClient : IAsyncDisposable
     }
 
     /// <summary>TLS with a valid node certificate, then the given Hello (or the normal one).</summary>
-    public static async Task<HostileClient> ConnectAsync(IPEndPoint server, Hello? hello = null, bool sendHello = true, IPAddress? source = null)
+    /// <param name="server">Where to connect.</param>
+    /// <param name="hello">The Hello to send (null: the normal one, and its answer is read).</param>
+    /// <param name="sendHello">False stops after TLS.</param>
+    /// <param name="source">The local address to connect from, or null for the default.</param>
+    /// <param name="tls">TLS options to reuse (<see cref="HostileTls.ClientOptions"/>; many connections with one
+    /// identity skip making a certificate each), or null for a fresh identity.</param>
+    public static async Task<HostileClient> ConnectAsync(IPEndPoint server, Hello? hello = null, bool sendHello = true, IPAddress? source = null,
+        SslClientAuthenticationOptions? tls = null)
     {
-        var identity = NodeIdentity.CreateEphemeral();
+        var identity = tls is null ? NodeIdentity.CreateEphemeral() : null;
         var socket = await ConnectSocketAsync(server, source);
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
         try
         {
-            await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity));
+            await ssl.AuthenticateAsClientAsync(tls ?? HostileTls.ClientOptions(identity!));
         }
         catch
         {
             await ssl.DisposeAsync();
             socket.Dispose();
-            identity.Dispose();
+            identity?.Dispose();
             throw;
         }
         var client = new HostileClient(socket, ssl, identity);
@@ -126,6 +133,6 @@ internal sealed class HostileClient : IAsyncDisposable
     {
         await _stream.DisposeAsync();
         _socket.Dispose();
-        _identity.Dispose();
+        _identity?.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
@@ -146,6 +147,128 @@ public class RpcLimitsTests
         Assert.That(server.Server.ConnectionCount, Is.EqualTo(1));
         // The first client is still served.
         await first.Client.CallAsync(server.Contact, Ping, TimeSpan.FromSeconds(5), CancellationToken.None);
+    }
+
+    [Test]
+    public async Task Connections_from_many_addresses_of_one_prefix_are_limited_together()
+    {
+        // 127.0.2.1..4 and 127.0.3.1 (two /24s): two connections per prefix at most, whichever address they come from.
+        var options = new RpcOptions { MaxInboundConnectionsPerPrefix = 2, HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        await using var server = new RpcTestPeer(options);
+        var clients = new List<HostileClient>();
+        try
+        {
+            int refused = 0;
+            for (int i = 1; i <= 4; i++)
+            {
+                try
+                {
+                    clients.Add(await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse($"127.0.2.{i}")));
+                }
+                catch (Exception e) when (e is IOException or SocketException or System.Security.Authentication.AuthenticationException)
+                {
+                    refused++;
+                }
+            }
+
+            Assert.That(refused, Is.EqualTo(2), "the third and fourth address of the prefix are refused");
+            clients.Add(await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse("127.0.3.1")));
+            Assert.That(server.Server.ConnectionCount, Is.EqualTo(3), "another prefix has its own allowance");
+        }
+        finally
+        {
+            foreach (var c in clients) await c.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task Loopback_peers_are_exempt_only_when_the_server_says_so()
+    {
+        var strict = new RpcOptions { MaxInboundConnectionsPerAddress = 1, MaxInboundConnectionsPerPrefix = 1 };
+        var relaxed = new RpcOptions { MaxInboundConnectionsPerAddress = 1, MaxInboundConnectionsPerPrefix = 1, ExemptLoopbackPeers = true };
+        foreach (var (options, expected) in new[] { (strict, 1), (relaxed, 3) })
+        {
+            await using var server = new RpcTestPeer(options);
+            var clients = new List<RpcTestPeer>();
+            try
+            {
+                for (int i = 0; i < 3; i++)
+                {
+                    var c = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+                    clients.Add(c);
+                    try
+                    {
+                        await c.Client.CallAsync(server.Contact, Ping, TimeSpan.FromSeconds(5), CancellationToken.None);
+                    }
+                    catch (ProtocolException)
+                    {
+                        // Refused by the limit.
+                    }
+                }
+
+                Assert.That(server.Server.ConnectionCount, Is.EqualTo(expected), options.ExemptLoopbackPeers ? "relaxed" : "strict");
+            }
+            finally
+            {
+                foreach (var c in clients) await c.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
+    public async Task An_inbound_connection_that_only_pings_is_closed_at_the_idle_timeout_and_one_that_works_is_not()
+    {
+        // Regression: every frame reset the idle timer, so a ping now and then held an inbound slot for good.
+        var (shards, _, hash) = OneLargeShard();
+        var options = new RpcOptions { IdleTimeout = TimeSpan.FromSeconds(1), HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        await using var server = new RpcTestPeer(options, shards);
+        await using var pinger = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
+        await using var worker = await HostileClient.ConnectAsync(server.Server.LocalEndPoint);
+        var closed = pinger.WaitForDisconnectAsync(TimeSpan.FromSeconds(15));
+        var workerClosed = worker.WaitForDisconnectAsync(TimeSpan.FromSeconds(15));
+        for (ulong id = 1; !closed.IsCompleted && id < 100; id++)
+        {
+            await pinger.WriteFrameAsync(new Frame { RequestId = id, Request = new Request { Ping = new PingRequest() } });
+            await worker.WriteFrameAsync(new Frame { RequestId = id, Request = new Request { HasShards = new HasShardsRequest { ShardHashes = { Google.Protobuf.ByteString.CopyFrom(hash) } } } });
+            await Task.WhenAny(closed, Task.Delay(200));
+        }
+
+        Assert.That(await closed, Is.True, "pings alone do not keep the slot");
+        Assert.That(workerClosed.IsCompleted, Is.False, "a peer asking for work keeps its connection");
+    }
+
+    [Test]
+    public async Task A_full_server_evicts_the_least_recently_useful_idle_connection_from_the_most_crowded_prefix()
+    {
+        var (shards, _, hash) = OneLargeShard();
+        var options = new RpcOptions { MaxInboundConnections = 4, EvictableAfter = TimeSpan.FromMilliseconds(300), HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        await using var server = new RpcTestPeer(options, shards);
+        // The oldest idle connection is alone in its prefix; two younger idle ones share another; one keeps working.
+        await using var loner = await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse("127.0.4.1"));
+        await using var crowdA = await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse("127.0.5.1"));
+        await using var crowdB = await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse("127.0.5.2"));
+        await using var busy = await HostileClient.ConnectAsync(server.Server.LocalEndPoint, source: IPAddress.Parse("127.0.5.3"));
+        using var stop = new CancellationTokenSource();
+        var working = Task.Run(async () =>
+        {
+            for (ulong id = 1; !stop.IsCancellationRequested; id++)
+            {
+                await busy.WriteFrameAsync(new Frame { RequestId = id, Request = new Request { HasShards = new HasShardsRequest { ShardHashes = { Google.Protobuf.ByteString.CopyFrom(hash) } } } });
+                await Task.Delay(50);
+            }
+        });
+        var drainBusy = busy.WaitForDisconnectAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(600);
+        Assert.That(server.Server.ConnectionCount, Is.EqualTo(4));
+
+        // Two newcomers: each takes the slot of an idle connection of the crowded prefix, never the busy one.
+        await using var first = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await first.Client.CallAsync(server.Contact, Ping, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.That(await crowdA.WaitForDisconnectAsync(TimeSpan.FromSeconds(5)) || await crowdB.WaitForDisconnectAsync(TimeSpan.FromSeconds(5)), Is.True);
+        await stop.CancelAsync();
+        await working;
+        Assert.That(drainBusy.IsCompleted, Is.False, "the connection doing useful work is not evicted");
+        Assert.That(await loner.WaitForDisconnectAsync(TimeSpan.FromMilliseconds(200)), Is.False, "the crowded prefix pays first");
     }
 
     [Test]
