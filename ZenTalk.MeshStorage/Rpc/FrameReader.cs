@@ -136,8 +136,9 @@ internal sealed class FrameReader : IDisposable
                         throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
                 }
             }
-            frame = Parse(_buffer.AsSpan(_start, len));
-            _start += len;
+            var body = _buffer.AsSpan(_start, len);
+            _start += len; // consumed even when refused: the next frame starts after it
+            frame = Parse(body);
         }
         else if (destinationFor is not null && await TryReadIntoDestinationAsync(len, destinationFor, cancellationToken).ConfigureAwait(false) is { } direct)
         {
@@ -176,6 +177,7 @@ internal sealed class FrameReader : IDisposable
                     have += n;
                 }
 
+                CheckShape(big.AsSpan(0, len));
                 if (LargeShardFrames.TryParse(big, len) is { } response)
                 {
                     pooled = false;
@@ -190,7 +192,7 @@ internal sealed class FrameReader : IDisposable
                 }
                 else
                 {
-                    frame = Parse(big.AsSpan(0, len));
+                    frame = Parse(big.AsSpan(0, len), checkedShape: true);
                 }
             }
             finally
@@ -268,11 +270,27 @@ internal sealed class FrameReader : IDisposable
         };
     }
 
-    private static Frame Parse(ReadOnlySpan<byte> bytes)
+    /// <summary>Unknown fields are dropped while parsing: they would ride along in every message kept (a peer's Hello,
+    /// a stored record) and in everything re-sent from it.</summary>
+    internal static readonly Google.Protobuf.MessageParser<Frame> FrameParser = Frame.Parser.WithDiscardUnknownFields(true);
+
+    /// <summary>Refuses a frame over the repeated-field caps (<see cref="FrameShape"/>) before protobuf builds it.</summary>
+    /// <exception cref="RefusedRequestException">A request over the caps: answer it and go on.</exception>
+    /// <exception cref="ProtocolException">Any other frame over the caps, or bytes that are not a frame.</exception>
+    private static void CheckShape(ReadOnlySpan<byte> bytes)
     {
+        var shape = FrameShape.Check(bytes);
+        if (shape.Refusal is null) return;
+        if (shape.IsRequest && shape.RequestId != 0) throw new RefusedRequestException(shape.RequestId, shape.Refusal);
+        throw new ProtocolException("The peer sent an oversized frame: " + shape.Refusal);
+    }
+
+    private static Frame Parse(ReadOnlySpan<byte> bytes, bool checkedShape = false)
+    {
+        if (!checkedShape) CheckShape(bytes);
         try
         {
-            return Frame.Parser.ParseFrom(bytes);
+            return FrameParser.ParseFrom(bytes);
         }
         catch (InvalidProtocolBufferException ex)
         {
@@ -304,4 +322,14 @@ internal sealed class FrameReader : IDisposable
         var b = Interlocked.Exchange(ref _buffer, []);
         if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
     }
+}
+
+/// <summary>
+/// A request the reader refused without parsing it (a repeated field over <see cref="FrameShape.MaxRepeatedEntries"/>):
+/// its bytes were consumed, so the connection stays in step; the server answers INVALID_ARGUMENT and reads on.
+/// </summary>
+internal sealed class RefusedRequestException(ulong requestId, string message) : ProtocolException(message)
+{
+    /// <summary>The refused request's id.</summary>
+    public ulong RequestId { get; } = requestId;
 }

@@ -14,6 +14,11 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// </summary>
 internal static class LargeShardFrames
 {
+    // Unknown fields are dropped, as by the reader's own parser (FrameReader.FrameParser).
+    private static readonly MessageParser<Status> StatusParser = Status.Parser.WithDiscardUnknownFields(true);
+    private static readonly MessageParser<ValueRecord> RecordParser = ValueRecord.Parser.WithDiscardUnknownFields(true);
+    private static readonly MessageParser<SegmentGrant> GrantParser = SegmentGrant.Parser.WithDiscardUnknownFields(true);
+
     /// <summary>Frames at least this large take the zero-copy path.</summary>
     public const int Threshold = 64 * 1024;
 
@@ -117,7 +122,7 @@ internal static class LargeShardFrames
                 if (tag == ResponseStatusTag && status is null)
                 {
                     var (s, l) = ReadLength(responseSpan, ref pos);
-                    status = Status.Parser.ParseFrom(responseSpan.Slice(s, l));
+                    status = StatusParser.ParseFrom(responseSpan.Slice(s, l));
                 }
                 else if (tag == ResponseGetShardTag && shardStart < 0) (shardStart, shardLen) = ReadLength(responseSpan, ref pos);
                 else return null;
@@ -199,9 +204,9 @@ internal static class LargeShardFrames
             {
                 ShardHash = hashStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(hashStart, hashLen)),
                 Data = dataStart < 0 ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(putOffset + dataStart, dataLen)),
-                FileRecord = recordStart < 0 ? null : ValueRecord.Parser.ParseFrom(putSpan.Slice(recordStart, recordLen)),
+                FileRecord = recordStart < 0 ? null : RecordParser.ParseFrom(putSpan.Slice(recordStart, recordLen)),
                 FileCid = cidStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(cidStart, cidLen)),
-                Grant = grantStart < 0 ? null : SegmentGrant.Parser.ParseFrom(putSpan.Slice(grantStart, grantLen)),
+                Grant = grantStart < 0 ? null : GrantParser.ParseFrom(putSpan.Slice(grantStart, grantLen)),
             };
             return new Frame { RequestId = requestId, DeadlineMs = (uint)deadline, Request = new Request { PutShard = put } };
         }
@@ -239,7 +244,7 @@ internal static class LargeShardFrames
             if (tag == ResponseStatusTag)
             {
                 var (s, l) = ReadLength(start, ref pos);
-                status = Status.Parser.ParseFrom(start.Slice(s, l));
+                status = StatusParser.ParseFrom(start.Slice(s, l));
                 tag = ReadVarint(start, ref pos);
             }
             if (tag != ResponseGetShardTag) return false;
@@ -290,7 +295,9 @@ internal static class LargeShardFrames
         return total;
     }
 
-    private static (int Start, int Length) ReadLength(ReadOnlySpan<byte> span, ref int pos)
+    /// <summary>Reads a length-delimited field's length at <paramref name="pos"/> and skips its bytes.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The field runs past the span.</exception>
+    internal static (int Start, int Length) ReadLength(ReadOnlySpan<byte> span, ref int pos)
     {
         ulong len = ReadVarint(span, ref pos);
         if (len > (ulong)(span.Length - pos)) throw new ArgumentOutOfRangeException(nameof(span), "Field runs past the frame.");
@@ -299,7 +306,10 @@ internal static class LargeShardFrames
         return (start, (int)len);
     }
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> span, ref int pos)
+    /// <summary>Reads a varint at <paramref name="pos"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The varint is longer than 10 bytes.</exception>
+    /// <exception cref="IndexOutOfRangeException">The span ends inside it.</exception>
+    internal static ulong ReadVarint(ReadOnlySpan<byte> span, ref int pos)
     {
         ulong value = 0;
         for (int shift = 0; shift < 64; shift += 7)

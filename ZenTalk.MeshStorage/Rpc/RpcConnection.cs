@@ -300,7 +300,21 @@ internal sealed class RpcConnection : IAsyncDisposable
                     haveGlobal = true;
                     // Memory: the reader takes the frame's bytes from the budget before reading its body, so while the
                     // server holds its budget's worth of requests and unwritten answers it stops reading (TCP pushes back).
-                    var frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                    Frame? frame;
+                    try
+                    {
+                        frame = await _reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                    }
+                    catch (RefusedRequestException refused)
+                    {
+                        // Refused before it was parsed (too many entries in a repeated field): answer, and read on.
+                        await _writer.EnqueueAsync(new Frame { RequestId = refused.RequestId, Response = RpcStatus.Error(StatusCode.InvalidArgument, refused.Message) },
+                            _closing.Token).ConfigureAwait(false);
+                        _slots.Release();
+                        global.Release();
+                        continue;
+                    }
+
                     long held = _reader.TakeReserved();
                     if (frame is null) break;
                     var lease = _reader.TakeLease();

@@ -1,5 +1,7 @@
 using System.Net;
 using Google.Protobuf;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
@@ -166,5 +168,126 @@ public class HostileRpcTests
         }
 
         await AssertHonestPingAsync(node);
+    }
+
+    /// <summary>
+    /// The wire bytes of a HAS_SHARDS request of <paramref name="entries"/> one-byte hashes, written by hand (building
+    /// it with protobuf would cost this process what the test spares the node); <paramref name="idAt"/> is the offset
+    /// of the one-byte request id.
+    /// </summary>
+    private static byte[] TinyEntriesFrame(int entries, out int idAt)
+    {
+        var inner = new byte[3 * entries];
+        for (int i = 0; i < inner.Length; i += 3) (inner[i], inner[i + 1]) = (0x0A, 0x01);
+        byte[] hasShards = [0x3A, .. Varint(inner.Length), .. inner];           // Request.has_shards
+        byte[] body = [0x08, 0x01, 0x22, .. Varint(hasShards.Length), .. hasShards]; // request_id 1, Frame.request
+        byte[] prefix = Varint(body.Length);
+        idAt = prefix.Length + 1;
+        return [.. prefix, .. body];
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Requests_with_a_million_tiny_repeated_entries_are_refused_before_they_are_built(CancellationToken cancellationToken)
+    {
+        // A 4 MiB HAS_SHARDS frame of one-byte hashes is 1.4 million entries: protobuf built a ByteString for each
+        // (about 25 times the frame) and the handler answered 1.4 million bools. Four peers pipeline such frames.
+        await using var node = await NodeChild.StartAsync(CrashChild.DefaultPath, _dir, cancellationToken);
+        var idle = await node.MeasureAsync(collect: true, cancellationToken);
+        var frame = TinyEntriesFrame((RpcOptions.DefaultMaxFrameSize - 64) / 3, out int idAt);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stop.CancelAfter(TimeSpan.FromSeconds(8));
+        var peers = new List<HostileClient>();
+        long sent = 0, answered = 0, refusedAnswers = 0;
+        var tasks = new List<Task>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                var peer = await HostileClient.ConnectAsync(node.EndPoint);
+                peers.Add(peer);
+                tasks.Add(Task.Run(async () =>
+                {
+                    using var reader = new FrameReader(peer.Stream, RpcOptions.DefaultMaxFrameSize);
+                    while (await reader.ReadAsync(stop.Token) is { } answer)
+                    {
+                        Interlocked.Increment(ref answered);
+                        if (answer.Response?.Status?.Code == StatusCode.InvalidArgument) Interlocked.Increment(ref refusedAnswers);
+                    }
+                }, stop.Token));
+                tasks.Add(Task.Run(async () =>
+                {
+                    // Request ids must differ while in flight: patch the id byte (1..127) in a copy of the frame.
+                    var copy = (byte[])frame.Clone();
+                    for (byte id = 1; !stop.IsCancellationRequested; id = (byte)(id % 127 + 1))
+                    {
+                        copy[idAt] = id;
+                        await peer.Stream.WriteAsync(copy, stop.Token);
+                        Interlocked.Increment(ref sent);
+                    }
+                }, stop.Token));
+            }
+
+            var samples = new List<NodeMemory>();
+            while (!stop.IsCancellationRequested)
+            {
+                samples.Add(await node.MeasureAsync(false, cancellationToken));
+                await Task.Delay(250, cancellationToken);
+            }
+
+            var last = await node.MeasureAsync(false, cancellationToken);
+            long peakGrowth = last.PeakRss - idle.PeakRss;
+            TestContext.Out.WriteLine($"idle: {idle}");
+            TestContext.Out.WriteLine($"4 peers, {sent} HAS_SHARDS frames of 1.4 million one-byte entries sent, {answered} answered ({refusedAnswers} INVALID_ARGUMENT): "
+                + $"peak RSS {last.PeakRss / MiB} MiB (+{peakGrowth / MiB} MiB), highest managed heap sampled {samples.Max(m => m.ManagedHeap) / MiB} MiB");
+            Assert.That(sent, Is.GreaterThan(4));
+            Assert.That(refusedAnswers, Is.GreaterThan(0).And.EqualTo(answered), "every such request is refused");
+            Assert.That(peakGrowth, Is.LessThan(160L * MiB), "the entries are never built");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            foreach (var p in peers) await p.DisposeAsync();
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException or ProtocolException)
+            {
+                // The peers are gone.
+            }
+        }
+
+        await AssertHonestPingAsync(node);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task A_record_sent_with_unknown_fields_is_stored_and_served_without_them(CancellationToken cancellationToken)
+    {
+        // Unknown fields rode along: a record stored with 1 MiB of them was kept and served back 1 MiB larger (and
+        // republished so), the signature not covering them.
+        await using var node = await MeshNode.StartAsync(new MeshNodeOptions { DataDirectory = _dir, RepairInterval = Timeout.InfiniteTimeSpan }, cancellationToken: cancellationToken);
+        using var owner = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var record = ValueRecords.CreateSigned(owner, "unknown-fields"u8, "value"u8, 1);
+        var junk = new byte[MiB];
+        byte[] junkField = [0xFA, 0x06, .. Varint(junk.Length), .. junk]; // field 111
+        var withJunk = ValueRecord.Parser.ParseFrom([.. record.ToByteArray(), .. junkField]);
+        Assert.That(withJunk.CalculateSize(), Is.GreaterThan(MiB), "the record really carries the junk on the wire");
+
+        await using var client = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        var contact = new PeerContact(node.Id, IPEndPoint.Parse(node.Endpoint));
+        var stored = await client.Client.CallAsync(contact, new Request { StoreValue = new StoreValueRequest { Record = withJunk } }, TimeSpan.FromSeconds(20), cancellationToken);
+        Assert.That(stored.Status.Code, Is.EqualTo(StatusCode.Ok), stored.Status.Message);
+        var found = await client.Client.CallAsync(contact, new Request { FindValue = new FindValueRequest { Key = record.Key } }, TimeSpan.FromSeconds(20), cancellationToken);
+        TestContext.Out.WriteLine($"record signed: {record.CalculateSize()} bytes; sent: {withJunk.CalculateSize()} bytes; served back: {found.FindValue.Record.CalculateSize()} bytes");
+        Assert.That(found.FindValue.Record, Is.EqualTo(record), "served exactly as signed");
+    }
+
+    private static byte[] Varint(int value)
+    {
+        var b = new byte[5];
+        int n = FrameWriter.WriteVarint((uint)value, b);
+        return b[..n];
     }
 }

@@ -82,6 +82,48 @@ public class FrameReaderTests
         Assert.That(budget.Available, Is.EqualTo(budget.Capacity));
     }
 
+    [TestCase(100)]
+    [TestCase(200_000)]
+    public async Task Unknown_fields_are_dropped_at_every_depth_and_on_the_fast_paths(int shardSize)
+    {
+        // Regression: unknown fields were kept and went along with everything kept or re-sent from the message.
+        byte[] junk = [0xFA, 0x06, 0x04, 1, 2, 3, 4]; // field 111, 4 bytes
+        var record = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom([9]), Type = 0x5A46 };
+        var recordWithJunk = ValueRecord.Parser.ParseFrom([.. record.ToByteArray(), .. junk]);
+        var data = new byte[shardSize];
+        var put = new PutShardRequest { ShardHash = ByteString.CopyFrom(new byte[32]), Data = ByteString.CopyFrom(data), FileRecord = recordWithJunk };
+        var clean = new Frame { RequestId = 1, Request = new Request { PutShard = put.Clone() } };
+        clean.Request.PutShard.FileRecord = record;
+
+        var getShard = new Frame { RequestId = 2, Response = new Response { Status = new Status { Code = StatusCode.Ok }, GetShard = new GetShardResponse { Data = ByteString.CopyFrom(data) } } };
+        var statusWithJunk = Status.Parser.ParseFrom([.. getShard.Response.Status.ToByteArray(), .. junk]);
+        var getWithJunk = getShard.Clone();
+        getWithJunk.Response.Status = statusWithJunk;
+
+        var hello = RpcHandshake.LocalHello(new RpcOptions(), 4000);
+        var helloWithJunk = Hello.Parser.ParseFrom([.. hello.ToByteArray(), .. junk]);
+
+        var wire = Encode(new Frame { RequestId = 1, Request = new Request { PutShard = put } }, getWithJunk, new Frame { Hello = helloWithJunk });
+        using var reader = new FrameReader(new MemoryStream(wire), RpcOptions.DefaultMaxFrameSize);
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.EqualTo(clean));
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.EqualTo(getShard));
+        Assert.That(await reader.ReadAsync(CancellationToken.None), Is.EqualTo(new Frame { Hello = hello }));
+    }
+
+    [Test]
+    public async Task A_request_over_the_repeated_field_cap_is_refused_with_its_id_and_the_next_frame_still_reads()
+    {
+        var tooMany = new HasShardsRequest();
+        for (int i = 0; i < FrameShape.MaxRepeatedEntries + 1; i++) tooMany.ShardHashes.Add(ByteString.CopyFrom(new byte[32]));
+        var wire = Encode(new Frame { RequestId = 11, Request = new Request { HasShards = tooMany } }, Ping(12));
+        var budget = new ByteBudget(1 << 20);
+        using var reader = new FrameReader(new MemoryStream(wire), RpcOptions.DefaultMaxFrameSize) { Budget = budget };
+        var refused = Assert.ThrowsAsync<RefusedRequestException>(async () => await reader.ReadAsync(CancellationToken.None));
+        Assert.That(refused!.RequestId, Is.EqualTo(11));
+        Assert.That(budget.Available, Is.EqualTo(budget.Capacity), "a refused frame gives its budget back");
+        Assert.That((await reader.ReadAsync(CancellationToken.None))!.RequestId, Is.EqualTo(12));
+    }
+
     /// <summary>Returns its bytes, then blocks every read until cancelled.</summary>
     private sealed class StallingStream(byte[] bytes) : Stream
     {

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 
@@ -131,6 +132,41 @@ public class HostileInputTests
         Assert.That(answer.Response.Status.Message, Is.EqualTo(
             "This node speaks protocol versions 2..2; the peer offered 1..1. Upgrade the older node."));
         await AssertDisconnectedWhileOthersAreServed(old);
+    }
+
+    [Test]
+    public async Task A_request_with_too_many_repeated_entries_gets_invalid_argument_and_the_connection_goes_on()
+    {
+        // Regression: HAS_SHARDS and DELETE_SHARDS took millions of entries, each built by protobuf before any check.
+        await using var hostile = await HostileClient.ConnectAsync(_server.Server.LocalEndPoint);
+        var request = new DeleteShardsRequest();
+        for (int i = 0; i <= FrameShape.MaxRepeatedEntries; i++) request.ShardHashes.Add(ByteString.CopyFrom([1]));
+        await hostile.WriteFrameAsync(new Frame { RequestId = 21, Request = new Request { DeleteShards = request } });
+        await hostile.WriteFrameAsync(new Frame { RequestId = 22, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom([3]) } } });
+        using var reader = new FrameReader(hostile.Stream, RpcOptions.DefaultMaxFrameSize);
+        var refused = await reader.ReadAsync(CancellationToken.None);
+        Assert.That(refused!.RequestId, Is.EqualTo(21));
+        Assert.That(refused.Response.Status.Code, Is.EqualTo(StatusCode.InvalidArgument));
+        Assert.That(refused.Response.Status.Message, Does.Contain("more than 1024 entries in zentalk.mesh.v1.DeleteShardsRequest.shard_hashes"));
+        var pong = await reader.ReadAsync(CancellationToken.None);
+        Assert.That(pong!.RequestId, Is.EqualTo(22));
+        Assert.That(pong.Response.Ping.Payload[0], Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task An_answer_with_too_many_repeated_entries_fails_the_call_with_a_protocol_error()
+    {
+        var peers = new FindNodeResponse();
+        for (int i = 0; i <= FrameShape.MaxRepeatedEntries; i++) peers.CloserPeers.Add(new PeerInfo { Port = 1 });
+        await using var liar = new RpcTestPeer(RpcTestPeer.RoomyOptions, handler: new FixedAnswer(new Response { FindNode = peers }));
+        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await _goodClient.Client.CallAsync(liar.Contact,
+            new Request { FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(new byte[32]) } }, TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("closer_peers"));
+    }
+
+    private sealed class FixedAnswer(Response response) : IRpcRequestHandler
+    {
+        public ValueTask<Response> HandleAsync(Request request, RpcCallContext caller, CancellationToken cancellationToken) => ValueTask.FromResult(response);
     }
 
     [Test]
