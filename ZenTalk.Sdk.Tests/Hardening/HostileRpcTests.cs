@@ -51,6 +51,21 @@ public class HostileRpcTests
         return peak;
     }
 
+    /// <summary>Stops the hostile peers' loops and closes their connections.</summary>
+    private static async Task StopPeersAsync(CancellationTokenSource stop, List<HostileClient> peers, List<Task> loops)
+    {
+        await stop.CancelAsync();
+        foreach (var p in peers) await p.DisposeAsync();
+        try
+        {
+            await Task.WhenAll(loops);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException or ProtocolException)
+        {
+            // The peers are gone.
+        }
+    }
+
     private static async Task AssertHonestPingAsync(NodeChild node)
     {
         await using var honest = new RpcTestPeer(RpcTestPeer.RoomyOptions);
@@ -112,16 +127,7 @@ public class HostileRpcTests
         }
         finally
         {
-            await stop.CancelAsync();
-            foreach (var p in peers) await p.DisposeAsync();
-            try
-            {
-                await Task.WhenAll(writes);
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
-            {
-                // The peers are gone.
-            }
+            await StopPeersAsync(stop, peers, writes);
         }
 
         await AssertHonestPingAsync(node);
@@ -246,16 +252,7 @@ public class HostileRpcTests
         }
         finally
         {
-            await stop.CancelAsync();
-            foreach (var p in peers) await p.DisposeAsync();
-            try
-            {
-                await Task.WhenAll(tasks);
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException or ProtocolException)
-            {
-                // The peers are gone.
-            }
+            await StopPeersAsync(stop, peers, tasks);
         }
 
         await AssertHonestPingAsync(node);
