@@ -60,13 +60,57 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
     {
         var budget = timeout ?? _options.DefaultCallTimeout;
         long start = Environment.TickCount64;
-        var connection = await GetConnectionAsync(endPoint, expectedId, budget, cancellationToken).ConfigureAwait(false);
-        var left = budget - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+        for (int attempt = 0; ; attempt++)
+        {
+            var connection = await GetConnectionAsync(endPoint, expectedId, budget, cancellationToken).ConfigureAwait(false);
+            var left = Left(budget, start, endPoint);
+            Response response;
+            try
+            {
+                response = await connection.CallAsync(request, left, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConnectionLostException) when (attempt == 0 && MaySendAgain(request) && budget - Elapsed(start) > TimeSpan.Zero)
+            {
+                continue; // the (idle) connection was closed as the call went out: once more on a new one
+            }
+
+            if (response.Status is { Code: not StatusCode.Ok } status)
+                throw RpcStatus.ToException(status, $"{connection.RemoteId.ToString()[..12]}@{endPoint}");
+            return response;
+        }
+    }
+
+    /// <summary>
+    /// Whether a call whose connection was lost before any answer may go once more on a new connection. The peer may
+    /// have read and acted on the first one (a connection closed as idle or evicted can race with a request already on
+    /// its way, and a reset can come after the request was read), so only requests whose second delivery leaves the
+    /// peer as the first one did go again:
+    /// <list type="bullet">
+    /// <item>reads: PING, FIND_NODE, FIND_VALUE, GET_SHARD, HAS_SHARDS, NODE_INFO;</item>
+    /// <item>PUT_SHARD: a shard is named by its hash, and a second put under the same authority renews the same owner's
+    /// hold with the same expiry (<c>ShardStore.PutAsync</c>): nothing more is written or accounted; only its
+    /// <c>already_present</c> answer differs, and no caller reads it;</item>
+    /// <item>STORE_VALUE: the record store keeps one record per key and selects between a record and itself as
+    /// itself; an identical record's second store moves an unsigned record's expiry no further than the publisher's
+    /// own republish does.</item>
+    /// </list>
+    /// DELETE_SHARDS does not go again: the holder remembers its nonce and refuses a second delivery as a replay, so a
+    /// delete that went through the first time would come back as refused. Request kinds added later go again only
+    /// once they are listed here.
+    /// </summary>
+    internal static bool MaySendAgain(Request request) => request.KindCase is Request.KindOneofCase.Ping or Request.KindOneofCase.FindNode
+        or Request.KindOneofCase.FindValue or Request.KindOneofCase.StoreValue or Request.KindOneofCase.PutShard or Request.KindOneofCase.GetShard
+        or Request.KindOneofCase.HasShards or Request.KindOneofCase.NodeInfo;
+
+    private static TimeSpan Elapsed(long start) => TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+
+    /// <summary>What is left of a call's time after connecting.</summary>
+    /// <exception cref="TimeoutException">Nothing is left.</exception>
+    private static TimeSpan Left(TimeSpan budget, long start, IPEndPoint endPoint)
+    {
+        var left = budget - Elapsed(start);
         if (left <= TimeSpan.Zero) throw new TimeoutException($"Connecting to {endPoint} used up the call's {budget.TotalMilliseconds:0} ms.");
-        var response = await connection.CallAsync(request, left, cancellationToken).ConfigureAwait(false);
-        if (response.Status is { Code: not StatusCode.Ok } status)
-            throw RpcStatus.ToException(status, $"{connection.RemoteId.ToString()[..12]}@{endPoint}");
-        return response;
+        return left;
     }
 
     /// <summary>
@@ -80,11 +124,23 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
     {
         var budget = timeout ?? _options.DefaultCallTimeout;
         long start = Environment.TickCount64;
-        var connection = await GetConnectionAsync(peer.EndPoint, peer.Id, budget, cancellationToken).ConfigureAwait(false);
-        var left = budget - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
-        if (left <= TimeSpan.Zero) throw new TimeoutException($"Connecting to {peer.EndPoint} used up the call's {budget.TotalMilliseconds:0} ms.");
         var request = new Request { GetShard = new GetShardRequest { ShardHash = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(shardHash) } };
-        var response = await connection.CallAsync(request, destination, left, cancellationToken).ConfigureAwait(false);
+        Response response;
+        for (int attempt = 0; ; attempt++)
+        {
+            var connection = await GetConnectionAsync(peer.EndPoint, peer.Id, budget, cancellationToken).ConfigureAwait(false);
+            var left = Left(budget, start, peer.EndPoint);
+            try
+            {
+                response = await connection.CallAsync(request, destination, left, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (ConnectionLostException) when (attempt == 0 && budget - Elapsed(start) > TimeSpan.Zero)
+            {
+                // The (idle) connection was closed as the call went out: once more on a new one (a read: MaySendAgain).
+            }
+        }
+
         if (response.Status is { Code: not StatusCode.Ok } status)
             throw RpcStatus.ToException(status, peer.ToString());
         if (response.KindCase != Response.KindOneofCase.GetShard)

@@ -44,6 +44,8 @@ internal sealed class RpcConnection : IAsyncDisposable
     private int _inFlight;
     private int _closed;
     private Exception? _closeReason;
+    private bool _peerClosed;
+    private bool _closedIdle;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal RpcConnection(SslStream stream, FrameReader reader, FrameWriter writer, RpcOptions options, ILogger logger,
@@ -236,9 +238,15 @@ internal sealed class RpcConnection : IAsyncDisposable
             Interlocked.CompareExchange(ref _state, Done, Waiting) == Receiving ? _received.Task : Task.CompletedTask;
     }
 
-    private ProtocolException Closed(Exception? inner = null) => new(
-        $"The connection to {RemoteId.ToString()[..12]}@{RemoteEndPoint} closed" +
-        (_closeReason is null ? "." : $": {_closeReason.Message}"), inner ?? _closeReason);
+    private ProtocolException Closed(Exception? inner = null)
+    {
+        string message = $"The connection to {RemoteId.ToString()[..12]}@{RemoteEndPoint} closed" + (_closeReason is null ? "." : $": {_closeReason.Message}");
+        // Closed as idle (by the peer, or by this side's timer as a call came in) or lost (reset, broken pipe: a peer
+        // that evicted the connection with our request on its way) rather than a protocol violation or a timeout: the
+        // call got no answer, and RpcClient may send it again if a second delivery changes nothing (MaySendAgain).
+        bool lost = _closeReason is null ? Volatile.Read(ref _peerClosed) || Volatile.Read(ref _closedIdle) : _closeReason is IOException or SocketException;
+        return lost ? new ConnectionLostException(message, inner ?? _closeReason) : new ProtocolException(message, inner ?? _closeReason);
+    }
 
     private async Task RunWriterAsync()
     {
@@ -268,7 +276,11 @@ internal sealed class RpcConnection : IAsyncDisposable
                     // The caller's buffer is theirs again, whatever happened to the frame.
                     Interlocked.Exchange(ref _receiving, null)?.ReceiveFinished();
                 }
-                if (frame is null) break;
+                if (frame is null)
+                {
+                    Volatile.Write(ref _peerClosed, true);
+                    break;
+                }
                 Volatile.Write(ref _lastActivity, Environment.TickCount64);
                 if (frame.BodyCase != Frame.BodyOneofCase.Response)
                     throw new ProtocolException($"The peer sent a {frame.BodyCase} frame where only responses are allowed.");
@@ -523,6 +535,7 @@ internal sealed class RpcConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         _closeReason = reason;
+        Volatile.Write(ref _closedIdle, idle);
         if (reason is not null)
             RpcMetrics.PeersDropped.Add(1);
         if (reason is not null)
@@ -565,3 +578,11 @@ internal sealed class RpcConnection : IAsyncDisposable
         await Completion.ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// A call's connection was closed by the peer (cleanly, or reset while the request was on its way) before any answer
+/// came: what a listener does to a connection it closes as idle or evicts for a newcomer (or this side's idle timer,
+/// as a call came in). <see cref="RpcClient"/> sends such a call once more on a new connection when a second delivery
+/// changes nothing (<see cref="RpcClient.MaySendAgain"/>).
+/// </summary>
+internal sealed class ConnectionLostException(string message, Exception? inner) : ProtocolException(message, inner);

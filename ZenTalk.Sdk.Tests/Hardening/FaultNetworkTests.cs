@@ -82,19 +82,21 @@ public class FaultNetworkTests
     public async Task Swapped_tls_records_are_refused_by_the_receiver_and_the_caller_recovers_on_a_new_connection()
     {
         Assert.That(await PingAsync(1, 2), Is.True);
+        long connections = _network.Connections;
         _network.ReorderProbability = 1;
         // The first ping's record is held back; a second one sent meanwhile overtakes it.
-        var results = new List<bool>();
         for (int attempt = 0; attempt < 5 && _network.Reorders == 0; attempt++)
         {
             var first = PingAsync(1, 2);
             await Task.Delay(FaultyStream.HoldTime / 10);
-            results.AddRange(await Task.WhenAll(first, PingAsync(1, 2)));
+            await Task.WhenAll(first, PingAsync(1, 2));
         }
         Assert.That(_network.Reorders, Is.GreaterThan(0));
-        Assert.That(results, Does.Contain(false), "TLS authenticates record order: a swap kills the connection");
         _network.ReorderProbability = 0;
         Assert.That(await EventuallyAsync(() => PingAsync(1, 2)), Is.True);
+        // A ping whose connection the receiver closed goes once more on a new connection (RpcClient.MaySendAgain), so the
+        // swap shows in the connection count rather than in a failed call.
+        Assert.That(_network.Connections, Is.GreaterThan(connections), "TLS authenticates record order: a swap kills the connection");
     }
 
     [Test]

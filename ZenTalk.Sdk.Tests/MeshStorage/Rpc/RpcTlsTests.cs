@@ -129,41 +129,83 @@ public class RpcTlsTests
     public async Task A_dialer_refuses_a_listener_that_answers_with_version_1()
     {
         // A version-1 node listening: TLS with a valid node certificate, then its own (old) Hello.
-        using var oldId = NodeIdentity.CreateEphemeral();
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var serve = Task.Run(async () =>
+        var closed = new TaskCompletionSource();
+        await using var old = new ScriptedListener(async (_, ssl) =>
         {
-            using var socket = await listener.AcceptAsync();
-            await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ServerCertificateContext = SslStreamCertificateContext.Create(NodeCertificate.Create(oldId), null, offline: true),
-                ClientCertificateRequired = true,
-                RemoteCertificateValidationCallback = (_, _, _, _) => true,
-            });
             using var reader = new FrameReader(ssl, RpcOptions.DefaultMaxFrameSize);
-            _ = await reader.ReadAsync(CancellationToken.None);
+            await reader.ReadAsync(CancellationToken.None);
             await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { Hello = new Hello { ProtocolVersion = 1, MinProtocolVersion = 1, ListenPort = 1 } }));
-            var rest = new byte[64];
-            while (await ssl.ReadAsync(rest) > 0)
+            await ScriptedListener.DrainAsync(ssl);
+            closed.TrySetResult();
+        });
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await a.Client.CallAsync(old.Contact, PingRequest([1]), TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("speaks protocol versions 1..1").And.Contain("this node speaks 2..2"));
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the dialer closed the connection
+    }
+
+    [Test]
+    public async Task A_call_whose_connection_the_peer_closes_unanswered_goes_once_more_on_a_new_connection()
+    {
+        // What a listener does to a connection it closes as idle or evicts, when a call is already on its way: the
+        // call must not fail (every request is idempotent), and a peer that always does it must not be called forever.
+        int connections = 0;
+        await using var peer = new ScriptedListener(async (index, ssl) =>
+        {
+            Interlocked.Increment(ref connections);
+            using var reader = new FrameReader(ssl, RpcOptions.DefaultMaxFrameSize);
+            await reader.ReadAsync(CancellationToken.None);
+            await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) }));
+            while (await reader.ReadAsync(CancellationToken.None) is { } call)
             {
+                if (index == 0 || call.Request.Ping.Payload[0] == 9) return; // closed under the call, no answer
+                await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = call.RequestId, Response = new Response { Status = new Status(), Ping = new PingResponse { Payload = call.Request.Ping.Payload } } }));
             }
         });
         await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
-        var ex = Assert.ThrowsAsync<ProtocolException>(async () => await a.Client.CallAsync(
-            new PeerContact(oldId.Id, (IPEndPoint)listener.LocalEndPoint!), PingRequest([1]), TimeSpan.FromSeconds(10), CancellationToken.None));
-        Assert.That(ex!.Message, Does.Contain("speaks protocol versions 1..1").And.Contain("this node speaks 2..2"));
-        try
+        var answer = await a.Client.CallAsync(peer.Contact, PingRequest([5]), TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.That(answer.Ping.Payload[0], Is.EqualTo(5));
+        Assert.That(connections, Is.EqualTo(2));
+
+        var ex = Assert.CatchAsync<ProtocolException>(async () => await a.Client.CallAsync(peer.Contact, PingRequest([9]), TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("closed"));
+        Assert.That(connections, Is.EqualTo(3), "the dropped call went once more (on a third connection), not again and again");
+    }
+
+    [Test]
+    public async Task A_dropped_put_goes_once_more_and_a_dropped_delete_does_not()
+    {
+        // The peer acts on each request and then drops the connection unanswered (the worst case for a second delivery:
+        // the first one went through). A PUT_SHARD's second delivery changes nothing, so it goes again; a DELETE_SHARDS'
+        // would be refused as a replay of its nonce, so it does not.
+        int connections = 0, puts = 0, deletes = 0;
+        await using var peer = new ScriptedListener(async (_, ssl) =>
         {
-            await serve.WaitAsync(TimeSpan.FromSeconds(10)); // the dialer closed the connection: the old node's read ended
-        }
-        catch (IOException)
-        {
-            // A reset instead of a clean close is just as closed.
-        }
+            Interlocked.Increment(ref connections);
+            using var reader = new FrameReader(ssl, RpcOptions.DefaultMaxFrameSize);
+            await reader.ReadAsync(CancellationToken.None);
+            await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) }));
+            while (await reader.ReadAsync(CancellationToken.None) is { } call)
+            {
+                if (call.Request.KindCase == Request.KindOneofCase.DeleteShards)
+                {
+                    Interlocked.Increment(ref deletes);
+                    return;
+                }
+                if (Interlocked.Increment(ref puts) == 1) return;
+                await ssl.WriteAsync(Hardening.Drivers.FuzzCorpus.Wire(new Frame { RequestId = call.RequestId, Response = new Response { Status = new Status(), PutShard = new PutShardResponse() } }));
+            }
+        });
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        var shard = new byte[] { 1, 2, 3 };
+        var put = new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(SHA256.HashData(shard)), Data = ByteString.CopyFrom(shard) } };
+        Assert.That((await a.Client.CallAsync(peer.Contact, put, TimeSpan.FromSeconds(10), CancellationToken.None)).KindCase, Is.EqualTo(Response.KindOneofCase.PutShard));
+        Assert.That((puts, connections), Is.EqualTo((2, 2)));
+
+        var delete = new Request { DeleteShards = new DeleteShardsRequest { ShardHashes = { ByteString.CopyFrom(SHA256.HashData(shard)) } } };
+        var ex = Assert.CatchAsync<ProtocolException>(async () => await a.Client.CallAsync(peer.Contact, delete, TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.That(ex!.Message, Does.Contain("closed"));
+        Assert.That((deletes, connections), Is.EqualTo((1, 2)), "the delete went once, on the pooled connection");
     }
 
     [Test]
