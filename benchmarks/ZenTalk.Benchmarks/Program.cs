@@ -4,7 +4,8 @@ namespace ZenTalk.Benchmarks;
 
 /// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- --filter '*'</c>, or
 /// <c>-- hardening fuzz|crash|soak</c> for the long hardening runs, <c>-- peakmem</c> for the whole-process memory of a
-/// 1 GiB file, <c>-- meshloop store|fetch</c> for 256 KiB latency and CPU in a plain loop.</summary>
+/// 1 GiB file, <c>-- meshloop store|fetch</c> for 256 KiB latency and CPU in a plain loop, <c>-- erasurepeer</c> for Reed-Solomon
+/// against klauspost/reedsolomon, <c>-- ratios</c> for the performance targets' ratios from one run.</summary>
 public static class Program
 {
     /// <summary>Runs the benchmarks chosen on the command line (BenchmarkDotNet's switcher).</summary>
@@ -24,6 +25,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "erasurepeer")
         {
             Environment.ExitCode = Erasure.ErasurePeerTool.Run(args[1..]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "ratios")
+        {
+            Environment.ExitCode = RatiosTool.Run(args[1..]);
             return;
         }
         if (args.Length > 0 && args[0] == "peakmem")

@@ -27,7 +27,13 @@ internal static unsafe partial class ErasurePeerTool
     private const int DataShards = 10, ParityShards = 5, Lost = 5;
     private static readonly int[] ShardSizes = [64 * 1024, 1024 * 1024];
 
-    public static int Run(string[] args)
+    /// <summary>One row's ratio ours / klauspost: of the best windows and of the medians.</summary>
+    internal readonly record struct PeerRatio(string Operation, string Shard, double Best, double Median);
+
+    public static int Run(string[] args) => Run(args, null);
+
+    /// <summary>Runs the comparison and prints its tables; adds each row's ratio to <paramref name="ratios"/> when given.</summary>
+    internal static int Run(string[] args, List<PeerRatio>? ratios)
     {
         int rounds = 9;
         double seconds = 0.2;
@@ -147,6 +153,9 @@ internal static unsafe partial class ErasurePeerTool
             rows.Add(Row("Encode", label, ours.Encode, theirs.Encode, floor.Encode));
             rows.Add(Row("Reconstruct (5 data lost)", label, ours.Reconstruct, theirs.Reconstruct, floor.Reconstruct));
             cpuRows.Add(Row("Encode + reconstruct", label, ours.Cpu, theirs.Cpu, floor.Cpu));
+            ratios?.Add(new PeerRatio("Encode, wall time", label, ours.Encode.Max() / theirs.Encode.Max(), Median(ours.Encode) / Median(theirs.Encode)));
+            ratios?.Add(new PeerRatio("Reconstruct, wall time", label, ours.Reconstruct.Max() / theirs.Reconstruct.Max(), Median(ours.Reconstruct) / Median(theirs.Reconstruct)));
+            ratios?.Add(new PeerRatio("Encode + reconstruct, per CPU-second", label, ours.Cpu.Max() / theirs.Cpu.Max(), Median(ours.Cpu) / Median(theirs.Cpu)));
         }
 
         Table("GB/s of data (10 x shard size per second of wall time), best window of the rounds (median in brackets); ratios are ours / theirs.", rows);
@@ -180,7 +189,7 @@ internal static unsafe partial class ErasurePeerTool
             $"| {operation} | {size} | {ob:F1} ({om:F1}) | {tb:F1} ({tm:F1}) | **{ob / tb:F2}x** ({om / tm:F2}x) | {isal} |");
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
@@ -256,7 +265,7 @@ internal static unsafe partial class ErasurePeerTool
         return null;
     }
 
-    private static string LoadAverage() =>
+    internal static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static string CpuModel() =>

@@ -37,7 +37,7 @@ internal static class MeshLoopTool
 {
     public static int Run(string[] args)
     {
-        if (args is ["holders", ..]) return HoldersAsync(Option(args, "root")).GetAwaiter().GetResult();
+        if (args is ["holders", ..]) return HoldersProcess.ServeAsync(Option(args, "root")).GetAwaiter().GetResult();
         if (args.Length == 0 || args[0] is not ("store" or "fetch"))
         {
             Console.Error.WriteLine("usage: meshloop store|fetch [--operations N] [--gap-ms N] [--size BYTES] [--warmup N] [--root DIR] [--split] [--nodes N] [--latency-ms D] [--owner-key rsa|ecdsa|both]");
@@ -189,80 +189,5 @@ internal static class MeshLoopTool
         }
 
         return 0;
-    }
-
-    /// <summary>The child side of <c>--split</c>: a 15-node mesh that answers <c>cpu</c> with its CPU time in milliseconds and
-    /// stops on <c>quit</c> or when its standard input closes.</summary>
-    private static async Task<int> HoldersAsync(string? root)
-    {
-        var options = new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan };
-        string? ownRoot = root is null ? null : Path.Combine(root, "zentalk-meshloop-" + Guid.NewGuid().ToString("N"));
-        if (ownRoot is not null) options.RootDirectory = ownRoot;
-        try
-        {
-            await using var mesh = await LocalMesh.StartAsync(15, options);
-            Console.WriteLine("ready " + mesh.Nodes[0].BootstrapAddress);
-            using var process = Process.GetCurrentProcess();
-            while (await Console.In.ReadLineAsync() is { } line && line != "quit")
-            {
-                process.Refresh();
-                Console.WriteLine(process.TotalProcessorTime.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
-            }
-        }
-        finally
-        {
-            if (ownRoot is not null && Directory.Exists(ownRoot)) Directory.Delete(ownRoot, recursive: true);
-        }
-
-        return 0;
-    }
-
-    /// <summary>This program again, as <c>meshloop holders</c>, with a line protocol on its standard streams.</summary>
-    private sealed class HoldersProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private HoldersProcess(Process process, string bootstrapAddress)
-        {
-            _process = process;
-            BootstrapAddress = bootstrapAddress;
-        }
-
-        public string BootstrapAddress { get; }
-
-        public static HoldersProcess Start(string? root)
-        {
-            string self = Environment.ProcessPath ?? throw new InvalidOperationException("no path to this program");
-            List<string> arguments = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(MeshLoopTool).Assembly.Location] : [];
-            arguments.AddRange(["meshloop", "holders"]);
-            if (root is not null) arguments.AddRange(["--root", root]);
-            var psi = new ProcessStartInfo(self, arguments) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the holders' process");
-            var line = process.StandardOutput.ReadLine();
-            if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
-            {
-                process.Kill();
-                process.Dispose();
-                throw new InvalidOperationException("the holders' process did not start: " + line);
-            }
-
-            return new HoldersProcess(process, line["ready ".Length..]);
-        }
-
-        public TimeSpan Cpu()
-        {
-            _process.StandardInput.WriteLine("cpu");
-            _process.StandardInput.Flush();
-            var line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the holders' process exited");
-            return TimeSpan.FromMilliseconds(double.Parse(line, CultureInfo.InvariantCulture));
-        }
-
-        public void Dispose()
-        {
-            _process.StandardInput.WriteLine("quit");
-            _process.StandardInput.Flush();
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(30))) _process.Kill();
-            _process.Dispose();
-        }
     }
 }

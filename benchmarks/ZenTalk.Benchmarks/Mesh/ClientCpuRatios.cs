@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using ZenTalk.Benchmarks.Format;
+using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
+
+namespace ZenTalk.Benchmarks.Mesh;
+
+/// <summary>
+/// What a device pays to store and to retrieve a 64 MiB file beyond the file pipeline itself: the CPU time of this
+/// process (a node that does not store for others, its 15 holders in a child process, <see cref="HoldersProcess"/>)
+/// per store and per retrieve, divided by the CPU time of the pipeline alone over the same bytes in the same process:
+/// the encoder into shards that are dropped, the fully verifying decoder (SHA-256 of every shard it uses) from shards
+/// in memory. Each round runs the four once, pipeline and mesh in alternating order, so both meet the same machine;
+/// the ratio is taken per round. Part of <c>-- ratios</c>.
+/// </summary>
+internal static class ClientCpuRatios
+{
+    /// <summary>The per-round figures, in milliseconds of process CPU time.</summary>
+    internal sealed class Result
+    {
+        public List<double> Encode { get; } = [];
+        public List<double> Store { get; } = [];
+        public List<double> Decode { get; } = [];
+        public List<double> Retrieve { get; } = [];
+        public List<double> HoldersStore { get; } = [];
+        public List<double> HoldersRetrieve { get; } = [];
+
+        public IEnumerable<double> StoreRatios => Store.Zip(Encode, (s, e) => s / e);
+
+        public IEnumerable<double> RetrieveRatios => Retrieve.Zip(Decode, (r, d) => r / d);
+    }
+
+    public static async Task<Result> MeasureAsync(int size, int warmup, int rounds)
+    {
+        var input = RandomNumberGenerator.GetBytes(size);
+        using var owner = OwnerKey.Create();
+        var key = ContentKey.Generate();
+        var kept = new ArrayShards(keep: true);
+        var manifest = await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, kept);
+        // The options the mesh's store and retrieve give the pipeline (MeshStore): default encoder, 4 segments read ahead.
+        var decodeOptions = new FileCodecOptions { MaxSegmentsInFlight = 4 };
+        string clientDirectory = Path.Combine(Path.GetTempPath(), "zentalk-ratios-client-" + Guid.NewGuid().ToString("N"));
+        using var holders = HoldersProcess.Start(null);
+        var client = await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            DataDirectory = clientDirectory,
+            BootstrapPeers = [holders.BootstrapAddress],
+            StoreForOthers = false,
+            RepairInterval = Timeout.InfiniteTimeSpan,
+        });
+        try
+        {
+            var stored = await client.Store.StoreAsync(new MemoryStream(input, writable: false), owner);
+            Task Encode() => new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, new ArrayShards(keep: false));
+            Task Store() => client.Store.StoreAsync(new MemoryStream(input, writable: false), owner);
+            Task Decode() => new FileDecoder(manifest, key, kept, decodeOptions).DecodeToAsync(Stream.Null);
+            async Task Retrieve()
+            {
+                var stream = await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey);
+                await using (stream) await stream.CopyToAsync(Stream.Null);
+            }
+
+            for (int i = 0; i < warmup; i++)
+            {
+                await Encode();
+                await Store();
+                await Decode();
+                await Retrieve();
+            }
+
+            var result = new Result();
+            for (int round = 0; round < rounds; round++)
+            {
+                bool meshFirst = round % 2 == 1;
+                if (meshFirst)
+                {
+                    result.Store.Add(await CpuAsync(Store, holders, result.HoldersStore));
+                    result.Retrieve.Add(await CpuAsync(Retrieve, holders, result.HoldersRetrieve));
+                }
+
+                result.Encode.Add(await CpuAsync(Encode, null, null));
+                result.Decode.Add(await CpuAsync(Decode, null, null));
+                if (!meshFirst)
+                {
+                    result.Store.Add(await CpuAsync(Store, holders, result.HoldersStore));
+                    result.Retrieve.Add(await CpuAsync(Retrieve, holders, result.HoldersRetrieve));
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            if (Directory.Exists(clientDirectory)) Directory.Delete(clientDirectory, recursive: true);
+        }
+    }
+
+    /// <summary>This process's CPU milliseconds for one operation (getrusage on Unix: microseconds), and the holders'.</summary>
+    private static async Task<double> CpuAsync(Func<Task> operation, HoldersProcess? holders, List<double>? holdersCpu)
+    {
+        var holdersBefore = holders?.Cpu() ?? TimeSpan.Zero;
+        var before = Environment.CpuUsage.TotalTime;
+        await operation();
+        double ms = (Environment.CpuUsage.TotalTime - before).TotalMilliseconds;
+        if (holders is not null) holdersCpu!.Add((holders.Cpu() - holdersBefore).TotalMilliseconds);
+        return ms;
+    }
+
+    /// <summary>Prints the rounds and their medians.</summary>
+    public static void Print(Result r, int size)
+    {
+        string mib = $"{size >> 20} MiB";
+        Console.WriteLine();
+        Console.WriteLine($"{mib} through a client node (holders in a child process): ms of this process's CPU per operation, per round; ratios per round.");
+        Console.WriteLine();
+        Console.WriteLine("| Round | Encode pipeline | Store (client) | **Store / encode** | Decode pipeline | Retrieve (client) | **Retrieve / decode** | Holders: store / retrieve |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var storeRatios = r.StoreRatios.ToList();
+        var retrieveRatios = r.RetrieveRatios.ToList();
+        for (int i = 0; i < r.Encode.Count; i++)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {i + 1} | {r.Encode[i]:F0} | {r.Store[i]:F0} | **{storeRatios[i]:F2}x** | {r.Decode[i]:F0} | {r.Retrieve[i]:F0} | **{retrieveRatios[i]:F2}x** | {r.HoldersStore[i]:F0} / {r.HoldersRetrieve[i]:F0} |"));
+        }
+
+        static double M(List<double> v) => Erasure.ErasurePeerTool.Median(v);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| median | {M(r.Encode):F0} | {M(r.Store):F0} | **{M(storeRatios):F2}x** | {M(r.Decode):F0} | {M(r.Retrieve):F0} | **{M(retrieveRatios):F2}x** | {M(r.HoldersStore):F0} / {M(r.HoldersRetrieve):F0} |"));
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using ZenTalk.Benchmarks.Erasure;
+using ZenTalk.Benchmarks.Mesh;
+
+namespace ZenTalk.Benchmarks;
+
+/// <summary>
+/// <c>-- ratios</c>: the performance targets of the mesh's data path as ratios measured in one run, with the load
+/// average: (1) Reed-Solomon 10 + 5 on one thread against klauspost/reedsolomon (the <c>erasurepeer</c> mode's rounds),
+/// (2) a 64 MiB store's and retrieve's client CPU against the file pipeline's over the same bytes
+/// (<see cref="ClientCpuRatios"/>). Prints each part's tables, then one summary table.
+/// <code>
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios [--only erasure|client] [--rounds N (7)]
+///     [--warmup N (3)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
+/// </code>
+/// </summary>
+internal static class RatiosTool
+{
+    public static int Run(string[] args)
+    {
+        string? only = Option(args, "only");
+        int rounds = int.Parse(Option(args, "rounds") ?? "7", CultureInfo.InvariantCulture);
+        int warmup = int.Parse(Option(args, "warmup") ?? "3", CultureInfo.InvariantCulture);
+        int size = int.Parse(Option(args, "size") ?? (64 << 20).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        string? peer = Option(args, "peer");
+        if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1)
+        {
+            Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (3)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
+            return 2;
+        }
+
+        string loadBefore = ErasurePeerTool.LoadAverage();
+        var peerRatios = new List<ErasurePeerTool.PeerRatio>();
+        if (only is null or "erasure")
+        {
+            List<string> peerArgs = ["--rounds", rounds.ToString(CultureInfo.InvariantCulture)];
+            if (peer is not null) peerArgs.AddRange(["--peer", peer]);
+            int code = ErasurePeerTool.Run([.. peerArgs], peerRatios);
+            if (code != 0) return code;
+        }
+
+        ClientCpuRatios.Result? client = null;
+        if (only is null or "client")
+        {
+            client = ClientCpuRatios.MeasureAsync(size, warmup, rounds).GetAwaiter().GetResult();
+            ClientCpuRatios.Print(client, size);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"Summary (load average before: {loadBefore}; after: {ErasurePeerTool.LoadAverage()})");
+        Console.WriteLine();
+        Console.WriteLine("| Target | Measured: median of the rounds (best) | Goal | Met |");
+        Console.WriteLine("|---|---:|---:|---|");
+        foreach (var r in peerRatios)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| 1. ZenTalk / klauspost, {r.Operation}, {r.Shard} shards | {r.Median:F2}x ({r.Best:F2}x) | >= 1.0x | {(r.Median >= 1.0 ? "yes" : "no")} |"));
+        }
+
+        if (client is not null)
+        {
+            string mib = $"{size >> 20} MiB";
+            Row($"2. {mib} store, client CPU / encode pipeline CPU", [.. client.StoreRatios], 1.6);
+            Row($"2. {mib} retrieve, client CPU / decode pipeline CPU", [.. client.RetrieveRatios], 1.5);
+        }
+
+        return 0;
+    }
+
+    private static void Row(string target, List<double> ratios, double goal)
+    {
+        double median = ErasurePeerTool.Median(ratios);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {target} | {median:F2}x ({ratios.Min():F2}x) | <= {goal:F1}x | {(median <= goal ? "yes" : "no")} |"));
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, "--" + name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
