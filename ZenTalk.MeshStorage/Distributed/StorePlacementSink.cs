@@ -10,8 +10,8 @@ using ZenTalk.MeshStorage.Rpc.Wire;
 namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
-/// Receives encoded segments from <see cref="FileEncoder"/> and places them: a copy of each segment's shards is
-/// handed to a background task (at most <see cref="DistributedOptions.SegmentsInFlight"/> at once, so memory stays
+/// Receives encoded segments from <see cref="FileEncoder"/> and places them: each segment's buffer (taken over from
+/// the encoder, or a copy of its shards from another sink's caller) is handed to a background task (at most <see cref="DistributedOptions.SegmentsInFlight"/> at once, so memory stays
 /// bounded) that looks up the segment key and puts shard j on the j-th closest node, falling back to the spare
 /// candidates beyond k + m when a node refuses or times out. A segment with fewer than the "happy" number of shards
 /// placed fails the whole store.
@@ -115,14 +115,21 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         // The encoder writes segment 0 even for an empty file. When more segments follow, the manifest comes too late.
         if (segment is { Index: 0, Last: false }) _recordTargets.TrySetResult([]);
         int n = segment.Shards.Length;
-        var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * n);
-        for (int j = 0; j < n; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
+        // The encoder's own buffer when it hands it over, so the shards are not copied once more per segment.
+        var buffer = segment.TakeBuffer?.Invoke() ?? CopyShards(segment);
         var hashes = (Sha256Hash[])segment.Hashes.Clone();
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
         bool carriesRecord = segment is { Index: 0, Last: true };
         // The delegation's owner signature is made beside the first segment's lookup, not in front of it.
         if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _expiresUnixMs, _time), CancellationToken.None);
         _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord), CancellationToken.None));
+    }
+
+    private static byte[] CopyShards(EncodedSegment segment)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(segment.ShardSize * segment.Shards.Length);
+        for (int j = 0; j < segment.Shards.Length; j++) segment.Shards[j].Span.CopyTo(buffer.AsSpan(j * segment.ShardSize));
+        return buffer;
     }
 
     /// <summary>Waits for every segment to be placed; throws the first failure.</summary>

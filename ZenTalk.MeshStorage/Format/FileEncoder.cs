@@ -58,7 +58,7 @@ internal sealed class FileEncoder
                 return slot;
             }
 
-            slot = new Slot(ArrayPool<byte>.Shared.Rent(slotBytes), new SegmentCipher(key, salt), n);
+            slot = new Slot(slotBytes, new SegmentCipher(key, salt), n);
             created.Add(slot);
             return slot;
         }
@@ -67,7 +67,8 @@ internal sealed class FileEncoder
         {
             var (slot, work) = inFlight.Dequeue();
             await work.ConfigureAwait(false);
-            await sink.WriteSegmentAsync(new EncodedSegment(slot.Index, slot.ShardSize, slot.Shards, slot.Hashes, slot.Last), cancellationToken).ConfigureAwait(false);
+            await sink.WriteSegmentAsync(new EncodedSegment(slot.Index, slot.ShardSize, slot.Shards, slot.Hashes, slot.Last, slot.TakeBuffer), cancellationToken).ConfigureAwait(false);
+            slot.EndHandOver();
             var hashes = new byte[n * Sha256Hash.Size];
             for (var j = 0; j < n; j++)
             {
@@ -198,17 +199,35 @@ internal sealed class FileEncoder
     }
 
     /// <summary>One segment's worth of pooled buffer, cipher and results.</summary>
-    private sealed class Slot(byte[] buffer, SegmentCipher cipher, int totalShards)
+    private sealed class Slot
     {
-        public byte[] Buffer { get; } = buffer;
+        private readonly int _bufferSize;
+        private bool _handingOver;
 
-        public SegmentCipher Cipher { get; } = cipher;
+        public Slot(int bufferSize, SegmentCipher cipher, int totalShards)
+        {
+            _bufferSize = bufferSize;
+            Buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+            Cipher = cipher;
+            WritableShards = new Memory<byte>[totalShards];
+            Shards = new ReadOnlyMemory<byte>[totalShards];
+            Hashes = new Sha256Hash[totalShards];
+            TakeBuffer = Take;
+        }
 
-        public Memory<byte>[] WritableShards { get; } = new Memory<byte>[totalShards];
+        public byte[] Buffer { get; private set; }
 
-        public ReadOnlyMemory<byte>[] Shards { get; } = new ReadOnlyMemory<byte>[totalShards];
+        /// <summary>The sink's way to keep this segment's buffer (<see cref="EncodedSegment.TakeBuffer"/>).</summary>
+        public Func<byte[]> TakeBuffer { get; }
 
-        public Sha256Hash[] Hashes { get; } = new Sha256Hash[totalShards];
+        public SegmentCipher Cipher { get; }
+
+        public Memory<byte>[] WritableShards { get; }
+
+        public ReadOnlyMemory<byte>[] Shards { get; }
+
+        public Sha256Hash[] Hashes { get; }
+
 
         public int Index { get; private set; }
 
@@ -220,6 +239,7 @@ internal sealed class FileEncoder
 
         public void Prepare(int index, int plaintextLength, bool last, int dataShards)
         {
+            _handingOver = true;
             Index = index;
             PlaintextLength = plaintextLength;
             Last = last;
@@ -229,6 +249,22 @@ internal sealed class FileEncoder
                 WritableShards[j] = Buffer.AsMemory(j * ShardSize, ShardSize);
                 Shards[j] = WritableShards[j];
             }
+        }
+
+        /// <summary>The sink's call has returned: the segment's buffer can no longer be taken.</summary>
+        public void EndHandOver() => _handingOver = false;
+
+        private byte[] Take()
+        {
+            if (!_handingOver)
+            {
+                throw new InvalidOperationException("A segment's buffer can be taken once, during the sink's call.");
+            }
+
+            _handingOver = false;
+            var taken = Buffer;
+            Buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
+            return taken;
         }
     }
 }

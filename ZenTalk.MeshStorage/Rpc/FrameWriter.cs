@@ -12,6 +12,9 @@ namespace ZenTalk.MeshStorage.Rpc;
 internal sealed class FrameWriter
 {
     private const int CoalesceSize = 64 * 1024;
+
+    // The most plaintext one TLS record carries (RFC 8446 §5.1): SslStream cuts every write into records of this size.
+    private const int TlsRecordSize = 16 * 1024;
     private readonly Stream _stream;
     private readonly int _maxFrameSize;
     private readonly Channel<Queued> _queue;
@@ -124,10 +127,30 @@ internal sealed class FrameWriter
                     }
                     if (total > buf.Length && LargeShardFrames.TrySplit(frame, out var head, out var data, out var tail))
                     {
-                        // Shard bytes go from the store's buffer to TLS without a serialization copy.
-                        await WriteAsync(head, cancellationToken).ConfigureAwait(false);
-                        await WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                        if (tail.Length > 0) await WriteAsync(tail, cancellationToken).ConfigureAwait(false);
+                        // Shard bytes go from the sender's buffer to TLS without a serialization copy. Only the envelope
+                        // with the start of the shard that completes its TLS record, and the shard's last part-full record
+                        // with the bytes after it, go through the coalescing buffer: no record leaves part-full, and what
+                        // follows the shard waits there for the next frames. (`used` is 0: a frame larger than the buffer
+                        // flushed what was coalesced before it.)
+                        int fill = Math.Min(data.Length, (TlsRecordSize - (head.Length % TlsRecordSize)) % TlsRecordSize);
+                        int last = (data.Length - fill) % TlsRecordSize;
+                        if (head.Length + fill <= buf.Length && last + tail.Length <= buf.Length)
+                        {
+                            head.CopyTo(buf.AsSpan());
+                            data.Span[..fill].CopyTo(buf.AsSpan(head.Length));
+                            await WriteAsync(buf.AsMemory(0, head.Length + fill), cancellationToken).ConfigureAwait(false);
+                            if (data.Length - fill - last > 0)
+                                await WriteAsync(data[fill..^last], cancellationToken).ConfigureAwait(false);
+                            data.Span[^last..].CopyTo(buf.AsSpan());
+                            tail.CopyTo(buf.AsSpan(last));
+                            used = last + tail.Length;
+                        }
+                        else
+                        {
+                            await WriteAsync(head, cancellationToken).ConfigureAwait(false);
+                            await WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                            if (tail.Length > 0) await WriteAsync(tail, cancellationToken).ConfigureAwait(false);
+                        }
                         Released?.Invoke(frame);
                         Written?.Invoke(queued.Cost);
                         continue;

@@ -7,7 +7,7 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// <summary>
 /// Zero-copy paths for the two large messages of the protocol, a GET_SHARD response and a PUT_SHARD request.
 /// Protobuf's C# runtime copies every bytes field on parse and serialization; for a 1 MiB shard that is two extra
-/// passes over the data and a zeroed allocation. The writer sends a GET_SHARD response's envelope bytes and then the
+/// passes over the data and a zeroed allocation. The writer sends either message's envelope bytes and then the
 /// shard straight from its buffer; the reader lets a parsed GET_SHARD response or PUT_SHARD request alias the shard
 /// inside the array it read the frame into. The byte layout is exactly what protobuf itself produces (fields in
 /// number order), checked by tests; anything else falls back to the normal parser.
@@ -38,13 +38,14 @@ internal static class LargeShardFrames
     private const byte PutGrantTag = 0x3A;         // field 7, length-delimited
 
     /// <summary>
-    /// Splits a large GET_SHARD response frame into (envelope bytes before the shard, the shard, bytes after it), wire
-    /// prefix included; returns false for any other frame.
+    /// Splits a large GET_SHARD response or PUT_SHARD request frame into (envelope bytes before the shard, the shard,
+    /// bytes after it), wire prefix included; returns false for any other frame.
     /// </summary>
     public static bool TrySplit(Frame frame, out byte[] head, out ReadOnlyMemory<byte> data, out byte[] tail)
     {
         head = tail = [];
         data = default;
+        if (frame.BodyCase == Frame.BodyOneofCase.Request) return TrySplitPutShard(frame, out head, out data, out tail);
         if (frame.BodyCase != Frame.BodyOneofCase.Response || frame.DeadlineMs != 0) return false;
         var response = frame.Response;
         if (response.KindCase != Response.KindOneofCase.GetShard || response.GetShard.Data.Length < Threshold) return false;
@@ -88,6 +89,57 @@ internal static class LargeShardFrames
             WriteVarint(t, shard.TotalSize);
             tail = t.WrittenSpan.ToArray();
         }
+        return true;
+    }
+
+    private static bool TrySplitPutShard(Frame frame, out byte[] head, out ReadOnlyMemory<byte> data, out byte[] tail)
+    {
+        head = tail = [];
+        data = default;
+        var request = frame.Request;
+        if (request.KindCase != Request.KindOneofCase.PutShard || request.PutShard.Data.Length < Threshold) return false;
+        var put = request.PutShard;
+        // The fields after the shard (5, 6, 7) are the same bytes on their own as inside the request: protobuf writes
+        // fields in number order.
+        byte[] after = new PutShardRequest { FileRecord = put.FileRecord, FileCid = put.FileCid, Grant = put.Grant }.ToByteArray();
+        int dataLength = put.Data.Length;
+        int hashLength = put.ShardHash.Length;
+        int putLen = (hashLength == 0 ? 0 : 1 + CodedOutputStream.ComputeLengthSize(hashLength) + hashLength)
+                     + 1 + CodedOutputStream.ComputeLengthSize(dataLength) + dataLength + after.Length;
+        int requestLen = 1 + CodedOutputStream.ComputeLengthSize(putLen) + putLen;
+        int frameLen = (frame.RequestId == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt64Size(frame.RequestId))
+                       + (frame.DeadlineMs == 0 ? 0 : 1 + CodedOutputStream.ComputeUInt32Size(frame.DeadlineMs))
+                       + 1 + CodedOutputStream.ComputeLengthSize(requestLen) + requestLen;
+        // Unknown fields or anything this layout does not cover: let protobuf serialize it.
+        if (frameLen != frame.CalculateSize()) return false;
+
+        var h = new ArrayBufferWriter<byte>(32 + hashLength);
+        WriteVarint(h, (uint)frameLen);
+        if (frame.RequestId != 0)
+        {
+            h.Write([FrameRequestIdTag]);
+            WriteVarint(h, frame.RequestId);
+        }
+        if (frame.DeadlineMs != 0)
+        {
+            h.Write([FrameDeadlineTag]);
+            WriteVarint(h, frame.DeadlineMs);
+        }
+        h.Write([FrameRequestTag]);
+        WriteVarint(h, (uint)requestLen);
+        h.Write([RequestPutShardTag]);
+        WriteVarint(h, (uint)putLen);
+        if (hashLength > 0)
+        {
+            h.Write([PutHashTag]);
+            WriteVarint(h, (uint)hashLength);
+            h.Write(put.ShardHash.Span);
+        }
+        h.Write([PutDataTag]);
+        WriteVarint(h, (uint)dataLength);
+        head = h.WrittenSpan.ToArray();
+        data = put.Data.Memory;
+        tail = after;
         return true;
     }
 

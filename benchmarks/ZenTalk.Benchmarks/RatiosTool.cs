@@ -49,12 +49,12 @@ internal static class RatiosTool
         Console.WriteLine();
         Console.WriteLine($"Summary (load average before: {loadBefore}; after: {ErasurePeerTool.LoadAverage()})");
         Console.WriteLine();
-        Console.WriteLine("| Target | Measured: median of the rounds (best) | Goal | Met |");
+        Console.WriteLine("| Target | Measured: median of the rounds (best round or window) | Goal | Met |");
         Console.WriteLine("|---|---:|---:|---|");
         foreach (var r in peerRatios)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| 1. ZenTalk / klauspost, {r.Operation}, {r.Shard} shards | {r.Median:F2}x ({r.Best:F2}x) | >= 1.0x | {(r.Median >= 1.0 ? "yes" : "no")} |"));
+                $"| 1. ZenTalk / klauspost, {r.Operation}, {r.Shard} shards | {r.Median:F2}x ({r.Best:F2}x) | >= 1.0x | {Met(r.Median >= 1.0, r.Best >= 1.0)} |"));
         }
 
         if (client is not null)
@@ -71,8 +71,10 @@ internal static class RatiosTool
     {
         double median = ErasurePeerTool.Median(ratios);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {target} | {median:F2}x ({ratios.Min():F2}x) | <= {goal:F1}x | {(median <= goal ? "yes" : "no")} |"));
+            $"| {target} | {median:F2}x ({ratios.Min():F2}x) | <= {goal:F1}x | {Met(median <= goal, ratios.Min() <= goal)} |"));
     }
+
+    private static string Met(bool median, bool best) => median && best ? "yes" : median ? "by the median only" : best ? "in the best round only" : "no";
 
     private static string? Option(string[] args, string name)
     {

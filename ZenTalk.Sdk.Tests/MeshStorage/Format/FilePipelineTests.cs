@@ -58,6 +58,56 @@ public class FilePipelineTests
         Assert.That(await Decode(manifest, key, shards, new FileCodecOptions { MaxSegmentsInFlight = 1 }), Is.EqualTo(data));
     }
 
+    /// <summary>A sink that keeps each segment's buffer (as the store's placement does) and a copy made during the call.</summary>
+    private sealed class TakingSink : IShardSink, IShardSource
+    {
+        public List<(byte[] Buffer, int ShardSize, byte[][] Copies)> Segments { get; } = [];
+
+        public Func<byte[]>? Previous { get; private set; }
+
+        public ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
+        {
+            var copies = segment.Shards.Select(s => s.ToArray()).ToArray();
+            var buffer = segment.TakeBuffer!();
+            Assert.Throws<InvalidOperationException>(() => segment.TakeBuffer!(), "a buffer is taken once");
+            Segments.Add((buffer, segment.ShardSize, copies));
+            Previous = segment.TakeBuffer;
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask<bool> ReadShardAsync(int segment, int shard, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
+        {
+            var (buffer, size, _) = Segments[segment];
+            buffer.AsMemory(shard * size, size).CopyTo(destination);
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    [TestCase(1)]
+    [TestCase(3)]
+    public async Task A_sink_that_takes_the_encoders_buffers_keeps_every_segments_shards_intact(int inFlight)
+    {
+        var data = RandomNumberGenerator.GetBytes((7 * Small) + 100);
+        var key = ContentKey.Generate();
+        var sink = new TakingSink();
+        var manifest = await new FileEncoder(Options(inFlight: inFlight)).EncodeAsync(new MemoryStream(data), key, Owner.Value, sink);
+        Assert.That(sink.Segments, Has.Count.EqualTo(8));
+        Assert.That(sink.Segments.Select(s => s.Buffer).Distinct().Count(), Is.EqualTo(8), "every segment was encoded into a buffer of its own");
+        for (var s = 0; s < sink.Segments.Count; s++)
+        {
+            var (buffer, size, copies) = sink.Segments[s];
+            for (var j = 0; j < copies.Length; j++)
+            {
+                Assert.That(buffer.AsSpan(j * size, size).SequenceEqual(copies[j]), Is.True, $"segment {s} shard {j} unchanged after the encoder went on");
+                Assert.That(manifest.ShardHash(s, j).Matches(copies[j]), Is.True);
+            }
+        }
+
+        Assert.That(await Decode(manifest, key, sink, Options()), Is.EqualTo(data));
+        Assert.Throws<InvalidOperationException>(() => sink.Previous!(), "not after the sink's call");
+        foreach (var segment in sink.Segments) System.Buffers.ArrayPool<byte>.Shared.Return(segment.Buffer);
+    }
+
     [Test]
     public async Task Fifty_megabyte_file_round_trips_streamed()
     {

@@ -136,4 +136,60 @@ public class LargeShardFramesTests
         var response = ShardFrame(70_000, 1, null, 0).ToByteArray();
         Assert.That(LargeShardFrames.TryParsePutShard(response, response.Length), Is.Null);
     }
+
+    [TestCase(70_000, 1UL, 30_000U, false, true, false)]
+    [TestCase(1024 * 1024, 123456789UL, 0U, true, false, false)]
+    [TestCase(104_858, 0UL, 5U, false, false, false)]
+    [TestCase(65_536, 7UL, 1U, false, false, true)]
+    public void The_put_shard_split_writer_produces_exactly_protobufs_bytes(int size, ulong id, uint deadline, bool withCid, bool withGrant, bool withRecord)
+    {
+        var frame = PutFrame(size, id, deadline, withCid, withGrant);
+        if (withRecord) frame.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
+        Assert.That(LargeShardFrames.TrySplit(frame, out var head, out var data, out var tail), Is.True);
+        Assert.That(data, Is.EqualTo(frame.Request.PutShard.Data.Memory), "the shard is the request's own memory, not a copy");
+        byte[] split = [.. head, .. data.Span, .. tail];
+        Assert.That(split, Is.EqualTo(Wire(frame)));
+    }
+
+    [Test]
+    public void Small_put_shard_frames_and_other_requests_are_not_split()
+    {
+        Assert.That(LargeShardFrames.TrySplit(PutFrame(LargeShardFrames.Threshold - 1, 1, 10, false, true), out _, out _, out _), Is.False);
+        var ping = new Frame { RequestId = 1, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(new byte[100_000]) } } };
+        Assert.That(LargeShardFrames.TrySplit(ping, out _, out _, out _), Is.False);
+    }
+
+    /// <summary>A stream that keeps what is written to it and the length of every write.</summary>
+    private sealed class RecordingStream : MemoryStream
+    {
+        public List<int> Writes { get; } = [];
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes.Add(buffer.Length);
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+
+    [Test]
+    public async Task The_frame_writer_sends_protobufs_bytes_and_only_whole_tls_records_before_a_frames_last()
+    {
+        var grant = PutFrame(104_858, 1, 30_000, false, true);
+        var record = PutFrame(70_000, 2, 30_000, false, false);
+        record.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
+        var ping = new Frame { RequestId = 3, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(new byte[100]) } } };
+        var response = ShardFrame(1024 * 1024, 4, new Status { Code = StatusCode.Ok }, 1024 * 1024);
+        Frame[] frames = [ping, grant, record, ping, response, grant];
+        var stream = new RecordingStream();
+        var writer = new FrameWriter(stream, RpcOptions.DefaultMaxFrameSize, frames.Length);
+        foreach (var frame in frames) await writer.EnqueueAsync(frame, CancellationToken.None);
+        writer.Complete();
+        await writer.RunAsync(CancellationToken.None);
+
+        Assert.That(stream.ToArray(), Is.EqualTo(frames.SelectMany(Wire).ToArray()));
+        // SslStream cuts a write into 16 KiB records: every write but the last of a large frame fills whole records,
+        // so no record leaves part-full in the middle of a shard.
+        Assert.That(stream.Writes.Count(w => w % (16 * 1024) != 0), Is.LessThanOrEqualTo(frames.Length),
+            $"writes: {string.Join(", ", stream.Writes)}");
+    }
 }
