@@ -129,9 +129,9 @@ internal sealed class FrameWriter
                     {
                         // Shard bytes go from the sender's buffer to TLS without a serialization copy. Only the envelope
                         // with the start of the shard that completes its TLS record, and the shard's last part-full record
-                        // with the bytes after it, go through the coalescing buffer: no record leaves part-full, and what
-                        // follows the shard waits there for the next frames. (`used` is 0: a frame larger than the buffer
-                        // flushed what was coalesced before it.)
+                        // with the bytes after it, pass through the coalescing buffer: the shard goes out in whole
+                        // records, and what follows it waits there for the next frames. (`used` is 0: a frame larger
+                        // than the buffer flushed what was coalesced before it.)
                         int fill = Math.Min(data.Length, (TlsRecordSize - (head.Length % TlsRecordSize)) % TlsRecordSize);
                         int last = (data.Length - fill) % TlsRecordSize;
                         if (head.Length + fill <= buf.Length && last + tail.Length <= buf.Length)
