@@ -285,13 +285,17 @@ public class ManifestTests
     }
 
     /// <summary>An IEEE P1363 (r ‖ s) ECDSA signature re-encoded as a DER SEQUENCE of two INTEGERs.</summary>
+    /// <remarks>
+    /// P1363 pads r and s to 32 bytes; DER's minimal encoding refuses a leading zero byte (about one signature in
+    /// 128 has one), so the padding is trimmed first.
+    /// </remarks>
     private static byte[] ConvertToDer(byte[] p1363)
     {
         var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            writer.WriteIntegerUnsigned(p1363.AsSpan(0, 32));
-            writer.WriteIntegerUnsigned(p1363.AsSpan(32, 32));
+            writer.WriteIntegerUnsigned(p1363.AsSpan(0, 32).TrimStart((byte)0));
+            writer.WriteIntegerUnsigned(p1363.AsSpan(32, 32).TrimStart((byte)0));
         }
 
         return writer.Encode();
