@@ -75,7 +75,7 @@ public static class Program
             ? new FaultRunOptions
             {
                 Nodes = 30, LatencyMs = 25, RepairSeconds = 10, WarmFiles = 40, PartitionSeconds = 60, DownSeconds = 20,
-                ChurnRounds = 5, KillAtOnce = 5, ConvergeBudgetSeconds = 300,
+                ChurnRounds = 5, KillAtOnce = 5, ConvergeBudgetSeconds = 300, RecoverBeforeKill = true,
             }
             : new FaultRunOptions();
         o.Nodes = a.Int("nodes", o.Nodes);

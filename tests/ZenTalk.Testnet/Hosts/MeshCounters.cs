@@ -7,8 +7,8 @@ namespace ZenTalk.Testnet.Hosts;
 /// <summary>
 /// The mesh's own figures in this process, from its public meter (<c>ZenTalk.MeshStorage</c>): RPC calls sent per kind,
 /// failed calls, lookups and their rounds, refused inbound connections, shard bytes. Counters are summed; histograms
-/// give a count, a sum and a maximum (name.count, name.sum, name.max). Calls are also counted per kind
-/// ("zentalk.mesh.rpc.calls_sent/FindNode").
+/// give a count, a sum and a maximum (name.count, name.sum, name.max). Calls and their durations are also kept per kind
+/// ("zentalk.mesh.rpc.calls_sent/FindNode", "zentalk.mesh.rpc.call_duration/PutShard.sum").
 /// </summary>
 internal sealed class MeshCounters : IDisposable
 {
@@ -31,9 +31,9 @@ internal sealed class MeshCounters : IDisposable
     {
         if (instrument is Histogram<int> or Histogram<double> or Histogram<long>)
         {
-            _values.AddOrUpdate(instrument.Name + ".count", 1, (_, c) => c + 1);
-            _values.AddOrUpdate(instrument.Name + ".sum", value, (_, s) => s + value);
-            _values.AddOrUpdate(instrument.Name + ".max", value, (_, m) => Math.Max(m, value));
+            RecordHistogram(instrument.Name, value);
+            foreach (var tag in tags)
+                if (tag.Key == "kind") RecordHistogram(instrument.Name + "/" + tag.Value, value);
             return;
         }
         _values.AddOrUpdate(instrument.Name, value, (_, s) => s + value);
@@ -45,6 +45,13 @@ internal sealed class MeshCounters : IDisposable
                 _values.AddOrUpdate(key, value, (_, s) => s + value);
             }
         }
+    }
+
+    private void RecordHistogram(string name, double value)
+    {
+        _values.AddOrUpdate(name + ".count", 1, (_, c) => c + 1);
+        _values.AddOrUpdate(name + ".sum", value, (_, s) => s + value);
+        _values.AddOrUpdate(name + ".max", value, (_, m) => Math.Max(m, value));
     }
 
     public Dictionary<string, double> Snapshot() => new(_values);

@@ -35,7 +35,8 @@ internal static class StdioServer
         using var reader = new StreamReader(input);
         try
         {
-            while (await reader.ReadLineAsync(stop) is { } line)
+            // A read of a pipe does not see the token: wait for the line or the stop, whichever comes first.
+            while (await reader.ReadLineAsync(CancellationToken.None).AsTask().WaitAsync(stop) is { } line)
             {
                 if (line.Length == 0) continue;
                 var request = JsonNode.Parse(line)!.AsObject();

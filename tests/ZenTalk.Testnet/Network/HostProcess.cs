@@ -198,6 +198,23 @@ internal sealed partial class HostProcess : IAsyncDisposable
         return null;
     }
 
+    /// <summary>CPU time used so far (user + system, from /proc/pid/stat), or null when the process is gone.</summary>
+    public TimeSpan? Cpu()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            // Fields after the command (which may hold spaces) in parentheses: state is the 3rd, utime the 14th, stime the 15th.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);
 

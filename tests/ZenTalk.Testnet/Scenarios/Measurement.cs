@@ -35,7 +35,7 @@ internal sealed class Measurement(MeasurementOptions options)
         var shape = new LinkShape(options.RateMbit, TimeSpan.FromMilliseconds(options.LatencyMs), options.QueueMs, options.SlowStartAfterIdle);
         await using (var mesh = await Mesh.CreateAsync(shape, root, repairSeconds: 600, ct))
         {
-            _report = new RunReport(mesh.Clock);
+            _report = new RunReport(mesh.Clock) { CpuSource = mesh.CpuSeconds };
             try
             {
                 await RunPhasesAsync(mesh, ct);
@@ -131,8 +131,16 @@ internal sealed class Measurement(MeasurementOptions options)
         foreach (var o in ops)
             foreach (var (k, v) in o["counters"]!.AsObject())
                 counters[k] = counters.GetValueOrDefault(k) + v!.GetValue<double>() / ops.Count;
+        // Calls per kind, each with its mean duration as the client saw it (a call waits for the answer: one round trip
+        // plus what the holder and the link add).
         string calls = string.Join(", ", counters.Where(c => c.Key.StartsWith("zentalk.mesh.rpc.calls_sent/", StringComparison.Ordinal))
-            .Select(c => $"{c.Key["zentalk.mesh.rpc.calls_sent/".Length..]} {c.Value:F1}"));
+            .Select(c =>
+            {
+                string kind = c.Key["zentalk.mesh.rpc.calls_sent/".Length..];
+                double n = counters.GetValueOrDefault($"zentalk.mesh.rpc.call_duration/{kind}.count");
+                string mean = n > 0 ? $" of {counters[$"zentalk.mesh.rpc.call_duration/{kind}.sum"] / n:F0} ms" : "";
+                return $"{kind} {c.Value:F1}{mean}";
+            }));
         double lookups = counters.GetValueOrDefault("zentalk.mesh.dht.lookups");
         double rounds = counters.GetValueOrDefault("zentalk.mesh.dht.lookup_rounds.sum");
         _report.Figure(name, string.Create(CultureInfo.InvariantCulture,

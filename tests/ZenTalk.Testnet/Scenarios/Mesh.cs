@@ -33,7 +33,7 @@ internal sealed class Mesh : IAsyncDisposable
 
     public IReadOnlyList<MeshMember> Clients => _clients;
 
-    public IEnumerable<MeshMember> LiveNodes => _nodes.Where(n => n.Process is { HasExited: false });
+    public IEnumerable<MeshMember> LiveNodes => _nodes.Where(n => n.Running);
 
     public string Root => _root;
 
@@ -117,6 +117,9 @@ internal sealed class Mesh : IAsyncDisposable
     {
         node.Process!.Kill();
         await node.Process.DisposeAsync();
+        node.Process = null;
+        node.CpuOfEarlierStarts += node.CpuOfThisStart;
+        node.CpuOfThisStart = TimeSpan.Zero;
     }
 
     /// <summary>SIGTERM: the node stops cleanly (a node leaving the mesh).</summary>
@@ -124,6 +127,9 @@ internal sealed class Mesh : IAsyncDisposable
     {
         int code = await node.Process!.StopAsync(TimeSpan.FromSeconds(20));
         await node.Process.DisposeAsync();
+        node.Process = null;
+        node.CpuOfEarlierStarts += node.CpuOfThisStart;
+        node.CpuOfThisStart = TimeSpan.Zero;
         return code;
     }
 
@@ -155,6 +161,20 @@ internal sealed class Mesh : IAsyncDisposable
         return (answer["table"]!.GetValue<int>(), answer["shards"]!.GetValue<long>());
     }
 
+    /// <summary>CPU seconds used so far by all nodes together, the clients together, and this process (the relays).</summary>
+    public (double Nodes, double Clients, double Coordinator) CpuSeconds()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return (_nodes.Sum(n => n.Cpu.TotalSeconds), _clients.Sum(c => c.Cpu.TotalSeconds), self.TotalProcessorTime.TotalSeconds);
+    }
+
+    /// <summary>One of the live nodes' own counters, summed (each since its last start).</summary>
+    public async Task<double> SumCounterAsync(string name, CancellationToken ct)
+    {
+        var answers = await Task.WhenAll(LiveNodes.ToList().Select(n => CallAsync(n, new JsonObject { ["op"] = "network" }, TimeSpan.FromSeconds(30), ct)));
+        return answers.Sum(a => a["counters"]?[name]?.GetValue<double>() ?? 0);
+    }
+
     /// <summary>Sums of a few of the nodes' own counters (since each one's last start): inbound connections refused by a
     /// limit (per address, per /24), connections dropped for a violation or timeout, failed calls.</summary>
     public async Task<string> NodeCountersAsync(CancellationToken ct)
@@ -181,8 +201,11 @@ internal sealed class Mesh : IAsyncDisposable
                 List<MeshMember> members;
                 lock (_nodes) members = [.. _nodes, .. _clients];
                 foreach (var m in members)
+                {
                     if (m.Process?.Rss() is { } rss)
                         lock (m.RssSamples) m.RssSamples.Add((t, rss));
+                    if (m.Process?.Cpu() is { } cpu) m.CpuOfThisStart = cpu;
+                }
             }
         }
         catch (OperationCanceledException)
@@ -219,6 +242,13 @@ internal sealed class MeshMember(int index, TestnetHost host, string dataDirecto
 
     /// <summary>How long the last start took, until the ready line (the node had joined through its bootstrap peers).</summary>
     public TimeSpan LastStart { get; set; }
+
+    /// <summary>CPU time of the running process (sampled every second), and of the process's earlier lives.</summary>
+    public TimeSpan CpuOfThisStart { get; set; }
+
+    public TimeSpan CpuOfEarlierStarts { get; set; }
+
+    public TimeSpan Cpu => CpuOfEarlierStarts + CpuOfThisStart;
 
     /// <summary>(seconds on the run's clock, RSS bytes), one per second while the process runs.</summary>
     public List<(double T, long Rss)> RssSamples { get; } = [];

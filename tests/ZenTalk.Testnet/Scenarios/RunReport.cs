@@ -19,7 +19,36 @@ internal sealed class RunReport(Stopwatch clock)
 
     private string Stamp => clock.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture).PadLeft(6);
 
-    public void Phase(string text) => Write($"[{Stamp} s] == {text}");
+    /// <summary>Where CPU time goes, sampled at each phase: (nodes, clients, coordinator) seconds so far.</summary>
+    public Func<(double Nodes, double Clients, double Coordinator)>? CpuSource { get; set; }
+
+    private (double Nodes, double Clients, double Coordinator, double Wall) _lastCpu;
+
+    public void Phase(string text)
+    {
+        if (CpuSource is { } source)
+        {
+            var (n, c, o) = source();
+            double wall = clock.Elapsed.TotalSeconds, span = wall - _lastCpu.Wall;
+            if (span > 1)
+                Write(string.Create(CultureInfo.InvariantCulture,
+                    $"[{Stamp} s]    CPU since the last phase ({span:F0} s): nodes {n - _lastCpu.Nodes:F0} s ({(n - _lastCpu.Nodes) / span:F2} cores), clients {c - _lastCpu.Clients:F0} s, coordinator and relays {o - _lastCpu.Coordinator:F0} s; load average {LoadAverage()}"));
+            _lastCpu = (n, c, o, wall);
+        }
+        Write($"[{Stamp} s] == {text}");
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
 
     public void Note(string text) => Write($"[{Stamp} s]    {text}");
 
