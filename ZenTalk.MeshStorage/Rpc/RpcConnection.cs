@@ -41,6 +41,7 @@ internal sealed class RpcConnection : IAsyncDisposable
     private long _nextRequestId;
     private long _lastActivity = Environment.TickCount64;
     private long _lastUseful = Environment.TickCount64;
+    private long _awaitingSince;
     private int _inFlight;
     private int _closed;
     private Exception? _closeReason;
@@ -165,6 +166,7 @@ internal sealed class RpcConnection : IAsyncDisposable
             long remaining = (long)timeout.TotalMilliseconds - (Environment.TickCount64 - start);
             var frame = new Frame { RequestId = id, DeadlineMs = (uint)Math.Clamp(remaining, 1, uint.MaxValue), Request = request };
             await _writer.EnqueueAsync(frame, cts.Token).ConfigureAwait(false);
+            Interlocked.CompareExchange(ref _awaitingSince, Environment.TickCount64, 0);
             var kind = new KeyValuePair<string, object?>("kind", request.KindCase.ToString());
             RpcMetrics.CallsSent.Add(1, kind);
             var response = await tcs.Task.WaitAsync(cts.Token).ConfigureAwait(false);
@@ -180,6 +182,7 @@ internal sealed class RpcConnection : IAsyncDisposable
                 _writer.TryEnqueue(new Frame { RequestId = id, Cancel = new Cancel() });
             if (_closing.IsCancellationRequested)
                 throw Closed();
+            DropIfSilent();
             throw new TimeoutException($"Peer {RemoteId.ToString()[..12]}@{RemoteEndPoint} did not answer within {timeout.TotalMilliseconds:0} ms.");
         }
         catch (OperationCanceledException)
@@ -204,6 +207,21 @@ internal sealed class RpcConnection : IAsyncDisposable
             }
             Volatile.Write(ref _lastActivity, Environment.TickCount64);
         }
+    }
+
+    /// <summary>
+    /// After a call timed out: when the peer has sent nothing at all for <see cref="RpcOptions.ReadTimeout"/> since a
+    /// request went out unanswered, the connection is taken for dead and closed, so the next call dials again. A route
+    /// that vanished and came back, or a NAT or firewall that forgot the connection, leaves a TCP connection that
+    /// delivers nothing (or, after a partition healed, nothing until the sender's retransmission backoff runs out,
+    /// up to minutes); without this every later call to the peer would wait out its deadline on it.
+    /// </summary>
+    private void DropIfSilent()
+    {
+        long since = Volatile.Read(ref _awaitingSince);
+        long silent = Environment.TickCount64 - since;
+        if (since != 0 && silent >= (long)_options.ReadTimeout.TotalMilliseconds)
+            Abort(new TimeoutException($"The peer sent nothing for {silent} ms while calls waited for it."));
     }
 
     private Memory<byte>? ClaimDestination(ulong requestId)
@@ -282,6 +300,7 @@ internal sealed class RpcConnection : IAsyncDisposable
                     break;
                 }
                 Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                Volatile.Write(ref _awaitingSince, 0);
                 if (frame.BodyCase != Frame.BodyOneofCase.Response)
                     throw new ProtocolException($"The peer sent a {frame.BodyCase} frame where only responses are allowed.");
                 if (_pending.TryRemove(frame.RequestId, out var call))
