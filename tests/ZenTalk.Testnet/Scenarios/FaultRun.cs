@@ -97,6 +97,8 @@ internal sealed class FaultRun(FaultRunOptions options)
         var clientA = await _mesh.AddClientAsync(sideA.Take(3), ct);
         var clientB = await _mesh.AddClientAsync(sideB.Take(3), ct);
         _report.Note($"clients ready: {clientA.Host.Address} (side A), {clientB.Host.Address} (side B)");
+        var clientTables = new[] { (await Mesh.NetworkOfAsync(clientA, ct)).Table, (await Mesh.NetworkOfAsync(clientB, ct)).Table };
+        _report.Check("both clients joined the mesh", clientTables.Min() >= Math.Min(n, 20), $"routing tables {clientTables[0]} and {clientTables[1]} of {n} nodes");
 
         // Warm: files stored before any fault, read back through both clients.
         _report.Phase($"warm: {options.WarmFiles} files through client A");
@@ -108,6 +110,7 @@ internal sealed class FaultRun(FaultRunOptions options)
             else warm.Add(file);
         }
         _report.Check("warm stores acknowledged", warm.Count == options.WarmFiles, $"{warm.Count} of {options.WarmFiles}");
+        if (warm.Count < 2) throw new InvalidOperationException("too few warm files to go on (the partition deletes two of them)");
         await CheckReadableAsync("warm files read back through both clients", [clientA, clientB], _book.Live.ToList(), ct);
 
         // The partition: side B (half the nodes and client B) moves to the other bridge. Both sides keep storing and

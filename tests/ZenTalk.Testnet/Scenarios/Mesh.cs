@@ -109,6 +109,12 @@ internal sealed class Mesh : IAsyncDisposable
         client.Process.Transcript = new StreamWriter(Path.ChangeExtension(client.LogPath, ".ops.jsonl")) { AutoFlush = true };
         client.Starts++;
         _clients.Add(client);
+        // Ready means started, not joined: on a loaded machine the first bootstrap calls can all time out, and the node
+        // tries them again a few seconds later. Work starts once it knows its neighbourhood (or after 60 s).
+        int want = Math.Min(LiveNodes.Count(), 20);
+        var deadline = Clock.Elapsed + TimeSpan.FromSeconds(60);
+        while ((await NetworkOfAsync(client, cancellationToken)).Table < want && Clock.Elapsed < deadline)
+            await Task.Delay(1000, cancellationToken);
         return client;
     }
 
