@@ -75,7 +75,7 @@ internal sealed class MeshStore : IMeshStore
         var key = ContentKey.Generate();
         // A file of one segment (most attachments): its shard puts carry the manifest, so its holders need no
         // STORE_VALUE round of their own (StorePlacementSink).
-        var sink = new StorePlacementSink(_client, _placement, owner, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
+        var sink = new StorePlacementSink(_client, _placement, owner, _dht.Self.Id, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
             codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, _options.TimeProvider, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {

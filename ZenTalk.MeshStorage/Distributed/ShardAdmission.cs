@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Format.Proto;
 using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.MeshStorage.Distributed;
@@ -11,11 +13,11 @@ internal readonly record struct ShardAuthority(Sha256Hash Owner, DateTimeOffset?
 
 /// <summary>
 /// Decides whether a PUT_SHARD carries its owner's signed authority for the shard, and what that authority says
-/// (owner, expiry). The authority is exactly one of: the file's manifest record (<c>file_record</c>), the CID of a
-/// manifest this node holds (<c>file_cid</c>), or a segment grant under a store delegation (<c>grant</c>,
-/// <see cref="StoreGrants"/>); each must name the shard's hash and size. Nothing else in a put (who sends it, what
-/// expiry it would like) counts. Verified delegations, grants and manifests are cached by fingerprint, so the puts of
-/// one store cost one owner-signature check per holder and one ECDSA check per segment.
+/// (owner, expiry). The authority is exactly one of: the file's manifest record (<c>file_record</c>) or the CID of a
+/// manifest this node holds (<c>file_cid</c>), either of which must list the shard's hash and size; or a store
+/// delegation (<c>delegation</c>, <see cref="StoreDelegations"/>) naming the node that sent the put, as its TLS
+/// handshake proved. Nothing else in a put (what expiry it would like, who it says it is) counts. Verified delegations
+/// and manifest records are cached by fingerprint, so the puts of one store cost one owner-signature check per holder.
 /// </summary>
 internal sealed class ShardAdmission
 {
@@ -24,24 +26,9 @@ internal sealed class ShardAdmission
     private readonly FileIndex _files;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Sha256Hash, Delegation> _delegations = new();
-    private readonly ConcurrentDictionary<Sha256Hash, byte> _grants = new();
-    private readonly ConcurrentDictionary<Cid, Manifest> _manifests = new();
 
-    /// <summary>A delegation whose owner signature verified: the session key it names, and what it allows.</summary>
-    private sealed class Delegation(ECDsa session, byte[] digest, Sha256Hash owner, DateTimeOffset? expiresAt, DateTimeOffset notAfter)
-    {
-        public Lock Lock { get; } = new();
-
-        public ECDsa Session { get; } = session;
-
-        public byte[] Digest { get; } = digest;
-
-        public Sha256Hash Owner { get; } = owner;
-
-        public DateTimeOffset? ExpiresAt { get; } = expiresAt;
-
-        public DateTimeOffset NotAfter { get; } = notAfter;
-    }
+    /// <summary>A delegation whose owner signature verified, and what it allows.</summary>
+    private sealed record Delegation(Sha256Hash Owner, NodeId Uploader, DateTimeOffset? ExpiresAt, DateTimeOffset NotAfter);
 
     public ShardAdmission(FileIndex files, TimeProvider time)
     {
@@ -49,43 +36,59 @@ internal sealed class ShardAdmission
         _time = time;
     }
 
-    /// <summary>The authority <paramref name="request"/> carries for a shard of <paramref name="length"/> bytes.</summary>
-    /// <exception cref="UnauthorizedOperationException">It carries none, or one that does not verify, has ended, or does not
-    /// name this shard with this size.</exception>
+    /// <summary>The authority <paramref name="request"/>, sent by <paramref name="sender"/>, carries for a shard of <paramref name="length"/> bytes.</summary>
+    /// <exception cref="UnauthorizedOperationException">It carries none, or one that does not verify, has ended, names
+    /// another node, or does not list this shard with this size.</exception>
     /// <exception cref="ArgumentException">It carries more than one, or a malformed one.</exception>
-    public ShardAuthority Authorize(PutShardRequest request, Sha256Hash hash, int length)
+    public ShardAuthority Authorize(PutShardRequest request, Sha256Hash hash, int length, NodeId sender)
     {
-        int kinds = (request.FileRecord is null ? 0 : 1) + (request.FileCid.IsEmpty ? 0 : 1) + (request.Grant is null ? 0 : 1);
+        int kinds = (request.FileRecord is null ? 0 : 1) + (request.FileCid.IsEmpty ? 0 : 1) + (request.Delegation is null ? 0 : 1);
         if (kinds > 1)
-            throw new ArgumentException("A PUT_SHARD carries one authority: a file record, a file CID or a segment grant.", nameof(request));
+            throw new ArgumentException("A PUT_SHARD carries one authority: a file record, a file CID or a store delegation.", nameof(request));
         var authority = request switch
         {
-            { FileRecord: { } record } => FromManifest(OpenManifest(record), hash, length),
-            { Grant: { } grant } => FromGrant(grant, hash, length),
+            { FileRecord: { } record } => FromRecord(record, hash, length),
+            { Delegation: { } delegation } => FromDelegation(delegation, hash, sender),
             _ when !request.FileCid.IsEmpty => FromManifest(KnownManifest(request.FileCid), hash, length),
             _ => throw new UnauthorizedOperationException(
-                $"The put of shard {hash} carries no owner authority: a holder keeps a shard only under its file's manifest or a segment grant signed for its owner."),
+                $"The put of shard {hash} carries no owner authority: a holder keeps a shard only under its file's manifest or its owner's delegation to the sender."),
         };
         if (authority.ExpiresAt is { } expires && expires <= _time.GetUtcNow())
             throw new UnauthorizedOperationException($"The owner's authority for shard {hash} expired at {expires:O}.");
         return authority;
     }
 
-    private Manifest OpenManifest(ValueRecord record)
+    /// <summary>
+    /// The authority of a manifest record: validated as a STORE_VALUE of it is (CID, canonical form, owner signature,
+    /// expiry), through the validator's cache, so the record store's own check of it right after costs nothing; then
+    /// its body is read for the shard's entry.
+    /// </summary>
+    private static ShardAuthority FromRecord(ValueRecord record, Sha256Hash hash, int length)
     {
         if (record.Type != FileRecords.Type || !FileRecords.IsManifest(record) || record.Key.Length != Sha256Hash.Size)
             throw new ArgumentException("A PUT_SHARD carries only its file's manifest record, not a tombstone or another record.", nameof(record));
-        var cid = Cid.FromDigest(new Sha256Hash(record.Key.Span));
-        // A cached manifest is the one these bytes are when they hash to the same CID.
-        if (_manifests.TryGetValue(cid, out var known) && cid.Matches(record.Value.Span)
-            && record.ExpiresUnixMs == (known.ExpiresAt?.ToUnixTimeMilliseconds() ?? 0))
-            return known;
-        var manifest = FileRecords.OpenManifest(record);
-        Remember(_manifests, cid, manifest);
-        return manifest;
+        FileRecordValidator.Instance.Validate(record);
+        var body = ManifestBody.Parser.ParseFrom(SignedManifest.Parser.ParseFrom(record.Value.Span).Body.Span);
+        Span<byte> hashBytes = stackalloc byte[Sha256Hash.Size];
+        hash.CopyTo(hashBytes);
+        foreach (var segment in body.Segments)
+        {
+            if (segment.ShardSize != (uint)length) continue;
+            var hashes = segment.ShardHashes.Span;
+            for (int i = 0; i + Sha256Hash.Size <= hashes.Length; i += Sha256Hash.Size)
+            {
+                if (hashes.Slice(i, Sha256Hash.Size).SequenceEqual(hashBytes))
+                {
+                    return new ShardAuthority(Sha256Hash.Compute(body.OwnerPublicKey.Span),
+                        body.ExpiresUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(body.ExpiresUnixMs));
+                }
+            }
+        }
+
+        throw new UnauthorizedOperationException($"The manifest record {Cid.FromDigest(new Sha256Hash(record.Key.Span))} does not list shard {hash} with {length} bytes.");
     }
 
-    private Manifest KnownManifest(Google.Protobuf.ByteString digest)
+    private Manifest KnownManifest(ByteString digest)
     {
         if (digest.Length != Sha256Hash.Size)
             throw new ArgumentException("A file CID in a PUT_SHARD is the 32-byte digest.", nameof(digest));
@@ -107,46 +110,28 @@ internal sealed class ShardAdmission
         throw new UnauthorizedOperationException($"The manifest of {manifest.Cid} does not list shard {hash} with {length} bytes.");
     }
 
-    private ShardAuthority FromGrant(SegmentGrant grant, Sha256Hash hash, int length)
+    private ShardAuthority FromDelegation(StoreDelegation delegation, Sha256Hash hash, NodeId sender)
     {
-        var hashes = grant.ShardHashes.Span;
-        if (hashes.Length == 0 || hashes.Length % Sha256Hash.Size != 0 || hashes.Length > Manifest.MaxTotalShards * Sha256Hash.Size)
-            throw new ArgumentException($"A segment grant names 1 to {Manifest.MaxTotalShards} shard hashes of 32 bytes each.", nameof(grant));
-        if (grant.Signature.Length != StoreGrants.P256SignatureSize)
-            throw new UnauthorizedOperationException("The segment grant's signature is not an ECDSA P-256 signature.");
-        var delegation = Verified(grant.Delegation ?? throw new UnauthorizedOperationException("The segment grant names no store delegation."));
-        if (delegation.NotAfter <= _time.GetUtcNow())
-            throw new UnauthorizedOperationException($"The store delegation ended at {delegation.NotAfter:O}; the uploader must sign a new one.");
-        if (grant.ShardSize != (uint)length)
-            throw new UnauthorizedOperationException($"The segment grant is for shards of {grant.ShardSize} bytes; this one has {length}.");
-        bool named = false;
-        for (int i = 0; i < hashes.Length && !named; i += Sha256Hash.Size)
-            named = new Sha256Hash(hashes.Slice(i, Sha256Hash.Size)) == hash;
-        if (!named) throw new UnauthorizedOperationException($"The segment grant does not name shard {hash}.");
-
-        var payload = StoreGrants.GrantPayload(delegation.Digest, grant.ShardSize, hashes);
-        var fingerprint = Fingerprint(payload, grant.Signature.Span);
-        if (!_grants.ContainsKey(fingerprint))
-        {
-            bool valid;
-            lock (delegation.Lock) valid = delegation.Session.VerifyData(payload, grant.Signature.Span, HashAlgorithmName.SHA256);
-            if (!valid) throw new UnauthorizedOperationException("The segment grant's signature does not verify against the delegation's session key.");
-            Remember(_grants, fingerprint, (byte)0);
-        }
-
-        return new ShardAuthority(delegation.Owner, delegation.ExpiresAt);
+        var verified = Verified(delegation);
+        if (verified.Uploader != sender)
+            throw new UnauthorizedOperationException($"The owner delegated the put of shard {hash} to node {verified.Uploader.ToString()[..16]}, not to the sender.");
+        if (verified.NotAfter <= _time.GetUtcNow())
+            throw new UnauthorizedOperationException($"The store delegation ended at {verified.NotAfter:O}; the uploader must sign a new one.");
+        return new ShardAuthority(verified.Owner, verified.ExpiresAt);
     }
 
     /// <summary>A delegation whose owner signature verifies (checked once per fingerprint), and whose terms are sane.</summary>
     private Delegation Verified(StoreDelegation delegation)
     {
-        var payload = StoreGrants.DelegationPayload(delegation);
+        var payload = StoreDelegations.Payload(delegation);
         var fingerprint = Fingerprint(payload, delegation.Signature.Span);
         if (_delegations.TryGetValue(fingerprint, out var known)) return known;
 
+        if (delegation.UploaderNodeId.Length != NodeId.Size)
+            throw new ArgumentException($"A store delegation names its uploader's {NodeId.Size}-byte node id.", nameof(delegation));
         var notAfter = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(delegation.NotAfterUnixMs, 0, 253402300799999L));
-        if (notAfter > _time.GetUtcNow() + StoreGrants.MaxDelegationLifetime)
-            throw new UnauthorizedOperationException($"The store delegation lasts until {notAfter:O}; a holder accepts at most {StoreGrants.MaxDelegationLifetime.TotalHours:0} h ahead.");
+        if (notAfter > _time.GetUtcNow() + StoreDelegations.MaxLifetime)
+            throw new UnauthorizedOperationException($"The store delegation lasts until {notAfter:O}; a holder accepts at most {StoreDelegations.MaxLifetime.TotalHours:0} h ahead.");
         if (delegation.ExpiresUnixMs < 0)
             throw new ArgumentException("A store delegation's expiry is 0 (none) or a time.", nameof(delegation));
         OwnerPublicKey owner;
@@ -161,23 +146,10 @@ internal sealed class ShardAdmission
 
         if (!owner.Verify(payload, delegation.Signature.Span))
             throw new UnauthorizedOperationException($"The store delegation's signature does not verify against its owner key {owner.Id}.");
-        var session = StoreGrants.ImportSessionKey(delegation.SessionPublicKey.Span);
-        var verified = new Delegation(session, SHA256.HashData(payload), Sha256Hash.Compute(owner.SubjectPublicKeyInfo),
+        var verified = new Delegation(Sha256Hash.Compute(owner.SubjectPublicKeyInfo), new NodeId(delegation.UploaderNodeId.Span),
             delegation.ExpiresUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(delegation.ExpiresUnixMs, 253402300799999L)), notAfter);
-        if (_delegations.Count >= CacheLimit)
-        {
-            foreach (var old in _delegations.Values)
-                lock (old.Lock) old.Session.Dispose();
-            _delegations.Clear();
-        }
-
-        return _delegations.GetOrAdd(fingerprint, verified) is var kept && ReferenceEquals(kept, verified) ? verified : Discard(verified, kept);
-    }
-
-    private static Delegation Discard(Delegation loser, Delegation kept)
-    {
-        loser.Session.Dispose();
-        return kept;
+        Remember(_delegations, fingerprint, verified);
+        return verified;
     }
 
     private static Sha256Hash Fingerprint(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> signature)

@@ -8,8 +8,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <summary>The owner's authority a put carries (exactly one is set, <see cref="ShardAdmission"/>).</summary>
 /// <param name="Record">The file's manifest record.</param>
 /// <param name="FileCid">The CID digest of a manifest the holder already has.</param>
-/// <param name="Grant">A segment grant under a store delegation.</param>
-internal readonly record struct PutAuthority(ValueRecord? Record = null, ByteString? FileCid = null, SegmentGrant? Grant = null);
+/// <param name="Delegation">The owner's delegation to this node (the sender).</param>
+internal readonly record struct PutAuthority(ValueRecord? Record = null, ByteString? FileCid = null, StoreDelegation? Delegation = null);
 
 /// <summary>
 /// Shard and record calls to one holder: over RPC for peers, straight to the local handler when the holder is this
@@ -50,7 +50,7 @@ internal sealed class ShardClient
             Data = UnsafeByteOperations.UnsafeWrap(data),
             FileRecord = authority.Record,
             FileCid = authority.FileCid ?? ByteString.Empty,
-            Grant = authority.Grant,
+            Delegation = authority.Delegation,
         };
         try
         {

@@ -52,7 +52,7 @@ internal sealed class ShardRequestHandler : IShardRequestHandler, IDisposable
         if (_files.IsDeletedShard(hash))
             throw new UnauthorizedOperationException($"Shard {hash} belongs to a file its owner deleted; it is not stored again.");
         // Before any byte is written: nothing of a put without valid authority is kept.
-        var authority = _admission.Authorize(request, hash, request.Data.Length);
+        var authority = _admission.Authorize(request, hash, request.Data.Length, caller.RemoteId);
         Task? accepting = null;
         if (request.FileRecord is { } record)
         {

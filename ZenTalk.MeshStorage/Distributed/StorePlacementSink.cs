@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
@@ -19,8 +18,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: they wait,
 /// after the segment's lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard, which
 /// saves the store a STORE_VALUE round to those nodes, and the record is the puts' authority. A larger file's segments
-/// are placed before its manifest exists: their puts carry a <see cref="SegmentGrant"/> from a <see cref="StoreSession"/>
-/// (one owner signature for the store, made while the first segment's lookup runs, and one ECDSA signature per segment).
+/// are placed before its manifest exists: their puts carry the owner's <see cref="StoreDelegation"/> to this node (one
+/// owner signature for the store, made while the first segment's lookup runs; <see cref="StoreSession"/>).
 /// </para>
 /// </summary>
 internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
@@ -28,6 +27,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly ShardClient _client;
     private readonly Placement _placement;
     private readonly OwnerKey _owner;
+    private readonly NodeId _uploader;
     private readonly long _expiresUnixMs;
     private readonly TimeProvider _time;
     private readonly int _happy;
@@ -49,13 +49,14 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private int _segmentsDone;
     private Exception? _failure;
 
-    public StorePlacementSink(ShardClient client, Placement placement, OwnerKey owner, long expiresUnixMs, int happy,
+    public StorePlacementSink(ShardClient client, Placement placement, OwnerKey owner, NodeId uploader, long expiresUnixMs, int happy,
         int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
         TimeProvider time, CancellationToken cancellationToken)
     {
         _client = client;
         _placement = placement;
         _owner = owner;
+        _uploader = uploader;
         _expiresUnixMs = expiresUnixMs;
         _time = time;
         _happy = happy;
@@ -121,7 +122,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
         bool carriesRecord = segment is { Index: 0, Last: true };
         // The delegation's owner signature is made beside the first segment's lookup, not in front of it.
-        if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _expiresUnixMs, _time), CancellationToken.None);
+        if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _uploader, _expiresUnixMs, _time), CancellationToken.None);
         _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord), CancellationToken.None));
     }
 
@@ -159,7 +160,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             else
             {
                 var session = await _session!.WaitAsync(token).ConfigureAwait(false);
-                authority = new PutAuthority(Grant: session.Grant(shardSize, hashes));
+                authority = new PutAuthority(Delegation: session.Delegation());
             }
 
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
@@ -224,16 +225,5 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
         _cancel.Dispose();
         _slots.Dispose();
-        if (_session is { } session)
-        {
-            try
-            {
-                (await session.ConfigureAwait(false)).Dispose();
-            }
-            catch (Exception e) when (e is CryptographicException or MeshStorageException)
-            {
-                // The delegation was never signed: nothing to dispose.
-            }
-        }
     }
 }

@@ -17,7 +17,7 @@ internal static class LargeShardFrames
     // Unknown fields are dropped, as by the reader's own parser (FrameReader.FrameParser).
     private static readonly MessageParser<Status> StatusParser = Status.Parser.WithDiscardUnknownFields(true);
     private static readonly MessageParser<ValueRecord> RecordParser = ValueRecord.Parser.WithDiscardUnknownFields(true);
-    private static readonly MessageParser<SegmentGrant> GrantParser = SegmentGrant.Parser.WithDiscardUnknownFields(true);
+    private static readonly MessageParser<StoreDelegation> DelegationParser = StoreDelegation.Parser.WithDiscardUnknownFields(true);
 
     /// <summary>Frames at least this large take the zero-copy path.</summary>
     public const int Threshold = 64 * 1024;
@@ -35,7 +35,7 @@ internal static class LargeShardFrames
     private const byte PutDataTag = 0x12;          // field 2, length-delimited
     private const byte PutRecordTag = 0x2A;        // field 5, length-delimited
     private const byte PutCidTag = 0x32;           // field 6, length-delimited
-    private const byte PutGrantTag = 0x3A;         // field 7, length-delimited
+    private const byte PutDelegationTag = 0x42;    // field 8, length-delimited
 
     /// <summary>
     /// Splits a large GET_SHARD response or PUT_SHARD request frame into (envelope bytes before the shard, the shard,
@@ -240,7 +240,7 @@ internal static class LargeShardFrames
             int putOffset = requestStart + putStart;
             pos = 0;
             int hashStart = -1, hashLen = 0, dataStart = -1, dataLen = 0, recordStart = -1, recordLen = 0;
-            int cidStart = -1, cidLen = 0, grantStart = -1, grantLen = 0;
+            int cidStart = -1, cidLen = 0, delegationStart = -1, delegationLen = 0;
             while (pos < putSpan.Length)
             {
                 ulong tag = ReadVarint(putSpan, ref pos);
@@ -248,7 +248,7 @@ internal static class LargeShardFrames
                 else if (tag == PutDataTag && dataStart < 0) (dataStart, dataLen) = ReadLength(putSpan, ref pos);
                 else if (tag == PutRecordTag && recordStart < 0) (recordStart, recordLen) = ReadLength(putSpan, ref pos);
                 else if (tag == PutCidTag && cidStart < 0) (cidStart, cidLen) = ReadLength(putSpan, ref pos);
-                else if (tag == PutGrantTag && grantStart < 0) (grantStart, grantLen) = ReadLength(putSpan, ref pos);
+                else if (tag == PutDelegationTag && delegationStart < 0) (delegationStart, delegationLen) = ReadLength(putSpan, ref pos);
                 else return null;
             }
 
@@ -258,7 +258,7 @@ internal static class LargeShardFrames
                 Data = dataStart < 0 ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(putOffset + dataStart, dataLen)),
                 FileRecord = recordStart < 0 ? null : RecordParser.ParseFrom(putSpan.Slice(recordStart, recordLen)),
                 FileCid = cidStart < 0 ? ByteString.Empty : ByteString.CopyFrom(putSpan.Slice(cidStart, cidLen)),
-                Grant = grantStart < 0 ? null : GrantParser.ParseFrom(putSpan.Slice(grantStart, grantLen)),
+                Delegation = delegationStart < 0 ? null : DelegationParser.ParseFrom(putSpan.Slice(delegationStart, delegationLen)),
             };
             return new Frame { RequestId = requestId, DeadlineMs = (uint)deadline, Request = new Request { PutShard = put } };
         }

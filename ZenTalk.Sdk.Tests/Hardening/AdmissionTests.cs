@@ -54,17 +54,21 @@ public class AdmissionTests
 
     private Task<MeshStorageException?> Refusal(MeshNode to, Request request, AttackerPeer? from = null) => (from ?? _attacker).Refusal(to, request);
 
-    private static Request Put(Sha256Hash hash, byte[] data, SegmentGrant? grant = null, ValueRecord? record = null) =>
+    private static Request Put(Sha256Hash hash, byte[] data, StoreDelegation? delegation = null, ValueRecord? record = null) =>
         new()
         {
             PutShard = new PutShardRequest
             {
                 ShardHash = ByteString.CopyFrom(hash.ToArray()),
                 Data = ByteString.CopyFrom(data),
-                Grant = grant,
+                Delegation = delegation,
                 FileRecord = record,
             },
         };
+
+    /// <summary><paramref name="owner"/>'s delegation of its puts to <paramref name="uploader"/>, for an hour, shards without expiry.</summary>
+    private static StoreDelegation Delegate(OwnerKey owner, NodeId uploader) =>
+        StoreDelegations.Create(owner, uploader, 0, DateTimeOffset.UtcNow.AddHours(1));
 
     private static IEnumerable<Sha256Hash> AllHashes(Manifest m) =>
         Enumerable.Range(0, m.SegmentCount).SelectMany(s => Enumerable.Range(0, m.TotalShards).Select(j => m.ShardHash(s, j)));
@@ -79,20 +83,21 @@ public class AdmissionTests
     [Test]
     public async Task A_stranger_cannot_make_a_node_keep_shards_no_owner_authorized()
     {
+        // What a stranger can get hold of: the owner's delegation to its own device (a holder saw it on a put), the same
+        // with the stranger's node id put in, and a real manifest of the owner's.
+        var captured = Delegate(_owner, _mesh.Nodes[0].Id);
+        var altered = captured.Clone();
+        altered.UploaderNodeId = ByteString.CopyFrom(_attacker.Identity.Id.ToByteArray());
+        var (record, _) = await StoreOneAsync(905, via: 0, shard: 0);
         var victim = _mesh.Nodes[3];
         long before = victim.Shards!.GetStats().StoredBytes;
         const int count = 64, size = 1 << 20;
         int refused = 0;
-        using var session = new StoreSession(_stranger, 0, TimeProvider.System);
-        var otherHash = Sha256Hash.Compute(RandomNumberGenerator.GetBytes(32));
         for (int i = 0; i < count; i++)
         {
             var junk = RandomNumberGenerator.GetBytes(size);
             var hash = Sha256Hash.Compute(junk);
-            // No authority; a grant for another shard; a grant for this shard with another size; a forged grant signature.
-            var forged = session.Grant(size, [hash]);
-            forged.Signature = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(64));
-            var attempts = new[] { Put(hash, junk), Put(hash, junk, session.Grant(size, [otherHash])), Put(hash, junk, session.Grant(size + 1, [hash])), Put(hash, junk, forged) };
+            var attempts = new[] { Put(hash, junk), Put(hash, junk, captured), Put(hash, junk, altered), Put(hash, junk, record: record) };
             if (await Refusal(victim, attempts[i % 4]) is UnauthorizedOperationException) refused++;
         }
 
@@ -116,22 +121,22 @@ public class AdmissionTests
         await using var victim = await MeshNode.StartAsync(options);
         const int size = 512 * 1024;
 
-        // Four identities on 127.0.9.0/24, each with eight owner keys of its own, each key granting itself shards.
+        // Four identities on 127.0.9.0/24, each with eight owner keys of its own, each key delegating its puts to that identity.
         var keys = Enumerable.Range(0, 8).Select(_ => OwnerKey.Create(2048)).ToList();
-        var sessions = keys.Select(k => new StoreSession(k, 0, TimeProvider.System)).ToList();
         long accepted = 0, refusedQuota = 0;
         try
         {
             for (int peer = 0; peer < 4; peer++)
             {
                 await using var client = new AttackerPeer(Deadline, IPAddress.Parse($"127.0.9.{peer + 1}"));
-                foreach (var session in sessions)
+                foreach (var key in keys)
                 {
+                    var delegation = Delegate(key, client.Identity.Id);
                     for (int i = 0; i < 4; i++)
                     {
                         var junk = RandomNumberGenerator.GetBytes(size);
                         var hash = Sha256Hash.Compute(junk);
-                        switch (await Refusal(victim, Put(hash, junk, session.Grant(size, [hash])), client))
+                        switch (await Refusal(victim, Put(hash, junk, delegation), client))
                         {
                             case null: accepted += size; break;
                             case QuotaExceededException: refusedQuota++; break;
@@ -151,12 +156,11 @@ public class AdmissionTests
             // An honest owner from another prefix still gets its shard stored.
             var honest = RandomNumberGenerator.GetBytes(size);
             var honestHash = Sha256Hash.Compute(honest);
-            Assert.That(await Refusal(victim, Put(honestHash, honest, new StoreSession(_owner, 0, TimeProvider.System).Grant(size, [honestHash]))), Is.Null);
+            Assert.That(await Refusal(victim, Put(honestHash, honest, Delegate(_owner, _attacker.Identity.Id))), Is.Null);
             Assert.That(victim.Shards.Contains(honestHash), Is.True);
         }
         finally
         {
-            foreach (var s in sessions) s.Dispose();
             foreach (var k in keys) k.Dispose();
         }
     }
@@ -173,15 +177,15 @@ public class AdmissionTests
         var strangerId = Sha256Hash.Compute(_stranger.PublicKey.SubjectPublicKeyInfo);
 
         // The attacker fetches every shard by its public hash and puts it back at its holder with no expiry: without
-        // authority, and under a grant of its own key (which may keep bytes only for itself, on its own account).
-        using var session = new StoreSession(_stranger, 0, TimeProvider.System);
+        // authority, and under a delegation of its own key (which may keep bytes only for itself, on its own account).
+        var own = Delegate(_stranger, _attacker.Identity.Id);
         int refused = 0, ownHolds = 0;
         foreach (var hash in hashes)
         {
             var holder = HolderOf(hash);
             var bytes = (await Send(holder, new Request { GetShard = new GetShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()) } })).GetShard.Data.ToByteArray();
             if (await Refusal(holder, Put(hash, bytes)) is UnauthorizedOperationException) refused++;
-            if (await Refusal(holder, Put(hash, bytes, session.Grant(bytes.Length, [hash]))) is null) ownHolds++;
+            if (await Refusal(holder, Put(hash, bytes, own)) is null) ownHolds++;
             var info = holder.Shards!.GetInfo(hash)!;
             Assert.That(info.HoldOf(ownerId)!.Value.ExpiresAt, Is.EqualTo(DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds())), "the owner's expiry stands");
             Assert.That(info.HoldOf(strangerId)!.Value.ExpiresAt, Is.Null);
@@ -192,7 +196,7 @@ public class AdmissionTests
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
         await PassesAsync(_mesh.Nodes);
         int held = _mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes));
-        TestContext.Out.WriteLine($"re-puts without authority refused: {refused} of {hashes.Count}; under the attacker's own grant: {ownHolds} (its own holds); shards still held after the owner's expiry and the grace: {held}");
+        TestContext.Out.WriteLine($"re-puts without authority refused: {refused} of {hashes.Count}; under the attacker's own delegation: {ownHolds} (its own holds); shards still held after the owner's expiry and the grace: {held}");
         Assert.That(refused, Is.EqualTo(hashes.Count));
         Assert.That(held, Is.Zero, "the owner's expiry holds, and the attacker's unreferenced holds went after the grace");
     }
@@ -204,13 +208,13 @@ public class AdmissionTests
     {
         var victim = _mesh.Nodes[6];
         var strangerId = Sha256Hash.Compute(_stranger.PublicKey.SubjectPublicKeyInfo);
-        using var session = new StoreSession(_stranger, 0, TimeProvider.System);
+        var own = Delegate(_stranger, _attacker.Identity.Id);
         var hashes = new List<Sha256Hash>();
         for (int i = 0; i < 16; i++)
         {
             var junk = RandomNumberGenerator.GetBytes(64 * 1024);
             var hash = Sha256Hash.Compute(junk);
-            if (await Refusal(victim, Put(hash, junk, session.Grant(junk.Length, [hash]))) is null) hashes.Add(hash);
+            if (await Refusal(victim, Put(hash, junk, own)) is null) hashes.Add(hash);
         }
 
         var started = DateTimeOffset.UtcNow;
@@ -220,16 +224,16 @@ public class AdmissionTests
         if (wait > TimeSpan.Zero) await Task.Delay(wait);
         await victim.RunRepairPassAsync();
         int held = MeshTestData.CountHeld(victim, hashes);
-        TestContext.Out.WriteLine($"unreferenced shards accepted under a grant: {hashes.Count}; held within the grace: {withinGrace}; after it: {held}");
+        TestContext.Out.WriteLine($"unreferenced shards accepted under a delegation: {hashes.Count}; held within the grace: {withinGrace}; after it: {held}");
         Assert.That(hashes, Has.Count.EqualTo(16));
         Assert.That(held, Is.Zero);
         Assert.That(victim.Shards!.BytesHeldFor(strangerId), Is.Zero);
     }
 
     [Test]
-    public async Task A_streamed_file_placed_under_segment_grants_outlives_the_grace_once_its_manifest_is_known()
+    public async Task A_streamed_file_placed_under_a_delegation_outlives_the_grace_once_its_manifest_is_known()
     {
-        // Four segments: placed under grants before the manifest exists; the manifest then reaches every holder.
+        // Four segments: placed under the owner's delegation before the manifest exists; the manifest then reaches every holder.
         var data = MeshTestData.Bytes(4 * 64 * 1024 - 100, 904);
         var file = await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(data), _owner);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[5], file.Cid);

@@ -21,17 +21,11 @@ internal static class FuzzCorpus
         var record = ValueRecords.CreateImmutable(R(64));
         using var ec = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var signed = ValueRecords.CreateSigned(ec, "profile"u8, R(40), 3, type: 2);
-        // The shape of a segment grant (its signatures are random bytes: the fuzzers reach past the parser with it).
-        SegmentGrant Grant(byte[] shardHash, int size) => new()
+        // The shape of a store delegation (its signature is random bytes: the fuzzers reach past the parser with it).
+        var delegation = new StoreDelegation
         {
-            Delegation = new StoreDelegation
-            {
-                OwnerPublicKey = ByteString.CopyFrom(R(294)), SessionPublicKey = ByteString.CopyFrom(R(91)),
-                ExpiresUnixMs = 1_900_000_000_000, NotAfterUnixMs = 1_800_000_000_000, Signature = ByteString.CopyFrom(R(256)),
-            },
-            ShardSize = (uint)size,
-            ShardHashes = ByteString.CopyFrom([.. shardHash, .. R(32)]),
-            Signature = ByteString.CopyFrom(R(64)),
+            OwnerPublicKey = ByteString.CopyFrom(R(294)), UploaderNodeId = ByteString.CopyFrom(R(32)),
+            ExpiresUnixMs = 1_900_000_000_000, NotAfterUnixMs = 1_800_000_000_000, Signature = ByteString.CopyFrom(R(256)),
         };
         return
         [
@@ -41,7 +35,7 @@ internal static class FuzzCorpus
             new Request { StoreValue = new StoreValueRequest { Record = record } },
             new Request { StoreValue = new StoreValueRequest { Record = signed } },
             new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), FileCid = ByteString.CopyFrom(R(32)) } },
-            new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), Grant = Grant(hash, shard.Length) } },
+            new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), Delegation = delegation } },
             new Request { GetShard = new GetShardRequest { ShardHash = ByteString.CopyFrom(hash), Offset = 10, Length = 100 } },
             new Request { HasShards = new HasShardsRequest { ShardHashes = { ByteString.CopyFrom(hash), ByteString.CopyFrom(R(32)) } } },
             new Request { DeleteShards = new DeleteShardsRequest { ShardHashes = { ByteString.CopyFrom(hash) }, OwnerPublicKey = signed.PublicKey, TimestampUnixMs = 1_800_000_000_000, NodeId = ByteString.CopyFrom(R(32)) } },

@@ -81,9 +81,9 @@ internal static class HostileLoad
         var live = new List<NodeMemory>();
         var honestMs = new List<double>();
         using var identity = NodeIdentity.CreateEphemeral();
-        // The honest peer's puts carry an owner's authority (a segment grant), as every put a node keeps must.
+        // The honest peer's puts carry an owner's authority (its delegation to this peer), as every put a node keeps must.
         using var owner = OwnerKey.Create(2048);
-        using var session = new StoreSession(owner, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), TimeProvider.System);
+        var session = new StoreSession(owner, identity.Id, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), TimeProvider.System);
         var rpc = new RpcOptions { DefaultCallTimeout = HonestDeadline };
         await using var honest = new RpcClient(identity, rpc);
         var peer = new PeerContact(nodeId, node);
@@ -181,8 +181,7 @@ internal static class HostileLoad
             // Generous deadlines: the node and the flood share the machine's cores, so a call may wait long; a
             // failure here must mean the node dropped or refused an honest peer, not that the machine was slow.
             var ping = await client.CallAsync(node, new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom([7]) } }, HonestDeadline, token).ConfigureAwait(false);
-            var grant = session.Grant(shard.Length, [new Sha256Hash(hash)]);
-            await client.CallAsync(node, new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), Grant = grant } },
+            await client.CallAsync(node, new Request { PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash), Data = ByteString.CopyFrom(shard), Delegation = session.Delegation() } },
                 HonestDeadline, token).ConfigureAwait(false);
             var get = await client.CallAsync(node, new Request { GetShard = new GetShardRequest { ShardHash = ByteString.CopyFrom(hash) } }, HonestDeadline, token).ConfigureAwait(false);
             return ping.Ping?.Payload is { Length: 1 } p && p[0] == 7 && get.GetShard?.Data.Span.SequenceEqual(shard) == true;

@@ -118,8 +118,8 @@ internal static class RequestFuzzer
                 {
                     case 0: r.PutShard.ShardHash = Bytes(); break;
                     case 1: r.PutShard.FileCid = Bytes(); break;
-                    case 2 when r.PutShard.Grant is { } grant: grant.ShardHashes = Bytes(); grant.ShardSize = (uint)I64(); break;
-                    default: if (r.PutShard.Grant?.Delegation is { } d) { d.NotAfterUnixMs = I64(); d.ExpiresUnixMs = I64(); } break;
+                    case 2 when r.PutShard.Delegation is { } d: d.UploaderNodeId = Bytes(); d.Signature = Bytes(); break;
+                    default: if (r.PutShard.Delegation is { } e) { e.NotAfterUnixMs = I64(); e.ExpiresUnixMs = I64(); } break;
                 }
 
                 break;

@@ -17,7 +17,7 @@ namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 /// (<see cref="MeshRequestRouter"/>) into the real <see cref="ShardRequestHandler"/> over a real <see cref="ShardStore"/>
 /// on disk, a <see cref="FileIndex"/> that knows one deleted file and <see cref="DeleteAuthorization"/>. Requests are
 /// byte-mutated valid ones and structurally random ones (hash lengths, sizes over the cap, extreme offsets and
-/// timestamps, authorities of other files and keys, damaged grants and delegations, foreign and malformed keys,
+/// timestamps, authorities of other files, keys and nodes, damaged delegations, foreign and malformed keys,
 /// signatures of other keys, replays). Every large GET_SHARD answer also goes
 /// through the zero-copy frame writer and parsers (<see cref="LargeShardFrames"/>), checked against protobuf.
 /// <para>
@@ -52,18 +52,19 @@ internal static class ShardRequestFuzzer
         using var attacker = OwnerKey.Create(2048);
         var ownerKey = ByteString.CopyFrom(owner.PublicKey.SubjectPublicKeyInfo);
         var attackerKey = ByteString.CopyFrom(attacker.PublicKey.SubjectPublicKeyInfo);
-        var future = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
-        using var ownerSession = new StoreSession(owner, future, TimeProvider.System);
-        using var attackerSession = new StoreSession(attacker, 0, TimeProvider.System);
+        // Both keys delegate their puts to the node id `self` calls with; half the cases come from it, half from strangers.
+        var future = DateTimeOffset.UtcNow.AddDays(30);
+        var ownerDelegation = StoreDelegations.Create(owner, self.RemoteId, future.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(6));
+        var attackerDelegation = StoreDelegations.Create(attacker, self.RemoteId, 0, DateTimeOffset.UtcNow.AddHours(6));
 
         // The live file (kept by the oracle), a file of the owner's the fuzzer may delete, and a deleted file. Their
-        // shards go in under segment grants, the live file's manifest is known to the node (so its CID is an authority).
-        var live = await EncodeAsync(owner, m.Random, 30_000, ownerSession).ConfigureAwait(false);
-        var expendable = await EncodeAsync(owner, m.Random, 9_000, ownerSession).ConfigureAwait(false);
-        var dead = await EncodeAsync(owner, m.Random, 9_000, ownerSession).ConfigureAwait(false);
+        // shards go in under the owner's delegation; the live file's manifest is known to the node (so its CID is an authority).
+        var live = await EncodeAsync(owner, m.Random, 30_000, future).ConfigureAwait(false);
+        var expendable = await EncodeAsync(owner, m.Random, 9_000, future).ConfigureAwait(false);
+        var dead = await EncodeAsync(owner, m.Random, 9_000, future).ConfigureAwait(false);
         foreach (var file in new[] { live, expendable, dead })
             foreach (var (hash, data) in file.Shards)
-                await handler.PutShardAsync(Put(hash, data, file.Grants[hash]), self, cancellationToken).ConfigureAwait(false);
+                await handler.PutShardAsync(Put(hash, data, ownerDelegation), self, cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForManifest(live.Manifest), cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForManifest(dead.Manifest), cancellationToken).ConfigureAwait(false);
         await files.AcceptAsync(FileRecords.ForTombstone(dead.Manifest, owner, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
@@ -71,17 +72,15 @@ internal static class ShardRequestFuzzer
         if (deadHashes.Any(store.Contains)) report.Crash("the tombstone did not drop the deleted file's shards");
         var big = RandomNumberGenerator.GetBytes(LargeShardFrames.Threshold + 16 * 1024);
         var bigHash = Sha256Hash.Compute(big);
-        var bigGrant = attackerSession.Grant(big.Length, [bigHash]);
-        await handler.PutShardAsync(Put(bigHash, big, bigGrant), self, cancellationToken).ConfigureAwait(false);
+        await handler.PutShardAsync(Put(bigHash, big, attackerDelegation), self, cancellationToken).ConfigureAwait(false);
 
         var liveHashes = live.Shards.Select(s => s.Hash).ToList();
         var known = live.Shards.Concat(expendable.Shards).Concat(dead.Shards).Append((bigHash, big)).ToList();
         var authorities = new Authorities(
-            [.. live.Grants.Values.Concat(expendable.Grants.Values).Concat(dead.Grants.Values).Distinct(), bigGrant],
+            [ownerDelegation, attackerDelegation, StoreDelegations.Create(owner, NodeId.Random(m.Random), 0, DateTimeOffset.UtcNow.AddHours(6))],
             [FileRecords.ForManifest(live.Manifest), FileRecords.ForManifest(expendable.Manifest), FileRecords.ForManifest(dead.Manifest)],
-            [FileRecords.KeyOf(live.Manifest.Cid), FileRecords.KeyOf(expendable.Manifest.Cid)],
-            attackerSession);
-        var seeds = Seeds(m.Random, known, live, expendable, dead, owner, attacker, self.RemoteId, attackerSession, bigHash);
+            [FileRecords.KeyOf(live.Manifest.Cid), FileRecords.KeyOf(expendable.Manifest.Cid)]);
+        var seeds = Seeds(m.Random, known, live, expendable, dead, owner, attacker, self.RemoteId, ownerDelegation, attackerDelegation, bigHash);
         var seedBytes = seeds.Where(r => r.CalculateSize() < 4096).Select(r => r.ToByteArray()).ToList();
         var ownerNonces = new HashSet<ByteString>();
         for (long i = 0; i < cases && !cancellationToken.IsCancellationRequested; i++)
@@ -103,12 +102,13 @@ internal static class ShardRequestFuzzer
                 input = request.CalculateSize() < 4096 ? request.ToByteArray() : [];
             }
 
-            var caller = new RpcCallContext(NodeId.Random(m.Random), new IPAddress([127, 0, (byte)m.Random.Next(256), (byte)m.Random.Next(1, 255)]), 4001);
+            var caller = m.Random.Next(2) == 0 ? self
+                : new RpcCallContext(NodeId.Random(m.Random), new IPAddress([127, 0, (byte)m.Random.Next(256), (byte)m.Random.Next(1, 255)]), 4001);
             try
             {
                 var response = await router.HandleAsync(request, caller, CancellationToken.None).ConfigureAwait(false);
                 _ = response.CalculateSize();
-                Check(request, response, deadHashes, ownerKey, ownerNonces, report, input, m.Random);
+                Check(request, response, caller, deadHashes, ownerKey, ownerNonces, report, input, m.Random);
                 report.Count(request.KindCase + " " + (response.Status?.Code ?? StatusCode.Ok));
             }
             catch (Exception ex) when (ex is MeshStorageException or ArgumentException)
@@ -121,25 +121,26 @@ internal static class ShardRequestFuzzer
             }
         }
 
-        await CheckAfterwardsAsync(router, store, self, live, liveHashes, deadHashes, owner, ownerSession, report).ConfigureAwait(false);
+        await CheckAfterwardsAsync(router, store, self, live, liveHashes, deadHashes, owner, ownerDelegation, report).ConfigureAwait(false);
         return report;
     }
 
-    /// <summary>Authorities the structural cases draw from: grants and manifest records of the fuzzer's files, CIDs the node knows.</summary>
-    private sealed record Authorities(List<SegmentGrant> Grants, List<ValueRecord> Records, List<NodeId> Cids, StoreSession Attacker);
+    /// <summary>Authorities the structural cases draw from: delegations (to the fuzzer's node and another), manifest
+    /// records of the fuzzer's files, CIDs the node knows.</summary>
+    private sealed record Authorities(List<StoreDelegation> Delegations, List<ValueRecord> Records, List<NodeId> Cids);
 
-    private static PutShardRequest Put(Sha256Hash hash, ReadOnlyMemory<byte> data, SegmentGrant? grant = null, ValueRecord? record = null) => new()
+    private static PutShardRequest Put(Sha256Hash hash, ReadOnlyMemory<byte> data, StoreDelegation? delegation = null, ValueRecord? record = null) => new()
     {
         ShardHash = ByteString.CopyFrom(hash.ToArray()),
         Data = ByteString.CopyFrom(data.Span),
-        Grant = grant,
+        Delegation = delegation,
         FileRecord = record,
     };
 
     private static ByteString Bytes(Sha256Hash hash) => ByteString.CopyFrom(hash.ToArray());
 
     private static List<Request> Seeds(Random random, List<(Sha256Hash Hash, byte[] Data)> known, Encoded live, Encoded expendable, Encoded dead,
-        OwnerKey owner, OwnerKey attacker, NodeId self, StoreSession attackerSession, Sha256Hash bigHash)
+        OwnerKey owner, OwnerKey attacker, NodeId self, StoreDelegation ownerDelegation, StoreDelegation attackerDelegation, Sha256Hash bigHash)
     {
         var fresh = new byte[200];
         random.NextBytes(fresh);
@@ -150,9 +151,9 @@ internal static class ShardRequestFuzzer
         foreach (var (h, _) in known.Take(20)) has.ShardHashes.Add(Bytes(h));
         return
         [
-            new Request { PutShard = Put(liveHash, liveData, live.Grants[liveHash]) },
-            new Request { PutShard = Put(freshHash, fresh, attackerSession.Grant(fresh.Length, [freshHash])) },
-            new Request { PutShard = Put(deadHash, deadData, dead.Grants[deadHash]) },
+            new Request { PutShard = Put(liveHash, liveData, ownerDelegation) },
+            new Request { PutShard = Put(freshHash, fresh, attackerDelegation) },
+            new Request { PutShard = Put(deadHash, deadData, ownerDelegation) },
             new Request { PutShard = Put(expendable.Shards[1].Hash, expendable.Shards[1].Data, record: FileRecords.ForManifest(expendable.Manifest)) },
             new Request { PutShard = new PutShardRequest { ShardHash = Bytes(liveHash), Data = ByteString.CopyFrom(liveData), FileCid = ByteString.CopyFrom(FileRecords.KeyOf(live.Manifest.Cid).ToByteArray()) } },
             new Request { PutShard = Put(freshHash, fresh) },
@@ -228,22 +229,18 @@ internal static class ShardRequestFuzzer
                         put.ShardHash = storable ? Bytes(Sha256Hash.Compute(body)) : Hash();
                         break;
                     case 3:
-                        // A damaged grant or delegation: any field of it.
-                        var g = (put.Grant ?? authorities.Grants[rnd.Next(authorities.Grants.Count)]).Clone();
-                        var dg = g.Delegation ??= new StoreDelegation();
-                        switch (rnd.Next(8))
+                        // A damaged delegation: any field of it.
+                        var dg = (put.Delegation ?? authorities.Delegations[rnd.Next(authorities.Delegations.Count)]).Clone();
+                        switch (rnd.Next(5))
                         {
-                            case 0: g.ShardSize = (uint)U64(); break;
-                            case 1: g.ShardHashes = rnd.Next(2) == 0 ? Hash() : ByteString.CopyFrom(m.Mutate(g.ShardHashes.Span)); break;
-                            case 2: g.Signature = ByteString.CopyFrom(m.Mutate(g.Signature.Span)); break;
-                            case 3: dg.ExpiresUnixMs = I64(); break;
-                            case 4: dg.NotAfterUnixMs = I64(); break;
-                            case 5: dg.OwnerPublicKey = Key(); break;
-                            case 6: dg.SessionPublicKey = ByteString.CopyFrom(m.Mutate(dg.SessionPublicKey.Span)); break;
+                            case 0: dg.UploaderNodeId = rnd.Next(2) == 0 ? Hash() : ByteString.CopyFrom(NodeId.Random(rnd).ToByteArray()); break;
+                            case 1: dg.ExpiresUnixMs = I64(); break;
+                            case 2: dg.NotAfterUnixMs = I64(); break;
+                            case 3: dg.OwnerPublicKey = Key(); break;
                             default: dg.Signature = ByteString.CopyFrom(m.Mutate(dg.Signature.Span)); break;
                         }
 
-                        put.Grant = g;
+                        put.Delegation = dg;
                         break;
                     case 4:
                         Authorize(put);
@@ -309,23 +306,21 @@ internal static class ShardRequestFuzzer
 
         return r;
 
-        // One authority of any kind, mostly not the shard's own: another segment's grant, another file's manifest, a
-        // CID the node does or does not know, a fresh grant by the attacker naming the shard, none, or two at once.
+        // One authority of any kind, often not one for this shard or this sender: a delegation (the owner's or the
+        // attacker's to the fuzzer's node, or one to another node), a file's manifest, a CID the node does or does not
+        // know, none, or two at once.
         void Authorize(PutShardRequest put)
         {
-            put.Grant = null;
+            put.Delegation = null;
             put.FileRecord = null;
             put.FileCid = ByteString.Empty;
-            switch (rnd.Next(6))
+            switch (rnd.Next(5))
             {
-                case 0: put.Grant = authorities.Grants[rnd.Next(authorities.Grants.Count)]; break;
+                case 0: put.Delegation = authorities.Delegations[rnd.Next(authorities.Delegations.Count)]; break;
                 case 1: put.FileRecord = authorities.Records[rnd.Next(authorities.Records.Count)]; break;
                 case 2: put.FileCid = rnd.Next(3) == 0 ? Hash() : ByteString.CopyFrom(authorities.Cids[rnd.Next(authorities.Cids.Count)].ToByteArray()); break;
-                case 3 when rnd.Next(10) == 0 && put.ShardHash.Length == Sha256Hash.Size:
-                    put.Grant = authorities.Attacker.Grant(put.Data.Length, [new Sha256Hash(put.ShardHash.Span)]);
-                    break;
-                case 4:
-                    put.Grant = authorities.Grants[rnd.Next(authorities.Grants.Count)];
+                case 3:
+                    put.Delegation = authorities.Delegations[rnd.Next(authorities.Delegations.Count)];
                     put.FileRecord = authorities.Records[rnd.Next(authorities.Records.Count)];
                     break;
                 default: break;
@@ -333,7 +328,7 @@ internal static class ShardRequestFuzzer
         }
     }
 
-    private static void Check(Request request, Response response, HashSet<Sha256Hash> deadHashes, ByteString ownerKey, HashSet<ByteString> ownerNonces,
+    private static void Check(Request request, Response response, RpcCallContext caller, HashSet<Sha256Hash> deadHashes, ByteString ownerKey, HashSet<ByteString> ownerNonces,
         FuzzReport report, byte[] input, Random random)
     {
         if (response.Status is { Code: not StatusCode.Ok }) return;
@@ -341,8 +336,10 @@ internal static class ShardRequestFuzzer
         {
             case Request.KindOneofCase.PutShard:
                 var put = request.PutShard;
-                if (put is { Grant: null, FileRecord: null, FileCid.IsEmpty: true })
+                if (put is { Delegation: null, FileRecord: null, FileCid.IsEmpty: true })
                     report.Crash(new InvalidOperationException("PUT_SHARD accepted a shard without any owner authority"), input);
+                else if (put.Delegation is { } delegation && !delegation.UploaderNodeId.Span.SequenceEqual(caller.RemoteId.ToByteArray()))
+                    report.Crash(new InvalidOperationException("PUT_SHARD accepted a delegation to another node than its sender"), input);
                 else if (put.ShardHash.Length != Sha256Hash.Size || !new Sha256Hash(put.ShardHash.Span).Matches(put.Data.Span))
                     report.Crash(new InvalidOperationException("PUT_SHARD accepted bytes that do not match their name"), input);
                 else if (deadHashes.Contains(new Sha256Hash(put.ShardHash.Span)))
@@ -444,7 +441,7 @@ internal static class ShardRequestFuzzer
     }
 
     private static async Task CheckAfterwardsAsync(MeshRequestRouter router, ShardStore store, RpcCallContext caller, Encoded live,
-        List<Sha256Hash> liveHashes, HashSet<Sha256Hash> deadHashes, OwnerKey owner, StoreSession ownerSession, FuzzReport report)
+        List<Sha256Hash> liveHashes, HashSet<Sha256Hash> deadHashes, OwnerKey owner, StoreDelegation ownerDelegation, FuzzReport report)
     {
         var ownerId = Sha256Hash.Compute(owner.PublicKey.SubjectPublicKeyInfo);
         foreach (var info in store.List())
@@ -461,36 +458,27 @@ internal static class ShardRequestFuzzer
 
         var fresh = RandomNumberGenerator.GetBytes(1000);
         var freshHash = Sha256Hash.Compute(fresh);
-        var put = await router.HandleAsync(new Request { PutShard = Put(freshHash, fresh, ownerSession.Grant(fresh.Length, [freshHash])) }, caller, default).ConfigureAwait(false);
+        var put = await router.HandleAsync(new Request { PutShard = Put(freshHash, fresh, ownerDelegation) }, caller, default).ConfigureAwait(false);
         var get = await router.HandleAsync(new Request { GetShard = new GetShardRequest { ShardHash = Bytes(freshHash) } }, caller, default).ConfigureAwait(false);
         var has = await router.HandleAsync(new Request { HasShards = new HasShardsRequest { ShardHashes = { Bytes(freshHash), Bytes(deadHashes.First()) } } }, caller, default).ConfigureAwait(false);
         var delete = await router.HandleAsync(new Request { DeleteShards = DeleteAuthorization.Create(owner, caller.RemoteId, liveHashes, DateTimeOffset.UtcNow) }, caller, default).ConfigureAwait(false);
-        // The owner's delete drops the owner's holds; a live shard the attacker also holds (under its own grant) stays for it.
+        // The owner's delete drops the owner's holds; a live shard the attacker also holds (under its own delegation) stays for it.
         if (put.PutShard is null || get.GetShard is null || !get.GetShard.Data.Span.SequenceEqual(fresh)
             || has.HasShards is not { } h || !h.Present.SequenceEqual([true, false])
             || delete.DeleteShards?.Deleted != (uint)liveHashes.Count || liveHashes.Any(x => store.GetInfo(x)?.HoldOf(ownerId) is not null))
             report.Crash("after fuzzing, the handlers no longer answer honest requests correctly");
     }
 
-    /// <summary>An encoded file: its manifest, its shards, and the segment grant each shard goes in under.</summary>
-    private sealed record Encoded(Manifest Manifest, List<(Sha256Hash Hash, byte[] Data)> Shards, Dictionary<Sha256Hash, SegmentGrant> Grants);
+    private sealed record Encoded(Manifest Manifest, List<(Sha256Hash Hash, byte[] Data)> Shards);
 
-    private static async Task<Encoded> EncodeAsync(OwnerKey owner, Random random, int size, StoreSession session)
+    private static async Task<Encoded> EncodeAsync(OwnerKey owner, Random random, int size, DateTimeOffset expires)
     {
         var plain = new byte[size];
         random.NextBytes(plain);
         var sink = new CollectingSink();
-        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize * 2, ExpiresAt = DateTimeOffset.UtcNow.AddDays(30) });
+        var encoder = new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize * 2, ExpiresAt = expires });
         var manifest = await encoder.EncodeAsync(new MemoryStream(plain), ContentKey.Generate(), owner, sink).ConfigureAwait(false);
-        var grants = new Dictionary<Sha256Hash, SegmentGrant>();
-        for (int s = 0; s < manifest.SegmentCount; s++)
-        {
-            var hashes = Enumerable.Range(0, manifest.TotalShards).Select(j => manifest.ShardHash(s, j)).ToList();
-            var grant = session.Grant(manifest.ShardSize(s), hashes);
-            foreach (var h in hashes) grants[h] = grant;
-        }
-
-        return new Encoded(manifest, sink.Shards, grants);
+        return new Encoded(manifest, sink.Shards);
     }
 
     private sealed class CollectingSink : IShardSink

@@ -69,7 +69,7 @@ public class LargeShardFramesTests
         Assert.That(LargeShardFrames.TryParse(body, body.Length), Is.Null);
     }
 
-    private static Frame PutFrame(int size, ulong id, uint deadline, bool withCid, bool withGrant)
+    private static Frame PutFrame(int size, ulong id, uint deadline, bool withCid, bool withDelegation)
     {
         var data = new byte[size];
         new Random(size).NextBytes(data);
@@ -79,14 +79,12 @@ public class LargeShardFramesTests
             Data = ByteString.CopyFrom(data),
         };
         if (withCid) put.FileCid = ByteString.CopyFrom(new byte[32]);
-        if (withGrant)
+        if (withDelegation)
         {
-            put.Grant = new SegmentGrant
+            put.Delegation = new StoreDelegation
             {
-                Delegation = new StoreDelegation { OwnerPublicKey = ByteString.CopyFrom(new byte[420]), NotAfterUnixMs = 1_900_000_000_000, Signature = ByteString.CopyFrom(new byte[384]) },
-                ShardSize = (uint)size,
-                ShardHashes = put.ShardHash,
-                Signature = ByteString.CopyFrom(new byte[64]),
+                OwnerPublicKey = ByteString.CopyFrom(new byte[420]), UploaderNodeId = ByteString.CopyFrom(new byte[32]),
+                NotAfterUnixMs = 1_900_000_000_000, Signature = ByteString.CopyFrom(new byte[384]),
             };
         }
 
@@ -96,9 +94,9 @@ public class LargeShardFramesTests
     [TestCase(70_000, 1UL, 30_000U, false, true)]
     [TestCase(1024 * 1024, 123456789UL, 0U, true, false)]
     [TestCase(104_858, 0UL, 5U, false, false)]
-    public void The_put_shard_parser_reads_what_protobuf_wrote_and_aliases_the_shard(int size, ulong id, uint deadline, bool withCid, bool withGrant)
+    public void The_put_shard_parser_reads_what_protobuf_wrote_and_aliases_the_shard(int size, ulong id, uint deadline, bool withCid, bool withDelegation)
     {
-        var frame = PutFrame(size, id, deadline, withCid, withGrant);
+        var frame = PutFrame(size, id, deadline, withCid, withDelegation);
         var body = frame.ToByteArray();
         var parsed = LargeShardFrames.TryParsePutShard(body, body.Length);
         Assert.That(parsed, Is.EqualTo(frame));
