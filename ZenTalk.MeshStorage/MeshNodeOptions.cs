@@ -42,7 +42,7 @@ public sealed class MeshNodeOptions
     /// </summary>
     internal long? MaxBytesPerAddressPrefix { get; set; }
 
-    /// <summary>How long a shard hold that no live manifest references is kept (segment grants of a streamed upload). Default 24 h.</summary>
+    /// <summary>How long a shard hold that no live manifest references is kept (a streamed upload's, before its manifest arrives). Default 24 h.</summary>
     internal TimeSpan UnreferencedGrace { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>

@@ -26,7 +26,7 @@ internal sealed class DistributedOptions
 
     /// <summary>
     /// How long a holder keeps a shard hold that no live manifest it knows references (24 h by default): long enough
-    /// for a large streamed upload to finish and send its manifest, whose holds until then rest on segment grants.
+    /// for a large streamed upload to finish and send its manifest, whose holds until then rest on its store delegation.
     /// </summary>
     public TimeSpan UnreferencedGrace { get; init; } = TimeSpan.FromHours(24);
 

@@ -5,8 +5,8 @@ namespace ZenTalk.MeshStorage.Shards;
 /// <summary>
 /// One owner's claim on a stored shard: the node keeps the shard while some hold on it is live, and each hold's bytes
 /// are accounted to its owner, to the peer that sent it and to that peer's address prefix (docs/security.md,
-/// "Admission and accounting"). A hold comes from an owner-signed authority (a manifest, or a segment grant under a
-/// store delegation), so its expiry is the one the owner signed: a put by anyone else adds that one's own hold and
+/// "Admission and accounting"). A hold comes from an owner-signed authority (a manifest, or a store delegation to the
+/// node that sent it), so its expiry is the one the owner signed: a put by anyone else adds that one's own hold and
 /// never moves this one.
 /// </summary>
 /// <param name="Owner">SHA-256 of the owner's public key (<see cref="OwnerPublicKey.Id"/>); zero = unknown (a shard stored

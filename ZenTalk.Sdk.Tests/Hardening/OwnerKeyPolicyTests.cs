@@ -142,7 +142,7 @@ public class OwnerKeyPolicyTests
         const int Count = 50;
         foreach (var key in Hostile)
         {
-            var put = key.Put(DateTimeOffset.UtcNow);
+            var put = key.Put(DateTimeOffset.UtcNow, _attackerId.Id);
             var refusal = await Refusal(new Request { PutShard = put }, cancellationToken);
             Assert.That(refusal, Is.InstanceOf<UnauthorizedOperationException>(), key.Name + ": refused");
             Assert.That(refusal!.Message, Does.Contain(PolicyRefusal), key.Name);
@@ -150,7 +150,7 @@ public class OwnerKeyPolicyTests
             has.ShardHashes.Add(put.ShardHash);
             var answer = await _attacker.CallAsync(_node.EndPoint, _node.Id, new Request { HasShards = has }, Deadline, cancellationToken);
             Assert.That(answer.HasShards.Present, Is.EqualTo(new[] { false }), key.Name + ": not kept");
-            var puts = await Flood(() => new Request { PutShard = key.Put(DateTimeOffset.UtcNow) }, Count, cancellationToken);
+            var puts = await Flood(() => new Request { PutShard = key.Put(DateTimeOffset.UtcNow, _attackerId.Id) }, Count, cancellationToken);
             TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{key}: victim CPU {puts.CpuMs:F2} ms per put under its store delegation ({puts.Refusals[0]?.Message})"));
             Assert.That(puts.Refusals.Select(r => r?.Message), Is.All.Contain(PolicyRefusal), key.Name);

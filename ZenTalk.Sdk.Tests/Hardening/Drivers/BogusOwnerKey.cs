@@ -146,32 +146,22 @@ internal sealed class BogusOwnerKey
     }
 
     /// <summary>
-    /// A shard put under a segment grant whose store delegation names this key as the owner: the grant is genuinely
-    /// signed by a fresh session key, the delegation's owner signature is made up.
+    /// A shard put under a store delegation to <paramref name="uploader"/> that names this key as the owner; the owner
+    /// signature is made up.
     /// </summary>
-    public PutShardRequest Put(DateTimeOffset now)
+    public PutShardRequest Put(DateTimeOffset now, NodeId uploader)
     {
         var data = RandomNumberGenerator.GetBytes(1000);
-        var hash = Sha256Hash.Compute(data).ToArray();
-        using var session = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var delegation = new StoreDelegation
-        {
-            OwnerPublicKey = ByteString.CopyFrom(SubjectPublicKeyInfo),
-            SessionPublicKey = ByteString.CopyFrom(session.ExportSubjectPublicKeyInfo()),
-            NotAfterUnixMs = (now + TimeSpan.FromHours(1)).ToUnixTimeMilliseconds(),
-            Signature = ByteString.CopyFrom(Signature()),
-        };
-        var payload = StoreGrants.GrantPayload(SHA256.HashData(StoreGrants.DelegationPayload(delegation)), (uint)data.Length, hash);
         return new PutShardRequest
         {
-            ShardHash = ByteString.CopyFrom(hash),
+            ShardHash = ByteString.CopyFrom(Sha256Hash.Compute(data).ToArray()),
             Data = ByteString.CopyFrom(data),
-            Grant = new SegmentGrant
+            Delegation = new StoreDelegation
             {
-                Delegation = delegation,
-                ShardSize = (uint)data.Length,
-                ShardHashes = ByteString.CopyFrom(hash),
-                Signature = ByteString.CopyFrom(session.SignData(payload, HashAlgorithmName.SHA256)),
+                OwnerPublicKey = ByteString.CopyFrom(SubjectPublicKeyInfo),
+                UploaderNodeId = ByteString.CopyFrom(uploader.ToByteArray()),
+                NotAfterUnixMs = (now + TimeSpan.FromHours(1)).ToUnixTimeMilliseconds(),
+                Signature = ByteString.CopyFrom(Signature()),
             },
         };
     }

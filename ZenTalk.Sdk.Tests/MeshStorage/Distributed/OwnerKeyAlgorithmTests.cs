@@ -126,10 +126,10 @@ public class OwnerKeyAlgorithmTests
     }
 
     [Test]
-    public async Task Segment_grants_under_an_ecdsa_owners_store_delegation_are_accepted_and_held_for_that_owner()
+    public async Task Puts_under_an_ecdsa_owners_store_delegation_are_accepted_and_held_for_that_owner()
     {
         var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
-        // Three segments of 64 KiB: a streamed store, whose puts carry segment grants under the owner's delegation.
+        // Three segments of 64 KiB: a streamed store, whose puts carry the owner's delegation to the uploading node.
         var data = MeshTestData.Bytes(150_000, 51);
         var stored = await _mesh.Nodes[3].Store.StoreAsync(new MemoryStream(data), owner);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[3], stored.Cid);
@@ -138,14 +138,15 @@ public class OwnerKeyAlgorithmTests
         Assert.That(holds, Has.Count.EqualTo(hashes.Count));
         Assert.That(holds.SelectMany(i => i.Holds).Select(h => h.Owner), Is.All.EqualTo(ownerId), "every shard is held for the ECDSA owner");
 
-        // A grant put straight to a node: under the owner's own delegation it is kept; under a delegation that names
-        // the ECDSA owner but is signed by an RSA key (or the reverse), it is refused.
+        // A put straight to a node from node 0: under the owner's own delegation to node 0 it is kept; under a delegation
+        // that names the ECDSA owner but is signed by an RSA key (or the reverse), it is refused.
         var node = _mesh.Nodes[6];
         var shard = MeshTestData.Bytes(3000, 52);
         var hash = Sha256Hash.Compute(shard);
-        Request Put(SegmentGrant grant) => new()
+        var sender = _mesh.Nodes[0].Id;
+        Request Put(StoreDelegation delegation) => new()
         {
-            PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()), Data = ByteString.CopyFrom(shard), Grant = grant },
+            PutShard = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()), Data = ByteString.CopyFrom(shard), Delegation = delegation },
         };
         async Task<MeshStorageException?> Send(Request request)
         {
@@ -162,17 +163,15 @@ public class OwnerKeyAlgorithmTests
 
         foreach (var (named, signer) in new[] { (owner, _owners[OwnerKeyAlgorithm.Rsa]), (_owners[OwnerKeyAlgorithm.Rsa], owner) })
         {
-            using var forgedSession = new StoreSession(signer, 0, TimeProvider.System);
-            var forged = forgedSession.Grant(shard.Length, [hash]);
-            forged.Delegation.OwnerPublicKey = ByteString.CopyFrom(named.PublicKey.SubjectPublicKeyInfo);
+            var forged = StoreDelegations.Create(signer, sender, 0, DateTimeOffset.UtcNow.AddHours(1));
+            forged.OwnerPublicKey = ByteString.CopyFrom(named.PublicKey.SubjectPublicKeyInfo);
             Assert.That(await Send(Put(forged)), Is.InstanceOf<UnauthorizedOperationException>(), $"{named.Algorithm} named, {signer.Algorithm} signed");
             Assert.That(node.Shards!.Contains(hash), Is.False);
         }
 
-        using var session = new StoreSession(owner, 0, TimeProvider.System);
-        var grant = session.Grant(shard.Length, [hash]);
-        Assert.That(grant.Delegation.Signature.Length, Is.EqualTo(64), "the owner's delegation signature is ECDSA");
-        Assert.That(await Send(Put(grant)), Is.Null);
+        var delegation = StoreDelegations.Create(owner, sender, 0, DateTimeOffset.UtcNow.AddHours(1));
+        Assert.That(delegation.Signature.Length, Is.EqualTo(64), "the owner's delegation signature is ECDSA");
+        Assert.That(await Send(Put(delegation)), Is.Null);
         Assert.That(node.Shards!.GetInfo(hash)!.Holds.Select(h => h.Owner), Is.EqualTo(new[] { ownerId }));
     }
 
