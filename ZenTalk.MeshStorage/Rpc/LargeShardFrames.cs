@@ -99,9 +99,9 @@ internal static class LargeShardFrames
         var request = frame.Request;
         if (request.KindCase != Request.KindOneofCase.PutShard || request.PutShard.Data.Length < Threshold) return false;
         var put = request.PutShard;
-        // The fields after the shard (5, 6, 7) are the same bytes on their own as inside the request: protobuf writes
+        // The fields after the shard (5, 6, 8) are the same bytes on their own as inside the request: protobuf writes
         // fields in number order.
-        byte[] after = new PutShardRequest { FileRecord = put.FileRecord, FileCid = put.FileCid, Grant = put.Grant }.ToByteArray();
+        byte[] after = new PutShardRequest { FileRecord = put.FileRecord, FileCid = put.FileCid, Delegation = put.Delegation }.ToByteArray();
         int dataLength = put.Data.Length;
         int hashLength = put.ShardHash.Length;
         int putLen = (hashLength == 0 ? 0 : 1 + CodedOutputStream.ComputeLengthSize(hashLength) + hashLength)

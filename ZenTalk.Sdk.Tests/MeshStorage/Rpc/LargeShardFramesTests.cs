@@ -139,9 +139,9 @@ public class LargeShardFramesTests
     [TestCase(1024 * 1024, 123456789UL, 0U, true, false, false)]
     [TestCase(104_858, 0UL, 5U, false, false, false)]
     [TestCase(65_536, 7UL, 1U, false, false, true)]
-    public void The_put_shard_split_writer_produces_exactly_protobufs_bytes(int size, ulong id, uint deadline, bool withCid, bool withGrant, bool withRecord)
+    public void The_put_shard_split_writer_produces_exactly_protobufs_bytes(int size, ulong id, uint deadline, bool withCid, bool withDelegation, bool withRecord)
     {
-        var frame = PutFrame(size, id, deadline, withCid, withGrant);
+        var frame = PutFrame(size, id, deadline, withCid, withDelegation);
         if (withRecord) frame.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
         Assert.That(LargeShardFrames.TrySplit(frame, out var head, out var data, out var tail), Is.True);
         Assert.That(data, Is.EqualTo(frame.Request.PutShard.Data.Memory), "the shard is the request's own memory, not a copy");
@@ -172,12 +172,12 @@ public class LargeShardFramesTests
     [Test]
     public async Task The_frame_writer_sends_protobufs_bytes_and_only_whole_tls_records_before_a_frames_last()
     {
-        var grant = PutFrame(104_858, 1, 30_000, false, true);
+        var delegated = PutFrame(104_858, 1, 30_000, false, true);
         var record = PutFrame(70_000, 2, 30_000, false, false);
         record.Request.PutShard.FileRecord = new ValueRecord { Key = ByteString.CopyFrom(new byte[32]), Value = ByteString.CopyFrom(new byte[900]), Type = 0x5A46 };
         var ping = new Frame { RequestId = 3, Request = new Request { Ping = new PingRequest { Payload = ByteString.CopyFrom(new byte[100]) } } };
         var response = ShardFrame(1024 * 1024, 4, new Status { Code = StatusCode.Ok }, 1024 * 1024);
-        Frame[] frames = [ping, grant, record, ping, response, grant];
+        Frame[] frames = [ping, delegated, record, ping, response, delegated];
         var stream = new RecordingStream();
         var writer = new FrameWriter(stream, RpcOptions.DefaultMaxFrameSize, frames.Length);
         foreach (var frame in frames) await writer.EnqueueAsync(frame, CancellationToken.None);
