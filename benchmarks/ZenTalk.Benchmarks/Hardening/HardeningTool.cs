@@ -14,9 +14,11 @@ namespace ZenTalk.Benchmarks.Hardening;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening memory [--seconds 120] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening faults [--phase-seconds 20] [--files 40] [--seed 1]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening churn [--seconds 180] [--seed 1]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening outside [--seconds 30] [--nodes 12] [--host path/to/ZenTalk.Testnet.dll]
 /// </code>
 /// <c>memory</c> runs a storing node in a child process (the CrashWriter's node mode) under hostile load and prints its
-/// RSS and managed heap; it fails when an honest call fails after the load.
+/// RSS and managed heap; it fails when an honest call fails after the load. <c>outside</c> floods one node of a mesh of
+/// node processes from a hostile program (<see cref="OutsideFlood"/>); it fails past issue 16's bounds.
 /// Exit code 1 when any crash, invariant violation, lost write or error was found.
 /// </summary>
 public static class HardeningTool
@@ -26,7 +28,7 @@ public static class HardeningTool
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory|faults|churn [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH]");
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory|faults|churn|outside [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH] [--nodes N] [--host PATH]");
             return 2;
         }
         string Option(string name, string fallback)
@@ -53,6 +55,13 @@ public static class HardeningTool
                     InitialFiles = (int)Number("files", 40),
                     Seed = seed,
                     RepairBudget = TimeSpan.FromSeconds(Number("repair-budget", 300)),
+                }).GetAwaiter().GetResult(),
+                "outside" => OutsideAsync(new OutsideFloodOptions
+                {
+                    NodeHost = Option("host", Path.Combine(Path.GetDirectoryName(FindWriter())!, "ZenTalk.Testnet.dll")),
+                    Directory = dir,
+                    Nodes = (int)Number("nodes", 12),
+                    Duration = TimeSpan.FromSeconds(Number("seconds", 30)),
                 }).GetAwaiter().GetResult(),
                 "churn" => ChurnAsync(new MeshChurnOptions { Duration = TimeSpan.FromSeconds(Number("seconds", 180)), Seed = seed }).GetAwaiter().GetResult(),
                 _ => throw new ArgumentException($"unknown hardening command '{args[0]}'", nameof(args)),
@@ -143,6 +152,14 @@ public static class HardeningTool
         var report = await MeshChurnSoak.RunAsync(options, Console.WriteLine);
         Console.WriteLine(report);
         return report.Lost.Count == 0 && report.Mismatches == 0;
+    }
+
+    private static async Task<bool> OutsideAsync(OutsideFloodOptions options)
+    {
+        if (!File.Exists(options.NodeHost)) throw new FileNotFoundException("Build the tests first (dotnet build ZenTalk.Sdk.Tests -c Release) or pass --host.", options.NodeHost);
+        var report = await OutsideFlood.RunAsync(options, Console.WriteLine);
+        Console.WriteLine(report);
+        return report.RssGrowth <= 256L << 20 && report.ShardBytesAccepted <= 16L << 20 && report.HonestFailures == 0 && report.HonestMismatches == 0;
     }
 
     // The CrashWriter is built next to the tests; find it from the repository root.
