@@ -35,7 +35,8 @@ public interface IMeshStore
     /// <param name="contentKey">The key returned by <see cref="StoreAsync"/>.</param>
     /// <param name="cancellationToken">Cancels opening; the returned stream's reads take their own tokens.</param>
     /// <returns>A readable, non-seekable stream of the plaintext; dispose it when done.</returns>
-    /// <exception cref="ShardsUnavailableException">The manifest, or enough shards of a segment, cannot be found.</exception>
+    /// <exception cref="MeshFileNotFoundException">The file is unknown, expired or deleted.</exception>
+    /// <exception cref="ShardsUnavailableException">The file exists, but too few of its holders (or no peer) answer now.</exception>
     /// <exception cref="IntegrityException">The key is wrong or the data fails authentication.</exception>
     Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default);
 
@@ -43,7 +44,8 @@ public interface IMeshStore
     /// <param name="cid">The file's content identifier.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
     /// <returns>The file's status.</returns>
-    /// <exception cref="ShardsUnavailableException">The manifest cannot be found.</exception>
+    /// <exception cref="MeshFileNotFoundException">The file is unknown, expired or deleted.</exception>
+    /// <exception cref="ShardsUnavailableException">No peer answers the lookup now.</exception>
     Task<MeshFileStatus> GetStatusAsync(Cid cid, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -55,6 +57,7 @@ public interface IMeshStore
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>A task that completes when the tombstone is published and reachable holders have deleted.</returns>
     /// <exception cref="UnauthorizedOperationException"><paramref name="owner"/> is not the file's owner.</exception>
+    /// <exception cref="MeshFileNotFoundException">No manifest of the file is found (an unknown or expired CID).</exception>
     Task DeleteAsync(Cid cid, OwnerKey owner, CancellationToken cancellationToken = default);
 
     /// <summary>Re-encrypts the file under a new key as a new CID, then deletes the old one.</summary>

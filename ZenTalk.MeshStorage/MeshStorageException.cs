@@ -36,6 +36,20 @@ public class ShardsUnavailableException : MeshStorageException
     public ShardsUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
+/// <summary>
+/// The file is not in the mesh: no node closest to its CID has its manifest (an unknown CID, or an expired file), or
+/// its owner deleted it. Unlike its base class, which also means "it exists, but too few holders answer now", retrying
+/// will not help.
+/// </summary>
+public class MeshFileNotFoundException : ShardsUnavailableException
+{
+    /// <inheritdoc cref="MeshStorageException(string)"/>
+    public MeshFileNotFoundException(string message) : base(message) { }
+
+    /// <inheritdoc cref="MeshStorageException(string, Exception?)"/>
+    public MeshFileNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+}
+
 /// <summary>The operation needs the owner's signature and the one given is missing, forged, stale or replayed.</summary>
 public class UnauthorizedOperationException : MeshStorageException
 {

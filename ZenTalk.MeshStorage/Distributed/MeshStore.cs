@@ -237,8 +237,7 @@ internal sealed class MeshStore : IMeshStore
         using var activity = MeshMetrics.Activities.StartActivity("mesh.delete");
         activity?.SetTag("zentalk.cid", cid.ToString());
         var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
-        if (record is null)
-            throw new ShardsUnavailableException($"No manifest for {cid} was found in the mesh; nothing to delete (check the CID).");
+        if (record is null) throw NotFound(cid, closest.Count, "nothing to delete (check the CID)");
         // A tombstone is valid only when the file's owner signed it: the file is deleted already.
         bool deleted = FileRecords.IsTombstone(record);
         var manifest = deleted ? FileRecords.OpenTombstone(record).Manifest : FileRecords.OpenManifest(record);
@@ -301,12 +300,19 @@ internal sealed class MeshStore : IMeshStore
         var (record, closest) = quick
             ? await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false)
             : await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
-        if (record is null)
-            throw new ShardsUnavailableException($"No manifest for {cid} was found at the {closest.Count} nodes closest to it; the file is unknown, expired or unreachable.");
+        if (record is null) throw NotFound(cid, closest.Count, "the file is unknown or expired");
         if (FileRecords.IsTombstone(record))
-            throw new ShardsUnavailableException($"File {cid} was deleted by its owner.");
+            throw new MeshFileNotFoundException($"File {cid} was deleted by its owner.");
         return FileRecords.OpenManifest(record);
     }
+
+    /// <summary>
+    /// No record for the CID: "not in the mesh" when nodes closest to it answered without one, but only "unavailable"
+    /// when none answered (this node is cut off, and the file may well exist).
+    /// </summary>
+    private static ShardsUnavailableException NotFound(Cid cid, int answered, string meaning) => answered > 0
+        ? new MeshFileNotFoundException($"No manifest for {cid} was found at the {answered} nodes closest to it: {meaning}.")
+        : new ShardsUnavailableException($"No node answered the lookup of {cid}: this node reaches no peer now. Check its bootstrap peers and network, then retry.");
 
     /// <summary>
     /// For reads: one round of FIND_VALUE, in parallel, to the nodes closest to the CID by this node's routing table

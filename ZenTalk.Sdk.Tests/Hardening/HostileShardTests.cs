@@ -355,7 +355,7 @@ public class HostileShardTests
         Assert.That(everyone.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.Zero);
         Assert.That(joiner.Files!.Files.Single(f => f.Key == file.Cid).Value.Deleted, Is.True);
         await using var client = await _mesh.StartClientAsync(9);
-        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
+        var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
     }
 }

@@ -42,7 +42,7 @@ public class MeshDeleteTests
         await _mesh.Nodes[5].Store.DeleteAsync(stored.Cid, _owner);
 
         Assert.That(HeldAnywhere(hashes), Is.Zero);
-        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
         // Deleting again is a no-op for the owner.
         await _mesh.Nodes[3].Store.DeleteAsync(stored.Cid, _owner);
@@ -121,7 +121,7 @@ public class MeshDeleteTests
 
         Assert.That(HeldAnywhere(hashes), Is.Zero);
         Assert.That(_mesh.Nodes.Count(n => n.Files!.Files.Any(f => f.Key == stored.Cid)), Is.Zero);
-        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[8].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[8].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
     }
 
     [Test]
@@ -137,7 +137,7 @@ public class MeshDeleteTests
         Assert.That(rotated.ContentKey, Is.Not.EqualTo(stored.ContentKey));
         var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[10].Store.RetrieveAsync(rotated.Cid, rotated.ContentKey));
         Assert.That(back, Is.EqualTo(data));
-        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[10].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[10].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
         Assert.ThrowsAsync<IntegrityException>(async () => await MeshTestData.ReadAllAsync(await _mesh.Nodes[10].Store.RetrieveAsync(rotated.Cid, stored.ContentKey)));
     }
 }

@@ -195,7 +195,7 @@ public class MeshRoundTripTests
             new StoreOptions { MinimumShardsPerSegment = 16 }))!.ParamName, Is.EqualTo("options"));
         Assert.That(Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.StoreAsync(new MemoryStream([1]), _owner,
             new StoreOptions { ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) }))!.ParamName, Is.EqualTo("options"));
-        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await store.RetrieveAsync(Cid.FromDigest(new Sha256Hash(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))), ContentKey.Generate()));
+        Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await store.RetrieveAsync(Cid.FromDigest(new Sha256Hash(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))), ContentKey.Generate()));
         Assert.ThrowsAsync<ArgumentException>(async () => await MeshNode.StartAsync(new MeshNodeOptions()));
     }
 }
