@@ -78,6 +78,9 @@ public sealed class MeshNode : IAsyncDisposable
 
     internal MeshStore MeshStore => _store;
 
+    /// <summary>The repair service of a storing node (its last pass is on the storage node's status page).</summary>
+    internal RepairService? Repair => _repair;
+
     /// <summary>Runs one repair and clean-up pass now (tests and tools; the background loop does the same).</summary>
     internal Task<RepairReport> RunRepairPassAsync(CancellationToken cancellationToken = default) =>
         _repair?.RunPassAsync(cancellationToken) ?? Task.FromResult(default(RepairReport));
@@ -209,6 +212,9 @@ public sealed class MeshNode : IAsyncDisposable
                 () => shards?.GetStats().ShardCount ?? 0, () => shards?.GetStats().StoredBytes ?? 0);
             var repair = shards is not null && files is not null
                 ? new RepairService(dht, meshStore, files, shards, options.TimeProvider, loggerFactory.CreateLogger<RepairService>())
+                {
+                    WarmPeers = options.DataShards + options.ParityShards,
+                }
                 : null;
             var node = new MeshNode(options, identity, network, shards, files, handler, meshStore, repair, logger);
             await node.JoinAsync(loggerFactory, cancellationToken).ConfigureAwait(false);

@@ -27,6 +27,9 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// Passes on several nodes at once are harmless: shards are content-addressed, so placing one twice stores it once.
 /// Nothing one file does ends the loop: a file whose repair fails for a reason of its own (not the network's) is
 /// quarantined: logged once and no longer repaired by this process, while every other file goes on.
+/// A node that has just started knows few peers, and to it the shards its peers hold look missing: the first pass waits
+/// until the routing table is warm, and a segment is reported lost only when at least as many nodes answered as can hold
+/// its shards (k + m, or every node this one knows when it knows fewer); otherwise it is only unreachable for now.
 /// </summary>
 internal sealed class RepairService
 {
@@ -41,6 +44,7 @@ internal sealed class RepairService
     private readonly ConcurrentDictionary<Cid, NodeId> _handedTo = new();
     private readonly ConcurrentDictionary<Cid, int> _nextSegment = new();
     private readonly ConcurrentDictionary<Cid, string> _quarantined = new();
+    private (DateTimeOffset At, RepairReport Report)? _lastPass;
 
     public RepairService(DhtNode dht, MeshStore store, FileIndex files, ShardStore shards, TimeProvider time, ILogger logger)
     {
@@ -52,19 +56,35 @@ internal sealed class RepairService
         _logger = logger;
     }
 
+    /// <summary>Peers in the routing table that make it warm at once: a segment's worth (k + m).</summary>
+    public int WarmPeers { get; init; } = 15;
+
+    /// <summary>A routing table that has not grown for this long (and is not empty) is warm too.</summary>
+    public TimeSpan WarmUpSettle { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first pass waits for a warm routing table at most this long after the node started.</summary>
+    public TimeSpan WarmUpGrace { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>When the last pass ended and what it did; null before the first.</summary>
+    public (DateTimeOffset At, RepairReport Report)? LastPass => _lastPass;
+
     public async Task RunAsync(TimeSpan interval, CancellationToken cancellationToken)
     {
         if (interval == Timeout.InfiniteTimeSpan) return;
+        var started = _time.GetUtcNow();
         // The first pass comes early: a node back from downtime should learn of deletions it missed soon.
         var delay = interval < TimeSpan.FromSeconds(10) ? interval : TimeSpan.FromSeconds(10);
+        bool first = true;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = interval;
+                if (first) await WaitUntilWarmAsync(started, cancellationToken).ConfigureAwait(false);
+                first = false;
                 var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
-                if (report.ShardsRepaired + report.ShardsDropped + report.SegmentsLost > 0)
+                if (report.ShardsRepaired + report.ShardsDropped + report.SegmentsLost + report.SegmentsUnreachable > 0)
                     _logger.LogInformation("Repair pass: {Report}", report);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -80,6 +100,29 @@ internal sealed class RepairService
         }
     }
 
+    /// <summary>
+    /// Waits until the routing table holds <see cref="WarmPeers"/> peers, or has held at least one and stopped growing
+    /// for <see cref="WarmUpSettle"/>, or <see cref="WarmUpGrace"/> has passed since <paramref name="started"/>.
+    /// </summary>
+    private async Task WaitUntilWarmAsync(DateTimeOffset started, CancellationToken cancellationToken)
+    {
+        int seen = -1;
+        var changed = started;
+        while (true)
+        {
+            int count = _dht.Table.Count;
+            var now = _time.GetUtcNow();
+            if (count != seen)
+            {
+                seen = count;
+                changed = now;
+            }
+
+            if (count >= WarmPeers || (count > 0 && now - changed >= WarmUpSettle) || now - started >= WarmUpGrace) return;
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>One full pass (see the class summary). Passes do not overlap.</summary>
     public async Task<RepairReport> RunPassAsync(CancellationToken cancellationToken)
     {
@@ -92,7 +135,7 @@ internal sealed class RepairService
             dropped += await _shards.CollectUnreferencedAsync(
                 (hash, owner) => referenced.TryGetValue(hash, out var owners) && (owner.IsZero || owners.Contains(owner)),
                 _store.Options.UnreferencedGrace, cancellationToken).ConfigureAwait(false);
-            int checkedFiles = 0, repaired = 0, lost = 0, segments = 0;
+            int checkedFiles = 0, repaired = 0, lost = 0, segments = 0, unreachable = 0;
             var now = _time.GetUtcNow();
             foreach (var (cid, entry) in _files.Files.ToList())
             {
@@ -106,6 +149,7 @@ internal sealed class RepairService
                     repaired += file.Repaired;
                     lost += file.Lost;
                     segments += file.Segments;
+                    unreachable += file.Unreachable;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -123,7 +167,9 @@ internal sealed class RepairService
                 }
             }
 
-            return new RepairReport(checkedFiles, repaired, dropped, lost, segments);
+            var report = new RepairReport(checkedFiles, repaired, dropped, lost, segments, unreachable);
+            _lastPass = (_time.GetUtcNow(), report);
+            return report;
         }
         finally
         {
@@ -150,7 +196,7 @@ internal sealed class RepairService
     }
 
     /// <summary>One file's part of a pass: expiry, deletion, and the repair of its segments when this node is the closest.</summary>
-    private async Task<(int Dropped, int Repaired, int Lost, int Segments)> CheckFileAsync(Cid cid, FileIndex.Entry entry, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<(int Dropped, int Repaired, int Lost, int Unreachable, int Segments)> CheckFileAsync(Cid cid, FileIndex.Entry entry, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (entry.Manifest is { ExpiresAt: { } expires } && expires <= now)
         {
@@ -159,7 +205,7 @@ internal sealed class RepairService
         }
 
         if (entry.TombstoneRecord is { } dead)
-            return (await _files.AcceptAsync(dead, cancellationToken).ConfigureAwait(false), 0, 0, 0);
+            return (await _files.AcceptAsync(dead, cancellationToken).ConfigureAwait(false), 0, 0, 0, 0);
 
         if (entry.Manifest is not { } manifest) return default;
         var (record, closest) = await _store.FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
@@ -174,7 +220,7 @@ internal sealed class RepairService
                 _logger.LogDebug("Not keeping the tombstone of {Cid}: {Reason}", cid, e.Message);
             }
 
-            return (await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false), 0, 0, 0);
+            return (await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false), 0, 0, 0, 0);
         }
 
         if (_quarantined.ContainsKey(cid)) return default;
@@ -198,17 +244,17 @@ internal sealed class RepairService
             return default;
         }
 
-        var (repaired, lost, segments) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
-        return (0, repaired, lost, segments);
+        var (repaired, lost, unreachable, segments) = await RepairFileAsync(manifest, cancellationToken).ConfigureAwait(false);
+        return (0, repaired, lost, unreachable, segments);
     }
 
     /// <summary>
     /// Checks and rebuilds the next <see cref="DistributedOptions.RepairSegmentsPerFile"/> segments of one file (all
-    /// of a smaller file), going on where the last pass stopped; returns (shards repaired, segments lost, segments checked).
+    /// of a smaller file), going on where the last pass stopped; returns (shards repaired, segments lost, segments unreachable, segments checked).
     /// </summary>
-    internal async Task<(int Repaired, int Lost, int Checked)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
+    internal async Task<(int Repaired, int Lost, int Unreachable, int Checked)> RepairFileAsync(Manifest manifest, CancellationToken cancellationToken)
     {
-        int repaired = 0, lost = 0;
+        int repaired = 0, lost = 0, unreachable = 0;
         // The manifest is the puts' authority: the first put to a node carries it, later ones name its CID.
         var authority = new RepairAuthority(FileRecords.ForManifest(manifest), ByteString.CopyFrom(FileRecords.KeyOf(manifest.Cid).ToByteArray()));
         int count = manifest.SegmentCount;
@@ -217,15 +263,16 @@ internal sealed class RepairService
         for (int i = 0; i < segments; i++)
         {
             int r = await RepairSegmentAsync(manifest, (start + i) % count, authority, cancellationToken).ConfigureAwait(false);
-            if (r < 0) lost++;
+            if (r == SegmentLost) lost++;
+            else if (r == SegmentUnreachable) unreachable++;
             else repaired += r;
         }
 
         if (segments < count) _nextSegment[manifest.Cid] = (start + segments) % count;
         if (repaired > 0) MeshMetrics.ShardsRepaired.Add(repaired);
         if (lost > 0)
-            _logger.LogWarning("{Lost} of the {Checked} segments of {Cid} checked this pass have fewer than {K} valid shards: they cannot be rebuilt", lost, segments, manifest.Cid, manifest.DataShards);
-        return (repaired, lost, segments);
+            _logger.LogWarning("{Lost} of the {Checked} segments of {Cid} checked this pass have fewer than {K} valid shards at every node that may hold them: they cannot be rebuilt", lost, segments, manifest.Cid, manifest.DataShards);
+        return (repaired, lost, unreachable, segments);
     }
 
     /// <summary>The manifest record a repair's puts carry to a node, and the nodes that already have it from this pass.</summary>
@@ -237,7 +284,9 @@ internal sealed class RepairService
             Holding.Contains(target.Id) ? new PutAuthority(FileCid: Cid) : new PutAuthority(Record: Record);
     }
 
-    /// <summary>Rebuilds one segment in a buffer taken from the node's decode budget; -1 when it has fewer than k valid shards.</summary>
+    private const int SegmentLost = -1, SegmentUnreachable = -2;
+
+    /// <summary>Rebuilds one segment in a buffer taken from the node's decode budget; <see cref="SegmentLost"/> or <see cref="SegmentUnreachable"/> when it has fewer than k valid shards.</summary>
     private async Task<int> RepairSegmentAsync(Manifest manifest, int segment, RepairAuthority authority, CancellationToken cancellationToken)
     {
         int bytes = checked(manifest.TotalShards * manifest.ShardSize(segment));
@@ -316,8 +365,20 @@ internal sealed class RepairService
 
         if (valid < k)
         {
-            _logger.LogDebug("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed: it cannot be rebuilt", segment, manifest.Cid, valid, k);
-            return -1;
+            // Lost only if the nodes that can hold the segment's shards were asked: as many answered as the segment
+            // has shards, or as this node knows storing nodes. Fewer means holders are down or not yet known (a
+            // restart): unreadable now, checked again next pass.
+            int known = _dht.Table.Count + 1;
+            if (_dht.Table.Count == 0 || holders.Answered < Math.Min(n, known))
+            {
+                _logger.LogInformation("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed, but only {Answered} of the {Expected} nodes that may hold them answered: checking again next pass",
+                    segment, manifest.Cid, valid, k, holders.Answered, Math.Min(n, known));
+                return SegmentUnreachable;
+            }
+
+            _logger.LogDebug("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed at the {Answered} nodes that answered: it cannot be rebuilt",
+                segment, manifest.Cid, valid, k, holders.Answered);
+            return SegmentLost;
         }
 
         var codec = _codecs.GetOrAdd((k, manifest.ParityShards), key => new ReedSolomon(key.Item1, key.Item2));

@@ -6,10 +6,11 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <summary>Who holds which shard of one segment, as the closest nodes answered HAS_SHARDS.</summary>
 internal sealed class SegmentHolders
 {
-    private SegmentHolders(List<PeerContact> candidates, List<PeerContact>[] byShard)
+    private SegmentHolders(List<PeerContact> candidates, List<PeerContact>[] byShard, int answered)
     {
         Candidates = candidates;
         ByShard = byShard;
+        Answered = answered;
     }
 
     /// <summary>The nodes closest to the segment key that were asked (answering or not), closest first.</summary>
@@ -19,6 +20,9 @@ internal sealed class SegmentHolders
     public List<PeerContact>[] ByShard { get; }
 
     public int ShardsFound => ByShard.Count(h => h.Count > 0);
+
+    /// <summary>How many candidates answered (the others' shards are unknown, not absent).</summary>
+    public int Answered { get; }
 
     /// <summary>Asks every candidate which of the segment's shards it holds (one HAS_SHARDS each, in parallel).</summary>
     public static async Task<SegmentHolders> LocateAsync(ShardClient client, List<PeerContact> candidates, Sha256Hash[] hashes, CancellationToken cancellationToken)
@@ -32,6 +36,6 @@ internal sealed class SegmentHolders
                 if (answers[i] is { } present && present[j]) byShard[j].Add(candidates[i]);
         }
 
-        return new SegmentHolders(candidates, byShard);
+        return new SegmentHolders(candidates, byShard, answers.Count(a => a is not null));
     }
 }
