@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace ZenTalk.Sdk.Tests.Samples;
+namespace ZenTalk.Sdk.Tests.StorageNode;
 
 /// <summary>A non-seekable stream of deterministic pseudo-random bytes that hashes what it hands out, so large
 /// uploads stream without holding the file in memory.</summary>

@@ -1,4 +1,4 @@
-namespace StorageNode;
+namespace ZenTalk.StorageNode;
 
 /// <summary>Remembers the nonces of accepted signed requests for as long as their timestamps are acceptable, so a
 /// captured request cannot be replayed.</summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace StorageNode;
+namespace ZenTalk.StorageNode;
 
 /// <summary>
 /// The signed-request scheme of <c>DELETE /delete/{cid}</c> (docs/rest-api.md, "Signed requests"): the owner signs

@@ -1,0 +1,70 @@
+namespace ZenTalk.StorageNode;
+
+/// <summary>
+/// The process: parse, configure, check, start, print where the node is, wait for SIGTERM / SIGINT / systemd, stop
+/// gracefully. A start that fails prints one line on stderr (what is wrong and how to fix it) and exits with the code
+/// of <see cref="ExitCodes"/> that names the cause.
+/// </summary>
+internal static class NodeProgram
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            bool init = args.Length > 0 && args[0] == "init";
+            var commandLine = NodeCommandLine.Parse(init ? args[1..] : args);
+            if (commandLine.Help)
+            {
+                Console.WriteLine(NodeCommandLine.Usage);
+                return ExitCodes.Stopped;
+            }
+            if (commandLine.Version)
+            {
+                Console.WriteLine($"zentalk-node {RestApi.Version}");
+                return ExitCodes.Stopped;
+            }
+            if (init) return NodeInit.Run(commandLine, Console.Out);
+            if (commandLine.Force) throw StartupException.Configuration("--force belongs to 'zentalk-node init'.");
+            return await RunNodeAsync(commandLine).ConfigureAwait(false);
+        }
+        catch (StartupException e)
+        {
+            await Console.Error.WriteLineAsync($"zentalk-node: {e.Message}").ConfigureAwait(false);
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            await Console.Error.WriteLineAsync($"zentalk-node: unexpected failure, {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+            return ExitCodes.Unexpected;
+        }
+    }
+
+    private static async Task<int> RunNodeAsync(NodeCommandLine commandLine)
+    {
+        var (config, file) = NodeConfiguration.Build(commandLine);
+        var settings = NodeSettings.From(config);
+        NodeKeys.PrepareDataDirectory(settings.DataDirectory);
+        var created = new List<string>();
+        using var keys = NodeKeys.LoadOrCreate(settings, created.Add);
+        await using var host = await StorageNodeHost.StartAsync(settings, config, keys, CancellationToken.None).ConfigureAwait(false);
+        foreach (var path in created) host.Logger.LogInformation("Created {Path} (mode 0600)", path);
+        var node = host.State.Node;
+        if (settings.LogFormat == "json")
+        {
+            host.Logger.LogInformation("ZenTalk storage node {NodeId}: mesh {MeshEndpoint} (bootstrap others with {Bootstrap}), REST API {RestApi}, data {DataDirectory}, configuration {Config}",
+                node.Id, node.Endpoint, node.BootstrapAddress, host.HttpAddress, settings.DataDirectory, file ?? "none");
+        }
+        else
+        {
+            Console.WriteLine($"ZenTalk storage node {node.Id}");
+            Console.WriteLine($"  mesh:     {node.Endpoint} (others join with --bootstrap {node.BootstrapAddress})");
+            Console.WriteLine($"  REST API: {host.HttpAddress} (status page; writes need the token in {settings.TokenFile})");
+            Console.WriteLine($"  data:     {settings.DataDirectory}{(file is null ? "" : $" (configuration {file})")}");
+            Console.WriteLine("Stop with Ctrl+C or SIGTERM.");
+        }
+        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        await host.StopAsync().ConfigureAwait(false);
+        host.Logger.LogInformation("Stopped");
+        return ExitCodes.Stopped;
+    }
+}
