@@ -7,6 +7,9 @@ namespace ZenTalk.StorageNode;
 /// <summary>What the REST API, the status page and the metrics read from the running node.</summary>
 internal sealed class NodeState(MeshNode node, NodeSettings settings, NodeKeys keys, TransferBudget budget, RecentErrors errors, TimeProvider time)
 {
+    /// <summary>Cancelled when the node begins to stop (the host's ApplicationStopping).</summary>
+    public CancellationToken Stopping { get; set; }
+
     public MeshNode Node { get; } = node;
     public NodeSettings Settings { get; } = settings;
     public NodeKeys Keys { get; } = keys;

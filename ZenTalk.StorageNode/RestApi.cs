@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.OpenApi;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
@@ -90,7 +91,7 @@ internal static class RestApi
                         "The request body is empty; send the file's bytes as the body (curl --data-binary @file).");
                 }
 
-                using var slot = await state.Budget.AcquireAsync(context.RequestAborted).ConfigureAwait(false);
+                using var slot = await AcquireAsync(state, context).ConfigureAwait(false);
                 if (slot is null) return Busy(context, state.Budget);
                 var stored = await mesh.StoreAsync(request.Body, owner, options, null, context.RequestAborted).ConfigureAwait(false);
                 NodeMetrics.Uploads.Add(1);
@@ -101,6 +102,15 @@ internal static class RestApi
             {
                 return Problem(StatusCodes.Status413PayloadTooLarge, "Upload too large",
                     $"The body exceeded this node's limit of {settings.MaxUploadBytes} bytes (Api:MaxUploadBytes).");
+            }
+            catch (BadHttpRequestException e)
+            {
+                // The client broke off or sent less than it declared: nothing was stored.
+                return Problem(e.StatusCode, "Bad upload body", e.Message);
+            }
+            catch (OperationCanceledException) when (state.Stopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                return Stopping(context);
             }
             catch (QuotaExceededException e)
             {
@@ -113,7 +123,20 @@ internal static class RestApi
             }
         }).WithMetadata(new RequestSizeLimit(settings.MaxUploadBytes))
             .WithSummary("Stores the body in the mesh under the node's owner key. Needs the API token.")
-            .Accepts<Stream>("application/octet-stream")
+            // Any Content-Type is taken (curl --data-binary sends a form type): the body is described, not matched.
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "The file's bytes.",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/octet-stream"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+                    },
+                };
+                return Task.CompletedTask;
+            })
             .Produces<UploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status503ServiceUnavailable)
@@ -136,7 +159,15 @@ internal static class RestApi
                 return Problem(StatusCodes.Status422UnprocessableEntity, "Malformed key", e.Message);
             }
 
-            var slot = await state.Budget.AcquireAsync(context.RequestAborted).ConfigureAwait(false);
+            IDisposable? slot;
+            try
+            {
+                slot = await AcquireAsync(state, context).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (state.Stopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                return Stopping(context);
+            }
             if (slot is null) return Busy(context, state.Budget);
             // Held until the response has been written to its end (or aborted).
             context.Response.RegisterForDispose(slot);
@@ -285,6 +316,19 @@ internal static class RestApi
     {
         context.Response.Headers.RetryAfter = UnavailableRetrySeconds.ToString(CultureInfo.InvariantCulture);
         return Problem(StatusCodes.Status503ServiceUnavailable, title, detail);
+    }
+
+    /// <summary>A transfer slot; a request still waiting when the node stops gives up (503), so the stop is not held up.</summary>
+    private static async Task<IDisposable?> AcquireAsync(NodeState state, HttpContext context)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, state.Stopping);
+        return await state.Budget.AcquireAsync(either.Token).ConfigureAwait(false);
+    }
+
+    private static IResult Stopping(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "10";
+        return Problem(StatusCodes.Status503ServiceUnavailable, "Node stopping", "The node is stopping; retry in a few seconds, here or at another node.");
     }
 
     /// <summary>503 for a full transfer budget: the node is busy, a retry in a few seconds should get a slot.</summary>

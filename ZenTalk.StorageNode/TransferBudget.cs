@@ -13,7 +13,8 @@ internal sealed class TransferBudget : IDisposable
 
     public TransferBudget(long budgetBytes, int segmentSize, TimeSpan queueTimeout)
     {
-        // Measured: a 1 MiB-segment upload peaks near 8 MiB (segments in flight, their 15 shards, TLS frames).
+        // A transfer holds a few segments in flight with their 15 shards each, and the frames that carry them: some 8
+        // segment sizes. docs/rest-api.md ("Memory") has the measured peaks.
         BytesPerTransfer = 8L * segmentSize;
         Slots = (int)Math.Clamp(budgetBytes / BytesPerTransfer, 1, int.MaxValue);
         BudgetBytes = budgetBytes;
