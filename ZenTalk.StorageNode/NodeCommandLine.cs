@@ -19,7 +19,7 @@ internal sealed class NodeCommandLine
           --listen <ip>              mesh listen address, default 127.0.0.1 [Mesh:Address]
           --bootstrap <peers>        peers to join, host:port[@nodeid], comma-separated or repeated [Mesh:Bootstrap]
           --mdns                     also find peers on the local network by mDNS [Mesh:Mdns]
-          --quota <bytes>            most shard bytes this node stores for others [Mesh:QuotaBytes]
+          --quota <bytes>            most shard bytes this node stores for others, default 10 GiB [Mesh:QuotaBytes]
           --http-port <n>            REST API port, default 5080; 0 picks a free one [Api:Port]
           --http-address <ip>        REST API address, default 127.0.0.1 [Api:Address]
           --allowed-host <name>      another Host name the API answers to (repeatable) [Api:AllowedHosts]

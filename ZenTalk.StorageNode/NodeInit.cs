@@ -75,8 +75,13 @@ internal static class NodeInit
                 "Bootstrap": {{J(s.Bootstrap)}},
                 // Also find peers on the local network by mDNS.
                 "Mdns": {{J(s.Mdns)}},
-                // The most shard bytes this node stores for others; null means no limit.
-                "QuotaBytes": {{J(s.QuotaBytes)}},
+                // The most shard bytes this node stores for others (default 10 GiB). Of that, one owner key and one
+                // sending peer may account for an eighth each, one address prefix (IPv4 /24, IPv6 /48) for a quarter
+                // (the whole quota on a loopback address); null keeps those shares.
+                "QuotaBytes": {{s.QuotaBytes}},
+                "MaxBytesPerOwner": {{J(s.MaxBytesPerOwner)}},
+                "MaxBytesPerPeer": {{J(s.MaxBytesPerPeer)}},
+                "MaxBytesPerAddressPrefix": {{J(s.MaxBytesPerAddressPrefix)}},
                 // How often repair checks the files this node is responsible for ("off" turns it off).
                 "RepairInterval": {{J(s.RepairInterval == Timeout.InfiniteTimeSpan ? "off" : s.RepairInterval.ToString("c", CultureInfo.InvariantCulture))}}
               },

@@ -22,13 +22,17 @@ internal static class NodeMetrics
     /// <summary>Gauges read from the running node each time the metrics are collected.</summary>
     public static void Observe(NodeState state)
     {
+        // Counters are exported from their first measurement: start them at 0 so that every family is there at once.
+        TransfersRefused.Add(0);
+        Uploads.Add(0);
+        Downloads.Add(0);
         Meter.CreateObservableGauge("zentalk.node.transfers_in_flight", () => state.Budget.InFlight, "{transfer}", "Uploads and downloads holding a slot of the memory budget");
         Meter.CreateObservableGauge("zentalk.node.transfers_waiting", () => state.Budget.Waiting, "{transfer}", "Requests waiting for a slot of the memory budget");
         Meter.CreateObservableGauge("zentalk.node.transfer_budget", () => state.Budget.BudgetBytes, "By", "The memory budget for transfers in flight");
         Meter.CreateObservableGauge("zentalk.node.peers", () => state.Node.Network.Dht.Table.Count, "{peer}", "Peers in the routing table");
         Meter.CreateObservableGauge("zentalk.node.stored", () => state.Stats().StoredBytes, "By", "Shard bytes this node stores for the mesh");
         Meter.CreateObservableGauge("zentalk.node.shards", () => state.Stats().ShardCount, "{shard}", "Shards this node stores for the mesh");
-        Meter.CreateObservableGauge("zentalk.node.quota", () => state.QuotaBytes ?? -1, "By", "The node's quota for shard bytes (-1: none)");
+        Meter.CreateObservableGauge("zentalk.node.quota", () => state.Stats().QuotaBytes, "By", "The most shard bytes this node stores for the mesh (Mesh:QuotaBytes)");
         Meter.CreateObservableGauge("zentalk.node.files", () => state.FileCount, "{file}", "Files this node holds records of");
         Meter.CreateObservableGauge("zentalk.node.segments_lost", () => state.LastRepair?.Report.SegmentsLost ?? 0, "{segment}",
             "Segments the last repair pass found lost (fewer than k valid shards at every node that may hold them)");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.StorageNode;
 
@@ -21,7 +22,10 @@ internal sealed class NodeSettings
     public int MeshPort { get; init; }
     public IReadOnlyList<string> Bootstrap { get; init; } = [];
     public bool Mdns { get; init; }
-    public long? QuotaBytes { get; init; }
+    public long QuotaBytes { get; init; } = MeshNodeOptions.DefaultQuotaBytes;
+    public long? MaxBytesPerOwner { get; init; }
+    public long? MaxBytesPerPeer { get; init; }
+    public long? MaxBytesPerAddressPrefix { get; init; }
     public TimeSpan RepairInterval { get; init; } = TimeSpan.FromMinutes(10);
     public int LocalPeers { get; init; }
 
@@ -54,7 +58,10 @@ internal sealed class NodeSettings
             MeshPort = Port(config, "Mesh:Port", 0),
             Bootstrap = List(config, "Mesh:Bootstrap"),
             Mdns = Bool(config, "Mesh:Mdns"),
-            QuotaBytes = config["Mesh:QuotaBytes"] is { Length: > 0 } ? Long(config, "Mesh:QuotaBytes", 0, 0, long.MaxValue) : null,
+            QuotaBytes = Long(config, "Mesh:QuotaBytes", MeshNodeOptions.DefaultQuotaBytes, 0, long.MaxValue),
+            MaxBytesPerOwner = OptionalLong(config, "Mesh:MaxBytesPerOwner"),
+            MaxBytesPerPeer = OptionalLong(config, "Mesh:MaxBytesPerPeer"),
+            MaxBytesPerAddressPrefix = OptionalLong(config, "Mesh:MaxBytesPerAddressPrefix"),
             RepairInterval = Interval(config, "Mesh:RepairInterval", TimeSpan.FromMinutes(10)),
             LocalPeers = (int)Long(config, "Mesh:LocalPeers", 0, 0, 64),
             ApiAddress = Address(config, "Api:Address", IPAddress.Loopback),
@@ -99,6 +106,9 @@ internal sealed class NodeSettings
         config[key] is not { Length: > 0 } text ? fallback
         : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max ? value
         : throw Bad(key, text, $"a whole number from {min} to {max}");
+
+    private static long? OptionalLong(IConfiguration config, string key) =>
+        config[key] is { Length: > 0 } ? Long(config, key, 0, 0, long.MaxValue) : null;
 
     private static bool Bool(IConfiguration config, string key) =>
         config[key] is not { Length: > 0 } text ? false

@@ -141,6 +141,9 @@ internal sealed class StorageNodeHost : IAsyncDisposable
                 BootstrapPeers = bootstrap,
                 EnableMdns = settings.Mdns,
                 QuotaBytes = settings.QuotaBytes,
+                MaxBytesPerOwner = settings.MaxBytesPerOwner,
+                MaxBytesPerPeer = settings.MaxBytesPerPeer,
+                MaxBytesPerAddressPrefix = settings.MaxBytesPerAddressPrefix,
                 RepairInterval = settings.RepairInterval,
             }, loggerFactory, cancellationToken).ConfigureAwait(false);
         }

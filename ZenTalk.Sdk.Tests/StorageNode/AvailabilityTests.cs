@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ZenTalk.MeshStorage;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
-using static ZenTalk.Sdk.Tests.StorageNode.RestApiTests;
+using static ZenTalk.Sdk.Tests.StorageNode.NodeApi;
 
 namespace ZenTalk.Sdk.Tests.StorageNode;
 
@@ -72,20 +72,5 @@ public class AvailabilityTests
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static async Task<(string Cid, string Key)> UploadAsync(HttpClient http, byte[] data)
-    {
-        using var response = await http.PostAsync("upload", new ByteArrayContent(data));
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return (json.GetProperty("cid").GetString()!, json.GetProperty("key").GetString()!);
-    }
-
-    private static HttpRequestMessage Download(string cid, string key)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"download/{cid}");
-        request.Headers.TryAddWithoutValidation("X-ZenTalk-Key", key);
-        return request;
     }
 }

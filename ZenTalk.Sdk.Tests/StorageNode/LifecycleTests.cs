@@ -132,7 +132,7 @@ public class LifecycleTests
         {
             using var http = node.CreateClient();
             // The body trickles in over about two seconds; SIGTERM arrives in the middle of it.
-            var upload = http.PostAsync("upload", new StreamContent(new SlowStream(file, TimeSpan.FromSeconds(2))), cancellationToken);
+            var upload = http.PostAsync("upload", new SlowContent(file, TimeSpan.FromSeconds(2)), cancellationToken);
             await Task.Delay(TimeSpan.FromMilliseconds(700), cancellationToken);
             var (exitCode, took) = await node.TerminateAsync();
             using var response = await upload;
@@ -232,31 +232,24 @@ public class LifecycleTests
         }
     }
 
-    /// <summary>A body that arrives in 20 pieces spread over <paramref name="over"/>, like a slow client's.</summary>
-    private sealed class SlowStream(byte[] data, TimeSpan over) : Stream
+    /// <summary>A body that goes out in 20 pieces spread over <paramref name="over"/>, like a slow client's.</summary>
+    private sealed class SlowContent(byte[] data, TimeSpan over) : HttpContent
     {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
-            if (_position == data.Length) return 0;
-            await Task.Delay(over / 20, cancellationToken);
-            int n = Math.Min(Math.Min(buffer.Length, data.Length / 20 + 1), data.Length - _position);
-            data.AsMemory(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
+            int piece = data.Length / 20 + 1;
+            for (int at = 0; at < data.Length; at += piece)
+            {
+                await Task.Delay(over / 20);
+                await stream.WriteAsync(data.AsMemory(at, Math.Min(piece, data.Length - at)));
+                await stream.FlushAsync();
+            }
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override bool TryComputeLength(out long length)
+        {
+            length = data.Length;
+            return true;
+        }
     }
 }

@@ -6,6 +6,7 @@ using ZenTalk.StorageNode;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
+using static ZenTalk.Sdk.Tests.StorageNode.NodeApi;
 
 namespace ZenTalk.Sdk.Tests.StorageNode;
 
@@ -460,26 +461,13 @@ public class RestApiTests
             "families the docs list that are not mesh counters still waiting for their first event");
     }
 
-    private async Task<(string Cid, string Key)> UploadAsync(byte[] data)
-    {
-        using var response = await _http.PostAsync("upload", new ByteArrayContent(data));
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return (json.GetProperty("cid").GetString()!, json.GetProperty("key").GetString()!);
-    }
+    private Task<(string Cid, string Key)> UploadAsync(byte[] data) => NodeApi.UploadAsync(_http, data);
 
     private async Task AssertDownloadsAsync(string cid, string key, byte[] expected)
     {
         using var response = await _http.SendAsync(Download(cid, key));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(expected));
-    }
-
-    private static HttpRequestMessage Download(string cid, string key)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"download/{cid}");
-        request.Headers.TryAddWithoutValidation("X-ZenTalk-Key", key);
-        return request;
     }
 
     private static HttpRequestMessage SignedDelete(string cid, (string Timestamp, string Nonce, string Signature) signed)
@@ -501,19 +489,5 @@ public class RestApiTests
         using var reader = new StreamReader(stream);
         var text = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
         return (int.Parse(text.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), text);
-    }
-
-    /// <summary>Checks the status and that the body is problem details with a title and a detail; returns the detail.</summary>
-    internal static async Task<string> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.That(response.StatusCode, Is.EqualTo(expected), body);
-        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), body);
-        using var json = JsonDocument.Parse(body);
-        Assert.That(json.RootElement.GetProperty("status").GetInt32(), Is.EqualTo((int)expected));
-        Assert.That(json.RootElement.GetProperty("title").GetString(), Is.Not.Empty);
-        var detail = json.RootElement.GetProperty("detail").GetString();
-        Assert.That(detail, Is.Not.Empty, body);
-        return detail!;
     }
 }
