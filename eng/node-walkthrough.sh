@@ -24,7 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet pack ZenTalk.StorageNode/ZenTalk.StorageNode.csproj -c Release -nologo -o "$tmp/feed" -p:Version="$version" >"$tmp/pack.log" 2>&1 \
+# --no-restore: .ci/run restored the solution already, and a restore here would ask the feed for vulnerability data again.
+dotnet pack ZenTalk.StorageNode/ZenTalk.StorageNode.csproj -c Release -nologo --no-restore -o "$tmp/feed" -p:Version="$version" >"$tmp/pack.log" 2>&1 \
   || { cat "$tmp/pack.log"; echo "node walkthrough: pack failed"; exit 1; }
 dotnet tool install ZenTalk.StorageNode --tool-path "$tmp/tools" --add-source "$tmp/feed" --version "$version" >"$tmp/install.log" 2>&1 \
   || { cat "$tmp/install.log"; echo "node walkthrough: dotnet tool install failed"; exit 1; }
