@@ -115,7 +115,7 @@ public class HostileFileRecordTests
         foreach (var node in near.Append(late))
             Assert.That(node.Files!.Files.Single(f => f.Key == file.Cid).Value.Deleted, Is.True);
         await using var client = await _mesh.StartClientAsync(5);
-        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
+        var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey), "deleted is not found (404), not unavailable (503)");
         Assert.That(e!.Message, Does.Contain("deleted"));
     }
 

@@ -61,7 +61,7 @@ public class OwnerKeyAlgorithmTests
         var tombstones = _mesh.Nodes.Select(n => n.Network.Dht.Records.Get(key)).Where(r => r is not null && FileRecords.IsTombstone(r)).ToList();
         Assert.That(tombstones, Is.Not.Empty, "the ECDSA-signed tombstone was accepted");
         Assert.That(FileRecords.OpenTombstone(tombstones[0]!).Tombstone.Signature.Length, Is.EqualTo(64));
-        var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
     }
 
@@ -74,7 +74,7 @@ public class OwnerKeyAlgorithmTests
         var rotated = await _mesh.Nodes[2].Store.RotateKeyAsync(stored.Cid, stored.ContentKey, owner);
         Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[6].Store.RetrieveAsync(rotated.Cid, rotated.ContentKey)), Is.EqualTo(data));
         Assert.That((await _mesh.Nodes[6].MeshStore.FindManifestAsync(rotated.Cid, CancellationToken.None)).Owner, Is.EqualTo(owner.PublicKey));
-        Assert.ThrowsAsync<ShardsUnavailableException>(async () => await _mesh.Nodes[6].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[6].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
     }
 
     [Test]
