@@ -29,13 +29,18 @@ internal sealed class TransferBudget : IDisposable
     public int InFlight => Slots - _slots.CurrentCount;
     public int Waiting => Volatile.Read(ref _waiting);
 
-    /// <summary>A slot, held until the lease is disposed; null when none freed up within the queue timeout.</summary>
+    /// <summary>
+    /// A slot, held until the lease is disposed; null when none freed up within the queue timeout. A free slot is
+    /// granted even if <paramref name="cancellationToken"/> is already cancelled; only waiting for one is cancelled.
+    /// </summary>
     public async Task<IDisposable?> AcquireAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waiting);
         try
         {
-            if (!await _slots.WaitAsync(QueueTimeout, cancellationToken).ConfigureAwait(false))
+            // A free slot is taken even when the node is stopping: the request is already in flight, and a stop drains
+            // those. Only a request that would have to wait gives up at a stop (cancellationToken).
+            if (!_slots.Wait(0) && !await _slots.WaitAsync(QueueTimeout, cancellationToken).ConfigureAwait(false))
             {
                 NodeMetrics.TransfersRefused.Add(1);
                 return null;
