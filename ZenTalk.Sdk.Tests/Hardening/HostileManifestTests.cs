@@ -221,8 +221,13 @@ public class HostileManifestTests
 
             var (overBudget, _) = HostileRecords.Manifest(_attackerKey, size: MaxShard - 16, segmentSize: MaxShard - 16, k: 1, m: 19);
             int overAccepted = await _attacker.StoreEverywhereAsync(mesh.Nodes, overBudget);
-            // A few passes with the hostile records in every index.
-            await Task.Delay(TimeSpan.FromSeconds(4), cancellationToken);
+            // A few passes with the hostile records in every index. A node's first pass waits for a warm routing
+            // table (RepairWarmUpTests), so wait until every node has ended a pass since the records came, then two more.
+            var recordsIn = DateTimeOffset.UtcNow;
+            var warmDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+            while (mesh.Nodes.Any(n => n.Repair!.LastPass is not { } pass || pass.At <= recordsIn) && DateTime.UtcNow < warmDeadline)
+                await Task.Delay(200, cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
 
             // Now an honest file loses the shards one holder had: the loops must still be alive to rebuild them.
             var holder = mesh.Nodes.First(n => n.Id != ClosestTo(mesh.Nodes, file.Cid).Id && MeshTestData.CountHeld(n, Enumerable.Range(0, 15).Select(j => manifest.ShardHash(0, j))) > 0);
