@@ -112,6 +112,7 @@ public sealed class MeshNode : IAsyncDisposable
             DefaultCallTimeout = options.ShardTimeout,
             ExemptLoopbackPeers = loopbackCluster,
             OutboundTransport = options.OutboundTransport,
+            PrivateNetwork = options.PrivateNetworkKey is { } networkKey ? new PrivateNetwork(networkKey.Secret) : null,
         };
         var dhtOptions = new DhtOptions
         {
@@ -220,7 +221,8 @@ public sealed class MeshNode : IAsyncDisposable
             await node.JoinAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
             network.StartMaintenance();
             if (repair is not null) node._repairLoop = repair.RunAsync(options.RepairInterval, node._stopping.Token);
-            logger.LogInformation("Mesh node {Id} listening on {Endpoint} ({Role})", identity.Id, node.Endpoint, options.StoreForOthers ? "storing" : "client");
+            logger.LogInformation("Mesh node {Id} listening on {Endpoint} ({Role}, {Network})", identity.Id, node.Endpoint,
+                options.StoreForOthers ? "storing" : "client", options.PrivateNetworkKey?.ToString() ?? "open mesh");
             return node;
         }
         catch

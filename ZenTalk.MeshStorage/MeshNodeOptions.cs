@@ -20,6 +20,14 @@ public sealed class MeshNodeOptions
     /// <summary>Whether to announce this node and discover peers on the local network by mDNS. Default false.</summary>
     public bool EnableMdns { get; set; }
 
+    /// <summary>
+    /// The key of the private network this node belongs to, or null (the default) for the open mesh. With a key, the
+    /// node admits only peers that prove in the handshake that they hold the same key, and connects only to such peers:
+    /// any other is refused before it can make a request (docs/security.md, "Private network mode"). Give every node of
+    /// the network the same key file (<see cref="ZenTalk.MeshStorage.PrivateNetworkKey.Load"/>).
+    /// </summary>
+    public PrivateNetworkKey? PrivateNetworkKey { get; set; }
+
     /// <summary>The quota a node has unless told otherwise: 10 GiB.</summary>
     public const long DefaultQuotaBytes = Shards.ShardStoreOptions.DefaultQuotaBytes;
 

@@ -202,7 +202,7 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             Stream stream = new NetworkStream(socket, ownsSocket: true);
             if (_options.OutboundTransport is { } wrap) stream = wrap(stream, endPoint);
-            var connection = await RpcHandshake.DialAsync(stream, endPoint, expectedId, _certificate, _options, LocalListenPort, _logger, timeout.Token).ConfigureAwait(false);
+            var connection = await RpcHandshake.DialAsync(stream, endPoint, Identity.Id, expectedId, _certificate, _options, LocalListenPort, _logger, timeout.Token).ConfigureAwait(false);
             _ = connection.Completion.ContinueWith(
                 _ => _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, tcs.Task)),
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

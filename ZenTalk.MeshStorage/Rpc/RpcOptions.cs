@@ -5,10 +5,12 @@ internal sealed class RpcOptions
 {
     /// <summary>
     /// The wire protocol version this build speaks. Version 2 (the hardening of issue 16: store authorization, record
-    /// rules, frame budget, private network handshake) is not compatible with version 1, so it is also the minimum.
-    /// Every wire change belongs to a version; this is the one place it is set.
+    /// rules, frame budget) is not compatible with version 1. Version 3 adds the private network proof to the Hello
+    /// (<see cref="PrivateNetwork"/>); nothing else changes, so a node outside a private network still speaks 2 and the
+    /// minimum stays 2, while a member speaks 3 only (<see cref="Rpc.PrivateNetwork.MinProtocolVersion"/>). Every wire
+    /// change belongs to a version; this is the one place it is set.
     /// </summary>
-    public const uint ProtocolVersion = 2;
+    public const uint ProtocolVersion = 3;
 
     /// <summary>The oldest peer protocol version this build accepts; a peer offering only older ones is refused with UNSUPPORTED_VERSION.</summary>
     public const uint MinProtocolVersion = 2;
@@ -99,6 +101,13 @@ internal sealed class RpcOptions
 
     /// <summary>Frames queued for sending on one connection before senders wait.</summary>
     public int SendQueueCapacity { get; init; } = 256;
+
+    /// <summary>
+    /// The private network this node is a member of, or null (the default) for the open mesh. A member admits only
+    /// peers that prove membership in the version exchange and refuses every other peer before serving or sending
+    /// anything (docs/protocol.md §2.1).
+    /// </summary>
+    public PrivateNetwork? PrivateNetwork { get; init; }
 
     /// <summary>Agent text sent in the version exchange.</summary>
     public string Agent { get; init; } = "zentalk-meshstorage/0.1";

@@ -133,7 +133,7 @@ internal sealed class RpcServer : IAsyncDisposable
                 var stream = new NetworkStream(socket, ownsSocket: true);
                 try
                 {
-                    connection = await RpcHandshake.AcceptAsync(stream, remote, _certificate, _options, LocalEndPoint.Port, _logger, timeout.Token).ConfigureAwait(false);
+                    connection = await RpcHandshake.AcceptAsync(stream, remote, _identity.Id, _certificate, _options, LocalEndPoint.Port, _logger, timeout.Token).ConfigureAwait(false);
                 }
                 catch
                 {

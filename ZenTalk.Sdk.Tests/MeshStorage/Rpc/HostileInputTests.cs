@@ -130,7 +130,7 @@ public class HostileInputTests
         Assert.That(answer!.BodyCase, Is.EqualTo(Frame.BodyOneofCase.Response));
         Assert.That(answer.Response.Status.Code, Is.EqualTo(StatusCode.UnsupportedVersion));
         Assert.That(answer.Response.Status.Message, Is.EqualTo(
-            "This node speaks protocol versions 2..2; the peer offered 1..1. Upgrade the older node."));
+            "This node speaks protocol versions 2..3; the peer offered 1..1. Upgrade the older node."));
         await AssertDisconnectedWhileOthersAreServed(old);
     }
 

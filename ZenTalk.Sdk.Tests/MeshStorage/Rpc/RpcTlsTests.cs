@@ -122,7 +122,7 @@ public class RpcTlsTests
         await using var raw = await HostileClient.ConnectAsync(b.Server.LocalEndPoint, hello: new Hello { ProtocolVersion = 99, MinProtocolVersion = 99 });
         var answer = await raw.ReadFrameAsync();
         Assert.That(answer!.Response.Status.Code, Is.EqualTo(StatusCode.UnsupportedVersion));
-        Assert.That(answer.Response.Status.Message, Does.Contain("versions 2..2"));
+        Assert.That(answer.Response.Status.Message, Does.Contain("versions 2..3"));
     }
 
     [Test]
@@ -140,7 +140,7 @@ public class RpcTlsTests
         });
         await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
         var ex = Assert.ThrowsAsync<ProtocolException>(async () => await a.Client.CallAsync(old.Contact, PingRequest([1]), TimeSpan.FromSeconds(10), CancellationToken.None));
-        Assert.That(ex!.Message, Does.Contain("speaks protocol versions 1..1").And.Contain("this node speaks 2..2"));
+        Assert.That(ex!.Message, Does.Contain("speaks protocol versions 1..1").And.Contain("this node speaks 2..3"));
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the dialer closed the connection
     }
 
