@@ -11,10 +11,26 @@ namespace ZenTalk.MeshStorage.Distributed;
 internal sealed class DecodeMemory(long capacity) : IMemoryBudget
 {
     private readonly ByteBudget _bytes = new(capacity);
+    private long _held;
+    private long _peak;
 
     public long Capacity => _bytes.Capacity;
 
-    public ValueTask<long> AcquireAsync(long bytes, CancellationToken cancellationToken) => _bytes.AcquireAsync(bytes, cancellationToken);
+    /// <summary>The most bytes held at once since the node started (what tests and diagnostics compare with <see cref="Capacity"/>).</summary>
+    public long Peak => Volatile.Read(ref _peak);
 
-    public void Release(long bytes) => _bytes.Release(bytes);
+    public async ValueTask<long> AcquireAsync(long bytes, CancellationToken cancellationToken)
+    {
+        long taken = await _bytes.AcquireAsync(bytes, cancellationToken).ConfigureAwait(false);
+        long held = Interlocked.Add(ref _held, taken);
+        for (long peak = Volatile.Read(ref _peak); held > peak; peak = Volatile.Read(ref _peak))
+            if (Interlocked.CompareExchange(ref _peak, held, peak) == peak) break;
+        return taken;
+    }
+
+    public void Release(long bytes)
+    {
+        Interlocked.Add(ref _held, -bytes);
+        _bytes.Release(bytes);
+    }
 }

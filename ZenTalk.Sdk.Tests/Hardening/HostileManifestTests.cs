@@ -132,7 +132,14 @@ public class HostileManifestTests
         TestContext.Out.WriteLine($"3 concurrent reads of a k=1 m=14 file (59 MiB per segment): peak managed heap +{peak / MiB} MiB; failures: {string.Join(" | ", failures.Select(f => f?.GetType().Name))}");
         TestContext.Out.WriteLine($"k=1 m=19 (79 MiB per segment): accepted by {overAccepted}/{_mesh.Nodes.Count}; reader allocated {overAllocated / MiB} MiB, {overFailure?.GetType().Name}: {overFailure?.Message}");
 
-        Assert.That(peak, Is.LessThan(budget + (32L * MiB)), "the reads stay inside the budget (plus what the rest of the process allocates)");
+        long held = ((DecodeMemory)reader.MeshStore.DecodeMemory).Peak;
+        TestContext.Out.WriteLine($"the reader's decode budget held at most {held / MiB} MiB of {budget / MiB} MiB");
+
+        // What the node accounts is exact; the managed heap also holds buffers that are dead but not yet collected, more
+        // of them after a long run of other tests in the same process (+65 MiB alone, up to +136 MiB late in the full
+        // suite), so its bound allows two budgets. Without the budget the three reads took +773 MiB.
+        Assert.That(held, Is.InRange(1L, budget), "the reads' segment buffers come out of the node's decode budget");
+        Assert.That(peak, Is.LessThan(2 * budget + (32L * MiB)), "the reads stay inside the budget (plus garbage not yet collected)");
         Assert.That(failures, Has.All.InstanceOf<ShardsUnavailableException>(), "the reads fail only for want of shards");
         Assert.That(overFailure, Is.Not.Null);
         Assert.That(overFailure!.Message, Does.Contain("MaxDecodeMemoryBytes"));
