@@ -20,6 +20,7 @@ internal sealed class NodeCommandLine
           --bootstrap <peers>        peers to join, host:port[@nodeid], comma-separated or repeated [Mesh:Bootstrap]
           --mdns                     also find peers on the local network by mDNS [Mesh:Mdns]
           --quota <bytes>            most shard bytes this node stores for others, default 10 GiB [Mesh:QuotaBytes]
+          --private-network-key <f>  admit only peers holding this network key file [Mesh:PrivateNetworkKeyFile]
           --http-port <n>            REST API port, default 5080; 0 picks a free one [Api:Port]
           --http-address <ip>        REST API address, default 127.0.0.1 [Api:Address]
           --allowed-host <name>      another Host name the API answers to (repeatable) [Api:AllowedHosts]
@@ -40,6 +41,7 @@ internal sealed class NodeCommandLine
         ["--port"] = "Mesh:Port",
         ["--listen"] = "Mesh:Address",
         ["--quota"] = "Mesh:QuotaBytes",
+        ["--private-network-key"] = "Mesh:PrivateNetworkKeyFile",
         ["--local-mesh"] = "Mesh:LocalPeers",
         ["--http-port"] = "Api:Port",
         ["--http-address"] = "Api:Address",

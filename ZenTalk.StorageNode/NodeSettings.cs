@@ -22,6 +22,7 @@ internal sealed class NodeSettings
     public int MeshPort { get; init; }
     public IReadOnlyList<string> Bootstrap { get; init; } = [];
     public bool Mdns { get; init; }
+    public string? PrivateNetworkKeyFile { get; init; }
     public long QuotaBytes { get; init; } = MeshNodeOptions.DefaultQuotaBytes;
     public long? MaxBytesPerOwner { get; init; }
     public long? MaxBytesPerPeer { get; init; }
@@ -58,6 +59,7 @@ internal sealed class NodeSettings
             MeshPort = Port(config, "Mesh:Port", 0),
             Bootstrap = List(config, "Mesh:Bootstrap"),
             Mdns = Bool(config, "Mesh:Mdns"),
+            PrivateNetworkKeyFile = config["Mesh:PrivateNetworkKeyFile"] is { Length: > 0 } network ? Path.GetFullPath(network) : null,
             QuotaBytes = Long(config, "Mesh:QuotaBytes", MeshNodeOptions.DefaultQuotaBytes, 0, long.MaxValue),
             MaxBytesPerOwner = OptionalLong(config, "Mesh:MaxBytesPerOwner"),
             MaxBytesPerPeer = OptionalLong(config, "Mesh:MaxBytesPerPeer"),

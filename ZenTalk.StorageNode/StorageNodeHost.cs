@@ -131,10 +131,12 @@ internal sealed class StorageNodeHost : IAsyncDisposable
 
     private static async Task<MeshNode> StartMeshAsync(NodeSettings settings, List<string> bootstrap, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
+        var networkKey = LoadNetworkKey(settings);
         try
         {
             return await MeshNode.StartAsync(new MeshNodeOptions
             {
+                PrivateNetworkKey = networkKey,
                 ListenAddress = settings.MeshAddress.ToString(),
                 Port = settings.MeshPort,
                 DataDirectory = settings.MeshDirectory,
@@ -163,6 +165,21 @@ internal sealed class StorageNodeHost : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new StartupException(ExitCodes.DataDirectory, $"the mesh data in {settings.MeshDirectory} cannot be opened ({e.Message}); check that this user owns it and the disk is not full.", e);
+        }
+    }
+
+    /// <summary>The private network key named by Mesh:PrivateNetworkKeyFile, or null when the node joins the open mesh.</summary>
+    /// <exception cref="StartupException">The file is missing, unreadable or not a key file (exit code 6).</exception>
+    private static PrivateNetworkKey? LoadNetworkKey(NodeSettings settings)
+    {
+        if (settings.PrivateNetworkKeyFile is not { } path) return null;
+        try
+        {
+            return PrivateNetworkKey.Load(path);
+        }
+        catch (Exception e) when (e is MeshStorageException or IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException(ExitCodes.Keys, $"the private network key {path} cannot be used ({e.Message}); every node of the network needs a copy of the same key file (docs/rest-api.md, \"A private network\").", e);
         }
     }
 

@@ -91,6 +91,15 @@ public class LifecycleTests
     }
 
     [Test]
+    public async Task A_missing_or_malformed_private_network_key_is_exit_code_6()
+    {
+        var key = Path.Combine(_dir, "network.key");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key]), 6, "network.key");
+        await File.WriteAllTextAsync(key, "/zentalk/private-network-key/v1\nnot hex\n");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key]), 6, "hexadecimal");
+    }
+
+    [Test]
     public async Task Init_writes_a_commented_configuration_and_private_keys_that_the_node_then_runs_with()
     {
         using var free = new TcpListener(IPAddress.Loopback, 0);
