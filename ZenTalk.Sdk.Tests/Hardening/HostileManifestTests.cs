@@ -136,10 +136,10 @@ public class HostileManifestTests
         TestContext.Out.WriteLine($"the reader's decode budget held at most {held / MiB} MiB of {budget / MiB} MiB");
 
         // What the node accounts is exact; the managed heap also holds buffers that are dead but not yet collected, more
-        // of them after a long run of other tests in the same process (+65 MiB alone, up to +136 MiB late in the full
-        // suite), so its bound allows two budgets. Without the budget the three reads took +773 MiB.
+        // of them after a long run of other tests in the same process (+65 MiB alone, +136 to +202 MiB late in the full
+        // suite on CI), so its bound allows four budgets. Without the budget the three reads took +773 MiB.
         Assert.That(held, Is.InRange(1L, budget), "the reads' segment buffers come out of the node's decode budget");
-        Assert.That(peak, Is.LessThan(2 * budget + (32L * MiB)), "the reads stay inside the budget (plus garbage not yet collected)");
+        Assert.That(peak, Is.LessThan(4 * budget), "the reads stay inside the budget (plus garbage not yet collected)");
         Assert.That(failures, Has.All.InstanceOf<ShardsUnavailableException>(), "the reads fail only for want of shards");
         Assert.That(overFailure, Is.Not.Null);
         Assert.That(overFailure!.Message, Does.Contain("MaxDecodeMemoryBytes"));
