@@ -6,13 +6,13 @@ using Microsoft.Win32.SafeHandles;
 namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
-/// One append-only pack file of a shard store (layout versions 3 to 5): a 512-byte file header, then
+/// One append-only pack file of a shard store: a 512-byte file header, then
 /// <see cref="PackRecord"/>s on 512-byte boundaries. Appends to the active pack go to offsets reserved by the store;
 /// concurrent appends share one <c>fdatasync</c> (group commit, see <see cref="FlushAsync"/>). Readers hold a
 /// reference (<see cref="TryAcquire"/>) so a pack retired by compaction closes only when the last read is done.
 /// <code>
 ///   0  4  magic "ZTPK"
-///   4  1  layout version of its records (5; 3 or 4 in packs written before layout 5)
+///   4  1  layout version of its records (1)
 ///   5  1  sealed: 1 once every record is written and flushed and no more will be appended (not checksummed)
 ///   6  2  zero
 ///   8  8  pack id (equals the file name)
@@ -39,10 +39,9 @@ internal sealed class PackFile
     private int _sealing;
     private volatile bool _rotated;
 
-    private PackFile(long id, string path, SafeFileHandle handle, byte[] salt, byte version, bool sealedOnDisk)
+    private PackFile(long id, string path, SafeFileHandle handle, byte[] salt, bool sealedOnDisk)
     {
         Id = id;
-        Version = version;
         Path = path;
         Handle = handle;
         Salt = salt;
@@ -52,9 +51,6 @@ internal sealed class PackFile
     }
 
     public long Id { get; }
-
-    /// <summary>The layout version of every record in it (<see cref="PackRecord"/>): only current packs are appended to.</summary>
-    public byte Version { get; }
 
     public string Path { get; }
 
@@ -114,7 +110,7 @@ internal sealed class PackFile
             RandomAccess.Write(handle, header, 0);
             FileSync.Data(handle);
             FileSync.Directory(directory);
-            return new PackFile(id, path, handle, salt, PackRecord.CurrentVersion, sealedOnDisk: false);
+            return new PackFile(id, path, handle, salt, sealedOnDisk: false);
         }
         catch
         {
@@ -132,14 +128,14 @@ internal sealed class PackFile
         var read = RandomAccess.Read(handle, header, 0);
         Span<byte> check = stackalloc byte[8];
         HeaderChecksum(header, check);
-        if (read < FileHeaderSize || !header.AsSpan(0, 4).SequenceEqual(Magic) || !PackRecord.IsReadable(header[4])
+        if (read < FileHeaderSize || !header.AsSpan(0, 4).SequenceEqual(Magic) || header[4] != PackRecord.CurrentVersion
             || !check.SequenceEqual(header.AsSpan(32, 8)) || BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8)) != id)
         {
             handle.Dispose();
             return null;
         }
 
-        return new PackFile(id, path, handle, header.AsSpan(16, SaltSize).ToArray(), header[4], sealedOnDisk: header[SealedOffset] == 1);
+        return new PackFile(id, path, handle, header.AsSpan(16, SaltSize).ToArray(), sealedOnDisk: header[SealedOffset] == 1);
     }
 
     private static void HeaderChecksum(ReadOnlySpan<byte> header, Span<byte> destination)

@@ -2,19 +2,17 @@ using System.Buffers.Binary;
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// One shard in a pack file: a header, the shard bytes, zero padding to the next multiple of <see cref="Alignment"/>.
 /// Records start on aligned offsets, so a reader that meets a damaged header can step to the next boundary and carry
-/// on. Integers are little-endian. A pack holds records of one layout version, the one in its file header: new packs
-/// are written in <see cref="CurrentVersion"/> (5); packs of versions 3 and 4 are still read. See docs/formats.md §4.
+/// on. Integers are little-endian. See docs/formats.md §4.
 /// <code>
-/// version 5 (72 + 96 h bytes, h = 1..4 holds):
+/// layout 1 (72 + 96 h bytes, h = 1..4 holds):
 ///   0  4  magic "ZTSR"
-///   4  1  layout version 5
+///   4  1  layout version 1 (equals the pack's)
 ///   5  1  state: 1 live, 2 dead (rewritten in place by a delete; not covered by the checksum)
 ///   6  1  hold count h
 ///   7  1  zero
@@ -26,32 +24,20 @@ namespace ZenTalk.MeshStorage.Shards;
 ///  64     h holds of 96 bytes: owner key id (32, zero = unknown), expires at (8, Unix ms, 0 = never), granted at (8,
 ///         Unix ms), sender node id (32, zero = unknown), sender address prefix (16, IPv6 form, zero = unknown)
 ///  64+96h 8  first 8 bytes of SHA-256(pack salt ‖ bytes 0..64+96h-1 with byte 5 read as 0)
-/// versions 3 and 4 (one implied hold):
-///   0..47 as above (version 3 or 4; bytes 6..7 zero)
-///  48  8  stored at
-///  56  8  expires at, Unix milliseconds (0 = never)
-///  64 32  CID digest (all zero = unknown)
-///  96 32  owner key id (all zero = unknown)
-/// version 4 (144 bytes): 128 CRC-32C (4), 132 zero (4), 136 checksum of bytes 0..135 (8)
-/// version 3 (136 bytes): 128 checksum of bytes 0..127 (8); no CRC
 /// </code>
 /// The checksum is keyed with the pack's secret salt (<see cref="PackFile"/>): shard bytes come from peers, and a
 /// peer that hid a well-formed record header inside a shard must not be able to make a recovering reader accept it.
-/// A payload of version 4 or 5 is checked on read by its CRC-32C (it was checked against its SHA-256 when it was
-/// put); a version 3 payload, which has none, by its SHA-256.
+/// A payload is checked on read by its CRC-32C (it was checked against its SHA-256 when it was put).
 /// </summary>
 internal static class PackRecord
 {
-    /// <summary>The version new packs and records are written in.</summary>
-    public const byte CurrentVersion = 5;
-
-    /// <summary>The oldest record version a pack may hold and still be read.</summary>
-    public const byte OldestVersion = 3;
+    /// <summary>The layout version packs and records are written and read in.</summary>
+    public const byte CurrentVersion = ShardStoreLayout.CurrentVersion;
 
     /// <summary>The most holds one record keeps (one per owner).</summary>
     public const int MaxHolds = 4;
 
-    /// <summary>The largest header of any readable version (<see cref="CurrentVersion"/> with <see cref="MaxHolds"/>).</summary>
+    /// <summary>The largest header: one with <see cref="MaxHolds"/> holds.</summary>
     public const int MaxHeaderSize = HoldsOffset + (MaxHolds * HoldSize) + 8;
 
     public const int Alignment = 512;
@@ -60,39 +46,26 @@ internal static class PackRecord
     public const byte Dead = 2;
     private const int HoldsOffset = 64;
     private const int HoldSize = 96;
-    private const int V4HeaderSize = 144;
-    private const int V3HeaderSize = 136;
-    private const int LegacyCrcOffset = 128;
     private const int CrcOffset = 56;
     private static ReadOnlySpan<byte> Magic => "ZTSR"u8;
 
-    public static bool IsReadable(byte version) => version is >= OldestVersion and <= CurrentVersion;
+    /// <summary>The header size of a record with <paramref name="holds"/> holds.</summary>
+    public static int HeaderSizeOf(int holds) => HoldsOffset + (holds * HoldSize) + 8;
 
-    /// <summary>The header size of a record of <paramref name="version"/> with <paramref name="holds"/> holds.</summary>
-    public static int HeaderSizeOf(byte version, int holds) => version switch
-    {
-        OldestVersion => V3HeaderSize,
-        4 => V4HeaderSize,
-        _ => HoldsOffset + (holds * HoldSize) + 8,
-    };
-
-    /// <summary>The bytes a record takes in a pack, padding included.</summary>
-    public static long Size(byte version, int holds, long payloadLength) => Align(HeaderSizeOf(version, holds) + payloadLength);
-
-    /// <summary>The bytes a new record of <paramref name="info"/> takes, padding included.</summary>
-    public static long Size(ShardInfo info) => Size(CurrentVersion, info.Holds.Length, info.Length);
+    /// <summary>The bytes a record of <paramref name="info"/> takes in a pack, padding included.</summary>
+    public static long Size(ShardInfo info) => Align(HeaderSizeOf(info.Holds.Length) + info.Length);
 
     public static long Align(long offset) => (offset + Alignment - 1) & ~(long)(Alignment - 1);
 
     /// <summary>
-    /// Writes a header of <see cref="CurrentVersion"/> for <paramref name="info"/>, whose payload's CRC-32C is
+    /// Writes a header for <paramref name="info"/>, whose payload's CRC-32C is
     /// <paramref name="payloadCrc"/>; returns its size.
     /// </summary>
     public static int WriteHeader(Span<byte> header, ReadOnlySpan<byte> salt, ShardInfo info, uint payloadCrc)
     {
         var holds = info.Holds.Length;
         if (holds is < 1 or > MaxHolds) throw new ArgumentException($"A record keeps 1 to {MaxHolds} holds; this one has {holds}.", nameof(info));
-        var size = HeaderSizeOf(CurrentVersion, holds);
+        var size = HeaderSizeOf(holds);
         header[..size].Clear();
         Magic.CopyTo(header);
         header[4] = CurrentVersion;
@@ -118,30 +91,29 @@ internal static class PackRecord
     }
 
     /// <summary>
-    /// Reads the header of a record in a pack of <paramref name="version"/>; false when it is not one (magic, version,
-    /// hold count, checksum, state or length wrong, or <paramref name="header"/> too short for it).
-    /// <paramref name="payloadCrc"/> is null for version 3, which has none.
+    /// Reads a record header; false when it is not one (magic, version, hold count, checksum, state or length wrong,
+    /// or <paramref name="header"/> too short for it).
     /// </summary>
-    public static bool TryReadHeader(ReadOnlySpan<byte> header, byte version, ReadOnlySpan<byte> salt, out ShardInfo info,
-        out uint? payloadCrc, out bool live, out int headerSize)
+    public static bool TryReadHeader(ReadOnlySpan<byte> header, ReadOnlySpan<byte> salt, out ShardInfo info,
+        out uint payloadCrc, out bool live, out int headerSize)
     {
         info = null!;
-        payloadCrc = null;
+        payloadCrc = 0;
         live = false;
         headerSize = 0;
-        if (!IsReadable(version) || header.Length < 8 || !header[..4].SequenceEqual(Magic) || header[4] != version
+        if (header.Length < 8 || !header[..4].SequenceEqual(Magic) || header[4] != CurrentVersion
             || header[StateOffset] is not (Live or Dead))
         {
             return false;
         }
 
-        var holds = version == CurrentVersion ? header[6] : 1;
-        if (holds is < 1 or > MaxHolds || (version == CurrentVersion && header[7] != 0))
+        var holds = header[6];
+        if (holds is < 1 or > MaxHolds || header[7] != 0)
         {
             return false;
         }
 
-        var size = HeaderSizeOf(version, holds);
+        var size = HeaderSizeOf(holds);
         if (header.Length < size)
         {
             return false;
@@ -155,51 +127,33 @@ internal static class PackRecord
             return false;
         }
 
-        var hash = new Sha256Hash(header.Slice(16, 32));
-        var storedAt = DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(header[48..]));
-        ImmutableArray<ShardHold> read;
-        if (version == CurrentVersion)
+        var builder = ImmutableArray.CreateBuilder<ShardHold>(holds);
+        for (var i = 0; i < holds; i++)
         {
-            var builder = ImmutableArray.CreateBuilder<ShardHold>(holds);
-            for (var i = 0; i < holds; i++)
-            {
-                var h = header.Slice(HoldsOffset + (i * HoldSize), HoldSize);
-                var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
-                builder.Add(new ShardHold(
-                    new Sha256Hash(h[..32]),
-                    expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs),
-                    DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(h[40..])),
-                    new NodeId(h.Slice(48, 32)),
-                    BinaryPrimitives.ReadUInt128BigEndian(h[80..])));
-            }
-
-            read = builder.MoveToImmutable();
-            payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]);
-        }
-        else
-        {
-            var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(header[56..]);
-            var cid = new Sha256Hash(header.Slice(64, 32));
-            var owner = new Sha256Hash(header.Slice(96, 32));
-            read = [ShardHold.FromLegacy(new ShardMetadata(
-                cid.IsZero ? null : Cid.FromDigest(cid),
-                owner.IsZero ? null : owner,
-                expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs)), storedAt)];
-            if (version != OldestVersion) payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[LegacyCrcOffset..]);
+            var h = header.Slice(HoldsOffset + (i * HoldSize), HoldSize);
+            var expiresMs = BinaryPrimitives.ReadInt64LittleEndian(h[32..]);
+            builder.Add(new ShardHold(
+                new Sha256Hash(h[..32]),
+                expiresMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(expiresMs),
+                DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(h[40..])),
+                new NodeId(h.Slice(48, 32)),
+                BinaryPrimitives.ReadUInt128BigEndian(h[80..])));
         }
 
-        info = new ShardInfo(hash, length, storedAt, read);
+        info = new ShardInfo(
+            new Sha256Hash(header.Slice(16, 32)),
+            length,
+            DateTimeOffset.FromUnixTimeMilliseconds(BinaryPrimitives.ReadInt64LittleEndian(header[48..])),
+            builder.MoveToImmutable());
+        payloadCrc = BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]);
         live = header[StateOffset] == Live;
         headerSize = size;
         return true;
     }
 
-    /// <summary>
-    /// Whether a payload read back from disk is the one its record was written with: by its CRC-32C when the record
-    /// has one, else (version 3) by its SHA-256.
-    /// </summary>
-    public static bool PayloadMatches(ShardInfo info, uint? payloadCrc, ReadOnlySpan<byte> payload) =>
-        payload.Length == info.Length && (payloadCrc is { } crc ? Crc32C.Compute(payload) == crc : info.Hash.Matches(payload));
+    /// <summary>Whether a payload read back from disk is the one its record was written with (by its CRC-32C).</summary>
+    public static bool PayloadMatches(ShardInfo info, uint payloadCrc, ReadOnlySpan<byte> payload) =>
+        payload.Length == info.Length && Crc32C.Compute(payload) == payloadCrc;
 
     private static void Checksum(ReadOnlySpan<byte> covered, ReadOnlySpan<byte> salt, Span<byte> destination)
     {

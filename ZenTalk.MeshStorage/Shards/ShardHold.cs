@@ -9,8 +9,8 @@ namespace ZenTalk.MeshStorage.Shards;
 /// node that sent it), so its expiry is the one the owner signed: a put by anyone else adds that one's own hold and
 /// never moves this one.
 /// </summary>
-/// <param name="Owner">SHA-256 of the owner's public key (<see cref="OwnerPublicKey.Id"/>); zero = unknown (a shard stored
-/// before layout 5 without an owner).</param>
+/// <param name="Owner">SHA-256 of the owner's public key (<see cref="OwnerPublicKey.Id"/>); zero = unknown (not limited
+/// per owner, and referenced by any live manifest that lists the shard).</param>
 /// <param name="ExpiresAt">When the hold ends, as the owner signed it; null = never.</param>
 /// <param name="GrantedAt">When this node took the hold: a hold no live manifest references is dropped a grace period
 /// after it.</param>
@@ -20,10 +20,6 @@ namespace ZenTalk.MeshStorage.Shards;
 internal readonly record struct ShardHold(Sha256Hash Owner, DateTimeOffset? ExpiresAt, DateTimeOffset GrantedAt, NodeId Sender, UInt128 SenderPrefix)
 {
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } expires && expires <= now;
-
-    /// <summary>The one hold a record of layout 3 or 4 (or a migrated layout 1 or 2 shard) stands for.</summary>
-    public static ShardHold FromLegacy(ShardMetadata metadata, DateTimeOffset storedAt) =>
-        new(metadata.OwnerKeyId ?? default, metadata.ExpiresAt, storedAt, default, UInt128.Zero);
 
     /// <summary>This hold with <paramref name="renewed"/>'s expiry and grant time where they are later (null = never is latest).</summary>
     public ShardHold Renew(ShardHold renewed) => this with

@@ -10,7 +10,7 @@ namespace ZenTalk.MeshStorage.Shards;
 
 /// <summary>
 /// A node's local, content-addressed shard store: the key of a shard is the SHA-256 of its bytes. Shards are
-/// records appended to pack files (layout version 5, see <see cref="PackFile"/> and docs/formats.md): a put is one
+/// records appended to pack files (layout version 1, see <see cref="PackFile"/> and docs/formats.md): a put is one
 /// write at a reserved offset and one <c>fdatasync</c> shared with the puts beside it — no file, inode or directory
 /// entry per shard. Puts are verified before they are accepted and durable when they return; gets verify again and
 /// quarantine a shard whose bytes rotted; a delete marks its record dead in place, and compaction rewrites packs
@@ -49,8 +49,8 @@ internal sealed class ShardStore : IDisposable
     private long _discarded;
     private int _compactionScheduled;
 
-    /// <summary>Where a live shard's record is, and the CRC-32C its payload was written with (null in a version 3 pack).</summary>
-    private sealed class Entry(ShardInfo info, PackFile pack, long offset, int headerSize, uint? payloadCrc)
+    /// <summary>Where a live shard's record is, and the CRC-32C its payload was written with.</summary>
+    private sealed class Entry(ShardInfo info, PackFile pack, long offset, int headerSize, uint payloadCrc)
     {
         public ShardInfo Info { get; } = info;
 
@@ -58,7 +58,7 @@ internal sealed class ShardStore : IDisposable
 
         public long Offset { get; } = offset;
 
-        public uint? PayloadCrc { get; } = payloadCrc;
+        public uint PayloadCrc { get; } = payloadCrc;
 
         public long RecordSize => PackRecord.Align(headerSize + Info.Length);
 
@@ -79,7 +79,7 @@ internal sealed class ShardStore : IDisposable
 
     public string Directory => _options.Directory;
 
-    /// <summary>Opens (creating, migrating or recovering as needed) the store in <see cref="ShardStoreOptions.Directory"/>.</summary>
+    /// <summary>Opens (creating, upgrading or recovering as needed) the store in <see cref="ShardStoreOptions.Directory"/>.</summary>
     /// <exception cref="MeshStorageException">The directory holds a newer or unknown layout, or is not a shard store.</exception>
     public static async Task<ShardStore> OpenAsync(ShardStoreOptions options, CancellationToken cancellationToken = default)
     {
@@ -136,11 +136,10 @@ internal sealed class ShardStore : IDisposable
 
         foreach (var pack in marked) FileSync.Data(pack.Handle);
 
-        // The newest pack stays the active one while it has room and is of the current version; every other unsealed
-        // pack was verified record by record above and is sealed now, so the next open can trust it.
+        // The newest pack stays the active one while it has room; every other unsealed pack was verified record by
+        // record above and is sealed now, so the next open can trust it.
         var newest = found.Count > 0 && _packFiles.TryGetValue(found[^1].Id, out var n) ? n : null;
-        foreach (var pack in _packFiles.Values.Where(p => p != newest || p.Sealed || p.End >= _options.PackBytes
-            || p.Version != PackRecord.CurrentVersion))
+        foreach (var pack in _packFiles.Values.Where(p => p != newest || p.Sealed || p.End >= _options.PackBytes))
         {
             pack.Rotated = true;
             pack.Seal();
@@ -158,12 +157,12 @@ internal sealed class ShardStore : IDisposable
         long damagedFrom = -1;
         var resynced = false;
         var zeroTail = false;
-        var minHeaderSize = PackRecord.HeaderSizeOf(pack.Version, holds: 1);
+        var minHeaderSize = PackRecord.HeaderSizeOf(holds: 1);
         var header = new byte[PackRecord.MaxHeaderSize];
         while (offset + minHeaderSize <= length)
         {
             var read = RandomAccess.Read(pack.Handle, header.AsSpan(0, (int)Math.Min(header.Length, length - offset)), offset);
-            if (!PackRecord.TryReadHeader(header.AsSpan(0, read), pack.Version, pack.Salt, out var info, out var crc, out var live, out var headerSize)
+            if (!PackRecord.TryReadHeader(header.AsSpan(0, read), pack.Salt, out var info, out var crc, out var live, out var headerSize)
                 || offset + headerSize + info.Length > length)
             {
                 // The zeros an unsealed pack is written ahead of its appends (ShardStoreOptions.PreallocateBytes): one

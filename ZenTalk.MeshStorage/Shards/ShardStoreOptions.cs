@@ -59,12 +59,18 @@ internal sealed class ShardStoreOptions
     /// <summary>The clock for stored times and expiry (tests pass a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
-    /// <summary>Where quarantines, migrations and recoveries are reported.</summary>
+    /// <summary>Where quarantines, upgrades and recoveries are reported.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>
-    /// Test hook called at each step of a layout migration with the step's name; a test throws from it to
-    /// simulate a crash at that point.
+    /// Test hook called at each point of a layout upgrade with the point's name (<see cref="ShardStoreLayout"/>); a test
+    /// throws from it to simulate a crash there.
     /// </summary>
     internal Action<string>? MigrationStep { get; init; }
+
+    /// <summary>
+    /// Test hook: the layout upgrades to run instead of <see cref="ShardStoreLayout.Upgrades"/>, so the upgrade
+    /// machinery is exercised on a layout older than any this build ships a step for.
+    /// </summary>
+    internal IReadOnlyList<ShardStoreUpgrade>? Upgrades { get; init; }
 }

@@ -40,7 +40,7 @@ public class ShardStoreTests
         fs.WriteByte((byte)(b ^ 0xFF));
     }
 
-    private static readonly int HeaderSize = PackRecord.HeaderSizeOf(PackRecord.CurrentVersion, holds: 1);
+    private static readonly int HeaderSize = PackRecord.HeaderSizeOf(holds: 1);
 
     private ShardHold Hold(string? owner = null, DateTimeOffset? expires = null, NodeId sender = default, UInt128 prefix = default) =>
         new(owner is null ? default : Sha256Hash.Compute(System.Text.Encoding.UTF8.GetBytes(owner)), expires, _time.Now, sender, prefix);
@@ -590,7 +590,7 @@ public class ShardStoreTests
     public async Task New_store_writes_its_layout_version()
     {
         using var store = await Open();
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("5\n"));
+        Assert.That(File.ReadAllText(Path.Combine(_dir, "VERSION")), Is.EqualTo("1\n"));
     }
 
     [Test]
