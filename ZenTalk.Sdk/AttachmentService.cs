@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZenTalk.MeshStorage;
@@ -9,8 +11,10 @@ using ZenTalk.Storage;
 namespace ZenTalk.Sdk;
 
 /// <summary>
-/// Sends files as message attachments and opens them again: the file goes to the mesh (encrypted, erasure-coded),
-/// the message with its attachment reference (CID, key, name, MIME type, size, SHA-256) goes to the message store.
+/// Sends files as message attachments and opens them again. Small files stay local: a file of at most
+/// <see cref="AttachmentServiceOptions.MaxInlineSize"/> bytes (64 KiB by default) is kept inline in the message store.
+/// Large files go to the mesh (encrypted, erasure-coded), and the message carries the reference (CID, key). Either
+/// way the message records the name, MIME type, size and SHA-256.
 /// </summary>
 /// <remarks>
 /// Sending is one operation: if the upload fails, no message is saved; if the message cannot be saved, the upload
@@ -43,6 +47,11 @@ public sealed class AttachmentService
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.RollbackTimeout, "RollbackTimeout must be positive.");
         }
+        if (options.MaxInlineSize is < 0 or > AttachmentServiceOptions.MaxInlineSizeLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxInlineSize,
+                $"MaxInlineSize must be between 0 and {AttachmentServiceOptions.MaxInlineSizeLimit}.");
+        }
         _store = store;
         _mesh = mesh;
         _owner = owner;
@@ -52,17 +61,21 @@ public sealed class AttachmentService
     }
 
     /// <summary>
-    /// Uploads <paramref name="content"/> to the mesh and saves an outgoing message carrying it in
-    /// <paramref name="conversationId"/>, as one operation.
+    /// Saves an outgoing message carrying <paramref name="content"/> in <paramref name="conversationId"/>: inline
+    /// when the file has at most <see cref="AttachmentServiceOptions.MaxInlineSize"/> bytes, otherwise uploaded to
+    /// the mesh first, as one operation.
     /// </summary>
     /// <param name="conversationId">The conversation the message belongs to.</param>
     /// <param name="content">The file, read once from its current position to its end; it is not closed.</param>
     /// <param name="fileName">The file name shown to the recipient (no directory).</param>
     /// <param name="mimeType">The file's MIME type, e.g. <c>image/png</c>.</param>
     /// <param name="caption">Text sent with the file; empty when <see langword="null"/>.</param>
-    /// <param name="progress">Receives upload progress; may be null.</param>
+    /// <param name="progress">Receives upload progress (mesh uploads only); may be null.</param>
     /// <param name="cancellationToken">Cancels the send; nothing is left behind (no message, no upload).</param>
-    /// <returns>The saved message; its single attachment holds the CID and content key the recipient needs.</returns>
+    /// <returns>
+    /// The saved message; its single attachment holds either the file itself (<see cref="Attachment.IsInline"/>) or
+    /// the CID and content key the recipient needs.
+    /// </returns>
     /// <exception cref="ArgumentException">An argument is empty or the stream is not readable.</exception>
     /// <exception cref="MeshStorageException">The upload failed; no message was saved.</exception>
     /// <exception cref="MessageStoreException">The message could not be saved; the upload was deleted again.</exception>
@@ -82,9 +95,45 @@ public sealed class AttachmentService
             throw new ArgumentException("The file name must not contain a directory.", nameof(fileName));
         }
 
+        // Read one byte past the threshold: that alone tells a small file from a large one, seekable stream or not.
+        var threshold = _options.MaxInlineSize;
+        var head = ArrayPool<byte>.Shared.Rent(threshold + 1);
+        try
+        {
+            var read = await content.ReadAtLeastAsync(head.AsMemory(0, threshold + 1), threshold + 1, throwOnEndOfStream: false, cancellationToken)
+                .ConfigureAwait(false);
+            return threshold > 0 && read <= threshold
+                ? await SendInlineAsync(conversationId, head.AsSpan(0, read).ToArray(), fileName, mimeType, caption, cancellationToken).ConfigureAwait(false)
+                : await SendToMeshAsync(conversationId, content, head.AsMemory(0, read), fileName, mimeType, caption, progress, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(head);
+        }
+    }
+
+    private async Task<Message> SendInlineAsync(string conversationId, byte[] file, string fileName, string mimeType, string? caption,
+        CancellationToken cancellationToken)
+    {
+        var message = NewMessage(conversationId, caption, new Attachment
+        {
+            Content = file,
+            FileName = fileName,
+            MimeType = mimeType,
+            Size = file.Length,
+            Sha256 = SHA256.HashData(file),
+        });
+        await SaveAsync(message, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Sent {FileName} ({Size} bytes) inline in message {MessageId}", fileName, file.Length, message.MessageId);
+        return message;
+    }
+
+    private async Task<Message> SendToMeshAsync(string conversationId, Stream content, ReadOnlyMemory<byte> head, string fileName, string mimeType,
+        string? caption, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    {
         StoredFile stored;
         byte[] sha256;
-        using (var hashing = new HashingReadStream(content))
+        using (var hashing = new HashingReadStream(content, head))
         {
             // If this throws, nothing was saved and the mesh has removed whatever it placed.
             stored = await _mesh.StoreAsync(hashing, _owner, _options.StoreOptions, progress, cancellationToken).ConfigureAwait(false);
@@ -96,35 +145,18 @@ public sealed class AttachmentService
             }
         }
 
-        var message = new Message
+        var message = NewMessage(conversationId, caption, new Attachment
         {
-            MessageId = Guid.NewGuid().ToString("N"),
-            ConversationId = conversationId,
-            SenderId = _senderId,
-            SentAt = _options.TimeProvider.GetUtcNow(),
-            Body = caption ?? "",
-            Direction = MessageDirection.Outgoing,
-            Status = MessageStatus.Sent,
-            Attachments =
-            [
-                new Attachment
-                {
-                    Cid = stored.Cid.ToString(),
-                    ContentKey = Base64Url.DecodeFromChars(stored.ContentKey.ExportBase64Url()),
-                    FileName = fileName,
-                    MimeType = mimeType,
-                    Size = stored.Size,
-                    Sha256 = sha256,
-                },
-            ],
-        };
+            Cid = stored.Cid.ToString(),
+            ContentKey = Base64Url.DecodeFromChars(stored.ContentKey.ExportBase64Url()),
+            FileName = fileName,
+            MimeType = mimeType,
+            Size = stored.Size,
+            Sha256 = sha256,
+        });
         try
         {
-            if (!await _store.SaveMessageAsync(message, cancellationToken).ConfigureAwait(false))
-            {
-                // A fresh GUID never collides; a store that still says "exists" is broken, not merely busy.
-                throw new MessageStoreException($"The message store refused new message {message.MessageId} as a duplicate.");
-            }
+            await SaveAsync(message, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -134,6 +166,27 @@ public sealed class AttachmentService
         }
         _logger.LogInformation("Sent {FileName} ({Size} bytes) as {Cid} in message {MessageId}", fileName, stored.Size, stored.Cid, message.MessageId);
         return message;
+    }
+
+    private Message NewMessage(string conversationId, string? caption, Attachment attachment) => new()
+    {
+        MessageId = Guid.NewGuid().ToString("N"),
+        ConversationId = conversationId,
+        SenderId = _senderId,
+        SentAt = _options.TimeProvider.GetUtcNow(),
+        Body = caption ?? "",
+        Direction = MessageDirection.Outgoing,
+        Status = MessageStatus.Sent,
+        Attachments = [attachment],
+    };
+
+    private async Task SaveAsync(Message message, CancellationToken cancellationToken)
+    {
+        if (!await _store.SaveMessageAsync(message, cancellationToken).ConfigureAwait(false))
+        {
+            // A fresh GUID never collides; a store that still says "exists" is broken, not merely busy.
+            throw new MessageStoreException($"The message store refused new message {message.MessageId} as a duplicate.");
+        }
     }
 
     /// <summary>Opens an attachment of a stored message for reading, checking its size and SHA-256 as it streams.</summary>
@@ -159,8 +212,11 @@ public sealed class AttachmentService
         return await OpenAsync(message.Attachments[attachmentIndex], cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Opens an attachment reference (e.g. from <see cref="IMessageStore.GetConversationAttachmentsAsync"/>) for reading.</summary>
-    /// <param name="attachment">The reference as stored with its message.</param>
+    /// <summary>
+    /// Opens an attachment (e.g. from <see cref="IMessageStore.GetConversationAttachmentsAsync"/>) for reading: an
+    /// inline one from the message store, a reference from the mesh.
+    /// </summary>
+    /// <param name="attachment">The attachment as stored with its message.</param>
     /// <param name="cancellationToken">Cancels opening; reads take their own tokens.</param>
     /// <returns>A non-seekable stream of the file, checked against the recorded size and SHA-256 as it is read.</returns>
     /// <exception cref="ArgumentException">The reference holds a malformed CID or key.</exception>
@@ -169,13 +225,22 @@ public sealed class AttachmentService
     public async Task<Stream> OpenAsync(Attachment attachment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(attachment);
-        if (!Cid.TryParse(attachment.Cid, out var cid))
+        if (attachment.Sha256 is not { Length: 32 })
+        {
+            throw new ArgumentException("The attachment's SHA-256 must be 32 bytes.", nameof(attachment));
+        }
+        if (attachment.Content is { } inline)
+        {
+            return new VerifyingReadStream(new MemoryStream(inline, writable: false), attachment.Size, attachment.Sha256,
+                $"Inline attachment '{attachment.FileName}'");
+        }
+        if (attachment.Cid is null || !Cid.TryParse(attachment.Cid, out var cid))
         {
             throw new ArgumentException($"The attachment's CID '{attachment.Cid}' is not a ZenTalk CID.", nameof(attachment));
         }
-        if (attachment.ContentKey is not { Length: ContentKey.Size } || attachment.Sha256 is not { Length: 32 })
+        if (attachment.ContentKey is not { Length: ContentKey.Size })
         {
-            throw new ArgumentException("The attachment's content key must be 32 bytes and its SHA-256 32 bytes.", nameof(attachment));
+            throw new ArgumentException("The attachment's content key must be 32 bytes.", nameof(attachment));
         }
         var key = ContentKey.ImportBase64Url(Base64Url.EncodeToString(attachment.ContentKey));
         var stream = await _mesh.RetrieveAsync(cid, key, cancellationToken).ConfigureAwait(false);

@@ -4,10 +4,13 @@ namespace ZenTalk.Sdk;
 
 /// <summary>
 /// Passes reads through to an inner stream while hashing and counting the bytes, so an upload computes the
-/// attachment's SHA-256 in the same single pass the mesh reads it (the source need not be seekable).
+/// attachment's SHA-256 in the same single pass the mesh reads it (the source need not be seekable). Bytes the
+/// caller already read from the inner stream (to decide where the file goes) come first, as <paramref name="prefix"/>.
 /// </summary>
-internal sealed class HashingReadStream(Stream inner) : Stream
+internal sealed class HashingReadStream(Stream inner, ReadOnlyMemory<byte> prefix = default) : Stream
 {
+    private ReadOnlyMemory<byte> _prefix = prefix;
+
     private const string NotSeekable = "An attachment stream is read forward once while its SHA-256 is checked; it cannot seek or report a length.";
 
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -26,7 +29,11 @@ internal sealed class HashingReadStream(Stream inner) : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        var n = inner.Read(buffer);
+        var n = TakePrefix(buffer);
+        if (n == 0)
+        {
+            n = inner.Read(buffer);
+        }
         Account(buffer[..n]);
         return n;
     }
@@ -36,8 +43,20 @@ internal sealed class HashingReadStream(Stream inner) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        var n = TakePrefix(buffer.Span);
+        if (n == 0)
+        {
+            n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
         Account(buffer.Span[..n]);
+        return n;
+    }
+
+    private int TakePrefix(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, _prefix.Length);
+        _prefix.Span[..n].CopyTo(buffer);
+        _prefix = _prefix[n..];
         return n;
     }
 

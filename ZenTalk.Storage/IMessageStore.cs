@@ -1,7 +1,7 @@
 namespace ZenTalk.Storage;
 
 /// <summary>
-/// A device's message store: messages, media references, contacts, conversations, the relay queue for pending
+/// A device's message store: messages, media references, contacts, conversations, settings, the relay queue for pending
 /// deliveries, full-text search and backup. Safe to use from many threads at once; writes are serialized inside
 /// the store, so callers never see database lock errors.
 /// </summary>
@@ -9,7 +9,7 @@ namespace ZenTalk.Storage;
 /// Every method validates its arguments (<see cref="ArgumentException"/> naming the parameter) before touching
 /// the database, and reports storage failures as <see cref="MessageStoreException"/>.
 /// </remarks>
-public interface IMessageStore : IAsyncDisposable
+public interface IMessageStore : ISettingsStore, IAsyncDisposable
 {
     // ---- Messages -------------------------------------------------------------------------------------------
 

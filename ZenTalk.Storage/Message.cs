@@ -23,6 +23,12 @@ public sealed record Message
     /// <summary>When the sender sent it; conversations are ordered by this time, newest first.</summary>
     public required DateTimeOffset SentAt { get; init; }
 
+    /// <summary>
+    /// Who the message is addressed to: one contact for a direct message, several for a group message, in the
+    /// sender's order. Ids must not be empty or repeated. Default: none (the conversation alone addresses it).
+    /// </summary>
+    public IReadOnlyList<string> RecipientIds { get; init; } = [];
+
     /// <summary>When this device received it (incoming messages); <see langword="null"/> for outgoing ones.</summary>
     public DateTimeOffset? ReceivedAt { get; init; }
 

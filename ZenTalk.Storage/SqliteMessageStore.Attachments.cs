@@ -12,7 +12,7 @@ public sealed partial class SqliteMessageStore
         {
             var command = r.Command(
                 """
-                SELECT m.message_id, m.sender_id, m.sent_at, a.cid, a.content_key, a.file_name, a.mime_type, a.size, a.sha256
+                SELECT m.message_id, m.sender_id, m.sent_at, a.cid, a.content_key, a.file_name, a.mime_type, a.size, a.sha256, a.content
                 FROM attachments a JOIN messages m ON m.id = a.message_key
                 WHERE a.conversation_id = @conversation_id
                 ORDER BY a.message_key DESC, a.ordinal

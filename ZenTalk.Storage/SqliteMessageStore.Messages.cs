@@ -9,13 +9,13 @@ public sealed partial class SqliteMessageStore
 
     internal const string MessageColumns =
         "m.id, m.message_id, m.conversation_id, m.sender_id, m.sent_at, m.received_at, m.body, m.content_type, " +
-        "m.status, m.direction, m.reply_to, m.edited_at, m.deleted_at, m.from_blocked, m.attachment_count";
+        "m.status, m.direction, m.reply_to, m.edited_at, m.deleted_at, m.from_blocked, m.attachment_count, m.recipients";
 
     private const string InsertMessageSql =
         """
         INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, received_at, body, content_type,
-                              status, direction, reply_to, from_blocked, attachment_count)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                              status, direction, reply_to, from_blocked, attachment_count, recipients)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
         ON CONFLICT DO NOTHING
         """;
 
@@ -89,6 +89,7 @@ public sealed partial class SqliteMessageStore
         {
             throw new ArgumentException("Message.Status or Message.Direction is not a defined value.", paramName);
         }
+        Recipients.Validate(message.RecipientIds, paramName);
         if (message.Attachments is null)
         {
             throw new ArgumentException("Message.Attachments must not be null (use an empty list).", paramName);
@@ -99,13 +100,8 @@ public sealed partial class SqliteMessageStore
             {
                 throw new ArgumentException("Message.Attachments contains null.", paramName);
             }
-            Require(attachment.Cid, "Attachment.Cid", paramName);
             Require(attachment.FileName, "Attachment.FileName", paramName);
             Require(attachment.MimeType, "Attachment.MimeType", paramName);
-            if (attachment.ContentKey is null || attachment.ContentKey.Length == 0)
-            {
-                throw new ArgumentException("Attachment.ContentKey must not be empty.", paramName);
-            }
             if (attachment.Sha256 is null || attachment.Sha256.Length != 32)
             {
                 throw new ArgumentException("Attachment.Sha256 must be 32 bytes.", paramName);
@@ -113,6 +109,27 @@ public sealed partial class SqliteMessageStore
             if (attachment.Size < 0)
             {
                 throw new ArgumentException("Attachment.Size must not be negative.", paramName);
+            }
+            if (attachment.Content is { } content)
+            {
+                if (attachment.Cid is not null || attachment.ContentKey is not null)
+                {
+                    throw new ArgumentException("An inline attachment (Attachment.Content set) must not have a Cid or ContentKey.", paramName);
+                }
+                if (content.Length != attachment.Size)
+                {
+                    throw new ArgumentException($"Attachment.Content holds {content.Length} bytes but Attachment.Size says {attachment.Size}.", paramName);
+                }
+                if (!System.Security.Cryptography.SHA256.HashData(content).AsSpan().SequenceEqual(attachment.Sha256))
+                {
+                    throw new ArgumentException("Attachment.Sha256 is not the SHA-256 of Attachment.Content.", paramName);
+                }
+                continue;
+            }
+            Require(attachment.Cid, "Attachment.Cid (or Attachment.Content, for an inline file)", paramName);
+            if (attachment.ContentKey is null || attachment.ContentKey.Length == 0)
+            {
+                throw new ArgumentException("Attachment.ContentKey must not be empty.", paramName);
             }
         }
     }
@@ -288,6 +305,7 @@ public sealed partial class SqliteMessageStore
         insert.Bind(11, message.ReplyToMessageId);
         insert.Bind(12, fromBlocked ? 1 : 0);
         insert.Bind(13, message.Attachments.Count);
+        insert.Bind(14, Recipients.Encode(message.RecipientIds));
         for (var attempt = 0; attempt <= MessageKey.SequenceMask; attempt++)
         {
             var key = MessageKey.Make(sentMs, _sequence++);
@@ -325,8 +343,8 @@ public sealed partial class SqliteMessageStore
     {
         w.Command(
             """
-            INSERT INTO attachments (message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256)
-            VALUES (@message_key, @ordinal, @conversation_id, @cid, @content_key, @file_name, @mime_type, @size, @sha256)
+            INSERT INTO attachments (message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256, content)
+            VALUES (@message_key, @ordinal, @conversation_id, @cid, @content_key, @file_name, @mime_type, @size, @sha256, @content)
             """)
             .Bind("@message_key", key)
             .Bind("@ordinal", ordinal)
@@ -337,6 +355,7 @@ public sealed partial class SqliteMessageStore
             .Bind("@mime_type", attachment.MimeType)
             .Bind("@size", attachment.Size)
             .Bind("@sha256", attachment.Sha256)
+            .Bind("@content", attachment.Content)
             .ExecuteNonQuery();
     }
 
@@ -411,6 +430,7 @@ public sealed partial class SqliteMessageStore
                     EditedAt = editedAt is { } e ? FromUnixMs(e) : null,
                     DeletedAt = deletedAt is { } d ? FromUnixMs(d) : null,
                     IsFromBlockedContact = query.GetInt64(13) != 0,
+                    RecipientIds = Recipients.Decode(query.GetNullableString(15)),
                 };
                 if (query.GetInt64(14) > 0)
                 {
@@ -426,7 +446,7 @@ public sealed partial class SqliteMessageStore
         if (withAttachments is not null)
         {
             var attachments = r.Raw(
-                "SELECT cid, content_key, file_name, mime_type, size, sha256 FROM attachments WHERE message_key = ?1 ORDER BY ordinal");
+                $"SELECT {AttachmentColumns} FROM attachments WHERE message_key = ?1 ORDER BY ordinal");
             foreach (var index in withAttachments)
             {
                 var (key, message) = rows[index];
@@ -438,12 +458,13 @@ public sealed partial class SqliteMessageStore
                     {
                         list.Add(new Attachment
                         {
-                            Cid = attachments.GetString(0),
-                            ContentKey = attachments.GetBytes(1),
+                            Cid = attachments.GetNullableString(0),
+                            ContentKey = attachments.IsNull(1) ? null : attachments.GetBytes(1),
                             FileName = attachments.GetString(2),
                             MimeType = attachments.GetString(3),
                             Size = attachments.GetInt64(4),
                             Sha256 = attachments.GetBytes(5),
+                            Content = attachments.IsNull(6) ? null : attachments.GetBytes(6),
                         });
                     }
                 }
@@ -457,14 +478,18 @@ public sealed partial class SqliteMessageStore
         return rows;
     }
 
+    /// <summary>The attachment columns in the order <see cref="ReadAttachment"/> and <see cref="ReadMessages"/> read them.</summary>
+    internal const string AttachmentColumns = "cid, content_key, file_name, mime_type, size, sha256, content";
+
     internal static Attachment ReadAttachment(SqliteDataReader reader, int first) => new()
     {
-        Cid = reader.GetString(first),
-        ContentKey = (byte[])reader.GetValue(first + 1),
+        Cid = reader.GetNullableString(first),
+        ContentKey = reader.GetNullableBytes(first + 1),
         FileName = reader.GetString(first + 2),
         MimeType = reader.GetString(first + 3),
         Size = reader.GetInt64(first + 4),
         Sha256 = (byte[])reader.GetValue(first + 5),
+        Content = reader.GetNullableBytes(first + 6),
     };
 
     /// <inheritdoc/>

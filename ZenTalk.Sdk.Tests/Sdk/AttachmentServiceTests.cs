@@ -182,6 +182,79 @@ public class AttachmentServiceTests
         Assert.That(() => Alice().OpenAttachmentAsync(sent.MessageId, 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("attachmentIndex"));
     }
 
+    [TestCase(AttachmentServiceOptions.DefaultMaxInlineSize)]
+    [TestCase(1000)]
+    public async Task A_file_up_to_the_threshold_stays_in_the_store_and_one_byte_more_goes_to_the_mesh(int threshold)
+    {
+        var options = new AttachmentServiceOptions { SenderId = "alice", MaxInlineSize = threshold };
+        var atThreshold = MeshTestData.Bytes(threshold, 11);
+        var overThreshold = MeshTestData.Bytes(threshold + 1, 12);
+        var shards = await SdkMesh.StoredShardsAsync();
+
+        // Non-seekable sources that deliver odd-sized chunks: the service cannot ask for a length.
+        var small = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(atThreshold, int.MaxValue, chunk: 777), "small.bin", "application/octet-stream");
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(shards), "the small file placed nothing in the mesh");
+        var large = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(overThreshold, int.MaxValue, chunk: 777), "large.bin", "application/octet-stream");
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.GreaterThan(shards), "the large file went to the mesh");
+
+        var storedSmall = (await _alice.GetMessageAsync(small.MessageId))!.Attachments.Single();
+        var storedLarge = (await _alice.GetMessageAsync(large.MessageId))!.Attachments.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(storedSmall.IsInline, Is.True);
+            Assert.That(storedSmall.Content, Is.EqualTo(atThreshold));
+            Assert.That(storedSmall.Cid, Is.Null);
+            Assert.That(storedSmall.Size, Is.EqualTo(threshold));
+            Assert.That(storedSmall.Sha256, Is.EqualTo(SHA256.HashData(atThreshold)));
+            Assert.That(storedLarge.IsInline, Is.False);
+            Assert.That(storedLarge.Content, Is.Null);
+            Assert.That(storedLarge.Cid, Is.Not.Null);
+            Assert.That(storedLarge.Size, Is.EqualTo(threshold + 1));
+            Assert.That(storedLarge.Sha256, Is.EqualTo(SHA256.HashData(overThreshold)));
+        });
+
+        // Bob receives both messages and opens them through his own node, byte for byte.
+        using var bobKey = OwnerKey.Create(2048);
+        var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
+        foreach (var sent in new[] { small, large })
+        {
+            var saved = await _alice.GetMessageAsync(sent.MessageId);
+            await _bob.SaveMessageAsync(saved! with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered });
+        }
+        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(small.MessageId)), Is.EqualTo(atThreshold));
+        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(large.MessageId)), Is.EqualTo(overThreshold));
+    }
+
+    [Test]
+    public async Task A_threshold_of_zero_sends_even_a_one_byte_file_to_the_mesh()
+    {
+        var shards = await SdkMesh.StoredShardsAsync();
+        var sent = await Alice(options: new AttachmentServiceOptions { SenderId = "alice", MaxInlineSize = 0 })
+            .SendAttachmentAsync("alice-bob", new MemoryStream([42]), "one.bin", "application/octet-stream");
+        Assert.That(sent.Attachments.Single().IsInline, Is.False);
+        Assert.That(await SdkMesh.StoredShardsAsync(), Is.GreaterThan(shards));
+        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId)), Is.EqualTo(new byte[] { 42 }));
+    }
+
+    [Test]
+    public void A_threshold_outside_its_range_is_refused()
+    {
+        Assert.That(() => Alice(options: new AttachmentServiceOptions { MaxInlineSize = -1 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("MaxInlineSize"));
+        Assert.That(() => Alice(options: new AttachmentServiceOptions { MaxInlineSize = AttachmentServiceOptions.MaxInlineSizeLimit + 1 }),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("MaxInlineSize"));
+    }
+
+    [Test]
+    public async Task Inline_content_that_does_not_match_its_hash_fails_the_read()
+    {
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(5000, 13)), "a.bin", "application/octet-stream");
+        var attachment = sent.Attachments.Single();
+        var tampered = (byte[])attachment.Content!.Clone();
+        tampered[4321] ^= 1;
+        var stream = await Alice().OpenAsync(attachment with { Content = tampered });
+        Assert.That(() => MeshTestData.ReadAllAsync(stream), Throws.InstanceOf<IntegrityException>());
+    }
+
     /// <summary>Reports synchronously, so a test sees every report before the call returns.</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {

@@ -1,7 +1,10 @@
 namespace ZenTalk.Sdk.Tests.Sdk;
 
-/// <summary>A source that yields <c>failAfter</c> bytes and then fails like a broken disk or socket would.</summary>
-internal sealed class FailingStream(byte[] data, int failAfter) : Stream
+/// <summary>
+/// A non-seekable source that yields <c>failAfter</c> bytes and then fails like a broken disk or socket would
+/// (<see cref="int.MaxValue"/>: never), handing out at most <c>chunk</c> bytes per read.
+/// </summary>
+internal sealed class FailingStream(byte[] data, int failAfter, int chunk = int.MaxValue) : Stream
 {
     private int _position;
 
@@ -19,7 +22,7 @@ internal sealed class FailingStream(byte[] data, int failAfter) : Stream
         {
             throw new IOException("The source failed mid-read.");
         }
-        var n = Math.Min(buffer.Length, Math.Min(failAfter, data.Length) - _position);
+        var n = Math.Min(Math.Min(buffer.Length, chunk), Math.Min(failAfter, data.Length) - _position);
         data.AsSpan(_position, n).CopyTo(buffer);
         _position += n;
         return n;

@@ -11,8 +11,12 @@ public sealed class BackupTests : StoreTestBase
         await store.UpsertContactAsync(new Contact { ContactId = "alice", DisplayName = "Alice", PublicKey = [9, 9] });
         await store.SaveMessagesAsync(Enumerable.Range(0, 120).Select(i => Msg($"m{i}", $"c{i % 4}", Start.AddSeconds(i), $"message number {i} 🎉") with
         {
-            Attachments = i % 10 == 0 ? [new Attachment { Cid = $"cid{i}", ContentKey = [(byte)i, 1], FileName = $"f{i}.png", Size = i, Sha256 = new byte[32] }] : [],
+            Attachments = i % 10 == 0 ? [new Attachment { Cid = $"cid{i}", ContentKey = [(byte)i, 1], FileName = $"f{i}.png", Size = i, Sha256 = new byte[32] }]
+                : i % 10 == 5 ? [InlineAttachment.Of($"n{i}.txt", [(byte)i, 2, 3])] : [],
+            RecipientIds = i % 3 == 0 ? ["bob", "carol"] : i % 3 == 1 ? ["bob"] : [],
         }));
+        await store.SetSettingStringAsync("theme", "dark");
+        await store.SetSettingAsync("cache:avatar", new byte[] { 7, 8 }, TimeSpan.FromHours(1));
         await store.SetConversationPinnedAsync("c2", true);
         await store.MarkConversationReadAsync("c1");
         await store.DeleteMessageAsync("m7");
@@ -38,12 +42,14 @@ public sealed class BackupTests : StoreTestBase
         Assert.That((await actual.ListContactsAsync()).Select(x => (x.ContactId, x.DisplayName, x.AddedAt, Convert.ToHexString(x.PublicKey ?? []))),
             Is.EqualTo((await expected.ListContactsAsync()).Select(x => (x.ContactId, x.DisplayName, x.AddedAt, Convert.ToHexString(x.PublicKey ?? [])))));
         Assert.That(await actual.GetRelayStatsAsync(), Is.EqualTo(await expected.GetRelayStatsAsync()));
+        Assert.That(await actual.GetSettingStringAsync("theme"), Is.EqualTo(await expected.GetSettingStringAsync("theme")));
+        Assert.That(await actual.GetSettingAsync("cache:avatar"), Is.EqualTo(await expected.GetSettingAsync("cache:avatar")));
         Assert.That((await actual.SearchMessagesAsync("number")).Items.Select(Describe), Is.EqualTo((await expected.SearchMessagesAsync("number")).Items.Select(Describe)));
     }
 
     private static string Describe(Message m) =>
-        $"{m.MessageId}|{m.ConversationId}|{m.SenderId}|{m.SentAt:O}|{m.Body}|{m.Status}|{m.DeletedAt:O}|" +
-        string.Join(",", m.Attachments.Select(a => $"{a.Cid}:{Convert.ToHexString(a.ContentKey)}:{a.FileName}:{a.Size}"));
+        $"{m.MessageId}|{m.ConversationId}|{m.SenderId}|{m.SentAt:O}|{m.Body}|{m.Status}|{m.DeletedAt:O}|{string.Join(",", m.RecipientIds)}|" +
+        string.Join(",", m.Attachments.Select(a => $"{a.Cid}:{Convert.ToHexString(a.ContentKey ?? [])}:{Convert.ToHexString(a.Content ?? [])}:{a.FileName}:{a.Size}"));
 
     [Test]
     public async Task Restore_of_a_backup_equals_the_source()

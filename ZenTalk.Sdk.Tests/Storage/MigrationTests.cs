@@ -43,7 +43,7 @@ public sealed class MigrationTests : StoreTestBase
 
         var store = await OpenAsync(path);
 
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(5));
+        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
         Assert.That((await store.SearchMessagesAsync("legacy")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "old2", "old1" }));
         Assert.That((await store.GetMessagesAsync("c1")).Items, Has.Count.EqualTo(2));
         Assert.That(await store.CountUnreadAsync("c1"), Is.EqualTo(2));
@@ -58,7 +58,7 @@ public sealed class MigrationTests : StoreTestBase
         var path = Path.Combine(Directory, "v2.db");
         SqliteMessageStore.CreateAtSchemaVersion(path, 2);
         var store = await OpenAsync(path);
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(5));
+        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
         Assert.That(await store.EnqueueRelayAsync("e1", "bob", new byte[] { 1 }, TimeSpan.FromHours(1)), Is.True);
     }
 
@@ -81,7 +81,7 @@ public sealed class MigrationTests : StoreTestBase
         Assert.That(await store.SaveMessagesAsync([Msg("b1", "c1", Start.AddMinutes(1), "pelican batch one"), Msg("b2", "c2", Start.AddMinutes(2), "pelican batch two")]), Is.EqualTo(2));
         Assert.That(await store.SaveMessageAsync(Msg("s1", "c1", Start.AddMinutes(3), "pelican single")), Is.True);
 
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(5));
+        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
         Assert.That((await store.SearchMessagesAsync("pelican")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "s1", "b2", "b1", "old1" }));
         Assert.That(await store.CountUnreadAsync("c1"), Is.EqualTo(3));
         Execute(path, "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')");
@@ -97,7 +97,7 @@ public sealed class MigrationTests : StoreTestBase
         var error = Assert.ThrowsAsync<SchemaVersionException>(() => SqliteMessageStore.OpenAsync(StorePath, Options()));
 
         Assert.That(error!.FoundVersion, Is.EqualTo(99));
-        Assert.That(error.SupportedVersion, Is.EqualTo(5));
+        Assert.That(error.SupportedVersion, Is.EqualTo(6));
         Assert.That(error.Message, Does.Contain("Upgrade"));
         Assert.That(Scalar(StorePath, "PRAGMA user_version"), Is.EqualTo(99));
         Assert.That(Scalar(StorePath, "SELECT count(*) FROM messages"), Is.EqualTo(1));

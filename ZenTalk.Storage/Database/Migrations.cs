@@ -150,6 +150,41 @@ internal static class Migrations
             INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
         END;
         """,
+
+        // 6: explicit recipients (a JSON array of ids, NULL for none), attachments kept inline (small files stay in
+        // the store: a reference has a CID and key, an inline attachment its bytes, never both), and the settings
+        // store (values as bytes; expires_at NULL for a setting, Unix ms for a cache entry).
+        """
+        ALTER TABLE messages ADD COLUMN recipients TEXT;
+
+        CREATE TABLE attachments_new (
+            id INTEGER PRIMARY KEY,
+            message_key INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            conversation_id TEXT NOT NULL,
+            cid TEXT,
+            content_key BLOB,
+            file_name TEXT NOT NULL,
+            mime_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 BLOB NOT NULL,
+            content BLOB,
+            CHECK ((cid IS NULL) = (content_key IS NULL) AND (cid IS NULL) <> (content IS NULL))
+        );
+        INSERT INTO attachments_new (id, message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256)
+            SELECT id, message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256 FROM attachments;
+        DROP TABLE attachments;
+        ALTER TABLE attachments_new RENAME TO attachments;
+        CREATE INDEX ix_attachments_message ON attachments (message_key, ordinal);
+        CREATE INDEX ix_attachments_conversation ON attachments (conversation_id, message_key);
+
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value BLOB NOT NULL,
+            expires_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_settings_expires ON settings (expires_at) WHERE expires_at IS NOT NULL;
+        """,
     ];
 
     public static int LatestVersion => Steps.Count;

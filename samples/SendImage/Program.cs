@@ -67,7 +67,7 @@ try
     Done($"message {sent.MessageId[..8]}… saved in Alice's store; attachment CID {attachment.Cid}");
 
     Console.WriteLine("4. Where the shards went");
-    var status = await aliceNode.Store.GetStatusAsync(ZenTalk.MeshStorage.Format.Cid.Parse(attachment.Cid));
+    var status = await aliceNode.Store.GetStatusAsync(ZenTalk.MeshStorage.Format.Cid.Parse(attachment.Cid!)); // a file this size goes to the mesh, so it has a CID
     var nodeIndex = mesh.Nodes.Select((n, i) => (n.Id, i)).ToDictionary(p => p.Id, p => p.i);
     foreach (var segment in status.Segments)
     {
