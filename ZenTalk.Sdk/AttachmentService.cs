@@ -194,7 +194,8 @@ public sealed class AttachmentService
     /// <param name="attachmentIndex">Which of the message's attachments, from 0.</param>
     /// <param name="cancellationToken">Cancels opening; reads take their own tokens.</param>
     /// <returns>A non-seekable stream of the file. Reading to its end without an exception means every byte matched.</returns>
-    /// <exception cref="ArgumentException">The message is unknown, deleted, or has no such attachment.</exception>
+    /// <exception cref="MessageNotFoundException">The store has no message <paramref name="messageId"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The message (or its tombstone) has no attachment at <paramref name="attachmentIndex"/>.</exception>
     /// <exception cref="ShardsUnavailableException">The file cannot be found in the mesh.</exception>
     /// <exception cref="IntegrityException">The data fails authentication or does not match the recorded SHA-256 (thrown by reads).</exception>
     public async Task<Stream> OpenAttachmentAsync(string messageId, int attachmentIndex = 0, CancellationToken cancellationToken = default)
@@ -202,18 +203,17 @@ public sealed class AttachmentService
         ArgumentException.ThrowIfNullOrWhiteSpace(messageId);
         ArgumentOutOfRangeException.ThrowIfNegative(attachmentIndex);
         var message = await _store.GetMessageAsync(messageId, cancellationToken).ConfigureAwait(false)
-            ?? throw new ArgumentException($"No message '{messageId}' in the store.", nameof(messageId));
+            ?? throw new MessageNotFoundException(messageId);
         if (attachmentIndex >= message.Attachments.Count)
         {
-            throw new ArgumentException(
-                $"Message '{messageId}' has {message.Attachments.Count} attachment(s); there is none at index {attachmentIndex}.",
-                nameof(attachmentIndex));
+            throw new ArgumentOutOfRangeException(nameof(attachmentIndex), attachmentIndex,
+                $"Message '{messageId}' has {message.Attachments.Count} attachment(s); there is none at index {attachmentIndex}.");
         }
         return await OpenAsync(message.Attachments[attachmentIndex], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Opens an attachment (e.g. from <see cref="IMessageStore.GetConversationAttachmentsAsync"/>) for reading: an
+    /// Opens an attachment (e.g. from <see cref="IAttachmentRepository.GetConversationAttachmentsAsync"/>) for reading: an
     /// inline one from the message store, a reference from the mesh.
     /// </summary>
     /// <param name="attachment">The attachment as stored with its message.</param>

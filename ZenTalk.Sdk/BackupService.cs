@@ -9,7 +9,7 @@ namespace ZenTalk.Sdk;
 
 /// <summary>
 /// Backs a message store up to the mesh and restores it on another device: a consistent snapshot of the store
-/// (<see cref="IMessageStore.BackupAsync"/>) is encrypted and stored in the mesh like any file; the CID and key are
+/// (<see cref="IMessageStoreBackup.BackupAsync"/>) is encrypted and stored in the mesh like any file; the CID and key are
 /// all that is needed to get it back.
 /// </summary>
 /// <remarks>Safe to use from many threads at once. The service does not own the mesh.</remarks>

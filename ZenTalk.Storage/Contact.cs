@@ -1,7 +1,7 @@
 namespace ZenTalk.Storage;
 
 /// <summary>
-/// A contact. <see cref="IMessageStore.UpsertContactAsync"/> takes <see cref="ContactId"/>,
+/// A contact. <see cref="IContactRepository.UpsertContactAsync"/> takes <see cref="ContactId"/>,
 /// <see cref="DisplayName"/> and <see cref="PublicKey"/>; the other fields are managed by the store.
 /// </summary>
 public sealed record Contact

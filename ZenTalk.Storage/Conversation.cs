@@ -29,7 +29,7 @@ public sealed record Conversation
     /// <summary>Incoming messages not yet read (deleted ones and ones from blocked contacts do not count).</summary>
     public int UnreadCount { get; init; }
 
-    /// <summary>Pinned conversations come first in <see cref="IMessageStore.ListConversationsAsync"/>.</summary>
+    /// <summary>Pinned conversations come first in <see cref="IConversationRepository.ListConversationsAsync"/>.</summary>
     public bool IsPinned { get; init; }
 
     /// <summary>Whether notifications are muted (stored for the UI; the store does not act on it).</summary>

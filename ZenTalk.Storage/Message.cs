@@ -1,7 +1,7 @@
 namespace ZenTalk.Storage;
 
 /// <summary>
-/// A chat message. Build one with the sender's fields and pass it to <see cref="IMessageStore.SaveMessageAsync"/>;
+/// A chat message. Build one with the sender's fields and pass it to <see cref="IMessageRepository.SaveMessageAsync"/>;
 /// messages read back also carry the store-managed fields (<see cref="EditedAt"/>, <see cref="DeletedAt"/>,
 /// <see cref="IsFromBlockedContact"/>), which are ignored on save.
 /// </summary>
@@ -50,11 +50,11 @@ public sealed record Message
     /// <summary>Media references (mesh CID, content key, metadata) sent with the message. Default: none.</summary>
     public IReadOnlyList<Attachment> Attachments { get; init; } = [];
 
-    /// <summary>When the body was last edited; set by <see cref="IMessageStore.EditMessageAsync"/>.</summary>
+    /// <summary>When the body was last edited; set by <see cref="IMessageRepository.EditMessageAsync"/>.</summary>
     public DateTimeOffset? EditedAt { get; init; }
 
     /// <summary>
-    /// When the message was deleted; set by <see cref="IMessageStore.DeleteMessageAsync"/>. A deleted message is a
+    /// When the message was deleted; set by <see cref="IMessageRepository.DeleteMessageAsync"/>. A deleted message is a
     /// tombstone: ids, conversation, sender and times are kept for sync, body and attachments are gone.
     /// </summary>
     public DateTimeOffset? DeletedAt { get; init; }

@@ -1,6 +1,6 @@
 namespace ZenTalk.Storage;
 
-/// <summary>What <see cref="IMessageStore.FailRelayAsync"/> did with the envelope.</summary>
+/// <summary>What <see cref="IRelayQueue.FailRelayAsync"/> did with the envelope.</summary>
 public enum RelayFailOutcome
 {
     /// <summary>No pending envelope has that id (already acknowledged, purged or dead-lettered).</summary>

@@ -22,7 +22,13 @@ public sealed partial class SqliteMessageStore
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                list.Add(new ConversationAttachment(reader.GetString(0), reader.GetString(1), FromUnixMs(reader.GetInt64(2)), ReadAttachment(reader, 3)));
+                list.Add(new ConversationAttachment
+                {
+                    MessageId = reader.GetString(0),
+                    SenderId = reader.GetString(1),
+                    SentAt = FromUnixMs(reader.GetInt64(2)),
+                    Attachment = ReadAttachment(reader, 3),
+                });
             }
             return list;
         }, cancellationToken);

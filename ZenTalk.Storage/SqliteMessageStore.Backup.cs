@@ -45,7 +45,7 @@ public sealed partial class SqliteMessageStore
                 return 0;
             }, cancellationToken, transaction: false).ConfigureAwait(false);
             await BackupFormat.WriteAsync(snapshot, Migrations.LatestVersion, destination, cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Message store backed up ({Bytes} bytes of database)", new FileInfo(snapshot).Length);
+            _logger.BackedUp(new FileInfo(snapshot).Length);
         }
         finally
         {

@@ -70,7 +70,7 @@ public sealed partial class SqliteMessageStore
                 items.Add(ReadConversation(reader));
                 last = (reader.GetInt64(9) != 0, reader.GetInt64(3), reader.GetInt64(0));
             }
-            return new Page<Conversation>(items, next);
+            return new Page<Conversation> { Items = items, NextCursor = next };
         }, cancellationToken);
     }
 

@@ -397,7 +397,7 @@ public sealed partial class SqliteMessageStore
         {
             items[i] = rows[i].Message;
         }
-        return new Page<Message>(items, more ? Cursor.FromKey(rows[limit - 1].Key) : null);
+        return new Page<Message> { Items = items, NextCursor = more ? Cursor.FromKey(rows[limit - 1].Key) : null };
     }
 
     /// <summary>

@@ -103,14 +103,16 @@ public sealed partial class SqliteMessageStore
             {
                 while (reader.Read())
                 {
-                    rows.Add((reader.GetInt64(0), new RelayItem(
-                        reader.GetString(1),
-                        reader.GetString(2),
-                        (byte[])reader.GetValue(3),
-                        reader.GetInt32(4),
-                        FromUnixMs(reader.GetInt64(5)),
-                        FromUnixMs(Math.Min(reader.GetInt64(6), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())),
-                        FromUnixMs(Math.Min(until, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())))));
+                    rows.Add((reader.GetInt64(0), new RelayItem
+                    {
+                        EnvelopeId = reader.GetString(1),
+                        RecipientId = reader.GetString(2),
+                        Envelope = (byte[])reader.GetValue(3),
+                        Attempts = reader.GetInt32(4),
+                        EnqueuedAt = FromUnixMs(reader.GetInt64(5)),
+                        ExpiresAt = FromUnixMs(Math.Min(reader.GetInt64(6), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())),
+                        LeasedUntil = FromUnixMs(Math.Min(until, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())),
+                    }));
                 }
             }
             rows.Sort((a, b) => a.Id.CompareTo(b.Id));
@@ -197,11 +199,13 @@ public sealed partial class SqliteMessageStore
                 .Bind("@recipient_id", recipientId);
             using var reader = command.ExecuteReader();
             reader.Read();
-            return new RelayQueueStats(
-                reader.GetInt64(0),
-                reader.GetInt64(1),
-                reader.GetNullableInt64(2) is { } oldest ? FromUnixMs(oldest) : null,
-                reader.GetInt64(3));
+            return new RelayQueueStats
+            {
+                Count = reader.GetInt64(0),
+                Bytes = reader.GetInt64(1),
+                OldestEnqueuedAt = reader.GetNullableInt64(2) is { } oldest ? FromUnixMs(oldest) : null,
+                DeadLettered = reader.GetInt64(3),
+            };
         }, cancellationToken);
     }
 }

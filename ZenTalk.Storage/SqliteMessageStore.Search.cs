@@ -19,7 +19,7 @@ public sealed partial class SqliteMessageStore
         var match = ToMatchExpression(query);
         if (match is null)
         {
-            return Task.FromResult(new Page<Message>([], null));
+            return Task.FromResult(new Page<Message> { Items = [] });
         }
         return SearchCoreAsync(match, conversationId, limit, before, cancellationToken);
     }

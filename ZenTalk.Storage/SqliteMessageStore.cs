@@ -15,7 +15,7 @@ namespace ZenTalk.Storage;
 /// Open with <see cref="OpenAsync"/> (a file) or <see cref="OpenInMemoryAsync"/> (tests, throw-away data).
 /// One store instance per file: two instances on the same file work but contend on SQLite's file lock.
 /// </remarks>
-public sealed partial class SqliteMessageStore : IMessageStore
+public sealed partial class SqliteMessageStore : IMessageStore, IRelayQueue
 {
     private const int MaxPageSize = 1000;
 
@@ -133,7 +133,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             var from = Migrations.Apply(writer, Migrations.LatestVersion);
             if (from != Migrations.LatestVersion)
             {
-                logger.LogInformation("Message store {Path} upgraded from schema version {From} to {To}", fullPath, from, Migrations.LatestVersion);
+                logger.SchemaUpgraded(fullPath, from, Migrations.LatestVersion);
             }
             if (options.VerifyIntegrityOnOpen)
             {
@@ -279,7 +279,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         catch (SqliteException e)
         {
             _writer.Rollback();
-            _logger.LogWarning(e, "Could not index the last saved messages on close; the next open will");
+            _logger.IndexOnCloseFailed(e);
         }
     }
 

@@ -168,7 +168,6 @@ public class AttachmentServiceTests
             Assert.That(() => Alice().SendAttachmentAsync(" ", content, "a", "b"), Throws.ArgumentException.With.Property("ParamName").EqualTo("conversationId"));
             Assert.That(() => Alice().SendAttachmentAsync("c", content, "dir/a.png", "image/png"), Throws.ArgumentException.With.Property("ParamName").EqualTo("fileName"));
             Assert.That(() => Alice().SendAttachmentAsync("c", content, "a.png", ""), Throws.ArgumentException.With.Property("ParamName").EqualTo("mimeType"));
-            Assert.That(() => Alice().OpenAttachmentAsync("no-such-message"), Throws.ArgumentException.With.Property("ParamName").EqualTo("messageId"));
             Assert.That(() => Alice().OpenAsync(new Attachment { Cid = "not-a-cid", ContentKey = new byte[32], FileName = "a", Size = 1, Sha256 = new byte[32] }),
                 Throws.ArgumentException.With.Property("ParamName").EqualTo("attachment"));
         });
@@ -179,7 +178,16 @@ public class AttachmentServiceTests
     public async Task Asking_for_an_attachment_index_the_message_does_not_have_is_refused()
     {
         var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream([1, 2, 3]), "a.bin", "application/octet-stream");
-        Assert.That(() => Alice().OpenAttachmentAsync(sent.MessageId, 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("attachmentIndex"));
+        Assert.That(() => Alice().OpenAttachmentAsync(sent.MessageId, 1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("attachmentIndex"));
+    }
+
+    [Test]
+    public void Opening_an_attachment_of_an_unknown_message_names_the_message()
+    {
+        var error = Assert.ThrowsAsync<MessageNotFoundException>(() => Alice().OpenAttachmentAsync("no-such-message"));
+        Assert.That(error!.MessageId, Is.EqualTo("no-such-message"));
+        Assert.That(error, Is.InstanceOf<MessageStoreException>());
+        Assert.That(error.Message, Does.Contain("no-such-message"));
     }
 
     [TestCase(AttachmentServiceOptions.DefaultMaxInlineSize)]

@@ -171,13 +171,13 @@ public sealed class RelayQueueTests : StoreTestBase
     [Test]
     public async Task Stats_report_count_bytes_and_oldest()
     {
-        Assert.That(await Store.GetRelayStatsAsync(), Is.EqualTo(new RelayQueueStats(0, 0, null, 0)));
+        Assert.That(await Store.GetRelayStatsAsync(), Is.EqualTo(new RelayQueueStats()));
         await Store.EnqueueRelayAsync("e1", "bob", new byte[5], Day);
         Clock.Advance(TimeSpan.FromSeconds(10));
         await Store.EnqueueRelayAsync("e2", "carol", new byte[7], Day);
 
-        Assert.That(await Store.GetRelayStatsAsync(), Is.EqualTo(new RelayQueueStats(2, 12, Start, 0)));
-        Assert.That(await Store.GetRelayStatsAsync("carol"), Is.EqualTo(new RelayQueueStats(1, 7, Start.AddSeconds(10), 0)));
+        Assert.That(await Store.GetRelayStatsAsync(), Is.EqualTo(new RelayQueueStats { Count = 2, Bytes = 12, OldestEnqueuedAt = Start }));
+        Assert.That(await Store.GetRelayStatsAsync("carol"), Is.EqualTo(new RelayQueueStats { Count = 1, Bytes = 7, OldestEnqueuedAt = Start.AddSeconds(10) }));
     }
 
     [Test]
