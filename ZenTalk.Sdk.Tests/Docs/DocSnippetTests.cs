@@ -14,12 +14,8 @@ public class DocSnippetTests
     [CancelAfter(300_000)]
     public async Task Every_csharp_block_of_the_readme_and_docs_compiles_against_the_packages(CancellationToken cancellationToken)
     {
-        var root = RepositoryRoot();
-        var pages = new[] { Path.Combine(root, "README.md") }
-            .Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md").Order(StringComparer.Ordinal));
-        var snippets = pages
-            .SelectMany(p => DocSnippets.Extract(Path.GetRelativePath(root, p).Replace('\\', '/'), File.ReadAllText(p)))
-            .ToList();
+        var root = DocPages.RepositoryRoot();
+        var snippets = DocPages.All(root).SelectMany(p => DocSnippets.Extract(DocPages.Name(root, p), File.ReadAllText(p))).ToList();
         var compiled = snippets.Where(s => s.SkipReason is null).ToList();
         foreach (var skipped in snippets.Where(s => s.SkipReason is not null))
             TestContext.Out.WriteLine($"skipped {skipped.Page}:{skipped.FenceLine}: {skipped.SkipReason}");
@@ -87,13 +83,5 @@ public class DocSnippetTests
             TestContext.Out.WriteLine($"dotnet build of {snippets.Count} snippets: {watch.Elapsed.TotalSeconds:F1} s");
             if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
         }
-    }
-
-    /// <summary>The checkout the test was built from: the directory above the test's output holding the solution.</summary>
-    internal static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "ZenTalk.Sdk.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException($"no ZenTalk.Sdk.sln above {AppContext.BaseDirectory}");
     }
 }
