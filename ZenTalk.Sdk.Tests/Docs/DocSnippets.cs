@@ -149,13 +149,7 @@ internal static partial class DocSnippets
         for (var i = 0; i < snippets.Count; i++)
             await File.WriteAllTextAsync(Path.Combine(workDirectory, $"Snippet{i:D3}.cs"), ToSource(snippets[i]), cancellationToken);
 
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workDirectory };
         foreach (var argument in new[]
                  {
                      "build", "DocSnippets.csproj", "-nologo", "-v:q", "-clp:NoSummary",
@@ -175,29 +169,7 @@ internal static partial class DocSnippets
         // Without this the CLI looks for workload updates, which inside a network namespace costs seconds to minutes.
         psi.Environment["DOTNET_CLI_WORKLOAD_UPDATE_NOTIFY_DISABLE"] = "1";
 
-        var output = new StringBuilder();
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet build");
-        DataReceivedEventHandler collect = (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (output) output.AppendLine(e.Data);
-        };
-        process.OutputDataReceived += collect;
-        process.ErrorDataReceived += collect;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-        }
-
-        string text;
-        lock (output) text = output.ToString();
+        var (exitCode, text) = await ChildProcess.RunAsync(psi, echo: false, cancellationToken);
         var diagnostics = text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Where(l => l.Contains(": error ", StringComparison.Ordinal) || l.Contains(": warning ", StringComparison.Ordinal))
             // The compiler roots the pages' paths in the project directory and MSBuild appends the project: the page and
@@ -205,8 +177,8 @@ internal static partial class DocSnippets
             .Select(l => Regex.Replace(l, @"\s*\[[^\]]*\.csproj\]$", "").Replace(workDirectory + Path.DirectorySeparatorChar, ""))
             .Distinct()
             .ToList();
-        if (process.ExitCode != 0 && diagnostics.Count == 0)
-            diagnostics.Add($"dotnet build exited with {process.ExitCode} and no compiler diagnostic");
+        if (exitCode != 0 && diagnostics.Count == 0)
+            diagnostics.Add($"dotnet build exited with {exitCode} and no compiler diagnostic");
         return (diagnostics, text);
     }
 }

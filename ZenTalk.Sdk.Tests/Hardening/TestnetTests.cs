@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace ZenTalk.Sdk.Tests.Hardening;
 
@@ -24,39 +23,15 @@ public class TestnetTests
             Assert.Ignore(missing);
         }
 
-        var output = new StringBuilder();
-        var psi = new ProcessStartInfo("dotnet", [TestnetPath, "ci"]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the testnet");
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (output) output.AppendLine(e.Data);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (output) output.AppendLine("stderr: " + e.Data);
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        finally
-        {
-            // The testnet's nodes and namespaces end with it: they stop when their standard input closes.
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            TestContext.Out.WriteLine(output.ToString());
-        }
+        // The testnet's nodes and namespaces end with it: they stop when their standard input closes.
+        var (exitCode, output) = await ChildProcess.RunAsync(new ProcessStartInfo("dotnet", [TestnetPath, "ci"]), echo: true, cancellationToken);
 
-        var lines = output.ToString().Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var lines = output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines.Where(l => l.StartsWith("check ", StringComparison.Ordinal) && !l.Contains(": ok", StringComparison.Ordinal)), Is.Empty,
             "every check of the run holds");
         Assert.That(lines.Count(l => l.StartsWith("check ", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(12), "every check ran");
         Assert.That(lines.Last(l => l.StartsWith("testnet: ", StringComparison.Ordinal)), Does.EndWith(" 0 failed"));
-        Assert.That(process.ExitCode, Is.Zero);
+        Assert.That(exitCode, Is.Zero);
     }
 
     /// <summary>Why the testnet cannot run here, or null.</summary>
