@@ -157,26 +157,12 @@ public readonly struct NodeId : IEquatable<NodeId>, IComparable<NodeId>
 
     /// <summary>The id as 52 lowercase base32 characters (RFC 4648 alphabet, no padding), safe in DNS labels.</summary>
     /// <returns>The base32 text.</returns>
-    public string ToBase32()
+    public string ToBase32() => string.Create(Base32.EncodedLength(Size), this, static (chars, id) =>
     {
-        Span<byte> b = stackalloc byte[Size];
-        WriteTo(b);
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-        Span<char> chars = stackalloc char[52];
-        int bits = 0, value = 0, n = 0;
-        foreach (byte x in b)
-        {
-            value = (value << 8) | x;
-            bits += 8;
-            while (bits >= 5)
-            {
-                chars[n++] = alphabet[(value >> (bits - 5)) & 31];
-                bits -= 5;
-            }
-        }
-        if (bits > 0) chars[n++] = alphabet[(value << (5 - bits)) & 31];
-        return new string(chars[..n]);
-    }
+        Span<byte> bytes = stackalloc byte[Size];
+        id.WriteTo(bytes);
+        Base32.Encode(bytes, chars);
+    });
 
     /// <summary>Parses the hex (64 digits) or base32 (52 characters) form, case-insensitively.</summary>
     /// <param name="text">The text to parse.</param>
@@ -206,29 +192,12 @@ public readonly struct NodeId : IEquatable<NodeId>, IComparable<NodeId>
             id = new NodeId(b);
             return true;
         }
-        if (text.Length == 52)
+        if (Base32.TryDecode(text, b, ignoreCase: true))
         {
-            int bits = 0, value = 0, n = 0;
-            for (int i = 0; i < text.Length; i++)
-            {
-                char c = char.ToLowerInvariant(text[i]);
-                int v = c is >= 'a' and <= 'z' ? c - 'a' : c is >= '2' and <= '7' ? c - '2' + 26 : -1;
-                if (v < 0) return false;
-                value = (value << 5) | v;
-                bits += 5;
-                if (bits >= 8)
-                {
-                    if (n == Size) return false;
-                    b[n++] = (byte)(value >> (bits - 8));
-                    bits -= 8;
-                }
-                value &= (1 << bits) - 1;
-            }
-            // 52 * 5 = 260 bits: the 4 trailing bits must be zero for the text to be canonical.
-            if (n != Size || value != 0) return false;
             id = new NodeId(b);
             return true;
         }
+
         return false;
     }
 

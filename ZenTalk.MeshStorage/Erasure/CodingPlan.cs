@@ -101,9 +101,6 @@ internal sealed unsafe class CodingPlan
 
     public ReedSolomonKernel Kernel { get; }
 
-    /// <summary>The coefficient of input <paramref name="input"/> in output <paramref name="output"/>.</summary>
-    public byte Coefficient(int output, int input) => _coefficients[output * Inputs + input];
-
     /// <summary>Overwrites <c>outputs[r][start .. end)</c> with row r of the matrix applied to the inputs.</summary>
     public void Run(byte** inputs, byte** outputs, nint start, nint end)
     {

@@ -31,9 +31,6 @@ internal static class KernelSelector
         _ => false,
     };
 
-    /// <summary>The kernels this CPU can run, fastest first (always ends with Scalar).</summary>
-    public static IReadOnlyList<ReedSolomonKernel> Supported() => Array.FindAll(Preference, IsSupported);
-
     /// <summary>Resolves <see cref="ReedSolomonKernel.Auto"/>; a forced kernel must be supported.</summary>
     /// <exception cref="ArgumentException">The CPU cannot run <paramref name="requested"/>.</exception>
     public static ReedSolomonKernel Resolve(ReedSolomonKernel requested)

@@ -23,15 +23,11 @@ public readonly struct Cid : IEquatable<Cid>
 
     private const string Prefix = "zt";
     private const int BinaryLength = 2 + Sha256Hash.Size;
-    private const int Base32Length = ((BinaryLength * 8) + 4) / 5; // 55
-    private const int TextLength = 2 + Base32Length;              // 57
-    private const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+    private const int TextLength = 57; // "zt" + the 55 base32 characters of BinaryLength bytes
 
     private readonly Sha256Hash _digest;
 
     private Cid(Sha256Hash digest) => _digest = digest;
-
-    internal Sha256Hash Digest => _digest;
 
     /// <summary>The CID of the given manifest bytes.</summary>
     internal static Cid Compute(ReadOnlySpan<byte> manifestBytes) => new(Sha256Hash.Compute(manifestBytes));
@@ -78,34 +74,7 @@ public readonly struct Cid : IEquatable<Cid>
         }
 
         Span<byte> bytes = stackalloc byte[BinaryLength];
-        var buffer = 0;
-        var bits = 0;
-        var written = 0;
-        foreach (var c in text[Prefix.Length..])
-        {
-            int value = c switch
-            {
-                >= 'a' and <= 'z' => c - 'a',
-                >= '2' and <= '7' => c - '2' + 26,
-                _ => -1,
-            };
-            if (value < 0)
-            {
-                return false;
-            }
-
-            buffer = (buffer << 5) | value;
-            bits += 5;
-            if (bits >= 8)
-            {
-                bits -= 8;
-                bytes[written++] = (byte)(buffer >> bits);
-                buffer &= (1 << bits) - 1;
-            }
-        }
-
-        // The 3 leftover bits must be zero: otherwise two texts would name the same CID.
-        if (written != BinaryLength || buffer != 0 || bytes[0] != Version || bytes[1] != Sha256Id)
+        if (!Base32.TryDecode(text[Prefix.Length..], bytes, ignoreCase: false) || bytes[0] != Version || bytes[1] != Sha256Id)
         {
             return false;
         }
@@ -118,34 +87,14 @@ public readonly struct Cid : IEquatable<Cid>
     /// <returns>The CID as text.</returns>
     public override string ToString()
     {
-        Span<byte> bytes = stackalloc byte[BinaryLength];
-        bytes[0] = Version;
-        bytes[1] = Sha256Id;
-        _digest.CopyTo(bytes[2..]);
-        return string.Create(TextLength, bytes.ToArray(), static (chars, data) =>
+        return string.Create(TextLength, _digest, static (chars, digest) =>
         {
-            chars[0] = 'z';
-            chars[1] = 't';
-            var o = 2;
-            var buffer = 0;
-            var bits = 0;
-            foreach (var b in data)
-            {
-                buffer = (buffer << 8) | b;
-                bits += 8;
-                while (bits >= 5)
-                {
-                    bits -= 5;
-                    chars[o++] = Alphabet[(buffer >> bits) & 31];
-                }
-
-                buffer &= (1 << bits) - 1;
-            }
-
-            if (bits > 0)
-            {
-                chars[o] = Alphabet[(buffer << (5 - bits)) & 31];
-            }
+            Span<byte> bytes = stackalloc byte[BinaryLength];
+            bytes[0] = Version;
+            bytes[1] = Sha256Id;
+            digest.CopyTo(bytes[2..]);
+            Prefix.CopyTo(chars);
+            Base32.Encode(bytes, chars[Prefix.Length..]);
         });
     }
 

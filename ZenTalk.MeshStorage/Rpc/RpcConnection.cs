@@ -104,9 +104,6 @@ internal sealed class RpcConnection : IAsyncDisposable
     /// <summary>Completes when the connection has closed and released its resources.</summary>
     public Task Completion => _completion.Task;
 
-    /// <summary>Why the connection closed (null for a clean close).</summary>
-    public Exception? CloseReason => _closeReason;
-
     /// <summary>Starts the loops of a dialer-side connection.</summary>
     public void StartDialer()
     {
