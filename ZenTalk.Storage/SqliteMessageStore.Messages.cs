@@ -144,7 +144,7 @@ public sealed partial class SqliteMessageStore
         Dictionary<string, bool>? blockedSenders = null;
         var conversations = new Dictionary<string, ConversationDelta>(StringComparer.Ordinal);
         var saved = 0;
-        // The insert trigger stands aside (schema steps 4 and 5): a batch indexes its rows itself, all at once,
+        // The insert trigger stands aside (messages_fts_batch, messages_fts_pending; see Migrations): a batch indexes its rows itself, all at once,
         // which is several times cheaper than the per-row trigger; a single save only records its key (in
         // InsertMessage), to be indexed later together with others.
         var single = batch.Count == 1;

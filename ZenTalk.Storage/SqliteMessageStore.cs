@@ -90,7 +90,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IRelayQueue
         var writer = StoreConnection.Open(connectionString, options, readOnly: false);
         try
         {
-            Migrations.Apply(writer, Migrations.LatestVersion);
+            Migrations.Apply(writer);
             // Reads share the writer connection: a private in-memory database has exactly one connection.
             return new SqliteMessageStore(writer, null, options, CreateLogger(options));
         }
@@ -130,7 +130,7 @@ public sealed partial class SqliteMessageStore : IMessageStore, IRelayQueue
         try
         {
             writer = StoreConnection.Open(writeConnectionString, options, readOnly: false);
-            var from = Migrations.Apply(writer, Migrations.LatestVersion);
+            var from = Migrations.Apply(writer);
             if (from != Migrations.LatestVersion)
             {
                 logger.SchemaUpgraded(fullPath, from, Migrations.LatestVersion);
@@ -161,14 +161,14 @@ public sealed partial class SqliteMessageStore : IMessageStore, IRelayQueue
         (ILogger?)options.LoggerFactory?.CreateLogger<SqliteMessageStore>() ?? NullLogger.Instance;
 
     /// <summary>
-    /// Creates a database file at an older schema version (steps 1..<paramref name="version"/> only), so tests
-    /// can check that <see cref="OpenAsync"/> upgrades files written by earlier releases.
+    /// Creates a database file at a schema version (steps 1..<paramref name="version"/>) without opening a store:
+    /// benchmarks fill it with raw inserts, tests back up a file of every released version.
     /// </summary>
     internal static void CreateAtSchemaVersion(string path, int version)
     {
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
         using var connection = StoreConnection.Open(connectionString, new MessageStoreOptions(), readOnly: false);
-        Migrations.Apply(connection, version);
+        Migrations.Apply(connection, Migrations.Steps, version);
     }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -1,11 +1,26 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using ZenTalk.Storage;
+using ZenTalk.Storage.Database;
 
 namespace ZenTalk.Sdk.Tests.Storage;
 
+/// <summary>
+/// The released history has one step, so the upgrade path is exercised with a synthetic step 2 defined only here:
+/// it is what a future release would append.
+/// </summary>
 public sealed class MigrationTests : StoreTestBase
 {
+    private static readonly IReadOnlyList<string> WithStep2 =
+    [
+        Migrations.Steps[0],
+        """
+        ALTER TABLE contacts ADD COLUMN nickname TEXT;
+        UPDATE contacts SET nickname = lower(display_name);
+        CREATE TABLE drafts (conversation_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+        """,
+    ];
+
     private static long Scalar(string path, string sql)
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
@@ -24,83 +39,81 @@ public sealed class MigrationTests : StoreTestBase
         command.ExecuteNonQuery();
     }
 
-    [Test]
-    public async Task A_version_1_file_with_messages_is_upgraded_and_its_messages_become_searchable()
+    private static int Upgrade(string path, IReadOnlyList<string> steps)
     {
-        var path = Path.Combine(Directory, "v1.db");
-        SqliteMessageStore.CreateAtSchemaVersion(path, 1);
+        using var connection = StoreConnection.Open($"Data Source={path};Pooling=False", new MessageStoreOptions(), readOnly: false);
+        return Migrations.Apply(connection, steps, steps.Count);
+    }
+
+    private async Task<string> VersionOneFileWithDataAsync()
+    {
+        await Store.UpsertContactAsync(new Contact { ContactId = "alice", DisplayName = "Alice" });
+        await Store.SaveMessagesAsync([Msg("m1", "c1", Start, "pelican one"), Msg("m2", "c1", Start.AddSeconds(1), "pelican two")]);
+        await Store.SetSettingStringAsync("theme", "dark");
+        await Store.DisposeAsync();
+        Assert.That(Scalar(StorePath, "PRAGMA user_version"), Is.EqualTo(1));
+        return StorePath;
+    }
+
+    [Test]
+    public void A_new_file_is_created_at_the_latest_version_in_one_step()
+    {
+        Assert.That(Migrations.LatestVersion, Is.EqualTo(1));
+        Assert.That(Scalar(StorePath, "PRAGMA user_version"), Is.EqualTo(1));
+        Assert.That(Scalar(StorePath, "PRAGMA application_id"), Is.EqualTo(Migrations.ApplicationId));
+        Assert.That(Scalar(StorePath, "SELECT count(*) FROM sqlite_master WHERE name IN ('messages', 'attachments', 'contacts', 'conversations', 'messages_fts', 'relay_queue', 'settings')"), Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task A_version_1_file_is_upgraded_by_a_later_step_and_keeps_its_data()
+    {
+        var path = await VersionOneFileWithDataAsync();
+
+        Assert.That(Upgrade(path, WithStep2), Is.EqualTo(1), "the version it had");
+
+        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(2));
+        Assert.That(Scalar(path, "SELECT count(*) FROM contacts WHERE nickname = 'alice'"), Is.EqualTo(1), "step 2 ran over the old rows");
+        Assert.That(Scalar(path, "SELECT count(*) FROM drafts"), Is.Zero);
+        Assert.That(Upgrade(path, WithStep2), Is.EqualTo(2), "a second open has nothing to do");
+        Assert.That(Scalar(path, "SELECT count(*) FROM messages"), Is.EqualTo(2));
+        Assert.That(Scalar(path, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'pelican'"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_step_that_fails_halfway_leaves_the_file_at_its_old_version_and_the_store_opens_it()
+    {
+        var path = await VersionOneFileWithDataAsync();
+        IReadOnlyList<string> broken =
+        [
+            Migrations.Steps[0],
+            "CREATE TABLE drafts (conversation_id TEXT PRIMARY KEY); ALTER TABLE contacts ADD COLUMN nickname TEXT; INSERT INTO no_such_table VALUES (1);",
+        ];
+
+        Assert.That(() => Upgrade(path, broken), Throws.InstanceOf<SqliteException>());
+
         Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(1));
-        Assert.That(Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('messages_fts', 'relay_queue')"), Is.EqualTo(0));
-        // Rows as release 1 wrote them (keys: Unix ms << 20).
-        var ms = Start.ToUnixTimeMilliseconds();
-        Execute(path, $"""
-            INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, body, content_type, status, direction)
-            VALUES ({ms << 20}, 'old1', 'c1', 'alice', {ms}, 'legacy greeting from the old version', 'text/plain', 3, 1),
-                   ({(ms + 1000) << 20}, 'old2', 'c1', 'alice', {ms + 1000}, 'second legacy line', 'text/plain', 3, 1);
-            INSERT INTO conversations (conversation_id, created_at, activity_key, last_message_key, last_message_id, last_preview, last_sender_id, unread_count)
-            VALUES ('c1', {ms}, {(ms + 1000) << 20}, {(ms + 1000) << 20}, 'old2', 'second legacy line', 'alice', 2);
-            """);
-
+        Assert.That(Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'drafts'"), Is.Zero, "the step's first statement was rolled back");
+        Assert.That(Scalar(path, "SELECT count(*) FROM pragma_table_info('contacts') WHERE name = 'nickname'"), Is.Zero);
         var store = await OpenAsync(path);
-
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
-        Assert.That((await store.SearchMessagesAsync("legacy")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "old2", "old1" }));
-        Assert.That((await store.GetMessagesAsync("c1")).Items, Has.Count.EqualTo(2));
-        Assert.That(await store.CountUnreadAsync("c1"), Is.EqualTo(2));
-        Assert.That(await store.SaveMessageAsync(Msg("new", "c1", Start.AddMinutes(1), "fresh legacy")), Is.True);
-        Assert.That((await store.SearchMessagesAsync("legacy")).Items, Has.Count.EqualTo(3));
-        Assert.That(await store.EnqueueRelayAsync("e1", "bob", new byte[] { 1 }, TimeSpan.FromHours(1)), Is.True);
-    }
-
-    [Test]
-    public async Task A_version_2_file_is_upgraded_to_the_latest_version()
-    {
-        var path = Path.Combine(Directory, "v2.db");
-        SqliteMessageStore.CreateAtSchemaVersion(path, 2);
-        var store = await OpenAsync(path);
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
-        Assert.That(await store.EnqueueRelayAsync("e1", "bob", new byte[] { 1 }, TimeSpan.FromHours(1)), Is.True);
-    }
-
-    [Test]
-    public async Task A_version_3_file_is_upgraded_and_old_and_new_messages_are_searchable()
-    {
-        var path = Path.Combine(Directory, "v3.db");
-        SqliteMessageStore.CreateAtSchemaVersion(path, 3);
-        Assert.That(Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts_batch'"), Is.EqualTo(0));
-        // A row as release 3 wrote it, indexed by the version-3 trigger.
-        var ms = Start.ToUnixTimeMilliseconds();
-        Execute(path, $"""
-            INSERT INTO messages (id, message_id, conversation_id, sender_id, sent_at, body, content_type, status, direction)
-            VALUES ({ms << 20}, 'old1', 'c1', 'alice', {ms}, 'pelican from release three', 'text/plain', 3, 1);
-            INSERT INTO conversations (conversation_id, created_at, activity_key, last_message_key, last_message_id, last_preview, last_sender_id, unread_count)
-            VALUES ('c1', {ms}, {ms << 20}, {ms << 20}, 'old1', 'pelican from release three', 'alice', 1);
-            """);
-
-        var store = await OpenAsync(path);
-        Assert.That(await store.SaveMessagesAsync([Msg("b1", "c1", Start.AddMinutes(1), "pelican batch one"), Msg("b2", "c2", Start.AddMinutes(2), "pelican batch two")]), Is.EqualTo(2));
-        Assert.That(await store.SaveMessageAsync(Msg("s1", "c1", Start.AddMinutes(3), "pelican single")), Is.True);
-
-        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(6));
-        Assert.That((await store.SearchMessagesAsync("pelican")).Items.Select(m => m.MessageId), Is.EqualTo(new[] { "s1", "b2", "b1", "old1" }));
-        Assert.That(await store.CountUnreadAsync("c1"), Is.EqualTo(3));
-        Execute(path, "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')");
+        Assert.That((await store.SearchMessagesAsync("pelican")).Items, Has.Count.EqualTo(2));
+        Assert.That(await store.GetSettingStringAsync("theme"), Is.EqualTo("dark"));
     }
 
     [Test]
     public async Task A_file_from_a_newer_version_is_refused_and_left_untouched()
     {
-        await Store.SaveMessageAsync(Msg("m1", "c1", Start));
-        await Store.DisposeAsync();
-        Execute(StorePath, "PRAGMA user_version = 99");
+        var path = await VersionOneFileWithDataAsync();
+        Upgrade(path, WithStep2);
 
-        var error = Assert.ThrowsAsync<SchemaVersionException>(() => SqliteMessageStore.OpenAsync(StorePath, Options()));
+        var error = Assert.ThrowsAsync<SchemaVersionException>(() => SqliteMessageStore.OpenAsync(path, Options()));
 
-        Assert.That(error!.FoundVersion, Is.EqualTo(99));
-        Assert.That(error.SupportedVersion, Is.EqualTo(6));
+        Assert.That(error!.FoundVersion, Is.EqualTo(2));
+        Assert.That(error.SupportedVersion, Is.EqualTo(1));
         Assert.That(error.Message, Does.Contain("Upgrade"));
-        Assert.That(Scalar(StorePath, "PRAGMA user_version"), Is.EqualTo(99));
-        Assert.That(Scalar(StorePath, "SELECT count(*) FROM messages"), Is.EqualTo(1));
+        Assert.That(Scalar(path, "PRAGMA user_version"), Is.EqualTo(2));
+        Assert.That(Scalar(path, "SELECT count(*) FROM messages"), Is.EqualTo(2));
+        Execute(path, "PRAGMA user_version = 99");
+        Assert.That(() => SqliteMessageStore.OpenAsync(path, Options()), Throws.InstanceOf<SchemaVersionException>().With.Property("FoundVersion").EqualTo(99));
     }
 
     [Test]

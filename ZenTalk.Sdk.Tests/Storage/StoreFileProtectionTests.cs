@@ -135,7 +135,7 @@ public sealed class StoreFileProtectionTests : StoreTestBase
     }
 
     [Test]
-    public async Task An_untampered_backup_of_every_older_schema_version_still_restores()
+    public async Task An_untampered_backup_of_every_released_schema_version_restores()
     {
         for (int version = 1; version <= Migrations.LatestVersion; version++)
         {

@@ -49,7 +49,7 @@ internal static class ExpectedSchema
     {
         var connectionString = new SqliteConnectionStringBuilder { DataSource = ":memory:", Pooling = false }.ToString();
         using var connection = StoreConnection.Open(connectionString, new MessageStoreOptions(), readOnly: false);
-        Migrations.Apply(connection, version);
+        Migrations.Apply(connection, Migrations.Steps, version);
         return Read(connection.Connection);
     }
 

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace ZenTalk.Storage.Database;
 
 /// <summary>
-/// The schema history. Step N takes a database from <c>user_version</c> N-1 to N. Steps are append-only: a
-/// shipped step is never edited, a change is a new step, so every older file upgrades along the same path.
+/// The schema history. Step N takes a database from <c>user_version</c> N-1 to N; version 0 is an empty file.
+/// Steps are append-only once released: a change is a new step, so every older file upgrades along the same path.
 /// </summary>
 internal static class Migrations
 {
@@ -13,7 +13,7 @@ internal static class Migrations
 
     public static readonly IReadOnlyList<string> Steps =
     [
-        // 1: messages, attachments, contacts, conversations.
+        // 1: the whole schema.
         """
         CREATE TABLE messages (
             id INTEGER PRIMARY KEY,             -- time-ordered key, see MessageKey
@@ -30,23 +30,27 @@ internal static class Migrations
             edited_at INTEGER,
             deleted_at INTEGER,
             from_blocked INTEGER NOT NULL DEFAULT 0,
-            attachment_count INTEGER NOT NULL DEFAULT 0
+            attachment_count INTEGER NOT NULL DEFAULT 0,
+            recipients TEXT                     -- JSON array of ids, NULL for none
         );
         CREATE INDEX ix_messages_conversation ON messages (conversation_id, id);
         CREATE INDEX ix_messages_unread ON messages (conversation_id, id)
             WHERE direction = 1 AND status < 4 AND deleted_at IS NULL AND from_blocked = 0;
 
+        -- A mesh reference has a CID and key, an inline attachment its bytes (content), never both.
         CREATE TABLE attachments (
             id INTEGER PRIMARY KEY,
             message_key INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
             ordinal INTEGER NOT NULL,
             conversation_id TEXT NOT NULL,
-            cid TEXT NOT NULL,
-            content_key BLOB NOT NULL,
+            cid TEXT,
+            content_key BLOB,
             file_name TEXT NOT NULL,
             mime_type TEXT NOT NULL,
             size INTEGER NOT NULL,
-            sha256 BLOB NOT NULL
+            sha256 BLOB NOT NULL,
+            content BLOB,
+            CHECK ((cid IS NULL) = (content_key IS NULL) AND (cid IS NULL) <> (content IS NULL))
         );
         CREATE INDEX ix_attachments_message ON attachments (message_key, ordinal);
         CREATE INDEX ix_attachments_conversation ON attachments (conversation_id, message_key);
@@ -77,16 +81,22 @@ internal static class Migrations
             is_archived INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX ix_conversations_list ON conversations (is_archived, is_pinned, activity_key, id);
-        """,
 
-        // 2: full-text search. External content (the text lives once, in messages), kept in sync by triggers;
-        // 'rebuild' indexes the messages an older file already has.
-        """
+        -- Full-text search: external content (the text lives once, in messages), kept in sync by triggers. The
+        -- insert trigger stands aside for the store's own saves, which feed the index themselves (docs/storage.md):
+        -- FTS5 fed row by row from a trigger writes a new segment per row. While messages_fts_batch holds a row (only
+        -- inside the store's batch transaction, removed before it commits) a batch inserts its bodies directly; a
+        -- single save records its key in messages_fts_pending in the same transaction, and the store indexes the
+        -- recorded messages together later. Every other writer is indexed by the trigger.
         CREATE VIRTUAL TABLE messages_fts USING fts5 (
             body, content = 'messages', content_rowid = 'id',
             tokenize = 'unicode61 remove_diacritics 2'
         );
-        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        CREATE TABLE messages_fts_batch (active INTEGER NOT NULL);
+        CREATE TABLE messages_fts_pending (id INTEGER PRIMARY KEY);
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM messages_fts_batch)
+            AND NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE id = new.id) BEGIN
             INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
         END;
         CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
@@ -96,11 +106,8 @@ internal static class Migrations
             INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', old.id, old.body);
             INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
         END;
-        INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
-        """,
 
-        // 3: relay queue. A lease moves next_attempt_at to the lease end, so "due" is one index range.
-        """
+        -- Relay queue. A lease moves next_attempt_at to the lease end, so "due" is one index range.
         CREATE TABLE relay_queue (
             id INTEGER PRIMARY KEY,
             envelope_id TEXT NOT NULL UNIQUE,
@@ -117,67 +124,8 @@ internal static class Migrations
         CREATE INDEX ix_relay_due ON relay_queue (state, next_attempt_at, id);
         CREATE INDEX ix_relay_recipient ON relay_queue (recipient_id, state, size);
         CREATE INDEX ix_relay_expires ON relay_queue (expires_at);
-        """,
 
-        // 4: lets a batch feed the full-text index itself. Inserting into FTS5 from a per-row trigger makes FTS5
-        // write its pending terms out as a new segment at every row (measured: 1,000 trigger inserts wrote 3,079
-        // %_data rows, 1,000 direct inserts 5; the trigger body runs in a nested statement savepoint, and FTS5
-        // flushes at savepoints), so a batch of N rows produced N tiny segments and a stream of merges. While a row exists in messages_fts_batch (only ever inside the store's own
-        // batch transaction, removed before it commits) the insert trigger stands aside and the store inserts the
-        // batch's rows into messages_fts directly, which FTS5 buffers and writes once. Every other writer (single
-        // saves, other tools) sees the table empty and is indexed by the trigger as before.
-        """
-        CREATE TABLE messages_fts_batch (active INTEGER NOT NULL);
-        DROP TRIGGER messages_fts_insert;
-        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-        WHEN NOT EXISTS (SELECT 1 FROM messages_fts_batch) BEGIN
-            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
-        END;
-        """,
-
-        // 5: single saves defer their full-text indexing. FTS5 writes a new index segment (and rewrites its
-        // structure record) in every transaction that touches it: about 35 µs of a 60-90 µs single save. A single
-        // save therefore records its key here just before inserting the message (same transaction, so the deferral
-        // is as durable as the message; the trigger skips rows recorded here) and the store indexes the recorded
-        // messages together: before any search, edit or delete, with the next batch, every 64 saves, and when the
-        // store closes. Other tools record nothing and are indexed by the trigger as before.
-        """
-        CREATE TABLE messages_fts_pending (id INTEGER PRIMARY KEY);
-        DROP TRIGGER messages_fts_insert;
-        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-        WHEN NOT EXISTS (SELECT 1 FROM messages_fts_batch)
-            AND NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE id = new.id) BEGIN
-            INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
-        END;
-        """,
-
-        // 6: explicit recipients (a JSON array of ids, NULL for none), attachments kept inline (small files stay in
-        // the store: a reference has a CID and key, an inline attachment its bytes, never both), and the settings
-        // store (values as bytes; expires_at NULL for a setting, Unix ms for a cache entry).
-        """
-        ALTER TABLE messages ADD COLUMN recipients TEXT;
-
-        CREATE TABLE attachments_new (
-            id INTEGER PRIMARY KEY,
-            message_key INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-            ordinal INTEGER NOT NULL,
-            conversation_id TEXT NOT NULL,
-            cid TEXT,
-            content_key BLOB,
-            file_name TEXT NOT NULL,
-            mime_type TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            sha256 BLOB NOT NULL,
-            content BLOB,
-            CHECK ((cid IS NULL) = (content_key IS NULL) AND (cid IS NULL) <> (content IS NULL))
-        );
-        INSERT INTO attachments_new (id, message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256)
-            SELECT id, message_key, ordinal, conversation_id, cid, content_key, file_name, mime_type, size, sha256 FROM attachments;
-        DROP TABLE attachments;
-        ALTER TABLE attachments_new RENAME TO attachments;
-        CREATE INDEX ix_attachments_message ON attachments (message_key, ordinal);
-        CREATE INDEX ix_attachments_conversation ON attachments (conversation_id, message_key);
-
+        -- Settings and cache entries: expires_at NULL for a setting, Unix ms for a cache entry.
         CREATE TABLE settings (
             key TEXT PRIMARY KEY,
             value BLOB NOT NULL,
@@ -189,11 +137,16 @@ internal static class Migrations
 
     public static int LatestVersion => Steps.Count;
 
+    /// <summary>Brings the database to the latest version; see <see cref="Apply(StoreConnection, IReadOnlyList{string}, int)"/>.</summary>
+    public static int Apply(StoreConnection connection) => Apply(connection, Steps, Steps.Count);
+
     /// <summary>
-    /// Brings the database to <paramref name="targetVersion"/> in one transaction. A failure leaves the file at
-    /// its old version. The caller holds the writer.
+    /// Brings the database to <paramref name="targetVersion"/> of <paramref name="steps"/> in one transaction and
+    /// returns the version it had. A failure leaves the file at its old version. A file newer than
+    /// <paramref name="steps"/> knows, or one that is not a message store, is refused unchanged. The caller holds the
+    /// writer. Tests pass their own steps to exercise upgrades the released history does not have yet.
     /// </summary>
-    public static int Apply(StoreConnection connection, int targetVersion)
+    public static int Apply(StoreConnection connection, IReadOnlyList<string> steps, int targetVersion)
     {
         connection.Begin(deferred: false);
         try
@@ -206,13 +159,13 @@ internal static class Migrations
                 throw new StoreCorruptedException(
                     "The file is a SQLite database but not a ZenTalk message store (wrong application id). It was not changed; open a different path.");
             }
-            if (version > LatestVersion)
+            if (version > steps.Count)
             {
-                throw new SchemaVersionException(version, LatestVersion);
+                throw new SchemaVersionException(version, steps.Count);
             }
             for (var step = version; step < targetVersion; step++)
             {
-                connection.Execute(Steps[step]);
+                connection.Execute(steps[step]);
             }
             if (version < targetVersion)
             {
