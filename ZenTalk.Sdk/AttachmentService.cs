@@ -4,8 +4,6 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 using ZenTalk.Storage;
 
 namespace ZenTalk.Sdk;

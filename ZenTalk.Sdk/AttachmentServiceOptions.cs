@@ -8,7 +8,7 @@ public sealed class AttachmentServiceOptions
 {
     /// <summary>
     /// The local user's id, written as <see cref="Storage.Message.SenderId"/> of sent messages.
-    /// Default: <see langword="null"/>, which uses the owner key's id (<see cref="MeshStorage.Crypto.OwnerPublicKey.Id"/>).
+    /// Default: <see langword="null"/>, which uses the owner key's id (<see cref="MeshStorage.OwnerPublicKey.Id"/>).
     /// </summary>
     public string? SenderId { get; set; }
 

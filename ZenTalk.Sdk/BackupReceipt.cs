@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Sdk;
 

@@ -1,8 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 using ZenTalk.Storage;
 
 namespace ZenTalk.Sdk;

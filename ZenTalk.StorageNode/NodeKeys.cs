@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.StorageNode;
 

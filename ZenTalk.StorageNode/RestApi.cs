@@ -5,8 +5,6 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.StorageNode;
 

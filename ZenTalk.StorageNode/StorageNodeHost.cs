@@ -7,6 +7,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.StorageNode;
 

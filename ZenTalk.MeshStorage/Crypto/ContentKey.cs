@@ -1,12 +1,12 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 
-namespace ZenTalk.MeshStorage.Crypto;
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// The secret that decrypts one stored file: 32 random bytes (AES-256). Each file gets its own, drawn from the
 /// operating system's CSPRNG — never derived from an address, a name or a password. Whoever holds the key and
-/// the file's CID (<c>Format.Cid</c>) can read the file, so share it only over an end-to-end encrypted channel.
+/// the file's CID (<see cref="Cid"/>) can read the file, so share it only over an end-to-end encrypted channel.
 /// </summary>
 /// <remarks>
 /// <see cref="ToString"/> never prints the key; use <see cref="ExportBase64Url"/> to move it on purpose.

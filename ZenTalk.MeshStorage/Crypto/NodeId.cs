@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Security.Cryptography;
+using ZenTalk.MeshStorage.Crypto;
 
-namespace ZenTalk.MeshStorage.Crypto;
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// A 256-bit node identifier: the SHA-256 of a node's public key (SubjectPublicKeyInfo). Distances between ids

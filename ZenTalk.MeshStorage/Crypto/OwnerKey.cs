@@ -1,7 +1,9 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 
-namespace ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Crypto;
+
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// A file owner's key pair. The owner signs each manifest and each later operation on the file (delete, republish),

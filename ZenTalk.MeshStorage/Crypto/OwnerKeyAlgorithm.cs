@@ -1,4 +1,4 @@
-namespace ZenTalk.MeshStorage.Crypto;
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// The signature scheme of an owner key. The key's type decides it (one key, one scheme), and every manifest,

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
-namespace ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Crypto;
+
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// The public half of an <see cref="OwnerKey"/>: enough to check that a manifest or an operation (delete,

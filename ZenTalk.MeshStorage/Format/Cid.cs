@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using ZenTalk.MeshStorage.Crypto;
 
-namespace ZenTalk.MeshStorage.Format;
+namespace ZenTalk.MeshStorage;
 
 /// <summary>
 /// A content identifier: the SHA-256 of a file's signed manifest bytes. Anyone holding a manifest can check it

@@ -15,5 +15,5 @@ internal interface IMeshTransport
 
     /// <summary>Learns the id of the peer at <paramref name="endPoint"/> (bootstrap addresses given without one).</summary>
     /// <exception cref="MeshStorageException">The peer is unreachable or proves a different id than <paramref name="expectedId"/>.</exception>
-    ValueTask<Crypto.NodeId> IdentifyAsync(System.Net.IPEndPoint endPoint, Crypto.NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken);
+    ValueTask<NodeId> IdentifyAsync(System.Net.IPEndPoint endPoint, NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken);
 }

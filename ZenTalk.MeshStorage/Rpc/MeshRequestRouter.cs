@@ -10,9 +10,9 @@ internal sealed class MeshRequestRouter : IRpcRequestHandler
 {
     private readonly long _started = Environment.TickCount64;
 
-    public MeshRequestRouter(Crypto.NodeId self) => Self = self;
+    public MeshRequestRouter(NodeId self) => Self = self;
 
-    public Crypto.NodeId Self { get; }
+    public NodeId Self { get; }
 
     /// <summary>Handles FIND_NODE, FIND_VALUE and STORE_VALUE (the DHT node), or null.</summary>
     public IRpcRequestHandler? Dht { get; set; }

@@ -7,6 +7,7 @@ using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

@@ -1,4 +1,5 @@
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.Hardening.Faults;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Rpc;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Dht.Mdns;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Distributed;

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

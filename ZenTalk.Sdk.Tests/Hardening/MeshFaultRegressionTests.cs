@@ -1,6 +1,7 @@
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.Hardening.Faults;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

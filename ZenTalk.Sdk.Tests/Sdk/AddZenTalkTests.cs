@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 using ZenTalk.Storage;
 

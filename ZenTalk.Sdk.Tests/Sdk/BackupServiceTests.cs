@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 using ZenTalk.Storage;
 
@@ -142,7 +141,7 @@ public class BackupServiceTests
     [Test]
     public void A_recovery_kit_round_trips_and_malformed_kits_are_refused()
     {
-        var cid = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + new string('a', 55).Remove(0, 4).Insert(0, "aeja"));
+        var cid = ZenTalk.MeshStorage.Cid.Parse("zt" + new string('a', 55).Remove(0, 4).Insert(0, "aeja"));
         var receipt = new BackupReceipt(cid, ContentKey.Generate(), 12345, new DateTimeOffset(2026, 11, 25, 18, 0, 0, 123, TimeSpan.Zero));
         var kit = receipt.ToRecoveryKit();
         var parsed = BackupReceipt.ParseRecoveryKit("\n  " + kit.Replace("\n", "\r\n", StringComparison.Ordinal) + "\n");

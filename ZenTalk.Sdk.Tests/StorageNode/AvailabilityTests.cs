@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 using static ZenTalk.Sdk.Tests.StorageNode.NodeApi;
 
@@ -30,9 +31,9 @@ public class AvailabilityTests
             var data = RandomNumberGenerator.GetBytes(40_000);
             var kept = await UploadAsync(http, data);
             var deleted = await UploadAsync(http, [1, 2, 3]);
-            await mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(deleted.Cid),
-                ZenTalk.MeshStorage.Crypto.OwnerKey.ImportPem(await File.ReadAllTextAsync(node.OwnerKeyPath, cancellationToken)), cancellationToken);
-            var unknown = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
+            await mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(deleted.Cid),
+                ZenTalk.MeshStorage.OwnerKey.ImportPem(await File.ReadAllTextAsync(node.OwnerKeyPath, cancellationToken)), cancellationToken);
+            var unknown = ZenTalk.MeshStorage.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
 
             using (var ok = await http.SendAsync(Download(kept.Cid, kept.Key), cancellationToken))
             {

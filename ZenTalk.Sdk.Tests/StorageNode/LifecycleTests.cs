@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
 namespace ZenTalk.Sdk.Tests.StorageNode;

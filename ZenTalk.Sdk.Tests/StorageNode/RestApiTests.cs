@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.StorageNode;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 using static ZenTalk.Sdk.Tests.StorageNode.NodeApi;
 
@@ -149,7 +149,7 @@ public class RestApiTests
     {
         var (cid, key) = await UploadAsync(RandomNumberGenerator.GetBytes(10_000));
         var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _owner)).Cid.ToString();
-        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(unknownCid), _owner);
+        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(unknownCid), _owner);
 
         using (var noKey = await _http.GetAsync($"download/{cid}"))
         {
@@ -200,7 +200,7 @@ public class RestApiTests
             await AssertProblemAsync(malformed, HttpStatusCode.UnprocessableEntity);
         }
         var gone = await UploadAsync([1, 2, 3]);
-        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Format.Cid.Parse(gone.Cid), _owner);
+        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(gone.Cid), _owner);
         using (var unknown = await _http.GetAsync($"status/{gone.Cid}"))
         {
             await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
@@ -271,7 +271,7 @@ public class RestApiTests
             Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound).Or.EqualTo(HttpStatusCode.NoContent)
                 .Or.EqualTo(HttpStatusCode.Forbidden), "deleting a deleted file changes nothing");
         }
-        var unknown = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
+        var unknown = ZenTalk.MeshStorage.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
         using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_ownerPem, unknown, DateTimeOffset.UtcNow))))
         {
             await AssertProblemAsync(missing, HttpStatusCode.NotFound);
@@ -410,7 +410,7 @@ public class RestApiTests
 
         // Every documented operation is routed (whatever it answers, it is not "no route" or "method not allowed"),
         // every other method on its path is 405, and every error it lists is a problem details body.
-        var cid = ZenTalk.MeshStorage.Format.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
+        var cid = ZenTalk.MeshStorage.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
         foreach (var path in paths.EnumerateObject())
         {
             var url = path.Name.TrimStart('/').Replace("{cid}", cid, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.StorageNode;
 

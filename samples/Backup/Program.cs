@@ -4,7 +4,7 @@
 using System.Diagnostics;
 using System.Text;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk;
 using Backup;
 using ZenTalk.Storage;

@@ -5,7 +5,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using SendImage;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk;
 using ZenTalk.Storage;
 
@@ -67,7 +67,7 @@ try
     Done($"message {sent.MessageId[..8]}… saved in Alice's store; attachment CID {attachment.Cid}");
 
     Console.WriteLine("4. Where the shards went");
-    var status = await aliceNode.Store.GetStatusAsync(ZenTalk.MeshStorage.Format.Cid.Parse(attachment.Cid!)); // a file this size goes to the mesh, so it has a CID
+    var status = await aliceNode.Store.GetStatusAsync(Cid.Parse(attachment.Cid!)); // a file this size goes to the mesh, so it has a CID
     var nodeIndex = mesh.Nodes.Select((n, i) => (n.Id, i)).ToDictionary(p => p.Id, p => p.i);
     foreach (var segment in status.Segments)
     {

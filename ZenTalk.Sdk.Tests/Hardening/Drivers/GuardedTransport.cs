@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 

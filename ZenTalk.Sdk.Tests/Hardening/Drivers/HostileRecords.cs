@@ -5,6 +5,7 @@ using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format.Proto;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 
@@ -29,7 +30,7 @@ internal static class HostileRecords
     }
 
     /// <summary>A manifest record signed by <paramref name="signer"/> with whatever parameters the attacker likes (shard hashes are random: no shard exists).</summary>
-    public static (ValueRecord Record, ZenTalk.MeshStorage.Format.Cid Cid) Manifest(OwnerKey signer, long size, int segmentSize, int k, int m)
+    public static (ValueRecord Record, ZenTalk.MeshStorage.Cid Cid) Manifest(OwnerKey signer, long size, int segmentSize, int k, int m)
     {
         var bodyBytes = ParserFuzzer.Body(signer, size, Random.Shared, segmentSize, k, m).ToByteArray();
         var bytes = new SignedManifest
@@ -46,7 +47,7 @@ internal static class HostileRecords
             Value = ByteString.CopyFrom(bytes),
             Type = FileRecords.Type,
         };
-        return (record, ZenTalk.MeshStorage.Format.Cid.FromDigest(new Sha256Hash(digest)));
+        return (record, ZenTalk.MeshStorage.Cid.FromDigest(new Sha256Hash(digest)));
     }
 
     /// <summary>

@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 

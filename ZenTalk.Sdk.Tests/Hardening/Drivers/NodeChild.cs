@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 

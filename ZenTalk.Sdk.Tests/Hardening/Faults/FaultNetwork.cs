@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Faults;
 

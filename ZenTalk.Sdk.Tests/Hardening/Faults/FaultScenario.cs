@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Shards;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Faults;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Faults;
 

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Faults;

@@ -1,4 +1,4 @@
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Crypto;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Crypto;

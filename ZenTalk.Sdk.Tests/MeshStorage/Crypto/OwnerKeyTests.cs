@@ -1,7 +1,6 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.Sdk.Tests.Hardening.Drivers;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Crypto;

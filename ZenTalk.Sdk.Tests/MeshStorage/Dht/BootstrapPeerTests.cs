@@ -1,5 +1,5 @@
 using System.Net;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Dht;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Dht;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Makaretu.Dns;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Dht.Mdns;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Dht;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Dht;

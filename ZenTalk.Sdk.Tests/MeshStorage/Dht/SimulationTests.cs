@@ -1,4 +1,4 @@
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Dht.Simulation;
 using ZenTalk.MeshStorage.Rpc;

@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc.Wire;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Distributed;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;

@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc.Wire;

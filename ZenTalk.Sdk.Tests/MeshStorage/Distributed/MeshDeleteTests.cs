@@ -2,6 +2,7 @@ using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

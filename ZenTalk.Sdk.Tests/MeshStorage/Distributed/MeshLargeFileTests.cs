@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Testing;
 using ZenTalk.Sdk.Tests.MeshStorage.Format;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;

@@ -1,6 +1,6 @@
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

@@ -5,6 +5,7 @@ using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Distributed.Proto;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc.Wire;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 

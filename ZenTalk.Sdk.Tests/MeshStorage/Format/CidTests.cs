@@ -1,4 +1,4 @@
-using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Format;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Format.Proto;
 

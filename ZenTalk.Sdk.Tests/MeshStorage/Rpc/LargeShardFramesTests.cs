@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 

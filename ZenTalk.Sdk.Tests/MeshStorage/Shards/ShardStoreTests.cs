@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc;
-using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Shards;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Shards;

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
 

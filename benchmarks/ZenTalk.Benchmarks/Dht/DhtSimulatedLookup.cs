@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Dht.Simulation;
 

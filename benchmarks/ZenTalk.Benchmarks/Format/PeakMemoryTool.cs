@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.Benchmarks.Format;

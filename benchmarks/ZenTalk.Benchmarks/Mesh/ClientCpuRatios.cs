@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using ZenTalk.Benchmarks.Format;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.Benchmarks.Mesh;

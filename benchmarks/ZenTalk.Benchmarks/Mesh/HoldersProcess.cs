@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Benchmarks.Mesh;
 

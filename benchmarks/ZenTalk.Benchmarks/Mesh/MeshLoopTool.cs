@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Benchmarks.Mesh;
 

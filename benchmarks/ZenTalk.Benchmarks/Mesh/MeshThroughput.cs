@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using ZenTalk.Benchmarks.Format;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Benchmarks.Mesh;
 

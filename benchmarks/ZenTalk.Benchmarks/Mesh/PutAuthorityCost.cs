@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Rpc.Wire;

@@ -5,8 +5,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Format;
 
 namespace ZenTalk.Testnet.Hosts;
 

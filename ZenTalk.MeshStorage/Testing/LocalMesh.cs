@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace ZenTalk.MeshStorage;
+namespace ZenTalk.MeshStorage.Testing;
 
 /// <summary>
 /// N real mesh nodes in this process on 127.0.0.1, each with its own directory and OS-chosen port, joined into one

@@ -1,4 +1,4 @@
-namespace ZenTalk.MeshStorage;
+namespace ZenTalk.MeshStorage.Testing;
 
 /// <summary>Settings of a <see cref="LocalMesh"/>.</summary>
 public sealed class LocalMeshOptions
