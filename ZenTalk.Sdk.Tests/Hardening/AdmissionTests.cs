@@ -82,14 +82,14 @@ public class AdmissionTests
     }
 
     [Test]
-    public async Task A_stranger_cannot_make_a_node_keep_shards_no_owner_authorized()
+    public async Task A_stranger_cannot_make_a_node_keep_shards_no_owner_authorized(CancellationToken cancellationToken)
     {
         // What a stranger can get hold of: the owner's delegation to its own device (a holder saw it on a put), the same
         // with the stranger's node id put in, and a real manifest of the owner's.
         var captured = Delegate(_owner, _mesh.Nodes[0].Id);
         var altered = captured.Clone();
         altered.UploaderNodeId = ByteString.CopyFrom(_attacker.Identity.Id.ToByteArray());
-        var (record, _) = await StoreOneAsync(905, via: 0, shard: 0);
+        var (record, _) = await StoreOneAsync(905, via: 0, shard: 0, cancellationToken);
         var victim = _mesh.Nodes[3];
         long before = victim.Shards!.GetStats().StoredBytes;
         const int count = 64, size = 1 << 20;
@@ -110,7 +110,7 @@ public class AdmissionTests
     }
 
     [Test]
-    public async Task Many_keys_and_identities_from_one_peer_or_prefix_stay_inside_their_limits_and_the_node_inside_its_quota()
+    public async Task Many_keys_and_identities_from_one_peer_or_prefix_stay_inside_their_limits_and_the_node_inside_its_quota(CancellationToken cancellationToken)
     {
         const long quota = 24L << 20, perPeer = 6L << 20, perPrefix = 12L << 20, perOwner = 3L << 20;
         var options = new MeshNodeOptions
@@ -119,7 +119,7 @@ public class AdmissionTests
             QuotaBytes = quota, MaxBytesPerOwner = perOwner, MaxBytesPerPeer = perPeer, MaxBytesPerAddressPrefix = perPrefix,
             RepairInterval = Timeout.InfiniteTimeSpan,
         };
-        await using var victim = await MeshNode.StartAsync(options);
+        await using var victim = await MeshNode.StartAsync(options, cancellationToken: cancellationToken);
         const int size = 512 * 1024;
 
         // Four identities on 127.0.9.0/24, each with eight owner keys of its own, each key delegating its puts to that identity.
@@ -167,12 +167,12 @@ public class AdmissionTests
     }
 
     [Test]
-    public async Task Shards_re_put_without_expiry_do_not_outlive_the_owners_expiry()
+    public async Task Shards_re_put_without_expiry_do_not_outlive_the_owners_expiry(CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(40_000, 901);
         var expires = DateTimeOffset.UtcNow.AddSeconds(8);
-        var file = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), _owner, new StoreOptions { ExpiresAt = expires });
-        var manifest = await _mesh.Nodes[1].MeshStore.FindManifestAsync(file.Cid, CancellationToken.None);
+        var file = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), _owner, new StoreOptions { ExpiresAt = expires }, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[1].MeshStore.FindManifestAsync(file.Cid, cancellationToken);
         var hashes = AllHashes(manifest).ToList();
         var ownerId = Sha256Hash.Compute(_owner.PublicKey.SubjectPublicKeyInfo);
         var strangerId = Sha256Hash.Compute(_stranger.PublicKey.SubjectPublicKeyInfo);
@@ -194,7 +194,7 @@ public class AdmissionTests
 
         Assert.That(_mesh.Nodes.Sum(n => n.Shards!.BytesHeldFor(strangerId)), Is.EqualTo(hashes.Count * (long)manifest.ShardSize(0)), "the attacker's holds are on its own account");
         var wait = Max(expires, DateTimeOffset.UtcNow + Grace) + TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
         await PassesAsync(_mesh.Nodes);
         int held = _mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes));
         TestContext.Out.WriteLine($"re-puts without authority refused: {refused} of {hashes.Count}; under the attacker's own delegation: {ownHolds} (its own holds); shards still held after the owner's expiry and the grace: {held}");
@@ -205,7 +205,7 @@ public class AdmissionTests
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     [Test]
-    public async Task Shards_no_manifest_references_are_collected_after_the_grace()
+    public async Task Shards_no_manifest_references_are_collected_after_the_grace(CancellationToken cancellationToken)
     {
         var victim = _mesh.Nodes[6];
         var strangerId = Sha256Hash.Compute(_stranger.PublicKey.SubjectPublicKeyInfo);
@@ -219,11 +219,11 @@ public class AdmissionTests
         }
 
         var started = DateTimeOffset.UtcNow;
-        await victim.RunRepairPassAsync();
+        await victim.RunRepairPassAsync(cancellationToken);
         int withinGrace = MeshTestData.CountHeld(victim, hashes);
         var wait = started + Grace + TimeSpan.FromMilliseconds(500) - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait);
-        await victim.RunRepairPassAsync();
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
+        await victim.RunRepairPassAsync(cancellationToken);
         int held = MeshTestData.CountHeld(victim, hashes);
         TestContext.Out.WriteLine($"unreferenced shards accepted under a delegation: {hashes.Count}; held within the grace: {withinGrace}; after it: {held}");
         Assert.That(hashes, Has.Count.EqualTo(16));
@@ -232,38 +232,38 @@ public class AdmissionTests
     }
 
     [Test]
-    public async Task A_streamed_file_placed_under_a_delegation_outlives_the_grace_once_its_manifest_is_known()
+    public async Task A_streamed_file_placed_under_a_delegation_outlives_the_grace_once_its_manifest_is_known(CancellationToken cancellationToken)
     {
         // Four segments: placed under the owner's delegation before the manifest exists; the manifest then reaches every holder.
         var data = MeshTestData.Bytes(4 * 64 * 1024 - 100, 904);
-        var file = await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(data), _owner);
+        var file = await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[5], file.Cid);
-        await Task.Delay(Grace + TimeSpan.FromMilliseconds(500));
+        await Task.Delay(Grace + TimeSpan.FromMilliseconds(500), cancellationToken);
         await PassesAsync(_mesh.Nodes);
         Assert.That(_mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.EqualTo(hashes.Count));
-        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[9].Store.RetrieveAsync(file.Cid, file.ContentKey)), Is.EqualTo(data));
+        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[9].Store.RetrieveAsync(file.Cid, file.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
     }
 
     /// <summary>Stores a small file of the owner's; returns its manifest record and shard <paramref name="shard"/> of segment 0.</summary>
-    private async Task<(ValueRecord Record, Sha256Hash Hash)> StoreOneAsync(int seed, int via, int shard)
+    private async Task<(ValueRecord Record, Sha256Hash Hash)> StoreOneAsync(int seed, int via, int shard, CancellationToken cancellationToken)
     {
-        var file = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, seed)), _owner);
-        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(file.Cid, CancellationToken.None);
+        var file = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, seed)), _owner, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(file.Cid, cancellationToken);
         return (FileRecords.ForManifest(manifest), manifest.ShardHash(0, shard));
     }
 
     [Test]
-    public async Task A_delete_replayed_after_the_holder_restarts_is_refused()
+    public async Task A_delete_replayed_after_the_holder_restarts_is_refused(CancellationToken cancellationToken)
     {
-        var (record, hash) = await StoreOneAsync(902, via: 2, shard: 4);
+        var (record, hash) = await StoreOneAsync(902, via: 2, shard: 4, cancellationToken);
         var holder = HolderOf(hash);
         int index = _mesh.Nodes.ToList().IndexOf(holder);
-        var bytes = (await holder.Shards!.GetAsync(hash))!;
+        var bytes = (await holder.Shards!.GetAsync(hash, cancellationToken))!;
 
         // The owner deletes one shard at its holder (a clean-up after a failed store does this); a wiretapper keeps the request.
         var delete = DeleteAuthorization.Create(_owner, holder.Id, [hash], DateTimeOffset.UtcNow);
         Assert.That((await Send(holder, new Request { DeleteShards = delete })).DeleteShards.Deleted, Is.EqualTo(1u));
-        holder = await _mesh.RestartNodeAsync(index);
+        holder = await _mesh.RestartNodeAsync(index, cancellationToken);
 
         // The owner puts the shard back (with the manifest as its authority); then the captured delete is replayed.
         Assert.That(await Refusal(holder, Put(hash, bytes, record: record)), Is.Null);
@@ -275,12 +275,12 @@ public class AdmissionTests
     }
 
     [Test]
-    public async Task A_delete_sent_to_one_holder_is_refused_by_another()
+    public async Task A_delete_sent_to_one_holder_is_refused_by_another(CancellationToken cancellationToken)
     {
-        var (record, hash) = await StoreOneAsync(903, via: 4, shard: 2);
+        var (record, hash) = await StoreOneAsync(903, via: 4, shard: 2, cancellationToken);
         var first = HolderOf(hash);
         var second = _mesh.Nodes.First(n => n.Id != first.Id && !n.Shards!.Contains(hash));
-        var bytes = (await first.Shards!.GetAsync(hash))!;
+        var bytes = (await first.Shards!.GetAsync(hash, cancellationToken))!;
         // The owner keeps a second copy on another node (repair does this when it spreads crowded shards).
         Assert.That(await Refusal(second, Put(hash, bytes, record: record)), Is.Null);
 

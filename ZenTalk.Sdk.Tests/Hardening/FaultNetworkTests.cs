@@ -45,7 +45,7 @@ public class FaultNetworkTests
     }
 
     [Test]
-    public async Task A_reset_partition_cuts_the_isolated_node_off_both_ways_and_healing_reconnects()
+    public async Task A_reset_partition_cuts_the_isolated_node_off_both_ways_and_healing_reconnects(CancellationToken cancellationToken)
     {
         Assert.That(await PingAsync(1, 2), Is.True);
         _network.Partition([2], PartitionMode.Reset);
@@ -58,7 +58,7 @@ public class FaultNetworkTests
     }
 
     [Test]
-    public async Task A_black_hole_partition_drops_bytes_silently_and_healing_resets_the_dead_connection()
+    public async Task A_black_hole_partition_drops_bytes_silently_and_healing_resets_the_dead_connection(CancellationToken cancellationToken)
     {
         Assert.That(await PingAsync(1, 2), Is.True);
         _network.Partition([2], PartitionMode.Drop);
@@ -69,7 +69,7 @@ public class FaultNetworkTests
     }
 
     [Test]
-    public async Task Cuts_inside_tls_records_break_calls_until_they_stop()
+    public async Task Cuts_inside_tls_records_break_calls_until_they_stop(CancellationToken cancellationToken)
     {
         Assert.That(await PingAsync(0, 1), Is.True);
         _network.CutProbability = 1;
@@ -80,7 +80,7 @@ public class FaultNetworkTests
     }
 
     [Test]
-    public async Task Swapped_tls_records_are_refused_by_the_receiver_and_the_caller_recovers_on_a_new_connection()
+    public async Task Swapped_tls_records_are_refused_by_the_receiver_and_the_caller_recovers_on_a_new_connection(CancellationToken cancellationToken)
     {
         Assert.That(await PingAsync(1, 2), Is.True);
         long connections = _network.Connections;
@@ -89,7 +89,7 @@ public class FaultNetworkTests
         for (int attempt = 0; attempt < 5 && _network.Reorders == 0; attempt++)
         {
             var first = PingAsync(1, 2);
-            await Task.Delay(FaultyStream.HoldTime / 10);
+            await Task.Delay(FaultyStream.HoldTime / 10, cancellationToken);
             await Task.WhenAll(first, PingAsync(1, 2));
         }
         Assert.That(_network.Reorders, Is.GreaterThan(0));
@@ -101,7 +101,7 @@ public class FaultNetworkTests
     }
 
     [Test]
-    public async Task A_slow_node_delays_every_chunk_but_calls_still_succeed()
+    public async Task A_slow_node_delays_every_chunk_but_calls_still_succeed(CancellationToken cancellationToken)
     {
         _network.SetSlow(2, TimeSpan.FromMilliseconds(50));
         Assert.That(await PingAsync(1, 2), Is.True);

@@ -52,11 +52,11 @@ public class HostileFileRecordTests
         return node;
     }
 
-    private async Task<(StoredFile File, byte[] Data, Manifest Manifest, List<Sha256Hash> Hashes)> StoreAsync(int size, int seed, int via)
+    private async Task<(StoredFile File, byte[] Data, Manifest Manifest, List<Sha256Hash> Hashes)> StoreAsync(int size, int seed, int via, CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(size, seed);
-        var file = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(data), _owner);
-        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(file.Cid, CancellationToken.None);
+        var file = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(file.Cid, cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[via], file.Cid);
         return (file, data, manifest, hashes);
     }
@@ -74,15 +74,15 @@ public class HostileFileRecordTests
     private IEnumerable<MeshNode> Everyone => _mesh.Nodes.Where(n => !n.IsStopped).Concat(_extra);
 
     [Test]
-    public async Task A_holder_that_missed_the_delete_learns_it_whichever_tombstone_the_nodes_closest_to_the_cid_saw_first()
+    public async Task A_holder_that_missed_the_delete_learns_it_whichever_tombstone_the_nodes_closest_to_the_cid_saw_first(CancellationToken cancellationToken)
     {
-        var (file, _, manifest, hashes) = await StoreAsync(40_000, 51, via: 0);
+        var (file, _, manifest, hashes) = await StoreAsync(40_000, 51, via: 0, cancellationToken);
         var key = FileRecords.KeyOf(file.Cid);
         // A holder is offline while the owner deletes the file: it keeps its shards and the manifest.
         int h = (await MeshTestData.HolderIndexesAsync(_mesh, _mesh.Nodes[0], file.Cid)).First(i => i > 1);
         int heldByHolder = MeshTestData.CountHeld(_mesh.Nodes[h], hashes);
         await _mesh.StopNodeAsync(h);
-        await _mesh.Nodes[0].Store.DeleteAsync(file.Cid, _owner);
+        await _mesh.Nodes[0].Store.DeleteAsync(file.Cid, _owner, cancellationToken);
         var ownerTombstone = _mesh.Nodes[1].Network.Dht.Records.Get(key);
         Assert.That(ownerTombstone is not null && FileRecords.IsTombstone(ownerTombstone), Is.True);
 
@@ -102,10 +102,10 @@ public class HostileFileRecordTests
         await _attacker.StoreRecordAsync(late, foreign);
 
         // The holder comes back and runs its pass; then every node runs one.
-        var holder = await _mesh.RestartNodeAsync(h);
-        await holder.RunRepairPassAsync();
+        var holder = await _mesh.RestartNodeAsync(h, cancellationToken);
+        await holder.RunRepairPassAsync(cancellationToken);
         int keptByHolder = MeshTestData.CountHeld(holder, hashes);
-        foreach (var node in Everyone) await node.RunRepairPassAsync();
+        foreach (var node in Everyone) await node.RunRepairPassAsync(cancellationToken);
         int heldAnywhere = Everyone.Sum(n => MeshTestData.CountHeld(n, hashes));
         var served = near.Append(late).Select(n => Describe(n.Network.Dht.Records.Get(key), _owner)).ToList();
         TestContext.Out.WriteLine($"holder had {heldByHolder} shards, kept {keptByHolder} after its pass; {heldAnywhere} held anywhere after everyone's pass; the nodes next to the CID serve: {string.Join(", ", served)}");
@@ -115,15 +115,15 @@ public class HostileFileRecordTests
         Assert.That(served, Has.All.EqualTo("the owner's tombstone"));
         foreach (var node in near.Append(late))
             Assert.That(node.Files!.Files.Single(f => f.Key == file.Cid).Value.Deleted, Is.True);
-        await using var client = await _mesh.StartClientAsync(5);
+        await using var client = await _mesh.StartClientAsync(5, cancellationToken);
         var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey), "deleted is not found (404), not unavailable (503)");
         Assert.That(e!.Message, Does.Contain("deleted"));
     }
 
     [Test]
-    public async Task A_type_0_record_holding_the_manifest_bytes_under_the_cid_does_not_hide_the_file()
+    public async Task A_type_0_record_holding_the_manifest_bytes_under_the_cid_does_not_hide_the_file(CancellationToken cancellationToken)
     {
-        var (file, data, manifest, hashes) = await StoreAsync(40_000, 52, via: 2);
+        var (file, data, manifest, hashes) = await StoreAsync(40_000, 52, via: 2, cancellationToken);
         var key = FileRecords.KeyOf(file.Cid);
         // A valid generic immutable record: its key is the SHA-256 of its value, and the value is the manifest.
         var shadow = new ValueRecord
@@ -145,13 +145,13 @@ public class HostileFileRecordTests
 
         foreach (var node in _mesh.Nodes) await _attacker.StoreRecordAsync(node, shadow);
 
-        await using var client = await _mesh.StartClientAsync(5);
+        await using var client = await _mesh.StartClientAsync(5, cancellationToken);
         Exception? statusError = null, rotateError = null;
         MeshFileStatus? status = null;
         StoredFile? rotated = null;
         try
         {
-            status = await client.Store.GetStatusAsync(file.Cid);
+            status = await client.Store.GetStatusAsync(file.Cid, cancellationToken);
         }
         catch (MeshStorageException e)
         {
@@ -160,14 +160,14 @@ public class HostileFileRecordTests
 
         try
         {
-            rotated = await client.Store.RotateKeyAsync(file.Cid, file.ContentKey, _owner);
+            rotated = await client.Store.RotateKeyAsync(file.Cid, file.ContentKey, _owner, cancellationToken);
         }
         catch (MeshStorageException e)
         {
             rotateError = e;
         }
 
-        foreach (var node in Everyone) await node.RunRepairPassAsync();
+        foreach (var node in Everyone) await node.RunRepairPassAsync(cancellationToken);
         int oldHeld = Everyone.Sum(n => MeshTestData.CountHeld(n, hashes));
         var served = near.Select(n => Describe(n.Network.Dht.Records.Get(key), _owner)).ToList();
         TestContext.Out.WriteLine($"status: {status?.Health.ToString() ?? statusError!.Message}; rotation: {(rotated is null ? rotateError!.Message : "done")}; old shards held after repair: {oldHeld}; the nodes next to the CID serve: {string.Join(", ", served)}");
@@ -177,20 +177,20 @@ public class HostileFileRecordTests
         Assert.That(rotateError, Is.Null, "rotation (read, store, delete) sees the file");
         Assert.That(oldHeld, Is.Zero, "the old file's deletion reached every holder, and repair did not bring it back");
         Assert.That(served, Has.All.EqualTo("the owner's tombstone"));
-        await using var reader = await _mesh.StartClientAsync(7);
-        Assert.That(await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(rotated!.Cid, rotated.ContentKey)), Is.EqualTo(data));
+        await using var reader = await _mesh.StartClientAsync(7, cancellationToken);
+        Assert.That(await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(rotated!.Cid, rotated.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
     }
 
     [Test]
-    public async Task Records_crafted_to_hit_the_validation_cache_entry_of_a_genuine_manifest_are_refused()
+    public async Task Records_crafted_to_hit_the_validation_cache_entry_of_a_genuine_manifest_are_refused(CancellationToken cancellationToken)
     {
-        var (file, data, manifest, _) = await StoreAsync(30_000, 53, via: 4);
+        var (file, data, manifest, _) = await StoreAsync(30_000, 53, via: 4, cancellationToken);
         var key = FileRecords.KeyOf(file.Cid);
         var genuine = FileRecords.ForManifest(manifest);
         // A node next to the CID that reads the file once (its validator verifies the genuine manifest) but holds none
         // of its records.
         var node = await StartNearAsync(file.Cid, bits: 12);
-        Assert.That(await MeshTestData.ReadAllAsync(await node.Store.RetrieveAsync(file.Cid, file.ContentKey)), Is.EqualTo(data));
+        Assert.That(await MeshTestData.ReadAllAsync(await node.Store.RetrieveAsync(file.Cid, file.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
         Assert.That(node.Network.Dht.Records.Get(key), Is.Null);
 
         // Name and value concatenated are the genuine record's name and value, cut in another place.
@@ -213,10 +213,10 @@ public class HostileFileRecordTests
 
         Exception? readError = null;
         byte[]? back = null;
-        await using var client = await _mesh.StartClientAsync(6);
+        await using var client = await _mesh.StartClientAsync(6, cancellationToken);
         try
         {
-            back = await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
+            back = await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(file.Cid, file.ContentKey, cancellationToken), cancellationToken);
         }
         catch (MeshStorageException e)
         {

@@ -58,11 +58,11 @@ public class HostileShardTests
 
     private Task<MeshStorageException?> Refusal(MeshNode to, Request request) => _attacker.Refusal(to, request);
 
-    private async Task<(StoredFile File, byte[] Data, Manifest Manifest)> StoreAsync(int size, int seed, int via = 0)
+    private async Task<(StoredFile File, byte[] Data, Manifest Manifest)> StoreAsync(int size, int seed, int via, CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(size, seed);
-        var stored = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(data), _owner);
-        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        var stored = await _mesh.Nodes[via].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[via].MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
         return (stored, data, manifest);
     }
 
@@ -84,9 +84,9 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task Holders_serving_wrong_shard_bytes_are_skipped_the_file_reads_back_exactly_and_repair_is_not_poisoned()
+    public async Task Holders_serving_wrong_shard_bytes_are_skipped_the_file_reads_back_exactly_and_repair_is_not_poisoned(CancellationToken cancellationToken)
     {
-        var (file, data, manifest) = await StoreAsync(150_000, 101);
+        var (file, data, manifest) = await StoreAsync(150_000, 101, via: 0, cancellationToken);
         var holders = await MeshTestData.HolderIndexesAsync(_mesh, _mesh.Nodes[0], file.Cid);
         var liarIndexes = holders.Where(i => i != 0).Take(3).ToList();
         var lies = new[] { ShardLie.FlipByte, ShardLie.OtherShard, ShardLie.Truncate };
@@ -94,7 +94,7 @@ public class HostileShardTests
         var honest = Enumerable.Range(0, 16).Except(liarIndexes).Select(i => _mesh.Nodes[i]).ToList();
 
         Assert.That(await ReadWithFreshClientAsync(file, honest[1] == _mesh.Nodes[0] ? 1 : 0), Is.EqualTo(data));
-        var status = await _mesh.Nodes[0].Store.GetStatusAsync(file.Cid);
+        var status = await _mesh.Nodes[0].Store.GetStatusAsync(file.Cid, cancellationToken);
         Assert.That(liars.Sum(l => l.LiesTold), Is.GreaterThan(0), "the liars were asked and lied");
         Assert.That(status.Segments[0].ShardsFound, Is.EqualTo(15));
         Assert.That(status.Segments[0].ShardsVerified, Is.EqualTo(12), "status counts only shards that verify");
@@ -103,7 +103,7 @@ public class HostileShardTests
         var lost = holders.Where(i => i != 0 && !liarIndexes.Contains(i)).Take(2).ToList();
         foreach (int i in lost)
             foreach (var hash in SegmentHashes(manifest, 0).Where(h => _mesh.Nodes[i].Shards!.Contains(h)).ToList())
-                await _mesh.Nodes[i].Shards!.DeleteAsync(hash);
+                await _mesh.Nodes[i].Shards!.DeleteAsync(hash, cancellationToken);
         Assert.That(await MeshTestData.ValidShardsHeldAsync(honest, manifest, 0), Is.EqualTo(10));
 
         await RepairEverywhereAsync();
@@ -114,14 +114,14 @@ public class HostileShardTests
             Assert.That(await MeshTestData.ValidShardsHeldAsync(honest, manifest, s), Is.GreaterThanOrEqualTo(12), $"segment {s}");
         foreach (var node in honest)
             foreach (var info in node.Shards!.List())
-                Assert.That(info.Hash.Matches((await node.Shards.GetAsync(info.Hash))!), Is.True, "an honest node stores only shards that match their names");
+                Assert.That(info.Hash.Matches((await node.Shards.GetAsync(info.Hash, cancellationToken))!), Is.True, "an honest node stores only shards that match their names");
         Assert.That(await ReadWithFreshClientAsync(file, 0), Is.EqualTo(data));
     }
 
     [Test]
-    public async Task Peers_claiming_shards_they_do_not_hold_neither_break_reads_nor_hide_lost_shards_from_repair()
+    public async Task Peers_claiming_shards_they_do_not_hold_neither_break_reads_nor_hide_lost_shards_from_repair(CancellationToken cancellationToken)
     {
-        var (file, data, manifest) = await StoreAsync(60_000, 102, via: 1);
+        var (file, data, manifest) = await StoreAsync(60_000, 102, via: 1, cancellationToken);
         var holders = await MeshTestData.HolderIndexesAsync(_mesh, _mesh.Nodes[1], file.Cid);
         // Two nodes that hold nothing of the file (the one node placement left out, and a holder that lost its shard)
         // answer "yes" to every HAS_SHARDS; two honest holders lose their shards too.
@@ -131,12 +131,12 @@ public class HostileShardTests
         foreach (int i in liarIndexes) HostileShardHandler.Install(_mesh.Nodes[i], ShardLie.ClaimEverything);
         foreach (int i in lost)
             foreach (var hash in SegmentHashes(manifest, 0).Where(h => _mesh.Nodes[i].Shards!.Contains(h)).ToList())
-                await _mesh.Nodes[i].Shards!.DeleteAsync(hash);
+                await _mesh.Nodes[i].Shards!.DeleteAsync(hash, cancellationToken);
         int left = await MeshTestData.ValidShardsHeldAsync(_mesh.Nodes, manifest, 0);
         Assert.That(left, Is.EqualTo(15 - lost.Count).And.GreaterThanOrEqualTo(11));
 
         Assert.That(await ReadWithFreshClientAsync(file, 1), Is.EqualTo(data));
-        var status = await _mesh.Nodes[1].Store.GetStatusAsync(file.Cid);
+        var status = await _mesh.Nodes[1].Store.GetStatusAsync(file.Cid, cancellationToken);
         Assert.That(status.Segments[0].ShardsVerified, Is.EqualTo(left), "claims do not count; bytes do");
 
         // One pass: the verifying sample catches a liar (it claims the sampled shard too) and then none of its claims
@@ -147,12 +147,12 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task A_captured_owner_delete_replayed_or_tampered_is_refused_and_the_live_file_is_kept()
+    public async Task A_captured_owner_delete_replayed_or_tampered_is_refused_and_the_live_file_is_kept(CancellationToken cancellationToken)
     {
         var wiretaps = _mesh.Nodes.Select(n => (Node: n, Tap: HostileShardHandler.Install(n, ShardLie.None))).ToList();
-        var (dead, _, deadManifest) = await StoreAsync(30_000, 103, via: 2);
-        var (live, liveData, liveManifest) = await StoreAsync(30_000, 104, via: 2);
-        await _mesh.Nodes[2].Store.DeleteAsync(dead.Cid, _owner);
+        var (dead, _, deadManifest) = await StoreAsync(30_000, 103, via: 2, cancellationToken);
+        var (live, liveData, liveManifest) = await StoreAsync(30_000, 104, via: 2, cancellationToken);
+        await _mesh.Nodes[2].Store.DeleteAsync(dead.Cid, _owner, cancellationToken);
         var captured = wiretaps.SelectMany(w => w.Tap.CapturedDeletes.Select(r => (w.Node, Request: r))).ToList();
         Assert.That(captured, Is.Not.Empty, "the owner's delete went over the wire to the holders");
         var liveHashes = SegmentHashes(liveManifest, 0).ToList();
@@ -191,7 +191,7 @@ public class HostileShardTests
         // Replayed later to its holder: outside the window around the holder's clock.
         var stamp = DateTimeOffset.FromUnixTimeMilliseconds(original.TimestampUnixMs);
         var wait = stamp + Window + TimeSpan.FromMilliseconds(500) - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
         var late = await Refusal(someHolder, new Request { DeleteShards = original });
         Assert.That(late, Is.InstanceOf<UnauthorizedOperationException>());
         Assert.That(late!.Message, Does.Contain("window"));
@@ -202,9 +202,9 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task A_delete_signed_by_another_key_is_refused_by_every_node_and_loses_nothing()
+    public async Task A_delete_signed_by_another_key_is_refused_by_every_node_and_loses_nothing(CancellationToken cancellationToken)
     {
-        var (file, data, manifest) = await StoreAsync(40_000, 105, via: 4);
+        var (file, data, manifest) = await StoreAsync(40_000, 105, via: 4, cancellationToken);
         var hashes = SegmentHashes(manifest, 0).ToList();
         foreach (var node in _mesh.Nodes)
         {
@@ -224,11 +224,11 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task Forged_tombstones_and_tampered_manifests_pushed_over_the_wire_are_refused_and_repair_deletes_nothing()
+    public async Task Forged_tombstones_and_tampered_manifests_pushed_over_the_wire_are_refused_and_repair_deletes_nothing(CancellationToken cancellationToken)
     {
-        var (file, data, manifest) = await StoreAsync(100_000, 106, via: 5);
-        var (dead, _, deadManifest) = await StoreAsync(20_000, 107, via: 5);
-        await _mesh.Nodes[5].Store.DeleteAsync(dead.Cid, _owner);
+        var (file, data, manifest) = await StoreAsync(100_000, 106, via: 5, cancellationToken);
+        var (dead, _, deadManifest) = await StoreAsync(20_000, 107, via: 5, cancellationToken);
+        await _mesh.Nodes[5].Store.DeleteAsync(dead.Cid, _owner, cancellationToken);
         var genuine = FileRecords.ForManifest(manifest);
         var key = FileRecords.KeyOf(file.Cid);
         var deadTombstone = FileRecords.ForTombstone(deadManifest, _owner, DateTimeOffset.UtcNow);
@@ -236,8 +236,8 @@ public class HostileShardTests
         // The attacker's own tombstone for the file (its signature is good, over the right CID, and it carries the
         // file's manifest: but the manifest names another owner) and its own signed manifest.
         var attackerTombstone = FileRecords.ForTombstone(manifest, _stranger, DateTimeOffset.UtcNow);
-        var strangerFile = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(5_000, 108)), _stranger);
-        var strangerManifest = FileRecords.ForManifest(await _mesh.Nodes[6].MeshStore.FindManifestAsync(strangerFile.Cid, CancellationToken.None));
+        var strangerFile = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(5_000, 108)), _stranger, cancellationToken: cancellationToken);
+        var strangerManifest = FileRecords.ForManifest(await _mesh.Nodes[6].MeshStore.FindManifestAsync(strangerFile.Cid, cancellationToken));
 
         var impersonatedTombstone = attackerTombstone.Clone();
         var t = ZenTalk.MeshStorage.Distributed.Proto.Tombstone.Parser.ParseFrom(impersonatedTombstone.Value);
@@ -290,9 +290,9 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task A_shard_put_carrying_a_forged_or_wrong_record_is_refused_and_its_shard_is_not_kept()
+    public async Task A_shard_put_carrying_a_forged_or_wrong_record_is_refused_and_its_shard_is_not_kept(CancellationToken cancellationToken)
     {
-        var (file, data, manifest) = await StoreAsync(60_000, 211, via: 2);
+        var (file, data, manifest) = await StoreAsync(60_000, 211, via: 2, cancellationToken);
         var record = FileRecords.ForManifest(manifest);
         var forged = record.Clone();
         var value = forged.Value.ToByteArray();
@@ -317,21 +317,21 @@ public class HostileShardTests
     }
 
     [Test]
-    public async Task A_deleted_file_pushed_back_with_its_old_manifest_and_shards_is_not_resurrected_by_anyone()
+    public async Task A_deleted_file_pushed_back_with_its_old_manifest_and_shards_is_not_resurrected_by_anyone(CancellationToken cancellationToken)
     {
-        var (file, _, manifest) = await StoreAsync(80_000, 109, via: 8);
+        var (file, _, manifest) = await StoreAsync(80_000, 109, via: 8, cancellationToken);
         var oldRecord = FileRecords.ForManifest(manifest);
         var hashes = Enumerable.Range(0, manifest.SegmentCount).SelectMany(s => SegmentHashes(manifest, s)).ToList();
         var oldShards = new Dictionary<Sha256Hash, byte[]>();
         foreach (var h in hashes)
-            oldShards[h] = (await _mesh.Nodes.First(n => n.Shards!.Contains(h)).Shards!.GetAsync(h))!;
-        await _mesh.Nodes[8].Store.DeleteAsync(file.Cid, _owner);
+            oldShards[h] = (await _mesh.Nodes.First(n => n.Shards!.Contains(h)).Shards!.GetAsync(h, cancellationToken))!;
+        await _mesh.Nodes[8].Store.DeleteAsync(file.Cid, _owner, cancellationToken);
         Assert.That(_mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.Zero);
 
         // A storing node that joins after the delete knows nothing of it: the attacker's copies are accepted there.
         var joinerOptions = new MeshNodeOptions { DataDirectory = Path.Combine(_mesh.RootDirectory, "late-" + Guid.NewGuid().ToString("N")[..8]), BootstrapPeers = [_mesh.Nodes[0].BootstrapAddress] };
         MeshTestData.FastOptions().ApplyTo(joinerOptions);
-        await using var joiner = await MeshNode.StartAsync(joinerOptions);
+        await using var joiner = await MeshNode.StartAsync(joinerOptions, cancellationToken: cancellationToken);
         var everyone = _mesh.Nodes.Append(joiner).ToList();
         int refusedPuts = 0;
         foreach (var node in everyone)
@@ -355,7 +355,7 @@ public class HostileShardTests
         await RepairEverywhereAsync([joiner]);
         Assert.That(everyone.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.Zero);
         Assert.That(joiner.Files!.Files.Single(f => f.Key == file.Cid).Value.Deleted, Is.True);
-        await using var client = await _mesh.StartClientAsync(9);
+        await using var client = await _mesh.StartClientAsync(9, cancellationToken);
         var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await client.Store.RetrieveAsync(file.Cid, file.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
     }

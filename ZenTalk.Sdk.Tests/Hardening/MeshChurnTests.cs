@@ -8,9 +8,9 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 public class MeshChurnTests
 {
     [Test]
-    public async Task Continuous_store_and_retrieve_while_nodes_stop_and_restart_loses_no_file()
+    public async Task Continuous_store_and_retrieve_while_nodes_stop_and_restart_loses_no_file(CancellationToken cancellationToken)
     {
-        var report = await MeshChurnSoak.RunAsync(new MeshChurnOptions { Nodes = 16, Duration = TimeSpan.FromSeconds(10) }, TestContext.Out.WriteLine);
+        var report = await MeshChurnSoak.RunAsync(new MeshChurnOptions { Nodes = 16, Duration = TimeSpan.FromSeconds(10) }, TestContext.Out.WriteLine, cancellationToken);
         TestContext.Out.WriteLine(report.ToString());
         Assert.That(report.Stops, Is.GreaterThan(0));
         Assert.That(report.Restarts, Is.GreaterThan(0));

@@ -11,9 +11,9 @@ namespace ZenTalk.Sdk.Tests.Hardening;
 public class MeshFaultTests
 {
     [Test]
-    public async Task No_file_is_lost_under_the_fault_schedule_and_repair_restores_every_segment()
+    public async Task No_file_is_lost_under_the_fault_schedule_and_repair_restores_every_segment(CancellationToken cancellationToken)
     {
-        var report = await FaultScenario.RunAsync(new FaultScenarioOptions { PhaseDuration = TimeSpan.FromSeconds(2), InitialFiles = 10 }, TestContext.Out.WriteLine);
+        var report = await FaultScenario.RunAsync(new FaultScenarioOptions { PhaseDuration = TimeSpan.FromSeconds(2), InitialFiles = 10 }, TestContext.Out.WriteLine, cancellationToken);
         TestContext.Out.WriteLine(report.ToString());
         Assert.That(report.MaxDown, Is.LessThanOrEqualTo(5));
         Assert.That(report.Lost, Is.Empty);

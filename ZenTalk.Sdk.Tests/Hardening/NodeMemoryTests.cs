@@ -26,13 +26,13 @@ public class NodeMemoryTests
 
     [Test]
     [CancelAfter(120_000)]
-    public async Task A_node_under_hostile_load_keeps_its_memory_bounded_and_keeps_serving_an_honest_client()
+    public async Task A_node_under_hostile_load_keeps_its_memory_bounded_and_keeps_serving_an_honest_client(CancellationToken cancellationToken)
     {
-        await using var node = await NodeChild.StartAsync(CrashChild.DefaultPath, _dir);
-        var idle = await node.MeasureAsync(collect: true);
+        await using var node = await NodeChild.StartAsync(CrashChild.DefaultPath, _dir, cancellationToken);
+        var idle = await node.MeasureAsync(collect: true, cancellationToken: cancellationToken);
 
-        var report = await HostileLoad.RunAsync(node.EndPoint, node.Id, node.MeasureAsync, new HostileLoadOptions { Duration = TimeSpan.FromSeconds(15) });
-        var after = await node.MeasureAsync(collect: true);
+        var report = await HostileLoad.RunAsync(node.EndPoint, node.Id, node.MeasureAsync, new HostileLoadOptions { Duration = TimeSpan.FromSeconds(15) }, cancellationToken);
+        var after = await node.MeasureAsync(collect: true, cancellationToken: cancellationToken);
 
         TestContext.Out.WriteLine("idle:  " + idle);
         TestContext.Out.WriteLine(report);

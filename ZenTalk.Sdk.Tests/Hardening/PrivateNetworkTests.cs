@@ -152,7 +152,7 @@ public class PrivateNetworkTests
                         // Stopped, or a handshake slowed down by a loaded machine: not an answer either.
                     }
                 }
-            });
+            }, cancellationToken);
             var read = Stopwatch.StartNew();
             var again = RandomNumberGenerator.GetBytes(200_000);
             var second = await members[0].Store.StoreAsync(new MemoryStream(again), owner, cancellationToken: cancellationToken);
@@ -168,7 +168,7 @@ public class PrivateNetworkTests
         }
         finally
         {
-            foreach (var m in members) await m.StopAsync();
+            foreach (var m in members) await m.StopAsync(CancellationToken.None); // cleanup runs even after a timeout
         }
     }
 

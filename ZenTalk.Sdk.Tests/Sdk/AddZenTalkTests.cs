@@ -10,9 +10,9 @@ namespace ZenTalk.Sdk.Tests.Sdk;
 public class AddZenTalkTests
 {
     [Test]
-    public async Task The_registered_services_send_and_open_through_the_stores_in_the_container()
+    public async Task The_registered_services_send_and_open_through_the_stores_in_the_container(CancellationToken cancellationToken)
     {
-        await using var store = await SqliteMessageStore.OpenInMemoryAsync();
+        await using var store = await SqliteMessageStore.OpenInMemoryAsync(cancellationToken: cancellationToken);
         using var owner = OwnerKey.Create(2048);
         var services = new ServiceCollection()
             .AddSingleton<IMessageStore>(store)
@@ -26,9 +26,9 @@ public class AddZenTalkTests
         Assert.That(provider.GetRequiredService<BackupService>(), Is.Not.Null);
 
         var data = MeshTestData.Bytes(70_000, 11);
-        var sent = await attachments.SendAttachmentAsync("c", new MemoryStream(data), "d.bin", "application/octet-stream");
+        var sent = await attachments.SendAttachmentAsync("c", new MemoryStream(data), "d.bin", "application/octet-stream", cancellationToken: cancellationToken);
         Assert.That(sent.SenderId, Is.EqualTo("me"));
-        Assert.That(await MeshTestData.ReadAllAsync(await attachments.OpenAttachmentAsync(sent.MessageId)), Is.EqualTo(data));
+        Assert.That(await MeshTestData.ReadAllAsync(await attachments.OpenAttachmentAsync(sent.MessageId, cancellationToken: cancellationToken), cancellationToken), Is.EqualTo(data));
     }
 
     [Test]

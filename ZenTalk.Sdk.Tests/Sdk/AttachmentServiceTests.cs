@@ -40,14 +40,13 @@ public class AttachmentServiceTests
         new(store ?? _alice, SdkMesh.Mesh.Nodes[0].Store, _aliceKey, options ?? new AttachmentServiceOptions { SenderId = "alice" });
 
     [Test]
-    public async Task A_sent_attachment_opens_byte_for_byte_for_the_recipient_through_another_node()
+    public async Task A_sent_attachment_opens_byte_for_byte_for_the_recipient_through_another_node(CancellationToken cancellationToken)
     {
         var image = MeshTestData.Bytes(300_000, 1); // several 64 KiB segments
         var reports = new List<TransferProgress>();
-        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(image), "photo.png", "image/png", "look",
-            new SyncProgress<TransferProgress>(reports.Add));
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(image), "photo.png", "image/png", "look", new SyncProgress<TransferProgress>(reports.Add), cancellationToken);
 
-        var saved = await _alice.GetMessageAsync(sent.MessageId);
+        var saved = await _alice.GetMessageAsync(sent.MessageId, cancellationToken);
         Assert.That(saved, Is.Not.Null);
         var attachment = saved!.Attachments.Single();
         Assert.Multiple(() =>
@@ -64,27 +63,27 @@ public class AttachmentServiceTests
         });
 
         // Bob receives the message (transport is outside the SDK) and opens it through his own node.
-        await _bob.SaveMessageAsync(saved with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered });
+        await _bob.SaveMessageAsync(saved with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered }, cancellationToken);
         using var bobKey = OwnerKey.Create(2048);
         var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
-        var back = await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(sent.MessageId));
+        var back = await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(sent.MessageId, cancellationToken: cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(image));
 
-        var listed = await _bob.GetConversationAttachmentsAsync("alice-bob");
-        var again = await MeshTestData.ReadAllAsync(await bob.OpenAsync(listed.Single().Attachment));
+        var listed = await _bob.GetConversationAttachmentsAsync("alice-bob", cancellationToken);
+        var again = await MeshTestData.ReadAllAsync(await bob.OpenAsync(listed.Single().Attachment, cancellationToken), cancellationToken);
         Assert.That(again, Is.EqualTo(image));
     }
 
     [Test]
-    public async Task An_empty_file_round_trips()
+    public async Task An_empty_file_round_trips(CancellationToken cancellationToken)
     {
-        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(), "empty.txt", "text/plain");
-        var back = await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId));
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(), "empty.txt", "text/plain", cancellationToken: cancellationToken);
+        var back = await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId, cancellationToken: cancellationToken), cancellationToken);
         Assert.That(back, Is.Empty);
     }
 
     [Test]
-    public async Task A_failed_upload_saves_no_message_and_leaves_no_shards()
+    public async Task A_failed_upload_saves_no_message_and_leaves_no_shards(CancellationToken cancellationToken)
     {
         var before = await SdkMesh.StoredShardsAsync();
         var source = new FailingStream(MeshTestData.Bytes(400_000, 2), failAfter: 200_000);
@@ -92,13 +91,13 @@ public class AttachmentServiceTests
         Assert.That(async () => await Alice().SendAttachmentAsync("alice-bob", source, "broken.bin", "application/octet-stream"),
             Throws.InstanceOf<IOException>().Or.InstanceOf<MeshStorageException>());
 
-        Assert.That(await _alice.GetConversationAsync("alice-bob"), Is.Null, "no message, so no conversation either");
-        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+        Assert.That(await _alice.GetConversationAsync("alice-bob", cancellationToken), Is.Null, "no message, so no conversation either");
+        Assert.That((await _alice.GetMessagesAsync("alice-bob", cancellationToken: cancellationToken)).Items, Is.Empty);
         Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before));
     }
 
     [Test]
-    public async Task A_cancelled_upload_saves_no_message()
+    public async Task A_cancelled_upload_saves_no_message(CancellationToken cancellationToken)
     {
         using var cts = new CancellationTokenSource();
         var progress = new SyncProgress<TransferProgress>(p =>
@@ -113,14 +112,14 @@ public class AttachmentServiceTests
                 "big.bin", "application/octet-stream", progress: progress, cancellationToken: cts.Token),
             Throws.InstanceOf<OperationCanceledException>());
 
-        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+        Assert.That((await _alice.GetMessagesAsync("alice-bob", cancellationToken: cancellationToken)).Items, Is.Empty);
     }
 
     [Test]
-    public async Task A_message_that_cannot_be_saved_deletes_the_upload()
+    public async Task A_message_that_cannot_be_saved_deletes_the_upload(CancellationToken cancellationToken)
     {
         var before = await SdkMesh.StoredShardsAsync();
-        var closed = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "closed.db"));
+        var closed = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "closed.db"), cancellationToken: cancellationToken);
         await closed.DisposeAsync();
 
         Assert.That(async () => await Alice(closed).SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(200_000, 4)), "a.bin", "application/octet-stream"),
@@ -130,7 +129,7 @@ public class AttachmentServiceTests
     }
 
     [Test]
-    public async Task A_message_the_store_refuses_deletes_the_upload_and_saves_nothing()
+    public async Task A_message_the_store_refuses_deletes_the_upload_and_saves_nothing(CancellationToken cancellationToken)
     {
         var before = await SdkMesh.StoredShardsAsync();
         // A clock past the store's range: the store refuses the message only after the upload has happened.
@@ -139,26 +138,26 @@ public class AttachmentServiceTests
         Assert.That(async () => await Alice(options: options).SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(100_000, 5)), "a.bin", "application/octet-stream"),
             Throws.InstanceOf<ArgumentException>().Or.InstanceOf<MessageStoreException>());
 
-        Assert.That((await _alice.GetMessagesAsync("alice-bob")).Items, Is.Empty);
+        Assert.That((await _alice.GetMessagesAsync("alice-bob", cancellationToken: cancellationToken)).Items, Is.Empty);
         Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(before));
     }
 
     [Test]
-    public async Task Opening_an_attachment_whose_recorded_hash_differs_fails_before_the_end_is_reported()
+    public async Task Opening_an_attachment_whose_recorded_hash_differs_fails_before_the_end_is_reported(CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(150_000, 6);
-        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(data), "a.bin", "application/octet-stream");
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(data), "a.bin", "application/octet-stream", cancellationToken: cancellationToken);
         var original = sent.Attachments[0];
         var wrongHash = original with { Sha256 = SHA256.HashData(new byte[] { 1 }) };
         var wrongSize = original with { Size = original.Size - 1 };
 
         Assert.That(async () => await MeshTestData.ReadAllAsync(await Alice().OpenAsync(wrongHash)), Throws.InstanceOf<IntegrityException>());
         Assert.That(async () => await MeshTestData.ReadAllAsync(await Alice().OpenAsync(wrongSize)), Throws.InstanceOf<IntegrityException>());
-        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAsync(original)), Is.EqualTo(data));
+        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAsync(original, cancellationToken), cancellationToken), Is.EqualTo(data));
     }
 
     [Test]
-    public async Task Bad_arguments_are_refused_before_anything_is_uploaded()
+    public async Task Bad_arguments_are_refused_before_anything_is_uploaded(CancellationToken cancellationToken)
     {
         var before = await SdkMesh.StoredShardsAsync();
         var content = new MemoryStream([1, 2, 3]);
@@ -174,9 +173,9 @@ public class AttachmentServiceTests
     }
 
     [Test]
-    public async Task Asking_for_an_attachment_index_the_message_does_not_have_is_refused()
+    public async Task Asking_for_an_attachment_index_the_message_does_not_have_is_refused(CancellationToken cancellationToken)
     {
-        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream([1, 2, 3]), "a.bin", "application/octet-stream");
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream([1, 2, 3]), "a.bin", "application/octet-stream", cancellationToken: cancellationToken);
         Assert.That(() => Alice().OpenAttachmentAsync(sent.MessageId, 1), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("attachmentIndex"));
     }
 
@@ -191,7 +190,7 @@ public class AttachmentServiceTests
 
     [TestCase(AttachmentServiceOptions.DefaultMaxInlineSize)]
     [TestCase(1000)]
-    public async Task A_file_up_to_the_threshold_stays_in_the_store_and_one_byte_more_goes_to_the_mesh(int threshold)
+    public async Task A_file_up_to_the_threshold_stays_in_the_store_and_one_byte_more_goes_to_the_mesh(int threshold, CancellationToken cancellationToken)
     {
         var options = new AttachmentServiceOptions { SenderId = "alice", MaxInlineSize = threshold };
         var atThreshold = MeshTestData.Bytes(threshold, 11);
@@ -199,13 +198,13 @@ public class AttachmentServiceTests
         var shards = await SdkMesh.StoredShardsAsync();
 
         // Non-seekable sources that deliver odd-sized chunks: the service cannot ask for a length.
-        var small = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(atThreshold, int.MaxValue, chunk: 777), "small.bin", "application/octet-stream");
+        var small = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(atThreshold, int.MaxValue, chunk: 777), "small.bin", "application/octet-stream", cancellationToken: cancellationToken);
         Assert.That(await SdkMesh.StoredShardsAsync(), Is.EqualTo(shards), "the small file placed nothing in the mesh");
-        var large = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(overThreshold, int.MaxValue, chunk: 777), "large.bin", "application/octet-stream");
+        var large = await Alice(options: options).SendAttachmentAsync("alice-bob", new FailingStream(overThreshold, int.MaxValue, chunk: 777), "large.bin", "application/octet-stream", cancellationToken: cancellationToken);
         Assert.That(await SdkMesh.StoredShardsAsync(), Is.GreaterThan(shards), "the large file went to the mesh");
 
-        var storedSmall = (await _alice.GetMessageAsync(small.MessageId))!.Attachments.Single();
-        var storedLarge = (await _alice.GetMessageAsync(large.MessageId))!.Attachments.Single();
+        var storedSmall = (await _alice.GetMessageAsync(small.MessageId, cancellationToken))!.Attachments.Single();
+        var storedLarge = (await _alice.GetMessageAsync(large.MessageId, cancellationToken))!.Attachments.Single();
         Assert.Multiple(() =>
         {
             Assert.That(storedSmall.IsInline, Is.True);
@@ -225,22 +224,22 @@ public class AttachmentServiceTests
         var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
         foreach (var sent in new[] { small, large })
         {
-            var saved = await _alice.GetMessageAsync(sent.MessageId);
-            await _bob.SaveMessageAsync(saved! with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered });
+            var saved = await _alice.GetMessageAsync(sent.MessageId, cancellationToken);
+            await _bob.SaveMessageAsync(saved! with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered }, cancellationToken);
         }
-        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(small.MessageId)), Is.EqualTo(atThreshold));
-        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(large.MessageId)), Is.EqualTo(overThreshold));
+        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(small.MessageId, cancellationToken: cancellationToken), cancellationToken), Is.EqualTo(atThreshold));
+        Assert.That(await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(large.MessageId, cancellationToken: cancellationToken), cancellationToken), Is.EqualTo(overThreshold));
     }
 
     [Test]
-    public async Task A_threshold_of_zero_sends_even_a_one_byte_file_to_the_mesh()
+    public async Task A_threshold_of_zero_sends_even_a_one_byte_file_to_the_mesh(CancellationToken cancellationToken)
     {
         var shards = await SdkMesh.StoredShardsAsync();
         var sent = await Alice(options: new AttachmentServiceOptions { SenderId = "alice", MaxInlineSize = 0 })
-            .SendAttachmentAsync("alice-bob", new MemoryStream([42]), "one.bin", "application/octet-stream");
+            .SendAttachmentAsync("alice-bob", new MemoryStream([42]), "one.bin", "application/octet-stream", cancellationToken: cancellationToken);
         Assert.That(sent.Attachments.Single().IsInline, Is.False);
         Assert.That(await SdkMesh.StoredShardsAsync(), Is.GreaterThan(shards));
-        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId)), Is.EqualTo(new byte[] { 42 }));
+        Assert.That(await MeshTestData.ReadAllAsync(await Alice().OpenAttachmentAsync(sent.MessageId, cancellationToken: cancellationToken), cancellationToken), Is.EqualTo(new byte[] { 42 }));
     }
 
     [Test]
@@ -252,13 +251,13 @@ public class AttachmentServiceTests
     }
 
     [Test]
-    public async Task Inline_content_that_does_not_match_its_hash_fails_the_read()
+    public async Task Inline_content_that_does_not_match_its_hash_fails_the_read(CancellationToken cancellationToken)
     {
-        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(5000, 13)), "a.bin", "application/octet-stream");
+        var sent = await Alice().SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(5000, 13)), "a.bin", "application/octet-stream", cancellationToken: cancellationToken);
         var attachment = sent.Attachments.Single();
         var tampered = (byte[])attachment.Content!.Clone();
         tampered[4321] ^= 1;
-        var stream = await Alice().OpenAsync(attachment with { Content = tampered });
+        var stream = await Alice().OpenAsync(attachment with { Content = tampered }, cancellationToken);
         Assert.That(() => MeshTestData.ReadAllAsync(stream), Throws.InstanceOf<IntegrityException>());
     }
 

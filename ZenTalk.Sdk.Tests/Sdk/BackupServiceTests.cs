@@ -72,16 +72,16 @@ public class BackupServiceTests
     }
 
     [Test]
-    public async Task Backup_then_restore_on_a_new_path_gives_an_identical_store()
+    public async Task Backup_then_restore_on_a_new_path_gives_an_identical_store(CancellationToken cancellationToken)
     {
         var oldPath = Path.Combine(_dir, "old.db");
         StoreContents before;
         BackupReceipt receipt;
-        await using (var store = await SqliteMessageStore.OpenAsync(oldPath))
+        await using (var store = await SqliteMessageStore.OpenAsync(oldPath, cancellationToken: cancellationToken))
         {
             await FillAsync(store, 2_000);
             before = await StoreContents.ReadAsync(store);
-            receipt = await Service(2).BackupAsync(store, _owner);
+            receipt = await Service(2).BackupAsync(store, _owner, cancellationToken: cancellationToken);
         }
         Assert.That(before.Messages, Has.Count.EqualTo(2_000));
         Assert.That(before.Attachments, Has.Count.EqualTo(40));
@@ -89,49 +89,49 @@ public class BackupServiceTests
         // The new device knows only the recovery kit and talks to another node.
         var kit = BackupReceipt.ParseRecoveryKit(receipt.ToRecoveryKit());
         var newPath = Path.Combine(_dir, "new-device", "messages.db");
-        await Service(11).RestoreAsync(kit.Cid, kit.ContentKey, newPath);
+        await Service(11).RestoreAsync(kit.Cid, kit.ContentKey, newPath, cancellationToken);
 
-        await using var restored = await SqliteMessageStore.OpenAsync(newPath);
+        await using var restored = await SqliteMessageStore.OpenAsync(newPath, cancellationToken: cancellationToken);
         var after = await StoreContents.ReadAsync(restored);
         Assert.That(before.DifferencesFrom(after), Is.Empty);
-        Assert.That((await restored.SearchMessagesAsync("cafe")).Items, Is.Not.Empty, "the search index comes along");
+        Assert.That((await restored.SearchMessagesAsync("cafe", cancellationToken: cancellationToken)).Items, Is.Not.Empty, "the search index comes along");
     }
 
     [Test]
-    public async Task Restore_with_a_wrong_key_is_refused_and_the_existing_store_is_untouched()
+    public async Task Restore_with_a_wrong_key_is_refused_and_the_existing_store_is_untouched(CancellationToken cancellationToken)
     {
         var receipt = await BackUpSmallStoreAsync();
         var target = await ExistingTargetAsync();
-        var bytesBefore = await File.ReadAllBytesAsync(target);
+        var bytesBefore = await File.ReadAllBytesAsync(target, cancellationToken);
 
         Assert.That(async () => await Service(5).RestoreAsync(receipt.Cid, ContentKey.Generate(), target),
             Throws.InstanceOf<IntegrityException>());
 
-        Assert.That(await File.ReadAllBytesAsync(target), Is.EqualTo(bytesBefore));
+        Assert.That(await File.ReadAllBytesAsync(target, cancellationToken), Is.EqualTo(bytesBefore));
         await AssertTargetStillHoldsItsOwnDataAsync(target);
     }
 
     [Test]
-    public async Task Restore_of_a_cid_that_is_not_a_backup_is_refused_and_the_existing_store_is_untouched()
+    public async Task Restore_of_a_cid_that_is_not_a_backup_is_refused_and_the_existing_store_is_untouched(CancellationToken cancellationToken)
     {
-        var picture = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 9)), _owner);
+        var picture = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 9)), _owner, cancellationToken: cancellationToken);
         var target = await ExistingTargetAsync();
-        var bytesBefore = await File.ReadAllBytesAsync(target);
+        var bytesBefore = await File.ReadAllBytesAsync(target, cancellationToken);
 
         Assert.That(async () => await Service(6).RestoreAsync(picture.Cid, picture.ContentKey, target),
             Throws.InstanceOf<BackupFormatException>().With.Message.Contains("not"));
 
-        Assert.That(await File.ReadAllBytesAsync(target), Is.EqualTo(bytesBefore));
+        Assert.That(await File.ReadAllBytesAsync(target, cancellationToken), Is.EqualTo(bytesBefore));
         await AssertTargetStillHoldsItsOwnDataAsync(target);
         Assert.That(Directory.GetFiles(_dir, "*restore*"), Is.Empty, "no temporary file is left behind");
     }
 
     [Test]
-    public async Task Restore_of_an_unknown_cid_reports_it_missing()
+    public async Task Restore_of_an_unknown_cid_reports_it_missing(CancellationToken cancellationToken)
     {
         var receipt = await BackUpSmallStoreAsync();
-        var other = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream([1]), _owner);
-        await SdkMesh.Mesh.Nodes[1].Store.DeleteAsync(other.Cid, _owner);
+        var other = await SdkMesh.Mesh.Nodes[1].Store.StoreAsync(new MemoryStream([1]), _owner, cancellationToken: cancellationToken);
+        await SdkMesh.Mesh.Nodes[1].Store.DeleteAsync(other.Cid, _owner, cancellationToken);
 
         Assert.That(async () => await Service(3).RestoreAsync(other.Cid, receipt.ContentKey, Path.Combine(_dir, "x.db")),
             Throws.InstanceOf<ShardsUnavailableException>());
@@ -190,9 +190,9 @@ public class BackupServiceTests
     [Test]
     [Platform("Linux", Reason = "Unix file modes and /proc/self/fd")]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public async Task The_snapshot_on_its_way_to_the_mesh_is_readable_by_the_owner_only_and_gone_afterwards()
+    public async Task The_snapshot_on_its_way_to_the_mesh_is_readable_by_the_owner_only_and_gone_afterwards(CancellationToken cancellationToken)
     {
-        var store = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "messages.db"));
+        var store = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "messages.db"), cancellationToken: cancellationToken);
         await using (store)
         {
             await FillAsync(store, 200);
@@ -202,7 +202,7 @@ public class BackupServiceTests
             {
                 if (seen.Count == 0) seen.AddRange(Storage.PrivateFiles.OpenNamed("backup").Select(Storage.PrivateFiles.AccessTo));
             });
-            await Service(0).BackupAsync(store, _owner, progress: progress);
+            await Service(0).BackupAsync(store, _owner, progress: progress, cancellationToken: cancellationToken);
 
             TestContext.Out.WriteLine("during the upload: " + string.Join("; ", seen));
             Assert.That(seen, Is.Not.Empty, "the snapshot was open during the upload");

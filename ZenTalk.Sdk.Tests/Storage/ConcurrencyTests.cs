@@ -11,7 +11,7 @@ public sealed class ConcurrencyTests : StoreTestBase
 
     [Test]
     [CancelAfter(120_000)]
-    public async Task Eight_writers_and_eight_readers_run_for_seconds_without_errors_or_lost_messages()
+    public async Task Eight_writers_and_eight_readers_run_for_seconds_without_errors_or_lost_messages(CancellationToken cancellationToken)
     {
         var store = await OpenAsync(Path.Combine(Directory, "busy.db"), new MessageStoreOptions());
         var saved = new ConcurrentBag<string>();
@@ -95,7 +95,7 @@ public sealed class ConcurrencyTests : StoreTestBase
             {
                 Assert.That(stored.Add(message.MessageId), Is.True, "no message is listed twice");
             }
-            unread += (await store.GetConversationAsync($"c{c}"))?.UnreadCount ?? 0;
+            unread += (await store.GetConversationAsync($"c{c}", cancellationToken))?.UnreadCount ?? 0;
         }
         Assert.That(stored, Is.EquivalentTo(saved.ToHashSet()));
         Assert.That(unread, Is.EqualTo(saved.Count), "every incoming message was counted exactly once");

@@ -39,36 +39,35 @@ public class LifecycleTests
     }
 
     [Test]
-    public async Task A_bad_option_or_configuration_value_is_exit_code_2()
+    public async Task A_bad_option_or_configuration_value_is_exit_code_2(CancellationToken cancellationToken)
     {
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--colour", "blue"]), 2, "--colour");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port"]), 2, "--port needs a value");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir],
-            new Dictionary<string, string> { ["ZENTALK_Api__Port"] = "99999" }), 2, "Api:Port");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--bootstrap", "no-port-here"]), 2, "Mesh:Bootstrap");
-        await File.WriteAllTextAsync(Path.Combine(_dir, "appsettings.json"), "{ \"Mesh\": { \"Port\": ");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir]), 2, "not valid JSON");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--colour", "blue"], cancellationToken: cancellationToken), 2, "--colour");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port"], cancellationToken: cancellationToken), 2, "--port needs a value");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir], new Dictionary<string, string> { ["ZENTALK_Api__Port"] = "99999" }, cancellationToken), 2, "Api:Port");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--bootstrap", "no-port-here"], cancellationToken: cancellationToken), 2, "Mesh:Bootstrap");
+        await File.WriteAllTextAsync(Path.Combine(_dir, "appsettings.json"), "{ \"Mesh\": { \"Port\": ", cancellationToken);
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir], cancellationToken: cancellationToken), 2, "not valid JSON");
     }
 
     [Test]
-    public async Task A_data_path_that_is_a_file_is_exit_code_3()
+    public async Task A_data_path_that_is_a_file_is_exit_code_3(CancellationToken cancellationToken)
     {
         var file = Path.Combine(_dir, "not-a-directory");
-        await File.WriteAllTextAsync(file, "x");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", file, "--http-port", "0"]), 3, "is a file");
+        await File.WriteAllTextAsync(file, "x", cancellationToken);
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", file, "--http-port", "0"], cancellationToken: cancellationToken), 3, "is a file");
     }
 
     [Test]
-    public async Task A_mesh_port_in_use_is_exit_code_4()
+    public async Task A_mesh_port_in_use_is_exit_code_4(CancellationToken cancellationToken)
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString();
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port", port, "--http-port", "0"]), 4, $"127.0.0.1:{port}");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port", port, "--http-port", "0"], cancellationToken: cancellationToken), 4, $"127.0.0.1:{port}");
     }
 
     [Test]
-    public async Task An_api_port_in_use_is_exit_code_5_and_the_mesh_it_had_started_is_stopped()
+    public async Task An_api_port_in_use_is_exit_code_5_and_the_mesh_it_had_started_is_stopped(CancellationToken cancellationToken)
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
@@ -77,7 +76,7 @@ public class LifecycleTests
         free.Start();
         var meshPort = ((IPEndPoint)free.LocalEndpoint).Port;
         free.Stop();
-        var run = await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port", meshPort.ToString(), "--http-port", port]);
+        var run = await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--port", meshPort.ToString(), "--http-port", port], cancellationToken: cancellationToken);
         AssertOneLineFailure(run, 5, $"127.0.0.1:{port}");
         Assert.That(run.Stdout, Does.Contain("Mesh node").And.Contain("stopped"), "the mesh node was started, then stopped before the exit");
         using var again = new TcpListener(IPAddress.Loopback, meshPort);
@@ -85,30 +84,30 @@ public class LifecycleTests
     }
 
     [Test]
-    public async Task A_corrupt_owner_key_is_exit_code_6()
+    public async Task A_corrupt_owner_key_is_exit_code_6(CancellationToken cancellationToken)
     {
-        await File.WriteAllTextAsync(Path.Combine(_dir, "owner-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0"]), 6, "owner-key.pem");
+        await File.WriteAllTextAsync(Path.Combine(_dir, "owner-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", cancellationToken);
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0"], cancellationToken: cancellationToken), 6, "owner-key.pem");
     }
 
     [Test]
-    public async Task A_missing_or_malformed_private_network_key_is_exit_code_6()
+    public async Task A_missing_or_malformed_private_network_key_is_exit_code_6(CancellationToken cancellationToken)
     {
         var key = Path.Combine(_dir, "network.key");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key]), 6, "network.key");
-        await File.WriteAllTextAsync(key, "/zentalk/private-network-key/v1\nnot hex\n");
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key]), 6, "hexadecimal");
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key], cancellationToken: cancellationToken), 6, "network.key");
+        await File.WriteAllTextAsync(key, "/zentalk/private-network-key/v1\nnot hex\n", cancellationToken);
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["--data", _dir, "--http-port", "0", "--private-network-key", key], cancellationToken: cancellationToken), 6, "hexadecimal");
     }
 
     [Test]
-    public async Task Init_writes_a_commented_configuration_and_private_keys_that_the_node_then_runs_with()
+    public async Task Init_writes_a_commented_configuration_and_private_keys_that_the_node_then_runs_with(CancellationToken cancellationToken)
     {
         using var free = new TcpListener(IPAddress.Loopback, 0);
         free.Start();
         var meshPort = ((IPEndPoint)free.LocalEndpoint).Port;
         free.Stop();
         var data = Path.Combine(_dir, "node");
-        var init = await StorageNodeProcess.RunToExitAsync(["init", "--data", data, "--port", meshPort.ToString(), "--http-port", "0", "--bootstrap", "127.0.0.1:7001"]);
+        var init = await StorageNodeProcess.RunToExitAsync(["init", "--data", data, "--port", meshPort.ToString(), "--http-port", "0", "--bootstrap", "127.0.0.1:7001"], cancellationToken: cancellationToken);
         Assert.That(init.ExitCode, Is.Zero, init.Stderr);
         Assert.That(init.Stdout, Does.Contain("--bootstrap 127.0.0.1:" + meshPort + "@"));
         foreach (var secret in new[] { "owner-key.pem", "api-token", "mesh/node.key" })
@@ -116,17 +115,17 @@ public class LifecycleTests
             var path = Path.Combine(data, secret);
             Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), secret);
         }
-        var config = await File.ReadAllTextAsync(Path.Combine(data, "appsettings.json"));
+        var config = await File.ReadAllTextAsync(Path.Combine(data, "appsettings.json"), cancellationToken);
         Assert.That(config, Does.Contain("//").And.Contain($"\"Port\": {meshPort}").And.Contain("\"127.0.0.1:7001\""));
-        var token = await File.ReadAllTextAsync(Path.Combine(data, "api-token"));
+        var token = await File.ReadAllTextAsync(Path.Combine(data, "api-token"), cancellationToken);
 
-        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["init", "--data", data]), 2, "--force");
-        var forced = await StorageNodeProcess.RunToExitAsync(["init", "--data", data, "--force", "--port", meshPort.ToString(), "--http-port", "0"]);
+        AssertOneLineFailure(await StorageNodeProcess.RunToExitAsync(["init", "--data", data], cancellationToken: cancellationToken), 2, "--force");
+        var forced = await StorageNodeProcess.RunToExitAsync(["init", "--data", data, "--force", "--port", meshPort.ToString(), "--http-port", "0"], cancellationToken: cancellationToken);
         Assert.That(forced.ExitCode, Is.Zero, forced.Stderr);
-        Assert.That(await File.ReadAllTextAsync(Path.Combine(data, "api-token")), Is.EqualTo(token), "init never replaces the token");
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(data, "api-token"), cancellationToken), Is.EqualTo(token), "init never replaces the token");
 
         // The node reads the file: the mesh port comes from it (no --port on the command line).
-        await using var node = await StorageNodeProcess.StartAsync(data, []);
+        await using var node = await StorageNodeProcess.StartAsync(data, [], cancellationToken: cancellationToken);
         Assert.That(node.Output, Does.Contain($"127.0.0.1:{meshPort} (others join"));
     }
 

@@ -64,45 +64,45 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task Health_answers_ok_with_the_node_id()
+    public async Task Health_answers_ok_with_the_node_id(CancellationToken cancellationToken)
     {
-        var health = await _http.GetFromJsonAsync<JsonElement>("health");
-        var network = await _http.GetFromJsonAsync<JsonElement>("network");
+        var health = await _http.GetFromJsonAsync<JsonElement>("health", cancellationToken: cancellationToken);
+        var network = await _http.GetFromJsonAsync<JsonElement>("network", cancellationToken: cancellationToken);
         Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("ok"));
         Assert.That(health.GetProperty("nodeId").GetString(), Has.Length.EqualTo(64).And.EqualTo(network.GetProperty("nodeId").GetString()));
     }
 
     [Test]
-    public async Task Network_lists_the_peers_and_the_owner_key()
+    public async Task Network_lists_the_peers_and_the_owner_key(CancellationToken cancellationToken)
     {
-        var network = await _http.GetFromJsonAsync<JsonElement>("network");
-        Assert.That(network.GetProperty("nodeId").GetString(), Is.Not.EqualTo((await _smallHttp.GetFromJsonAsync<JsonElement>("network")).GetProperty("nodeId").GetString()));
+        var network = await _http.GetFromJsonAsync<JsonElement>("network", cancellationToken: cancellationToken);
+        Assert.That(network.GetProperty("nodeId").GetString(), Is.Not.EqualTo((await _smallHttp.GetFromJsonAsync<JsonElement>("network", cancellationToken: cancellationToken)).GetProperty("nodeId").GetString()));
         Assert.That(network.GetProperty("routingTableSize").GetInt32(), Is.GreaterThanOrEqualTo(10));
         Assert.That(network.GetProperty("peers").GetArrayLength(), Is.GreaterThanOrEqualTo(10));
         Assert.That(network.GetProperty("ownerKeyId").GetString(), Is.EqualTo(_owner.PublicKey.Id));
     }
 
     [Test]
-    public async Task A_50_MB_upload_streams_in_and_downloads_byte_for_byte()
+    public async Task A_50_MB_upload_streams_in_and_downloads_byte_for_byte(CancellationToken cancellationToken)
     {
         const long size = 50L * 1024 * 1024;
         using var source = new GeneratedStream(size, 50);
         using var content = new StreamContent(source, 256 * 1024); // no length: the body goes out chunked
-        using var upload = await _http.PostAsync("upload", content);
-        Assert.That(upload.StatusCode, Is.EqualTo(HttpStatusCode.Created), await upload.Content.ReadAsStringAsync());
-        var file = await upload.Content.ReadFromJsonAsync<JsonElement>();
+        using var upload = await _http.PostAsync("upload", content, cancellationToken);
+        Assert.That(upload.StatusCode, Is.EqualTo(HttpStatusCode.Created), await upload.Content.ReadAsStringAsync(cancellationToken));
+        var file = await upload.Content.ReadFromJsonAsync<JsonElement>(cancellationToken: cancellationToken);
         Assert.That(file.GetProperty("size").GetInt64(), Is.EqualTo(size));
 
         using var request = Download(file.GetProperty("cid").GetString()!, file.GetProperty("key").GetString()!);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/octet-stream"));
-        await using var body = await response.Content.ReadAsStreamAsync();
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[256 * 1024];
         long total = 0;
         int n;
-        while ((n = await body.ReadAsync(buffer)) > 0)
+        while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
         {
             hash.AppendData(buffer, 0, n);
             total += n;
@@ -112,18 +112,18 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task An_empty_upload_is_a_400_problem()
+    public async Task An_empty_upload_is_a_400_problem(CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsync("upload", new ByteArrayContent([]));
+        using var response = await _http.PostAsync("upload", new ByteArrayContent([]), cancellationToken);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
     [Test]
-    public async Task An_upload_over_the_limit_is_a_413_problem_with_or_without_a_declared_length()
+    public async Task An_upload_over_the_limit_is_a_413_problem_with_or_without_a_declared_length(CancellationToken cancellationToken)
     {
         using var declared = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent(new byte[(1 << 20) + 1]) };
         declared.Headers.ExpectContinue = true;
-        using (var response = await _smallHttp.SendAsync(declared))
+        using (var response = await _smallHttp.SendAsync(declared, cancellationToken))
         {
             await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         }
@@ -133,55 +133,55 @@ public class RestApiTests
         using var chunked = new StreamContent(new GeneratedStream(3L << 20, 1));
         try
         {
-            using var response = await _smallHttp.PostAsync("upload", chunked);
+            using var response = await _smallHttp.PostAsync("upload", chunked, cancellationToken);
             await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         }
         catch (HttpRequestException e) when (e.InnerException is IOException)
         {
         }
 
-        using var within = await _smallHttp.PostAsync("upload", new ByteArrayContent(new byte[1 << 20]));
+        using var within = await _smallHttp.PostAsync("upload", new ByteArrayContent(new byte[1 << 20]), cancellationToken);
         Assert.That(within.StatusCode, Is.EqualTo(HttpStatusCode.Created), "exactly at the limit is accepted");
     }
 
     [Test]
-    public async Task Download_errors_are_problem_details_with_the_right_status()
+    public async Task Download_errors_are_problem_details_with_the_right_status(CancellationToken cancellationToken)
     {
         var (cid, key) = await UploadAsync(RandomNumberGenerator.GetBytes(10_000));
-        var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _owner)).Cid.ToString();
-        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(unknownCid), _owner);
+        var unknownCid = (await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream([9]), _owner, cancellationToken: cancellationToken)).Cid.ToString();
+        await _mesh.Nodes[0].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(unknownCid), _owner, cancellationToken);
 
-        using (var noKey = await _http.GetAsync($"download/{cid}"))
+        using (var noKey = await _http.GetAsync($"download/{cid}", cancellationToken))
         {
             await AssertProblemAsync(noKey, HttpStatusCode.BadRequest);
         }
-        using (var keyInUrl = await _http.GetAsync($"download/{cid}?key={key}"))
+        using (var keyInUrl = await _http.GetAsync($"download/{cid}?key={key}", cancellationToken))
         {
             await AssertProblemAsync(keyInUrl, HttpStatusCode.BadRequest); // the URL is never read for keys
         }
-        using (var malformedKey = await _http.SendAsync(Download(cid, "not-a-key")))
+        using (var malformedKey = await _http.SendAsync(Download(cid, "not-a-key"), cancellationToken))
         {
             await AssertProblemAsync(malformedKey, HttpStatusCode.UnprocessableEntity);
         }
-        using (var malformedCid = await _http.SendAsync(Download("zt-not-a-cid", key)))
+        using (var malformedCid = await _http.SendAsync(Download("zt-not-a-cid", key), cancellationToken))
         {
             await AssertProblemAsync(malformedCid, HttpStatusCode.UnprocessableEntity);
         }
-        using (var unknown = await _http.SendAsync(Download(unknownCid, key)))
+        using (var unknown = await _http.SendAsync(Download(unknownCid, key), cancellationToken))
         {
             await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
         }
-        using (var wrongKey = await _http.SendAsync(Download(cid, ContentKey.Generate().ExportBase64Url())))
+        using (var wrongKey = await _http.SendAsync(Download(cid, ContentKey.Generate().ExportBase64Url()), cancellationToken))
         {
             await AssertProblemAsync(wrongKey, HttpStatusCode.Forbidden);
         }
     }
 
     [Test]
-    public async Task Status_reports_every_segment_and_its_holders()
+    public async Task Status_reports_every_segment_and_its_holders(CancellationToken cancellationToken)
     {
         var (cid, _) = await UploadAsync(RandomNumberGenerator.GetBytes((3 << 20) + 5));
-        var status = await _http.GetFromJsonAsync<JsonElement>($"status/{cid}");
+        var status = await _http.GetFromJsonAsync<JsonElement>($"status/{cid}", cancellationToken: cancellationToken);
         Assert.That(status.GetProperty("cid").GetString(), Is.EqualTo(cid));
         Assert.That(status.GetProperty("size").GetInt64(), Is.EqualTo((3 << 20) + 5));
         Assert.That(status.GetProperty("health").GetString(), Is.EqualTo("Excellent").Or.EqualTo("Degraded"));
@@ -195,30 +195,30 @@ public class RestApiTests
             Assert.That(shards, Is.EqualTo(segment.GetProperty("shardsFound").GetInt32()));
         }
 
-        using (var malformed = await _http.GetAsync("status/ZT123"))
+        using (var malformed = await _http.GetAsync("status/ZT123", cancellationToken))
         {
             await AssertProblemAsync(malformed, HttpStatusCode.UnprocessableEntity);
         }
         var gone = await UploadAsync([1, 2, 3]);
-        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(gone.Cid), _owner);
-        using (var unknown = await _http.GetAsync($"status/{gone.Cid}"))
+        await _mesh.Nodes[3].Store.DeleteAsync(ZenTalk.MeshStorage.Cid.Parse(gone.Cid), _owner, cancellationToken);
+        using (var unknown = await _http.GetAsync($"status/{gone.Cid}", cancellationToken))
         {
             await AssertProblemAsync(unknown, HttpStatusCode.NotFound);
         }
     }
 
     [Test]
-    public async Task A_delete_without_a_signature_is_refused_with_401()
+    public async Task A_delete_without_a_signature_is_refused_with_401(CancellationToken cancellationToken)
     {
         var (cid, key) = await UploadAsync([1, 2, 3, 4]);
-        using var response = await _http.DeleteAsync($"delete/{cid}");
+        using var response = await _http.DeleteAsync($"delete/{cid}", cancellationToken);
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.Contain("ZenTalk-Signature"));
         await AssertDownloadsAsync(cid, key, [1, 2, 3, 4]);
     }
 
     [Test]
-    public async Task Forged_tampered_stale_and_malformed_delete_signatures_are_refused()
+    public async Task Forged_tampered_stale_and_malformed_delete_signatures_are_refused(CancellationToken cancellationToken)
     {
         var (cid, key) = await UploadAsync([5, 6, 7]);
         var (otherCid, _) = await UploadAsync([8]);
@@ -226,21 +226,21 @@ public class RestApiTests
         var ownerPem = _ownerPem;
 
         // Signed by a key that is not the node's owner key.
-        using (var forged = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(stranger.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow))))
+        using (var forged = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(stranger.ExportPrivateKeyPem(), cid, DateTimeOffset.UtcNow)), cancellationToken))
         {
             await AssertProblemAsync(forged, HttpStatusCode.Forbidden);
         }
         // The owner's signature of a different request (another CID) replayed against this one.
-        using (var tampered = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, otherCid, DateTimeOffset.UtcNow))))
+        using (var tampered = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, otherCid, DateTimeOffset.UtcNow)), cancellationToken))
         {
             await AssertProblemAsync(tampered, HttpStatusCode.Forbidden);
         }
         // A genuine signature, but ten minutes old.
-        using (var stale = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, cid, DateTimeOffset.UtcNow.AddMinutes(-10)))))
+        using (var stale = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(ownerPem, cid, DateTimeOffset.UtcNow.AddMinutes(-10))), cancellationToken))
         {
             await AssertProblemAsync(stale, HttpStatusCode.Forbidden);
         }
-        using (var malformed = await _http.SendAsync(SignedDelete(cid, ("yesterday", "short", "!!"))))
+        using (var malformed = await _http.SendAsync(SignedDelete(cid, ("yesterday", "short", "!!")), cancellationToken))
         {
             await AssertProblemAsync(malformed, HttpStatusCode.BadRequest);
         }
@@ -248,73 +248,73 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task A_signed_delete_removes_the_file_once_and_cannot_be_replayed()
+    public async Task A_signed_delete_removes_the_file_once_and_cannot_be_replayed(CancellationToken cancellationToken)
     {
         var (cid, key) = await UploadAsync([1, 1, 2, 3, 5, 8]);
         var signed = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
 
-        using (var deleted = await _http.SendAsync(SignedDelete(cid, signed)))
+        using (var deleted = await _http.SendAsync(SignedDelete(cid, signed), cancellationToken))
         {
             Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         }
-        using (var replayed = await _http.SendAsync(SignedDelete(cid, signed)))
+        using (var replayed = await _http.SendAsync(SignedDelete(cid, signed), cancellationToken))
         {
             await AssertProblemAsync(replayed, HttpStatusCode.Forbidden);
         }
-        using (var download = await _http.SendAsync(Download(cid, key)))
+        using (var download = await _http.SendAsync(Download(cid, key), cancellationToken))
         {
             await AssertProblemAsync(download, HttpStatusCode.NotFound);
         }
         var fresh = DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow);
-        using (var again = await _http.SendAsync(SignedDelete(cid, fresh)))
+        using (var again = await _http.SendAsync(SignedDelete(cid, fresh), cancellationToken))
         {
             Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NotFound).Or.EqualTo(HttpStatusCode.NoContent)
                 .Or.EqualTo(HttpStatusCode.Forbidden), "deleting a deleted file changes nothing");
         }
         var unknown = ZenTalk.MeshStorage.Cid.Parse("zt" + "aeja" + new string('a', 51)).ToString();
-        using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_ownerPem, unknown, DateTimeOffset.UtcNow))))
+        using (var missing = await _http.SendAsync(SignedDelete(unknown, DeleteSignature.Sign(_ownerPem, unknown, DateTimeOffset.UtcNow)), cancellationToken))
         {
             await AssertProblemAsync(missing, HttpStatusCode.NotFound);
         }
     }
 
     [Test]
-    public async Task A_node_cannot_delete_a_file_another_owner_stored()
+    public async Task A_node_cannot_delete_a_file_another_owner_stored(CancellationToken cancellationToken)
     {
-        using var upload = await _smallHttp.PostAsync("upload", new ByteArrayContent([4, 2]));
-        var file = await upload.Content.ReadFromJsonAsync<JsonElement>();
+        using var upload = await _smallHttp.PostAsync("upload", new ByteArrayContent([4, 2]), cancellationToken);
+        var file = await upload.Content.ReadFromJsonAsync<JsonElement>(cancellationToken: cancellationToken);
         var cid = file.GetProperty("cid").GetString()!;
 
         // A request correctly signed for the main node, whose owner key is not the file's owner.
-        using var response = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow)));
+        using var response = await _http.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow)), cancellationToken);
         await AssertProblemAsync(response, HttpStatusCode.Forbidden);
         await AssertDownloadsAsync(cid, file.GetProperty("key").GetString()!, [4, 2]);
     }
 
     [Test]
-    public async Task Unknown_routes_and_methods_are_problems_with_a_detail()
+    public async Task Unknown_routes_and_methods_are_problems_with_a_detail(CancellationToken cancellationToken)
     {
-        using var missing = await _http.GetAsync("nothing-here");
+        using var missing = await _http.GetAsync("nothing-here", cancellationToken);
         Assert.That(await AssertProblemAsync(missing, HttpStatusCode.NotFound), Does.Contain("/nothing-here"));
-        using var wrongMethod = await _http.PutAsync("upload", new ByteArrayContent([1]));
+        using var wrongMethod = await _http.PutAsync("upload", new ByteArrayContent([1]), cancellationToken);
         Assert.That(await AssertProblemAsync(wrongMethod, HttpStatusCode.MethodNotAllowed), Does.Contain("POST"));
         Assert.That(wrongMethod.Content.Headers.Allow, Is.EquivalentTo(new[] { "POST" }));
-        using var wrongMethodNoToken = await _host.CreateClient(withToken: false).DeleteAsync("network");
+        using var wrongMethodNoToken = await _host.CreateClient(withToken: false).DeleteAsync("network", cancellationToken);
         await AssertProblemAsync(wrongMethodNoToken, HttpStatusCode.MethodNotAllowed);
     }
 
     [Test]
-    public async Task A_request_target_that_is_too_long_is_a_414_problem()
+    public async Task A_request_target_that_is_too_long_is_a_414_problem(CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync("status/" + new string('a', 10_000));
+        using var response = await _http.GetAsync("status/" + new string('a', 10_000), cancellationToken);
         Assert.That(await AssertProblemAsync(response, (HttpStatusCode)414), Does.Contain("4096"));
     }
 
     [Test]
-    public async Task Empty_uploads_are_400_without_a_length_and_when_chunked()
+    public async Task Empty_uploads_are_400_without_a_length_and_when_chunked(CancellationToken cancellationToken)
     {
         // Chunked, with no data at all.
-        using (var chunked = await _http.PostAsync("upload", new StreamContent(new GeneratedStream(0, 3))))
+        using (var chunked = await _http.PostAsync("upload", new StreamContent(new GeneratedStream(0, 3)), cancellationToken))
         {
             await AssertProblemAsync(chunked, HttpStatusCode.BadRequest);
         }
@@ -326,69 +326,69 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task Writes_need_the_api_token()
+    public async Task Writes_need_the_api_token(CancellationToken cancellationToken)
     {
         using var anonymous = _host.CreateClient(withToken: false);
-        using (var missing = await anonymous.PostAsync("upload", new ByteArrayContent([1, 2, 3])))
+        using (var missing = await anonymous.PostAsync("upload", new ByteArrayContent([1, 2, 3]), cancellationToken))
         {
             Assert.That(await AssertProblemAsync(missing, HttpStatusCode.Unauthorized), Does.Contain("api-token"));
             Assert.That(missing.Headers.WwwAuthenticate.ToString(), Does.StartWith("Bearer"));
         }
         using var wrong = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent([1, 2, 3]) };
         wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _small.Token);
-        using (var response = await anonymous.SendAsync(wrong))
+        using (var response = await anonymous.SendAsync(wrong, cancellationToken))
         {
             await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
         }
         var (cid, _) = await UploadAsync([7, 7, 7]);
-        using (var delete = await anonymous.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow))))
+        using (var delete = await anonymous.SendAsync(SignedDelete(cid, DeleteSignature.Sign(_ownerPem, cid, DateTimeOffset.UtcNow)), cancellationToken))
         {
             await AssertProblemAsync(delete, HttpStatusCode.Unauthorized);
         }
         // Reads need no token: a download's capability is the content key.
-        using var network = await anonymous.GetAsync("network");
+        using var network = await anonymous.GetAsync("network", cancellationToken);
         Assert.That(network.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
-    public async Task A_foreign_host_or_a_cross_origin_write_is_refused()
+    public async Task A_foreign_host_or_a_cross_origin_write_is_refused(CancellationToken cancellationToken)
     {
         using (var rebinding = new HttpRequestMessage(HttpMethod.Get, "network"))
         {
             rebinding.Headers.Host = "attacker.example";
-            using var response = await _http.SendAsync(rebinding);
+            using var response = await _http.SendAsync(rebinding, cancellationToken);
             Assert.That(await AssertProblemAsync(response, HttpStatusCode.BadRequest), Does.Contain("--allowed-host"));
         }
         using (var localhost = new HttpRequestMessage(HttpMethod.Get, "health"))
         {
             localhost.Headers.Host = $"localhost:{_host.HttpAddress.Port}";
-            using var response = await _http.SendAsync(localhost);
+            using var response = await _http.SendAsync(localhost, cancellationToken);
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
         foreach (var (header, value) in new[] { ("Origin", "http://attacker.example"), ("Origin", "null"), ("Sec-Fetch-Site", "cross-site") })
         {
             using var foreign = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent([1]) };
             foreign.Headers.TryAddWithoutValidation(header, value);
-            using var response = await _http.SendAsync(foreign);
+            using var response = await _http.SendAsync(foreign, cancellationToken);
             await AssertProblemAsync(response, HttpStatusCode.Forbidden);
         }
         using var sameOrigin = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent([1]) };
         sameOrigin.Headers.TryAddWithoutValidation("Origin", _host.HttpAddress.GetLeftPart(UriPartial.Authority));
         sameOrigin.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "same-origin");
-        using (var response = await _http.SendAsync(sameOrigin))
+        using (var response = await _http.SendAsync(sameOrigin, cancellationToken))
         {
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync(cancellationToken));
         }
     }
 
     [Test]
-    public async Task Ready_reports_the_routing_table_and_node_the_status_page_figures()
+    public async Task Ready_reports_the_routing_table_and_node_the_status_page_figures(CancellationToken cancellationToken)
     {
-        var ready = await _http.GetFromJsonAsync<JsonElement>("ready");
+        var ready = await _http.GetFromJsonAsync<JsonElement>("ready", cancellationToken: cancellationToken);
         Assert.That(ready.GetProperty("status").GetString(), Is.EqualTo("ready"));
         Assert.That(ready.GetProperty("peers").GetInt32(), Is.GreaterThanOrEqualTo(10));
-        var node = await _http.GetFromJsonAsync<JsonElement>("node");
-        var network = await _http.GetFromJsonAsync<JsonElement>("network");
+        var node = await _http.GetFromJsonAsync<JsonElement>("node", cancellationToken: cancellationToken);
+        var network = await _http.GetFromJsonAsync<JsonElement>("network", cancellationToken: cancellationToken);
         Assert.That(node.GetProperty("nodeId").GetString(), Is.EqualTo(network.GetProperty("nodeId").GetString()));
         Assert.That(node.GetProperty("bootstrap").GetString(), Is.EqualTo(network.GetProperty("bootstrap").GetString()));
         Assert.That(node.GetProperty("ready").GetBoolean(), Is.True);
@@ -396,9 +396,9 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task The_openapi_document_lists_exactly_the_routes_the_node_answers()
+    public async Task The_openapi_document_lists_exactly_the_routes_the_node_answers(CancellationToken cancellationToken)
     {
-        using var document = JsonDocument.Parse(await _http.GetStringAsync("openapi/v1.json"));
+        using var document = JsonDocument.Parse(await _http.GetStringAsync("openapi/v1.json", cancellationToken));
         var paths = document.RootElement.GetProperty("paths");
         var documented = paths.EnumerateObject()
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}")).Order().ToList();
@@ -419,11 +419,11 @@ public class RestApiTests
             {
                 using var request = new HttpRequestMessage(new HttpMethod(method), url);
                 if (method is "POST" or "PUT" or "PATCH") request.Content = new ByteArrayContent([1]);
-                using var response = await _http.SendAsync(request);
+                using var response = await _http.SendAsync(request, cancellationToken);
                 if (methods.Contains(method))
                 {
                     Assert.That(response.StatusCode, Is.Not.EqualTo(HttpStatusCode.MethodNotAllowed), $"{method} {path.Name}");
-                    if (response.StatusCode == HttpStatusCode.NotFound) Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("No route"), $"{method} {path.Name}");
+                    if (response.StatusCode == HttpStatusCode.NotFound) Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Does.Not.Contain("No route"), $"{method} {path.Name}");
                 }
                 else
                 {
@@ -442,13 +442,13 @@ public class RestApiTests
     }
 
     [Test]
-    public async Task Metrics_are_served_in_prometheus_text_format()
+    public async Task Metrics_are_served_in_prometheus_text_format(CancellationToken cancellationToken)
     {
         await UploadAsync([3, 1, 4, 1, 5]);
-        using var response = await _http.GetAsync("metrics");
+        using var response = await _http.GetAsync("metrics", cancellationToken);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/plain"));
-        var text = await response.Content.ReadAsStringAsync();
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         var families = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
         // The families docs/rest-api.md lists, as far as one upload produces them.
         var listed = File.ReadAllLines(Path.Combine(TestContext.CurrentContext.TestDirectory, "../../../../docs/rest-api.md"))

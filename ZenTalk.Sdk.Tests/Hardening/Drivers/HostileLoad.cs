@@ -101,7 +101,7 @@ internal static class HostileLoad
                     var s = await TryConnectTlsAsync(node, counters, token).ConfigureAwait(false);
                     if (s is not null) lock (held) held.Add(s);
                 }
-            }),
+            }, cancellationToken),
         };
         tasks.AddRange(Enumerable.Range(0, options.SlowlorisConnections).Select(_ => Task.Run(() => SlowlorisAsync(node, counters, token))));
         tasks.AddRange(Enumerable.Range(0, options.SilentConnections).Select(_ => Task.Run(() => SilentAsync(node, counters, token))));
@@ -126,7 +126,7 @@ internal static class HostileLoad
                 }
                 await Delay(TimeSpan.FromMilliseconds(200), token).ConfigureAwait(false);
             }
-        }));
+        }, cancellationToken));
         tasks.Add(Task.Run(async () =>
         {
             // Every eighth sample forces a full GC first: the live heap, apart from garbage the GC has not collected yet.
@@ -137,7 +137,7 @@ internal static class HostileLoad
                 var sample = await measure(collect, CancellationToken.None).ConfigureAwait(false);
                 lock (samples) (collect ? live : samples).Add(sample);
             }
-        }));
+        }, cancellationToken));
 
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var duration = clock.Elapsed;

@@ -128,7 +128,7 @@ internal static class MessageStoreSoak
                         }).ConfigureAwait(false);
                     }
                 }
-            }));
+            }, cancellationToken));
         }
         for (int r = 0; r < readers; r++)
         {
@@ -166,7 +166,7 @@ internal static class MessageStoreSoak
                             Interlocked.Add(ref report.MessagesRead, page.Items.Count);
                         }).ConfigureAwait(false);
                 }
-            }));
+            }, cancellationToken));
         }
         async Task LeaseOnceAsync()
         {
@@ -189,7 +189,7 @@ internal static class MessageStoreSoak
                     await LeaseOnceAsync().ConfigureAwait(false);
                     await Task.Delay(2, CancellationToken.None).ConfigureAwait(false);
                 }
-            }));
+            }, cancellationToken));
         }
         await Task.WhenAll(tasks).ConfigureAwait(false);
         report.Duration = clock.Elapsed;

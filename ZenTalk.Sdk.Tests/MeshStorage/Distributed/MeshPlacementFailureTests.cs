@@ -9,11 +9,11 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 public class MeshPlacementFailureTests
 {
     [Test]
-    public async Task A_store_that_cannot_place_enough_shards_fails_and_leaves_nothing_behind()
+    public async Task A_store_that_cannot_place_enough_shards_fails_and_leaves_nothing_behind(CancellationToken cancellationToken)
     {
         var options = MeshTestData.FastOptions();
         options.QuotaBytes = 20_000; // Each node takes a couple of 6.6 KB shards, then refuses.
-        await using var mesh = await LocalMesh.StartAsync(3, options);
+        await using var mesh = await LocalMesh.StartAsync(3, options, cancellationToken: cancellationToken);
         using var owner = OwnerKey.Create(2048);
 
         var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () =>
@@ -22,7 +22,7 @@ public class MeshPlacementFailureTests
         Assert.That(e!.Message, Does.Contain("Segment 0").And.Contain("at least 11 are needed"));
         foreach (var node in mesh.Nodes)
         {
-            Assert.That((await node.Store.GetNetworkAsync()).StoredShards, Is.Zero);
+            Assert.That((await node.Store.GetNetworkAsync(cancellationToken)).StoredShards, Is.Zero);
             // A manifest that went out while shards were still being placed was replaced by the owner's tombstone:
             // no node keeps a live file (which its repair service would chase) for a store reported as failed.
             Assert.That(node.Files!.Files.Where(f => !f.Value.Deleted).Select(f => f.Key), Is.Empty);
@@ -30,13 +30,13 @@ public class MeshPlacementFailureTests
     }
 
     [Test]
-    public async Task With_fewer_nodes_than_shards_the_file_is_still_stored_and_readable()
+    public async Task With_fewer_nodes_than_shards_the_file_is_still_stored_and_readable(CancellationToken cancellationToken)
     {
-        await using var mesh = await LocalMesh.StartAsync(5, MeshTestData.FastOptions());
+        await using var mesh = await LocalMesh.StartAsync(5, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
         using var owner = OwnerKey.Create(2048);
         var data = MeshTestData.Bytes(100_000, 32);
-        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner);
-        var back = await MeshTestData.ReadAllAsync(await mesh.Nodes[4].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
+        var back = await MeshTestData.ReadAllAsync(await mesh.Nodes[4].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
     }
 }

@@ -30,18 +30,18 @@ public class MeshRoundTripTests
     [TestCase(1)]
     [TestCase(256 * 1024)]
     [TestCase(20_000_000)]
-    public async Task Store_and_retrieve_round_trip_byte_for_byte(int size)
+    public async Task Store_and_retrieve_round_trip_byte_for_byte(int size, CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(size, size);
         var store = _mesh.Nodes[size % 15].Store;
-        var stored = await store.StoreAsync(new MemoryStream(data), _owner);
+        var stored = await store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
         Assert.That(stored.Size, Is.EqualTo(size));
-        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[(size + 7) % 15].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[(size + 7) % 15].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
     }
 
     [Test]
-    public async Task Concurrent_stores_and_retrieves_of_many_files_all_come_back_byte_for_byte()
+    public async Task Concurrent_stores_and_retrieves_of_many_files_all_come_back_byte_for_byte(CancellationToken cancellationToken)
     {
         // Holders read shards into pooled arrays that go back to the pool when the answer is written, and their
         // readers take PUT_SHARD shards without a copy: with many transfers in flight on the same connections, a
@@ -74,7 +74,7 @@ public class MeshRoundTripTests
     [TestCase(50_000, 1, true)]
     [TestCase(50_000, 1, false)]
     [TestCase(100_000, 2, true)]
-    public async Task A_one_segment_file_sends_its_manifest_with_the_shard_puts_and_every_holder_keeps_it(int size, int segments, bool seekable)
+    public async Task A_one_segment_file_sends_its_manifest_with_the_shard_puts_and_every_holder_keeps_it(int size, int segments, bool seekable, CancellationToken cancellationToken)
     {
         // In a 15-node mesh the nodes closest to the CID are the shard holders: a one-segment file's puts carry the
         // manifest, and no STORE_VALUE round follows them. A file of several segments still sends it separately.
@@ -94,7 +94,7 @@ public class MeshRoundTripTests
             });
             listener.Start();
             Stream content = seekable ? new MemoryStream(data) : new ZenTalk.Sdk.Tests.Hardening.Drivers.ChunkedStream(data, new Random(size), 4096);
-            stored = await _mesh.Nodes[4].Store.StoreAsync(content, _owner);
+            stored = await _mesh.Nodes[4].Store.StoreAsync(content, _owner, cancellationToken: cancellationToken);
         }
 
         // Node 4 keeps one shard of each segment itself; the other 14 go over the wire.
@@ -103,25 +103,25 @@ public class MeshRoundTripTests
         else Assert.That(served.GetValueOrDefault("StoreValue"), Is.EqualTo(14), "the manifest goes in its own round");
         foreach (var node in _mesh.Nodes)
             Assert.That(node.Files!.Files.Any(f => f.Key == stored.Cid && f.Value.ManifestRecord is not null), Is.True, $"{node.Id} keeps the manifest");
-        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
     }
 
     [Test]
-    public async Task A_fresh_client_that_knows_one_peer_retrieves_with_only_the_cid_and_key()
+    public async Task A_fresh_client_that_knows_one_peer_retrieves_with_only_the_cid_and_key(CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(300_000, 42);
-        var stored = await _mesh.Nodes[3].Store.StoreAsync(new MemoryStream(data), _owner);
-        await using var client = await _mesh.StartClientAsync(bootstrapIndex: 9);
-        var back = await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var stored = await _mesh.Nodes[3].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        await using var client = await _mesh.StartClientAsync(bootstrapIndex: 9, cancellationToken: cancellationToken);
+        var back = await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
     }
 
     [Test]
-    public async Task Each_segment_is_placed_on_fifteen_distinct_nodes()
+    public async Task Each_segment_is_placed_on_fifteen_distinct_nodes(CancellationToken cancellationToken)
     {
-        var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(200_000, 7)), _owner);
-        var status = await _mesh.Nodes[2].Store.GetStatusAsync(stored.Cid);
+        var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(200_000, 7)), _owner, cancellationToken: cancellationToken);
+        var status = await _mesh.Nodes[2].Store.GetStatusAsync(stored.Cid, cancellationToken);
         Assert.That(status.Health, Is.EqualTo(FileHealth.Excellent));
         foreach (var segment in status.Segments)
         {
@@ -131,11 +131,11 @@ public class MeshRoundTripTests
     }
 
     [Test]
-    public async Task Progress_reports_every_segment_and_ends_at_the_file_size()
+    public async Task Progress_reports_every_segment_and_ends_at_the_file_size(CancellationToken cancellationToken)
     {
         var data = MeshTestData.Bytes(300_000, 8);
         var progress = new MeshTestData.ProgressLog();
-        await _mesh.Nodes[4].Store.StoreAsync(new MemoryStream(data), _owner, progress: progress);
+        await _mesh.Nodes[4].Store.StoreAsync(new MemoryStream(data), _owner, progress: progress, cancellationToken: cancellationToken);
         var reports = progress.Reports;
         Assert.That(reports, Has.Count.EqualTo(5), "300,000 bytes in 64 KiB segments");
         Assert.That(reports[^1].SegmentsCompleted, Is.EqualTo(5));
@@ -146,11 +146,11 @@ public class MeshRoundTripTests
     }
 
     [Test]
-    public async Task Network_info_describes_the_node_its_peers_and_what_it_stores()
+    public async Task Network_info_describes_the_node_its_peers_and_what_it_stores(CancellationToken cancellationToken)
     {
-        await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(10_000, 9)), _owner);
+        await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(10_000, 9)), _owner, cancellationToken: cancellationToken);
         var node = _mesh.Nodes[5];
-        var info = await node.Store.GetNetworkAsync();
+        var info = await node.Store.GetNetworkAsync(cancellationToken);
         Assert.That(info.NodeId, Is.EqualTo(node.Id));
         Assert.That(info.Addresses, Does.Contain(node.Endpoint));
         Assert.That(info.RoutingTableSize, Is.EqualTo(14));
@@ -160,24 +160,24 @@ public class MeshRoundTripTests
     }
 
     [Test]
-    public async Task A_client_stores_for_itself_but_never_holds_shards_or_enters_routing_tables()
+    public async Task A_client_stores_for_itself_but_never_holds_shards_or_enters_routing_tables(CancellationToken cancellationToken)
     {
-        await using var client = await _mesh.StartClientAsync(bootstrapIndex: 2);
+        await using var client = await _mesh.StartClientAsync(bootstrapIndex: 2, cancellationToken: cancellationToken);
         var data = MeshTestData.Bytes(100_000, 10);
-        var stored = await client.Store.StoreAsync(new MemoryStream(data), _owner);
-        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
+        var stored = await client.Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
         Assert.That(client.StoresForOthers, Is.False);
-        Assert.That((await client.Store.GetNetworkAsync()).StoredShards, Is.Zero);
+        Assert.That((await client.Store.GetNetworkAsync(cancellationToken)).StoredShards, Is.Zero);
         foreach (var node in _mesh.Nodes)
-            Assert.That((await node.Store.GetNetworkAsync()).Peers.Select(p => p.Id), Does.Not.Contain(client.Id));
+            Assert.That((await node.Store.GetNetworkAsync(cancellationToken)).Peers.Select(p => p.Id), Does.Not.Contain(client.Id));
     }
 
     [Test]
-    public async Task A_wrong_key_fails_authentication_and_releases_nothing()
+    public async Task A_wrong_key_fails_authentication_and_releases_nothing(CancellationToken cancellationToken)
     {
-        var stored = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 11)), _owner);
-        var stream = await _mesh.Nodes[7].Store.RetrieveAsync(stored.Cid, ContentKey.Generate());
+        var stored = await _mesh.Nodes[6].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 11)), _owner, cancellationToken: cancellationToken);
+        var stream = await _mesh.Nodes[7].Store.RetrieveAsync(stored.Cid, ContentKey.Generate(), cancellationToken);
         await using (stream)
         {
             var buffer = new byte[4096];

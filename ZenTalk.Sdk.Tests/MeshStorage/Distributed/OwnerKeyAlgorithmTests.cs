@@ -42,20 +42,20 @@ public class OwnerKeyAlgorithmTests
     private int HeldAnywhere(IEnumerable<Sha256Hash> hashes) => _mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes));
 
     [Test]
-    public async Task A_file_stored_under_an_ecdsa_key_reads_back_and_its_owner_deletes_it_everywhere()
+    public async Task A_file_stored_under_an_ecdsa_key_reads_back_and_its_owner_deletes_it_everywhere(CancellationToken cancellationToken)
     {
         var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
         var data = MeshTestData.Bytes(150_000, 31);
-        var stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner);
-        var manifest = await _mesh.Nodes[3].MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        var stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[3].MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
         Assert.That(manifest.Owner, Is.EqualTo(owner.PublicKey));
         Assert.That(manifest.Owner.Algorithm, Is.EqualTo(OwnerKeyAlgorithm.EcdsaP256));
-        await using (var client = await _mesh.StartClientAsync(5))
-            Assert.That(await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey)), Is.EqualTo(data));
+        await using (var client = await _mesh.StartClientAsync(5, cancellationToken))
+            Assert.That(await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
 
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[0], stored.Cid);
         Assert.That(HeldAnywhere(hashes), Is.EqualTo(hashes.Count));
-        await _mesh.Nodes[7].Store.DeleteAsync(stored.Cid, owner);
+        await _mesh.Nodes[7].Store.DeleteAsync(stored.Cid, owner, cancellationToken);
 
         Assert.That(HeldAnywhere(hashes), Is.Zero, "the owner's ECDSA-signed delete removed every shard");
         var key = FileRecords.KeyOf(stored.Cid);
@@ -67,25 +67,25 @@ public class OwnerKeyAlgorithmTests
     }
 
     [Test]
-    public async Task Rotating_the_key_of_an_ecdsa_owned_file_keeps_the_owner_and_drops_the_old_cid()
+    public async Task Rotating_the_key_of_an_ecdsa_owned_file_keeps_the_owner_and_drops_the_old_cid(CancellationToken cancellationToken)
     {
         var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
         var data = MeshTestData.Bytes(40_000, 32);
-        var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), owner);
-        var rotated = await _mesh.Nodes[2].Store.RotateKeyAsync(stored.Cid, stored.ContentKey, owner);
-        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[6].Store.RetrieveAsync(rotated.Cid, rotated.ContentKey)), Is.EqualTo(data));
-        Assert.That((await _mesh.Nodes[6].MeshStore.FindManifestAsync(rotated.Cid, CancellationToken.None)).Owner, Is.EqualTo(owner.PublicKey));
+        var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
+        var rotated = await _mesh.Nodes[2].Store.RotateKeyAsync(stored.Cid, stored.ContentKey, owner, cancellationToken);
+        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[6].Store.RetrieveAsync(rotated.Cid, rotated.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
+        Assert.That((await _mesh.Nodes[6].MeshStore.FindManifestAsync(rotated.Cid, cancellationToken)).Owner, Is.EqualTo(owner.PublicKey));
         Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[6].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
     }
 
     [Test]
     public async Task A_file_is_not_deleted_by_a_key_of_either_kind_but_its_owners(
-        [Values] OwnerKeyAlgorithm ownerKind, [Values] OwnerKeyAlgorithm strangerKind)
+        [Values] OwnerKeyAlgorithm ownerKind, [Values] OwnerKeyAlgorithm strangerKind, CancellationToken cancellationToken)
     {
         var owner = _owners[ownerKind];
         var stranger = _strangers[strangerKind];
         var data = MeshTestData.Bytes(60_000, 40 + ((int)ownerKind * 3) + (int)strangerKind);
-        var stored = await _mesh.Nodes[2].Store.StoreAsync(new MemoryStream(data), owner);
+        var stored = await _mesh.Nodes[2].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[2], stored.Cid);
 
         Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await _mesh.Nodes[4].Store.DeleteAsync(stored.Cid, stranger));
@@ -95,20 +95,20 @@ public class OwnerKeyAlgorithmTests
         {
             forged = DeleteAuthorization.Create(stranger, holder.Id, hashes, DateTimeOffset.UtcNow);
             var answer = await _mesh.Nodes[4].Network.Client.CallAsync(holder.Network.Server.LocalEndPoint, holder.Id,
-                new Request { DeleteShards = forged }, TimeSpan.FromSeconds(10), CancellationToken.None);
+                new Request { DeleteShards = forged }, TimeSpan.FromSeconds(10), cancellationToken);
             Assert.That(answer.DeleteShards.Deleted, Is.Zero);
         }
 
         // The stranger's tombstone of the file, signed with its own key and pushed to every node: not the owner's, so
         // refused (or, wherever it were kept, it would lose to the owner's manifest).
-        var manifest = await _mesh.Nodes[2].MeshStore.FindManifestAsync(stored.Cid, CancellationToken.None);
+        var manifest = await _mesh.Nodes[2].MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
         var tombstone = FileRecords.ForTombstone(manifest, stranger, DateTimeOffset.UtcNow);
         foreach (var node in _mesh.Nodes)
         {
             try
             {
                 await _mesh.Nodes[4].Network.Client.CallAsync(node.Network.Server.LocalEndPoint, node.Id,
-                    new Request { StoreValue = new StoreValueRequest { Record = tombstone } }, TimeSpan.FromSeconds(10), CancellationToken.None);
+                    new Request { StoreValue = new StoreValueRequest { Record = tombstone } }, TimeSpan.FromSeconds(10), cancellationToken);
             }
             catch (MeshStorageException)
             {
@@ -119,20 +119,20 @@ public class OwnerKeyAlgorithmTests
         Assert.That(forged!.Signature.Length, Is.EqualTo(stranger.PublicKey.Algorithm == OwnerKeyAlgorithm.Rsa ? 256 : 64));
         Assert.That(HeldAnywhere(hashes), Is.EqualTo(hashes.Count), "nothing was deleted");
         Assert.That(_mesh.Nodes.Any(n => n.Files!.Files.Any(f => f.Key == stored.Cid && f.Value.Deleted)), Is.False, "no node believes the file deleted");
-        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey)), Is.EqualTo(data));
+        Assert.That(await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken), Is.EqualTo(data));
 
         // The owner still can.
-        await _mesh.Nodes[4].Store.DeleteAsync(stored.Cid, owner);
+        await _mesh.Nodes[4].Store.DeleteAsync(stored.Cid, owner, cancellationToken);
         Assert.That(HeldAnywhere(hashes), Is.Zero);
     }
 
     [Test]
-    public async Task Puts_under_an_ecdsa_owners_store_delegation_are_accepted_and_held_for_that_owner()
+    public async Task Puts_under_an_ecdsa_owners_store_delegation_are_accepted_and_held_for_that_owner(CancellationToken cancellationToken)
     {
         var owner = _owners[OwnerKeyAlgorithm.EcdsaP256];
         // Three segments of 64 KiB: a streamed store, whose puts carry the owner's delegation to the uploading node.
         var data = MeshTestData.Bytes(150_000, 51);
-        var stored = await _mesh.Nodes[3].Store.StoreAsync(new MemoryStream(data), owner);
+        var stored = await _mesh.Nodes[3].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[3], stored.Cid);
         var ownerId = Sha256Hash.Compute(owner.PublicKey.SubjectPublicKeyInfo);
         var holds = _mesh.Nodes.SelectMany(n => hashes.Select(h => n.Shards!.GetInfo(h)).OfType<ZenTalk.MeshStorage.Shards.ShardInfo>()).ToList();
@@ -153,7 +153,7 @@ public class OwnerKeyAlgorithmTests
         {
             try
             {
-                await _mesh.Nodes[0].Network.Client.CallAsync(node.Network.Server.LocalEndPoint, node.Id, request, TimeSpan.FromSeconds(10), CancellationToken.None);
+                await _mesh.Nodes[0].Network.Client.CallAsync(node.Network.Server.LocalEndPoint, node.Id, request, TimeSpan.FromSeconds(10), cancellationToken);
                 return null;
             }
             catch (MeshStorageException e)
