@@ -83,7 +83,7 @@ public partial class HostileDhtTests
     [Test]
     public async Task Junk_without_expiry_dies_within_its_lifetime_however_often_it_is_stored_again_or_republished()
     {
-        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var options = new DhtOptions { AllowLoopbackClusters = true };
         using var idA = NodeIdentity.CreateEphemeral();
         using var idB = NodeIdentity.CreateEphemeral();

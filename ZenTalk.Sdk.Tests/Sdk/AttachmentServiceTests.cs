@@ -133,7 +133,7 @@ public class AttachmentServiceTests
     {
         var before = await SdkMesh.StoredShardsAsync();
         // A clock past the store's range: the store refuses the message only after the upload has happened.
-        var options = new AttachmentServiceOptions { SenderId = "alice", TimeProvider = new FixedClock(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero)) };
+        var options = new AttachmentServiceOptions { SenderId = "alice", TimeProvider = new FakeTimeProvider(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero)) };
 
         Assert.That(async () => await Alice(options: options).SendAttachmentAsync("alice-bob", new MemoryStream(MeshTestData.Bytes(100_000, 5)), "a.bin", "application/octet-stream"),
             Throws.InstanceOf<ArgumentException>().Or.InstanceOf<MessageStoreException>());
@@ -265,10 +265,5 @@ public class AttachmentServiceTests
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
-    }
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

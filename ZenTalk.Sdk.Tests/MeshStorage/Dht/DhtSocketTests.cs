@@ -103,7 +103,7 @@ public class DhtSocketTests
     [Test]
     public async Task Records_expire()
     {
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         for (int i = 0; i < 5; i++) Start(i, clock);
         foreach (var n in _nodes.Skip(1)) await n.Dht.BootstrapAsync([new BootstrapPeer(_nodes[0].Contact.EndPoint)]);
         var record = ValueRecords.CreateImmutable("short-lived"u8, clock.GetUtcNow().AddHours(1));

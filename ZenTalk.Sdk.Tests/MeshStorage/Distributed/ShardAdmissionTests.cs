@@ -74,18 +74,18 @@ public class ShardAdmissionTests
     private Sha256Hash OwnerId => Sha256Hash.Compute(_owner.PublicKey.SubjectPublicKeyInfo);
 
     private StoreDelegation Delegate(long expires = 0, DateTimeOffset? notAfter = null, NodeId? to = null) =>
-        StoreDelegations.Create(_owner, to ?? _caller.RemoteId, expires, notAfter ?? _time.Now.AddHours(6));
+        StoreDelegations.Create(_owner, to ?? _caller.RemoteId, expires, notAfter ?? _time.GetUtcNow().AddHours(6));
 
     [Test]
     public async Task A_delegation_keeps_the_shard_as_the_owners_hold_with_its_expiry_on_the_senders_account()
     {
-        var expires = _time.Now.AddDays(3);
+        var expires = _time.GetUtcNow().AddDays(3);
         var (hash, data) = Shard();
         var put = Put(hash, data);
         put.Delegation = Delegate(expires.ToUnixTimeMilliseconds());
         await Send(put);
         var hold = _store.GetInfo(hash)!.Holds.Single();
-        Assert.That(hold, Is.EqualTo(new ShardHold(OwnerId, DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds()), _time.Now, _caller.RemoteId, AddressPrefix.Of(_caller.RemoteAddress).ToUInt128())));
+        Assert.That(hold, Is.EqualTo(new ShardHold(OwnerId, DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds()), _time.GetUtcNow(), _caller.RemoteId, AddressPrefix.Of(_caller.RemoteAddress).ToUInt128())));
         // On disk: the /24 as ::ffff:a.b.c.0, the /48 with the rest zero (formats.md §4.1).
         Assert.That(AddressPrefix.Of(_caller.RemoteAddress).ToUInt128(), Is.EqualTo(Number("::ffff:198.18.3.0")));
         Assert.That(AddressPrefix.Of(IPAddress.Parse("2001:db8:1:2::1")).ToUInt128(), Is.EqualTo(Number("2001:db8:1::")));
@@ -101,10 +101,10 @@ public class ShardAdmissionTests
             ("no authority", _ => { }),
             ("a delegation to another node", p => p.Delegation = Delegate(to: NodeId.Random())),
             ("a delegation re-aimed at the sender", p => { p.Delegation = Delegate(to: NodeId.Random()); p.Delegation.UploaderNodeId = ByteString.CopyFrom(_caller.RemoteId.ToByteArray()); }),
-            ("a delegation's expiry moved", p => { p.Delegation = Delegate(_time.Now.AddDays(1).ToUnixTimeMilliseconds()); p.Delegation.ExpiresUnixMs = 0; }),
-            ("a delegation that ended", p => p.Delegation = Delegate(notAfter: _time.Now.AddSeconds(-1))),
-            ("a delegation that ends more than 24 h ahead", p => p.Delegation = Delegate(notAfter: _time.Now.AddHours(25))),
-            ("a delegation for a file whose expiry passed", p => p.Delegation = Delegate(_time.Now.AddSeconds(-5).ToUnixTimeMilliseconds())),
+            ("a delegation's expiry moved", p => { p.Delegation = Delegate(_time.GetUtcNow().AddDays(1).ToUnixTimeMilliseconds()); p.Delegation.ExpiresUnixMs = 0; }),
+            ("a delegation that ended", p => p.Delegation = Delegate(notAfter: _time.GetUtcNow().AddSeconds(-1))),
+            ("a delegation that ends more than 24 h ahead", p => p.Delegation = Delegate(notAfter: _time.GetUtcNow().AddHours(25))),
+            ("a delegation for a file whose expiry passed", p => p.Delegation = Delegate(_time.GetUtcNow().AddSeconds(-5).ToUnixTimeMilliseconds())),
             ("a delegation signed by another key than it names", p => { p.Delegation = Delegate(); p.Delegation.OwnerPublicKey = ByteString.CopyFrom(stranger.PublicKey.SubjectPublicKeyInfo); }),
             ("a CID this node does not hold", p => p.FileCid = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32))),
         };
@@ -123,7 +123,7 @@ public class ShardAdmissionTests
         Assert.That(_store.GetStats().StoredBytes, Is.Zero);
 
         var fine = Put(hash, data);
-        fine.Delegation = Delegate(notAfter: _time.Now.AddHours(23));
+        fine.Delegation = Delegate(notAfter: _time.GetUtcNow().AddHours(23));
         Assert.DoesNotThrowAsync(() => Send(fine));
     }
 
@@ -167,10 +167,10 @@ public class ShardAdmissionTests
         put.Delegation = Delegate();
         await Send(put);
 
-        var elsewhere = DeleteAuthorization.Create(_owner, NodeId.Random(), [hash], _time.Now);
+        var elsewhere = DeleteAuthorization.Create(_owner, NodeId.Random(), [hash], _time.GetUtcNow());
         var e = Assert.ThrowsAsync<UnauthorizedOperationException>(() => _handler.DeleteShardsAsync(elsewhere, _caller, default).AsTask());
         Assert.That(e!.Message, Does.Contain("another node"));
-        var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.Now);
+        var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.GetUtcNow());
         Assert.That((await _handler.DeleteShardsAsync(delete, _caller, default)).Deleted, Is.EqualTo(1));
 
         // The shard comes back (its owner puts it again); the node restarts; the captured delete is replayed.
@@ -193,7 +193,7 @@ public class ShardAdmissionTests
             var put = Put(hash, data);
             put.Delegation = Delegate();
             await Send(put);
-            var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.Now);
+            var delete = DeleteAuthorization.Create(_owner, _self, [hash], _time.GetUtcNow());
             await _handler.DeleteShardsAsync(delete, _caller, default);
             requests.Add(delete);
         }

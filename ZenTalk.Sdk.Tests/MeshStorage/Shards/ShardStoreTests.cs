@@ -42,7 +42,7 @@ public class ShardStoreTests
     private static readonly int HeaderSize = PackRecord.HeaderSizeOf(holds: 1);
 
     private ShardHold Hold(string? owner = null, DateTimeOffset? expires = null, NodeId sender = default, UInt128 prefix = default) =>
-        new(owner is null ? default : Sha256Hash.Compute(System.Text.Encoding.UTF8.GetBytes(owner)), expires, _time.Now, sender, prefix);
+        new(owner is null ? default : Sha256Hash.Compute(System.Text.Encoding.UTF8.GetBytes(owner)), expires, _time.GetUtcNow(), sender, prefix);
 
     private static (Sha256Hash Hash, byte[] Data) NewShard(int size = 1000)
     {
@@ -54,7 +54,7 @@ public class ShardStoreTests
     public async Task Put_then_get_returns_the_same_bytes_and_survives_reopen()
     {
         var (hash, data) = NewShard();
-        var hold = Hold("owner", _time.Now.AddDays(30), NodeId.Random(), AddressPrefix.Of(System.Net.IPAddress.Parse("198.18.7.9")).ToUInt128());
+        var hold = Hold("owner", _time.GetUtcNow().AddDays(30), NodeId.Random(), AddressPrefix.Of(System.Net.IPAddress.Parse("198.18.7.9")).ToUInt128());
         using (var store = await Open())
         {
             Assert.That(await store.PutAsync(hash, data, hold), Is.True);
@@ -65,7 +65,7 @@ public class ShardStoreTests
         Assert.That(await reopened.GetAsync(hash), Is.EqualTo(data));
         var info = reopened.GetInfo(hash)!;
         Assert.That(info.Holds, Is.EqualTo(new[] { hold }));
-        Assert.That(info.StoredAt, Is.EqualTo(_time.Now));
+        Assert.That(info.StoredAt, Is.EqualTo(_time.GetUtcNow()));
         Assert.That(reopened.List().Select(i => i.Hash), Is.EqualTo(new[] { hash }));
         Assert.That(reopened.BytesHeldFor(hold.Owner), Is.EqualTo(1000));
         Assert.That(reopened.BytesSentBy(hold.Sender), Is.EqualTo(1000));
@@ -98,12 +98,12 @@ public class ShardStoreTests
     {
         using var store = await Open();
         var (hash, data) = NewShard();
-        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(1))), Is.True);
-        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(9))), Is.False);
-        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.Now.AddDays(3))), Is.False);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.GetUtcNow().AddDays(1))), Is.True);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.GetUtcNow().AddDays(9))), Is.False);
+        Assert.That(await store.PutAsync(hash, data, Hold("a", _time.GetUtcNow().AddDays(3))), Is.False);
         Assert.That(store.GetStats().StoredBytes, Is.EqualTo(1000));
         using var reopened = await Open();
-        Assert.That(reopened.GetInfo(hash)!.Holds.Single().ExpiresAt, Is.EqualTo(_time.Now.AddDays(9)));
+        Assert.That(reopened.GetInfo(hash)!.Holds.Single().ExpiresAt, Is.EqualTo(_time.GetUtcNow().AddDays(9)));
     }
 
     [Test]
@@ -112,10 +112,10 @@ public class ShardStoreTests
         using (var store = await Open())
         {
             var (hash, data) = NewShard();
-            await store.PutAsync(hash, data, Hold("a", _time.Now.AddHours(1)));
+            await store.PutAsync(hash, data, Hold("a", _time.GetUtcNow().AddHours(1)));
             Assert.That(await store.PutAsync(hash, data, Hold("b")), Is.False, "no expiry, another owner");
             var info = store.GetInfo(hash)!;
-            Assert.That(info.HoldOf(Hold("a").Owner)!.Value.ExpiresAt, Is.EqualTo(_time.Now.AddHours(1)), "a's expiry stands");
+            Assert.That(info.HoldOf(Hold("a").Owner)!.Value.ExpiresAt, Is.EqualTo(_time.GetUtcNow().AddHours(1)), "a's expiry stands");
             Assert.That(info.Holds, Has.Length.EqualTo(2));
             Assert.That(store.GetStats().StoredBytes, Is.EqualTo(1000), "the disk counts the shard once");
             Assert.That(store.BytesHeldFor(Hold("a").Owner) + store.BytesHeldFor(Hold("b").Owner), Is.EqualTo(2000), "each owner's hold is accounted to it");
@@ -146,7 +146,7 @@ public class ShardStoreTests
         var (hash, data) = NewShard();
         foreach (var owner in new[] { "a", "b", "c", "d" }) await store.PutAsync(hash, data, Hold(owner));
         Assert.ThrowsAsync<QuotaExceededException>(() => store.PutAsync(hash, data, Hold("e")));
-        Assert.That(await store.PutAsync(hash, data, Hold("d", _time.Now.AddDays(1))), Is.False, "a holder may still renew");
+        Assert.That(await store.PutAsync(hash, data, Hold("d", _time.GetUtcNow().AddDays(1))), Is.False, "a holder may still renew");
         Assert.That(store.GetInfo(hash)!.Holds, Has.Length.EqualTo(4));
     }
 
@@ -280,7 +280,7 @@ public class ShardStoreTests
         // 512-byte boundary of the pack. When the real header in front of it is damaged, the reader steps through
         // the shard's bytes: without the pack's secret salt the hidden header's checksum cannot be right.
         var inner = RandomNumberGenerator.GetBytes(700);
-        var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.Now, [Hold("x")]);
+        var innerInfo = new ShardInfo(Sha256Hash.Compute(inner), inner.Length, _time.GetUtcNow(), [Hold("x")]);
         var innerHeader = new byte[HeaderSize];
         PackRecord.WriteHeader(innerHeader, new byte[PackFile.SaltSize], innerInfo, Crc32C.Compute(inner));
         var carrier = new byte[4096];
@@ -404,8 +404,8 @@ public class ShardStoreTests
         var (soon, d1) = NewShard();
         var (later, d2) = NewShard();
         var (never, d3) = NewShard();
-        await store.PutAsync(soon, d1, Hold("a", _time.Now.AddHours(1)));
-        await store.PutAsync(later, d2, Hold("a", _time.Now.AddDays(2)));
+        await store.PutAsync(soon, d1, Hold("a", _time.GetUtcNow().AddHours(1)));
+        await store.PutAsync(later, d2, Hold("a", _time.GetUtcNow().AddDays(2)));
         await store.PutAsync(never, d3, default);
 
         Assert.That(await store.CollectExpiredAsync(), Is.Zero);
@@ -451,7 +451,7 @@ public class ShardStoreTests
                     if (roll < 5 || mine.Count == 0)
                     {
                         var shard = NewShard(random.Next(1, 5000));
-                        Assert.That(await store.PutAsync(shard.Hash, shard.Data, Hold("a", _time.Now.AddDays(random.Next(1, 9)))), Is.True);
+                        Assert.That(await store.PutAsync(shard.Hash, shard.Data, Hold("a", _time.GetUtcNow().AddDays(random.Next(1, 9)))), Is.True);
                         mine.Add(shard);
                         live[shard.Hash] = shard.Data;
                     }
