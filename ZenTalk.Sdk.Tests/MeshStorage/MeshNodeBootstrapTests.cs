@@ -40,13 +40,11 @@ public class MeshNodeBootstrapTests
         Assert.That(newcomer.Network.Dht.Table.Count, Is.Zero, "the only bootstrap peer was down");
 
         await using var peerAgain = await MeshNode.StartAsync(peerOptions, cancellationToken: cancellationToken);
-        while (!newcomer.Network.Dht.Table.Contains(peerAgain.Id))
-            await Task.Delay(50, cancellationToken);
+        await Eventually.TrueAsync(() => newcomer.Network.Dht.Table.Contains(peerAgain.Id), TimeSpan.FromSeconds(20),
+            "the newcomer retries its bootstrap (every 200 ms) and finds the peer once it is up", cancellationToken, TimeSpan.FromMilliseconds(50));
 
         // The peer adds the newcomer only after dialling back the address it claims, which runs beside the call.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!peerAgain.Network.Dht.Table.Contains(newcomer.Id) && DateTime.UtcNow < deadline)
-            await Task.Delay(50, cancellationToken);
-        Assert.That(peerAgain.Network.Dht.Table.Contains(newcomer.Id), Is.True, "the peer learned the newcomer (after checking its address) within 20 s of its call");
+        await Eventually.TrueAsync(() => peerAgain.Network.Dht.Table.Contains(newcomer.Id), TimeSpan.FromSeconds(20),
+            "the peer learned the newcomer (after checking its address) within 20 s of its call", cancellationToken, TimeSpan.FromMilliseconds(50));
     }
 }

@@ -78,10 +78,9 @@ public sealed class BackupTests : StoreTestBase
                 Interlocked.Increment(ref written);
             }
         })).ToArray();
-        while (Volatile.Read(ref written) < 200)
-        {
-            await Task.Delay(5);
-        }
+        await Eventually.TrueAsync(() => Volatile.Read(ref written) >= 200 || writers.Any(w => w.IsFaulted), TimeSpan.FromSeconds(60),
+            "the writers save 200 messages before the backup starts", poll: TimeSpan.FromMilliseconds(5));
+        Assert.That(writers.Where(w => w.IsFaulted).Select(w => w.Exception!.GetBaseException().Message), Is.Empty, "no writer failed");
         var before = Volatile.Read(ref written);
 
         var backup = await BackupBytes(Store);

@@ -62,7 +62,8 @@ public class FrameReaderTests
         var stream = new MemoryStream(wire);
         using var reader = new FrameReader(stream, RpcOptions.DefaultMaxFrameSize) { Budget = budget };
         var read = reader.ReadAsync(CancellationToken.None).AsTask();
-        await Task.Delay(200);
+        // The reader says when it parks on the budget: wait for that rather than a fixed time.
+        await Eventually.TrueAsync(() => reader.WaitingForBudget || read.IsCompleted, TimeSpan.FromSeconds(10), "the reader reaches the frame that does not fit");
         Assert.That(read.IsCompleted, Is.False, "the frame waits for the budget");
         Assert.That(reader.WaitingForBudget, Is.True);
         Assert.That(reader.FrameStartedTicks, Is.Zero, "waiting for the budget is not the peer being slow");
