@@ -40,6 +40,41 @@ public partial class DocPageTests
                 $"{page}: one table per area with its command; history goes in commit messages");
     }
 
+    // `HostileDhtTests`, `RpcLimitsTests.A_prefix_...`, and the "…A_method_name" shorthand the tables use for another
+    // test of the class just named.
+    [GeneratedRegex(@"\b(?<class>[A-Z][A-Za-z0-9]*Tests)\b(\.(?<method>[A-Za-z0-9_]+))?|…(?<method>[A-Z][A-Za-z0-9]*_[A-Za-z0-9_]+)")]
+    private static partial Regex TestReference();
+
+    [Test]
+    public void Every_test_a_page_names_exists()
+    {
+        var root = DocPages.RepositoryRoot();
+        var source = string.Join('\n', new[] { "ZenTalk.Sdk.Tests", "tests" }
+            .Select(d => Path.Combine(root, d)).Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateFiles(d, "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .Select(File.ReadAllText));
+        var missing = new List<string>();
+        var named = 0;
+        foreach (var path in DocPages.All(root))
+        {
+            var lines = File.ReadAllLines(path);
+            for (var i = 0; i < lines.Length; i++)
+                foreach (Match m in TestReference().Matches(lines[i]))
+                {
+                    named++;
+                    var cls = m.Groups["class"];
+                    if (cls.Success && !Regex.IsMatch(source, $@"\bclass {cls.Value}\b"))
+                        missing.Add($"{DocPages.Name(root, path)}:{i + 1}: class {cls.Value}");
+                    var method = m.Groups["method"];
+                    if (method.Success && method.Value.Contains('_') && !Regex.IsMatch(source, $@"\b{method.Value}\s*\("))
+                        missing.Add($"{DocPages.Name(root, path)}:{i + 1}: test {method.Value}");
+                }
+        }
+        Assert.That(named, Is.GreaterThan(50), "the pages' references to tests were found");
+        Assert.That(missing, Is.Empty, "the docs name tests that no longer exist (renamed or removed?):\n" + string.Join('\n', missing));
+    }
+
     [TestCase("at commit 774212f, load 2", ExpectedResult = new[] { "774212f" })]
     [TestCase("fixed in c5ccfcb and 1d053eb4a2", ExpectedResult = new[] { "c5ccfcb", "1d053eb4a2" })]
     [TestCase("67108864 bytes, a decade, 0x11D, sha 5f0c…, shard 1a2b3c", ExpectedResult = new string[0])]
