@@ -87,17 +87,16 @@ public sealed class MeshNode : IAsyncDisposable
 
     /// <summary>Starts a node: opens (or creates) its data directory, listens, joins the mesh through the bootstrap peers.</summary>
     /// <param name="options">The node's settings; <see cref="MeshNodeOptions.DataDirectory"/> is required.</param>
-    /// <param name="loggerFactory">Where the node logs; null logs nothing.</param>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <returns>The running node.</returns>
-    /// <exception cref="ArgumentException">An option is missing or out of range.</exception>
+    /// <exception cref="ArgumentException">An option is missing or out of range (<see cref="MeshNodeOptions.Validate"/>; the error names the property).</exception>
     /// <exception cref="System.Net.Sockets.SocketException">The address or port cannot be bound.</exception>
-    public static async Task<MeshNode> StartAsync(MeshNodeOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    public static async Task<MeshNode> StartAsync(MeshNodeOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options = options.Clone();
-        Validate(options);
-        loggerFactory ??= NullLoggerFactory.Instance;
+        options.Validate();
+        var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger<MeshNode>();
         Directory.CreateDirectory(options.DataDirectory);
         var listen = IPAddress.Parse(options.ListenAddress);
@@ -107,22 +106,8 @@ public sealed class MeshNode : IAsyncDisposable
         // keep most of them out. A loopback listener is reachable from this machine only, so it relaxes them unless
         // told not to (a hardening test attacks a loopback node from many 127.x addresses with the limits on).
         bool loopbackCluster = options.RelaxLoopbackLimits && IPAddress.IsLoopback(listen);
-        var rpcOptions = new RpcOptions
-        {
-            DefaultCallTimeout = options.ShardTimeout,
-            ExemptLoopbackPeers = loopbackCluster,
-            OutboundTransport = options.OutboundTransport,
-            PrivateNetwork = options.PrivateNetworkKey is { } networkKey ? new PrivateNetwork(networkKey.Secret) : null,
-        };
-        var dhtOptions = new DhtOptions
-        {
-            RequestTimeout = options.RequestTimeout,
-            LookupTimeout = options.RequestTimeout * 6,
-            AllowLoopbackClusters = loopbackCluster,
-            MaintenanceInterval = options.DhtMaintenanceInterval,
-            // A manifest lists 480 bytes of shard hashes per segment: 3 MiB covers about 6,500 segments (6.5 GB at 1 MiB).
-            MaxRecordValueSize = 3 * 1024 * 1024,
-        };
+        var rpcOptions = options.ToRpcOptions(loopbackCluster);
+        var dhtOptions = options.ToDhtOptions(loopbackCluster);
         var registry = new RecordValidatorRegistry();
         registry.Register(FileRecords.Type, FileRecordValidator.Instance);
         ShardStore? shards = null;
@@ -131,34 +116,14 @@ public sealed class MeshNode : IAsyncDisposable
         DhtNetworkNode? network = null;
         try
         {
-            var distributed = new DistributedOptions
-            {
-                DataShards = options.DataShards,
-                ParityShards = options.ParityShards,
-                SegmentSize = options.SegmentSize,
-                ShardTimeout = options.ShardTimeout,
-                RecordTimeout = options.RequestTimeout,
-                DeleteWindow = options.DeleteWindow,
-                UnreferencedGrace = options.UnreferencedGrace,
-                MaxDecodeMemoryBytes = options.MaxDecodeMemoryBytes,
-                TimeProvider = options.TimeProvider,
-            };
+            var distributed = options.ToDistributedOptions();
             if (options.StoreForOthers)
             {
-                shards = await ShardStore.OpenAsync(new ShardStoreOptions
-                {
-                    Directory = Path.Combine(options.DataDirectory, "shards"),
-                    QuotaBytes = options.QuotaBytes,
-                    MaxBytesPerOwner = options.MaxBytesPerOwner,
-                    MaxBytesPerSender = options.MaxBytesPerPeer,
-                    // A loopback listener's peers all share 127.0.0.0/24 (a local cluster), like the connection limit per address.
-                    MaxBytesPerSenderPrefix = options.MaxBytesPerAddressPrefix ?? (IPAddress.IsLoopback(listen) ? options.QuotaBytes : null),
-                    UnlimitedSender = identity.Id,
-                    TimeProvider = options.TimeProvider,
-                    Logger = loggerFactory.CreateLogger<ShardStore>(),
-                }, cancellationToken).ConfigureAwait(false);
+                shards = await ShardStore.OpenAsync(
+                    options.ToShardStoreOptions(identity.Id, IPAddress.IsLoopback(listen), loggerFactory.CreateLogger<ShardStore>()),
+                    cancellationToken).ConfigureAwait(false);
                 files = new FileIndex(Path.Combine(options.DataDirectory, "files"), shards, loggerFactory.CreateLogger<FileIndex>());
-                var deletes = new DeleteAuthorization(identity.Id, options.DeleteWindow, options.TimeProvider, options.DataDirectory,
+                var deletes = new DeleteAuthorization(identity.Id, distributed.DeleteWindow, options.TimeProvider, options.DataDirectory,
                     loggerFactory.CreateLogger<DeleteAuthorization>());
                 handler = new ShardRequestHandler(shards, files, deletes, rpcOptions.MaxShardSize, options.TimeProvider);
             }
@@ -175,7 +140,7 @@ public sealed class MeshNode : IAsyncDisposable
                     }
                     catch (Exception e) when (e is MeshStorageException or ArgumentException)
                     {
-                        logger.LogDebug("Not serving the stored record {Key}: {Reason}", record.Key, e.Message);
+                        logger.StoredRecordRefused(record.Key, e.Message);
                     }
                 }
 
@@ -214,15 +179,15 @@ public sealed class MeshNode : IAsyncDisposable
             var repair = shards is not null && files is not null
                 ? new RepairService(dht, meshStore, files, shards, options.TimeProvider, loggerFactory.CreateLogger<RepairService>())
                 {
-                    WarmPeers = options.DataShards + options.ParityShards,
+                    WarmPeers = distributed.DataShards + distributed.ParityShards,
                 }
                 : null;
             var node = new MeshNode(options, identity, network, shards, files, handler, meshStore, repair, logger);
             await node.JoinAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
             network.StartMaintenance();
-            if (repair is not null) node._repairLoop = repair.RunAsync(options.RepairInterval, node._stopping.Token);
-            logger.LogInformation("Mesh node {Id} listening on {Endpoint} ({Role}, {Network})", identity.Id, node.Endpoint,
-                options.StoreForOthers ? "storing" : "client", options.PrivateNetworkKey?.ToString() ?? "open mesh");
+            if (repair is not null) node._repairLoop = repair.RunAsync(options.Repair.Interval, node._stopping.Token);
+            logger.Listening(identity.Id, node.Endpoint, options.StoreForOthers ? "storing" : "client",
+                options.PrivateNetworkKey?.ToString() ?? "open mesh");
             return node;
         }
         catch
@@ -251,7 +216,7 @@ public sealed class MeshNode : IAsyncDisposable
         int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, cancellationToken).ConfigureAwait(false);
         if (reached == 0)
         {
-            _logger.LogWarning("None of the {Count} bootstrap peers answered; the node tries them again while it knows no peer", peers.Count);
+            _logger.NoBootstrapPeerAnswered(peers.Count);
             _rejoinLoop = RejoinAsync(peers, _stopping.Token);
         }
     }
@@ -259,11 +224,11 @@ public sealed class MeshNode : IAsyncDisposable
     /// <summary>
     /// A node that reached none of its bootstrap peers (they were down, or its network was not up yet) would otherwise
     /// stay alone until some peer happened to contact it, and no peer knows it. It tries them again, backing off from
-    /// <see cref="MeshNodeOptions.BootstrapRetryInterval"/> to a minute, until its routing table holds a peer.
+    /// <see cref="MeshDhtOptions.BootstrapRetryInterval"/> to a minute, until its routing table holds a peer.
     /// </summary>
     private async Task RejoinAsync(List<BootstrapPeer> peers, CancellationToken stopping)
     {
-        var wait = _options.BootstrapRetryInterval;
+        var wait = _options.Dht.BootstrapRetryInterval;
         try
         {
             while (_network.Dht.Table.Count == 0)
@@ -273,11 +238,11 @@ public sealed class MeshNode : IAsyncDisposable
                 try
                 {
                     int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, stopping).ConfigureAwait(false);
-                    if (reached > 0) _logger.LogInformation("Joined the mesh through {Reached} bootstrap peers", reached);
+                    if (reached > 0) _logger.Rejoined(reached);
                 }
                 catch (Exception e) when (e is MeshStorageException or TimeoutException or IOException or System.Net.Sockets.SocketException)
                 {
-                    _logger.LogDebug("Bootstrap peers still unreachable: {Reason}", e.Message);
+                    _logger.BootstrapStillUnreachable(e.Message);
                 }
 
                 wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromMinutes(1).Ticks));
@@ -312,28 +277,6 @@ public sealed class MeshNode : IAsyncDisposable
         }
     }
 
-    private static void Validate(MeshNodeOptions o)
-    {
-        if (string.IsNullOrWhiteSpace(o.DataDirectory))
-            throw new ArgumentException("MeshNodeOptions.DataDirectory is required: the node keeps its key and shards there.", nameof(o));
-        if (!IPAddress.TryParse(o.ListenAddress, out _))
-            throw new ArgumentException($"ListenAddress '{o.ListenAddress}' is not an IP address.", nameof(o));
-        if (o.Port is < 0 or > 65535) throw new ArgumentException($"Port {o.Port} is out of range 0..65535.", nameof(o));
-        if (o.DataShards < 1 || o.ParityShards < 1 || o.DataShards + o.ParityShards > Manifest.MaxTotalShards)
-            throw new ArgumentException($"DataShards and ParityShards must be at least 1 and at most {Manifest.MaxTotalShards} together.", nameof(o));
-        if (o.SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)
-            throw new ArgumentException($"SegmentSize must be {Manifest.MinSegmentSize} to {Manifest.MaxSegmentSize} bytes.", nameof(o));
-        if (Manifest.ShardSizeFor(o.SegmentSize, o.DataShards) > Manifest.MaxShardSize)
-            throw new ArgumentException($"SegmentSize {o.SegmentSize} / {o.DataShards} data shards makes shards larger than one RPC frame carries; use a smaller segment or more data shards.", nameof(o));
-        long ownSegment = FileDecoder.BufferCost(Manifest.SegmentBufferSizeFor(o.SegmentSize, o.DataShards, o.DataShards + o.ParityShards));
-        if (ownSegment > o.MaxDecodeMemoryBytes)
-            throw new ArgumentException($"MaxDecodeMemoryBytes {o.MaxDecodeMemoryBytes} is less than one segment of this node's own files needs to decode ({ownSegment} bytes).", nameof(o));
-        if (o.QuotaBytes < 0) throw new ArgumentException("QuotaBytes cannot be negative.", nameof(o));
-        if (o.RepairInterval <= TimeSpan.Zero && o.RepairInterval != Timeout.InfiniteTimeSpan)
-            throw new ArgumentException("RepairInterval must be positive (or Timeout.InfiniteTimeSpan to turn repair off).", nameof(o));
-        if (o.BootstrapPeers is null) throw new ArgumentException("BootstrapPeers cannot be null.", nameof(o));
-    }
-
     /// <summary>Stops the node: the repair loop, the DHT, the listener and every connection; closes the shard store.</summary>
     /// <param name="cancellationToken">Not used to abandon the stop (a stop always completes); kept for symmetry.</param>
     /// <returns>A task that completes when everything is closed.</returns>
@@ -353,7 +296,7 @@ public sealed class MeshNode : IAsyncDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogError(e, "The repair loop of {Id} had failed", Id);
+            _logger.RepairLoopFailed(e, Id);
         }
 
         await _rejoinLoop.ConfigureAwait(false);
@@ -364,7 +307,7 @@ public sealed class MeshNode : IAsyncDisposable
         _shards?.Dispose();
         _identity.Dispose();
         _stopping.Dispose();
-        _logger.LogInformation("Mesh node {Id} stopped", Id);
+        _logger.Stopped(Id);
     }
 
     /// <summary>Stops the node (see <see cref="StopAsync"/>).</summary>

@@ -1,9 +1,15 @@
-using ZenTalk.MeshStorage.Crypto;
-
 namespace ZenTalk.MeshStorage;
 
 /// <summary>A peer in a node's routing table.</summary>
-/// <param name="Id">The peer's node id.</param>
-/// <param name="Endpoint">The peer's address as host:port.</param>
-/// <param name="LastSeen">When the peer last answered.</param>
-public sealed record MeshPeerInfo(NodeId Id, string Endpoint, DateTimeOffset LastSeen);
+/// <remarks>A record with init properties rather than a positional one, so later versions can add members.</remarks>
+public sealed record MeshPeerInfo
+{
+    /// <summary>The peer's node id.</summary>
+    public required NodeId Id { get; init; }
+
+    /// <summary>The peer's address as host:port.</summary>
+    public required string Endpoint { get; init; }
+
+    /// <summary>When the peer last answered.</summary>
+    public required DateTimeOffset LastSeen { get; init; }
+}

@@ -1,6 +1,11 @@
 namespace ZenTalk.MeshStorage;
 
 /// <summary>The base of every error the mesh storage reports; catch it to handle any mesh failure.</summary>
+/// <remarks>
+/// Branch on the properties, not on the message text: <see cref="IsTransient"/> says whether the same call may succeed
+/// later, <see cref="Cid"/> names the file when the failure concerns one, and the subclasses add their own data
+/// (<see cref="ShardsUnavailableException.ShardsFound"/>, <see cref="MeshFileNotFoundException.IsDeleted"/>, ...).
+/// </remarks>
 public class MeshStorageException : Exception
 {
     /// <summary>Creates the exception with a message that says what failed and what to do.</summary>
@@ -11,6 +16,15 @@ public class MeshStorageException : Exception
     /// <param name="message">What failed and what the caller can do about it.</param>
     /// <param name="innerException">The underlying error.</param>
     public MeshStorageException(string message, Exception? innerException) : base(message, innerException) { }
+
+    /// <summary>
+    /// Whether the same operation may succeed if retried later, unchanged: too few holders answered now, or a peer was
+    /// busy. False for failures a retry cannot fix (a wrong key, a deleted file, a refused signature, a full quota).
+    /// </summary>
+    public bool IsTransient { get; init; }
+
+    /// <summary>The file the failure concerns, when it concerns one and its CID is known.</summary>
+    public Cid? Cid { get; init; }
 }
 
 /// <summary>
@@ -26,14 +40,27 @@ public class IntegrityException : MeshStorageException
     public IntegrityException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
-/// <summary>Too few valid shards could be found to rebuild a segment (fewer than the data shard count).</summary>
+/// <summary>
+/// Too few shards could be reached: to rebuild a segment (fewer valid shards than the data shard count), to place one
+/// (fewer storing nodes accepted than needed), or to find the file's manifest (no node answered). Transient by default:
+/// holders come back and nodes join, so a retry later may succeed.
+/// </summary>
 public class ShardsUnavailableException : MeshStorageException
 {
     /// <inheritdoc cref="MeshStorageException(string)"/>
-    public ShardsUnavailableException(string message) : base(message) { }
+    public ShardsUnavailableException(string message) : base(message) => IsTransient = true;
 
     /// <inheritdoc cref="MeshStorageException(string, Exception?)"/>
-    public ShardsUnavailableException(string message, Exception? innerException) : base(message, innerException) { }
+    public ShardsUnavailableException(string message, Exception? innerException) : base(message, innerException) => IsTransient = true;
+
+    /// <summary>The segment (from 0) that could not be read or placed; null when the failure is not about one segment.</summary>
+    public int? SegmentIndex { get; init; }
+
+    /// <summary>How many valid shards were found (read) or placed (store); null when not counted.</summary>
+    public int? ShardsFound { get; init; }
+
+    /// <summary>How many were needed: the data shard count to read, the placement floor to store; null when not counted.</summary>
+    public int? ShardsNeeded { get; init; }
 }
 
 /// <summary>
@@ -44,10 +71,13 @@ public class ShardsUnavailableException : MeshStorageException
 public class MeshFileNotFoundException : ShardsUnavailableException
 {
     /// <inheritdoc cref="MeshStorageException(string)"/>
-    public MeshFileNotFoundException(string message) : base(message) { }
+    public MeshFileNotFoundException(string message) : base(message) => IsTransient = false;
 
     /// <inheritdoc cref="MeshStorageException(string, Exception?)"/>
-    public MeshFileNotFoundException(string message, Exception? innerException) : base(message, innerException) { }
+    public MeshFileNotFoundException(string message, Exception? innerException) : base(message, innerException) => IsTransient = false;
+
+    /// <summary>True when the owner deleted the file (a signed tombstone was found); false when it is unknown or expired.</summary>
+    public bool IsDeleted { get; init; }
 }
 
 /// <summary>The operation needs the owner's signature and the one given is missing, forged, stale or replayed.</summary>

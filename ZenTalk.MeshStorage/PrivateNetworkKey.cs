@@ -7,7 +7,7 @@ namespace ZenTalk.MeshStorage;
 /// <summary>
 /// The pre-shared key of a private network: nodes given one (<see cref="MeshNodeOptions.PrivateNetworkKey"/>) connect
 /// only to nodes that prove they hold the same key, and refuse every other peer in the handshake, before it can make
-/// any request (docs/security.md, "Private network mode"). Make one with <see cref="Create"/>, keep it with
+/// any request (docs/security.md, "Private network mode"). Make one with <see cref="Generate"/>, keep it with
 /// <see cref="Save"/> and give the file to every node of the network.
 /// </summary>
 /// <remarks>
@@ -38,7 +38,7 @@ public sealed class PrivateNetworkKey
 
     /// <summary>Makes a new network key from the operating system's random number generator.</summary>
     /// <returns>The key.</returns>
-    public static PrivateNetworkKey Create() => new(RandomNumberGenerator.GetBytes(PrivateNetwork.KeySize));
+    public static PrivateNetworkKey Generate() => new(RandomNumberGenerator.GetBytes(PrivateNetwork.KeySize));
 
     /// <summary>Reads a key file written by <see cref="Save"/> (or by hand in its format).</summary>
     /// <param name="path">The key file.</param>
@@ -77,7 +77,7 @@ public sealed class PrivateNetworkKey
             throw Refused(path, $"its second line must be the {PrivateNetwork.KeySize}-byte key as {2 * PrivateNetwork.KeySize} hexadecimal digits");
         var key = Convert.FromHexString(hex);
         if (key.AsSpan().IndexOfAnyExcept(key[0]) < 0)
-            throw Refused(path, "its key is one byte repeated, not a random key (make one with PrivateNetworkKey.Create)");
+            throw Refused(path, "its key is one byte repeated, not a random key (make one with PrivateNetworkKey.Generate)");
         return new PrivateNetworkKey(key);
     }
 

@@ -1,9 +1,15 @@
-using ZenTalk.MeshStorage.Crypto;
-
 namespace ZenTalk.MeshStorage;
 
 /// <summary>A node holding one shard of a segment.</summary>
-/// <param name="ShardIndex">The shard's index within its segment (data shards first, then parity).</param>
-/// <param name="Node">The holder's node id.</param>
-/// <param name="Endpoint">The holder's address as host:port.</param>
-public sealed record ShardLocation(int ShardIndex, NodeId Node, string Endpoint);
+/// <remarks>A record with init properties rather than a positional one, so later versions can add members.</remarks>
+public sealed record ShardLocation
+{
+    /// <summary>The shard's index within its segment (data shards first, then parity).</summary>
+    public required int ShardIndex { get; init; }
+
+    /// <summary>The holder's node id.</summary>
+    public required NodeId Node { get; init; }
+
+    /// <summary>The holder's address as host:port.</summary>
+    public required string Endpoint { get; init; }
+}

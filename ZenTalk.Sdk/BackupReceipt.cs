@@ -9,12 +9,21 @@ namespace ZenTalk.Sdk;
 /// <see cref="ToRecoveryKit">recovery kit</see> text) somewhere safe and private: with it, anyone can read the backup;
 /// without it, nobody can — including you.
 /// </summary>
-/// <param name="Cid">The backup's content identifier in the mesh.</param>
-/// <param name="ContentKey">The key the backup is encrypted with.</param>
-/// <param name="Size">The backup's size in bytes.</param>
-/// <param name="CreatedAt">When the backup was taken.</param>
-public sealed record BackupReceipt(Cid Cid, ContentKey ContentKey, long Size, DateTimeOffset CreatedAt)
+/// <remarks>A record with init properties rather than a positional one, so later versions can add members.</remarks>
+public sealed record BackupReceipt
 {
+    /// <summary>The backup's content identifier in the mesh.</summary>
+    public required Cid Cid { get; init; }
+
+    /// <summary>The key the backup is encrypted with.</summary>
+    public required ContentKey ContentKey { get; init; }
+
+    /// <summary>The backup's size in bytes.</summary>
+    public required long Size { get; init; }
+
+    /// <summary>When the backup was taken.</summary>
+    public required DateTimeOffset CreatedAt { get; init; }
+
     private const string Header = "ZenTalk recovery kit v1";
 
     /// <summary>
@@ -73,7 +82,7 @@ public sealed record BackupReceipt(Cid Cid, ContentKey ContentKey, long Size, Da
         {
             throw new FormatException("The recovery kit's created time is not an ISO 8601 time.");
         }
-        return new BackupReceipt(cid, key, size, created);
+        return new BackupReceipt { Cid = cid, ContentKey = key, Size = size, CreatedAt = created };
     }
 
     /// <summary>A description without the key, safe for logs.</summary>

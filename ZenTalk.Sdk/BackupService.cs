@@ -19,15 +19,14 @@ public sealed class BackupService
 
     /// <summary>Creates the service.</summary>
     /// <param name="mesh">The mesh backups go to and come from.</param>
-    /// <param name="loggerFactory">Where the service logs; <see langword="null"/> for no logging.</param>
-    /// <param name="timeProvider">The clock for <see cref="BackupReceipt.CreatedAt"/>; <see langword="null"/> for the system clock.</param>
+    /// <param name="options">The clock and the logger factory; <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="mesh"/> is null.</exception>
-    public BackupService(IMeshStore mesh, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    public BackupService(IMeshStore mesh, BackupServiceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(mesh);
         _mesh = mesh;
-        _time = timeProvider ?? TimeProvider.System;
-        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BackupService>();
+        _time = options?.TimeProvider ?? TimeProvider.System;
+        _logger = (options?.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BackupService>();
     }
 
     /// <summary>
@@ -69,8 +68,8 @@ public sealed class BackupService
                 await store.BackupAsync(snapshot, cancellationToken).ConfigureAwait(false);
                 snapshot.Position = 0;
                 var stored = await _mesh.StoreAsync(snapshot, owner, options, progress, cancellationToken).ConfigureAwait(false);
-                _logger.LogInformation("Message store backed up to the mesh as {Cid} ({Size} bytes)", stored.Cid, stored.Size);
-                return new BackupReceipt(stored.Cid, stored.ContentKey, stored.Size, createdAt);
+                _logger.BackedUp(stored.Cid, stored.Size);
+                return new BackupReceipt { Cid = stored.Cid, ContentKey = stored.ContentKey, Size = stored.Size, CreatedAt = createdAt };
             }
         }
         finally
@@ -81,7 +80,7 @@ public sealed class BackupService
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                _logger.LogWarning(e, "Could not remove the backup's private temporary directory {Directory}", directory.FullName);
+                _logger.TemporaryDirectoryLeft(e, directory.FullName);
             }
         }
     }
@@ -108,6 +107,6 @@ public sealed class BackupService
         {
             await SqliteMessageStore.RestoreAsync(download, targetPath, cancellationToken).ConfigureAwait(false);
         }
-        _logger.LogInformation("Message store restored from {Cid} to {Path}", cid, targetPath);
+        _logger.Restored(cid, targetPath);
     }
 }

@@ -29,8 +29,11 @@ public static class ZenTalkServiceCollectionExtensions
             return new AttachmentService(provider.GetRequiredService<IMessageStore>(), provider.GetRequiredService<IMeshStore>(),
                 provider.GetRequiredService<OwnerKey>(), options);
         });
-        services.TryAddSingleton(provider => new BackupService(provider.GetRequiredService<IMeshStore>(),
-            provider.GetService<ILoggerFactory>(), provider.GetService<TimeProvider>()));
+        services.TryAddSingleton(provider => new BackupService(provider.GetRequiredService<IMeshStore>(), new BackupServiceOptions
+        {
+            LoggerFactory = provider.GetService<ILoggerFactory>(),
+            TimeProvider = provider.GetService<TimeProvider>() ?? TimeProvider.System,
+        }));
         return services;
     }
 }

@@ -53,7 +53,7 @@ internal sealed class NodeKeys : IDisposable
             }
             else
             {
-                owner = OwnerKey.Create();
+                owner = OwnerKey.Generate();
                 WriteSecret(settings.OwnerKeyFile, owner.ExportPrivateKeyPem());
                 created?.Invoke(settings.OwnerKeyFile);
             }

@@ -85,13 +85,16 @@ internal sealed class StorageNodeHost : IAsyncDisposable
             var bootstrap = new List<string>(settings.Bootstrap);
             if (settings.LocalPeers > 0)
             {
-                localMesh = await LocalMesh.StartAsync(settings.LocalPeers, new LocalMeshOptions { RootDirectory = Path.Combine(settings.DataDirectory, "local-mesh") },
-                    loggerFactory, cancellationToken).ConfigureAwait(false);
+                localMesh = await LocalMesh.StartAsync(settings.LocalPeers, new LocalMeshOptions
+                {
+                    RootDirectory = Path.Combine(settings.DataDirectory, "local-mesh"),
+                    Node = { LoggerFactory = loggerFactory },
+                }, cancellationToken).ConfigureAwait(false);
                 bootstrap.AddRange(localMesh.Nodes.Select(n => n.BootstrapAddress));
             }
             node = await StartMeshAsync(settings, bootstrap, loggerFactory, cancellationToken).ConfigureAwait(false);
 
-            var budget = new TransferBudget(settings.TransferMemoryBytes, new MeshNodeOptions().SegmentSize, settings.TransferQueueTimeout);
+            var budget = new TransferBudget(settings.TransferMemoryBytes, MeshCodingOptions.DefaultSegmentSize, settings.TransferQueueTimeout);
             var state = new NodeState(node, settings, keys, budget, errors, time);
             builder.Services.AddSingleton(state);
             app = builder.Build();
@@ -135,6 +138,7 @@ internal sealed class StorageNodeHost : IAsyncDisposable
         var networkKey = LoadNetworkKey(settings);
         try
         {
+            // The node tool's Mesh:* keys map onto the options' sections here; MeshNode.StartAsync validates the result.
             return await MeshNode.StartAsync(new MeshNodeOptions
             {
                 PrivateNetworkKey = networkKey,
@@ -143,12 +147,16 @@ internal sealed class StorageNodeHost : IAsyncDisposable
                 DataDirectory = settings.MeshDirectory,
                 BootstrapPeers = bootstrap,
                 EnableMdns = settings.Mdns,
-                QuotaBytes = settings.QuotaBytes,
-                MaxBytesPerOwner = settings.MaxBytesPerOwner,
-                MaxBytesPerPeer = settings.MaxBytesPerPeer,
-                MaxBytesPerAddressPrefix = settings.MaxBytesPerAddressPrefix,
-                RepairInterval = settings.RepairInterval,
-            }, loggerFactory, cancellationToken).ConfigureAwait(false);
+                Storage =
+                {
+                    QuotaBytes = settings.QuotaBytes,
+                    MaxBytesPerOwner = settings.MaxBytesPerOwner,
+                    MaxBytesPerPeer = settings.MaxBytesPerPeer,
+                    MaxBytesPerAddressPrefix = settings.MaxBytesPerAddressPrefix,
+                },
+                Repair = { Interval = settings.RepairInterval },
+                LoggerFactory = loggerFactory,
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable or SocketError.AccessDenied)
         {
@@ -190,12 +198,12 @@ internal sealed class StorageNodeHost : IAsyncDisposable
             .ConfigureResource(r => r.AddService("zentalk-node", serviceVersion: RestApi.Version))
             .WithMetrics(m =>
             {
-                m.AddMeter(NodeMetrics.MeterName, "ZenTalk.MeshStorage", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime");
+                m.AddMeter(NodeMetrics.MeterName, MeshStorageTelemetry.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime");
                 m.AddPrometheusExporter();
                 if (settings.OtlpEndpoint is { } endpoint) m.AddOtlpExporter(o => o.Endpoint = endpoint);
             });
         if (settings.OtlpEndpoint is { } traces)
-            telemetry.WithTracing(t => t.AddSource("ZenTalk.MeshStorage").AddOtlpExporter(o => o.Endpoint = traces));
+            telemetry.WithTracing(t => t.AddSource(MeshStorageTelemetry.ActivitySourceName).AddOtlpExporter(o => o.Endpoint = traces));
     }
 
     /// <summary>Linux hands out ports 32768-60999 for outgoing connections: a mesh port there can be taken by one at a restart.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 
 namespace ZenTalk.MeshStorage;
@@ -9,7 +10,26 @@ namespace ZenTalk.MeshStorage;
 /// the file's CID (<see cref="Cid"/>) can read the file, so share it only over an end-to-end encrypted channel.
 /// </summary>
 /// <remarks>
-/// <see cref="ToString"/> never prints the key; use <see cref="ExportBase64Url"/> to move it on purpose.
+/// <para>
+/// <see cref="ToString"/> never prints the key, so a key cannot leak into a log by accident. To save or send one, export
+/// it on purpose: <see cref="ExportBase64Url"/> gives 43 characters of text, and <see cref="ImportBase64Url"/> reads
+/// them back. Keep that text together with the file's CID (<see cref="Cid.ToString"/>, read back with
+/// <see cref="Cid.Parse(string)"/>), where only the file's readers can see it: in the end-to-end encrypted message that
+/// shares the file, or in a store that is itself encrypted.
+/// </para>
+/// <code>
+/// string saved = stored.ContentKey.ExportBase64Url();   // secret: store it like a password
+/// string cid = stored.Cid.ToString();                   // public: an address, not a secret
+/// // later
+/// var key = ContentKey.ImportBase64Url(saved);
+/// await using var content = await mesh.RetrieveAsync(Cid.Parse(cid), key);
+/// </code>
+/// <para>
+/// Naming across the package: identifiers that are not secret (<see cref="Cid"/>, <see cref="NodeId"/>) have a text
+/// form through <c>ToString</c>, <c>Parse</c> and <c>TryParse</c>; secrets (<see cref="ContentKey"/>,
+/// <see cref="OwnerKey"/>, <see cref="PrivateNetworkKey"/>) redact <c>ToString</c> and move only through explicit
+/// <c>Export…</c>/<c>Import…</c> (or <c>Save</c>/<c>Load</c> for a key file); new keys come from <c>Generate</c>.
+/// </para>
 /// </remarks>
 public sealed class ContentKey : IEquatable<ContentKey>
 {
@@ -32,25 +52,41 @@ public sealed class ContentKey : IEquatable<ContentKey>
     public static ContentKey ImportBase64Url(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        // 32 bytes are exactly 43 unpadded characters; checking first also keeps the decode bounded.
-        if (text.Length != 43)
-        {
-            throw new FormatException("A content key is 43 characters of unpadded base64url.");
-        }
-
-        var key = new byte[Size];
-        if (Base64Url.DecodeFromChars(text, key, out var consumed, out var written) != System.Buffers.OperationStatus.Done
-            || consumed != text.Length || written != Size
-            || !string.Equals(Base64Url.EncodeToString(key), text, StringComparison.Ordinal))
-        {
-            CryptographicOperations.ZeroMemory(key);
-            throw new FormatException("A content key is 43 characters of unpadded base64url.");
-        }
-
-        return new ContentKey(key);
+        return TryImportBase64Url(text, out var key)
+            ? key
+            : throw new FormatException("A content key is 43 characters of unpadded base64url.");
     }
 
-    /// <summary>Exports the key as unpadded base64url (43 characters), e.g. to put in a message to the recipient.</summary>
+    /// <summary>Tries to read a key exported by <see cref="ExportBase64Url"/>.</summary>
+    /// <param name="text">43 characters of unpadded base64url (RFC 4648 §5).</param>
+    /// <param name="key">The key when the text is valid.</param>
+    /// <returns>Whether the text was a valid key.</returns>
+    public static bool TryImportBase64Url(string? text, [NotNullWhen(true)] out ContentKey? key)
+    {
+        key = null;
+        // 32 bytes are exactly 43 unpadded characters; checking first also keeps the decode bounded.
+        if (text is null || text.Length != 43)
+        {
+            return false;
+        }
+
+        var bytes = new byte[Size];
+        if (Base64Url.DecodeFromChars(text, bytes, out var consumed, out var written) != System.Buffers.OperationStatus.Done
+            || consumed != text.Length || written != Size
+            || !string.Equals(Base64Url.EncodeToString(bytes), text, StringComparison.Ordinal))
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            return false;
+        }
+
+        key = new ContentKey(bytes);
+        return true;
+    }
+
+    /// <summary>
+    /// Exports the key as unpadded base64url (43 characters): the way to save it (beside the CID) or to put it in an
+    /// end-to-end encrypted message to the recipient. <see cref="ImportBase64Url"/> reads it back.
+    /// </summary>
     /// <returns>The key's text form. Treat it as a secret.</returns>
     public string ExportBase64Url() => Base64Url.EncodeToString(_key);
 

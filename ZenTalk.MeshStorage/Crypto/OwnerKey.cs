@@ -19,7 +19,7 @@ public sealed class OwnerKey : IDisposable
     /// <summary>The largest accepted RSA modulus size (bits): nodes refuse larger keys, which cost them more to check.</summary>
     public const int MaximumKeySizeInBits = OwnerKeyPolicy.MaxRsaModulusBits;
 
-    /// <summary>The RSA modulus size <see cref="Create()"/> uses (bits).</summary>
+    /// <summary>The RSA modulus size <see cref="Generate()"/> uses (bits).</summary>
     public const int DefaultKeySizeInBits = 3072;
 
     private const string EcPublicKeyOid = "1.2.840.10045.2.1";
@@ -42,13 +42,13 @@ public sealed class OwnerKey : IDisposable
 
     /// <summary>Generates a new key pair of the default kind: RSA-3072 (exponent 65537), RSASSA-PSS.</summary>
     /// <returns>The new key; dispose it when done.</returns>
-    public static OwnerKey Create() => Create(DefaultKeySizeInBits);
+    public static OwnerKey Generate() => Generate(DefaultKeySizeInBits);
 
     /// <summary>Generates a new RSA key pair (exponent 65537).</summary>
     /// <param name="keySizeInBits">The RSA modulus size: 2048 to 4096, a multiple of 8.</param>
     /// <returns>The new key; dispose it when done.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The size is outside 2048..4096 or not a multiple of 8.</exception>
-    public static OwnerKey Create(int keySizeInBits)
+    public static OwnerKey Generate(int keySizeInBits)
     {
         if (keySizeInBits is < MinimumKeySizeInBits or > MaximumKeySizeInBits || keySizeInBits % 8 != 0)
         {
@@ -63,9 +63,9 @@ public sealed class OwnerKey : IDisposable
     /// <param name="algorithm">The kind of key.</param>
     /// <returns>The new key; dispose it when done.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="algorithm"/> is not a defined value.</exception>
-    public static OwnerKey Create(OwnerKeyAlgorithm algorithm) => algorithm switch
+    public static OwnerKey Generate(OwnerKeyAlgorithm algorithm) => algorithm switch
     {
-        OwnerKeyAlgorithm.Rsa => Create(DefaultKeySizeInBits),
+        OwnerKeyAlgorithm.Rsa => Generate(DefaultKeySizeInBits),
         OwnerKeyAlgorithm.EcdsaP256 => new OwnerKey(ECDsa.Create(ECCurve.NamedCurves.nistP256), nameof(algorithm)),
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "Owner keys are RSA or ECDSA P-256."),
     };

@@ -154,7 +154,7 @@ internal sealed class DhtNode : IRpcRequestHandler
         {
             _inboundChecks.Finish(contact, answered);
         }
-        if (!answered) _logger.LogDebug("Caller {Peer} did not answer at the address it claimed; not added to the routing table", contact);
+        if (!answered) _logger.CallerDidNotAnswer(contact);
     }
 
     /// <summary>A peer proved it is alive at this address (it answered us): add or refresh it; a full bucket pings its
@@ -268,7 +268,7 @@ internal sealed class DhtNode : IRpcRequestHandler
             }
             catch (Exception ex) when (ex is MeshStorageException or ArgumentException)
             {
-                _logger.LogDebug("Not keeping record {Key} here: {Reason}", key, ex.Message);
+                _logger.RecordRefused(key, ex.Message);
             }
         }
         var request = new Request { StoreValue = new StoreValueRequest { Record = record } };
@@ -315,7 +315,7 @@ internal sealed class DhtNode : IRpcRequestHandler
             }
             catch (Exception ex) when (ex is MeshStorageException or TimeoutException or IOException)
             {
-                _logger.LogInformation("Bootstrap peer {Peer} unreachable: {Reason}", peer, ex.Message);
+                _logger.BootstrapPeerUnreachable(peer, ex.Message);
             }
         }
         if (Table.Count == 0) return reached;
@@ -394,7 +394,7 @@ internal sealed class DhtNode : IRpcRequestHandler
             }
             catch (Exception ex) when (ex is MeshStorageException or TimeoutException or IOException)
             {
-                _logger.LogWarning(ex, "DHT maintenance pass failed; retrying next interval");
+                _logger.MaintenanceFailed(ex);
             }
         }
     }

@@ -9,7 +9,7 @@ internal static class MeshMetrics
     private static readonly Meter Meter = Rpc.RpcMetrics.Meter;
 
     /// <summary>Spans for store, retrieve, delete and repair.</summary>
-    public static readonly ActivitySource Activities = new("ZenTalk.MeshStorage", "1.0");
+    public static readonly ActivitySource Activities = new(MeshStorageTelemetry.ActivitySourceName, MeshStorageTelemetry.Version);
 
     public static readonly Counter<long> BytesOut = Meter.CreateCounter<long>("zentalk.mesh.shard_bytes_sent", "By", "Shard bytes sent to holders (store and repair)");
 

@@ -101,7 +101,10 @@ internal sealed class MeshStore : IMeshStore
                 var fromHolders = await Task.WhenAll(holders.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
                 accepted += fromHolders.Count(a => a);
                 if (accepted == 0)
-                    throw new ShardsUnavailableException($"No node accepted the manifest of {manifest.Cid}; the file would be unreachable. Nothing was kept.");
+                    throw new ShardsUnavailableException($"No node accepted the manifest of {manifest.Cid}; the file would be unreachable. Nothing was kept.")
+                    {
+                        Cid = manifest.Cid,
+                    };
             }
             catch (Exception ex)
             {
@@ -119,8 +122,8 @@ internal sealed class MeshStore : IMeshStore
             MeshMetrics.FilesStored.Add(1);
             activity?.SetTag("zentalk.cid", manifest.Cid.ToString());
             activity?.SetTag("zentalk.size", manifest.PlaintextSize);
-            _logger.LogDebug("Stored {Cid}: {Size} bytes in {Segments} segments", manifest.Cid, manifest.PlaintextSize, manifest.SegmentCount);
-            return new StoredFile(manifest.Cid, key, manifest.PlaintextSize);
+            _logger.Stored(manifest.Cid, manifest.PlaintextSize, manifest.SegmentCount);
+            return new StoredFile { Cid = manifest.Cid, ContentKey = key, Size = manifest.PlaintextSize };
         }
     }
 
@@ -191,7 +194,7 @@ internal sealed class MeshStore : IMeshStore
         await Parallel.ForAsync(0, manifest.SegmentCount, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
             async (s, ct) => segments[s] = await CheckSegmentAsync(manifest, s, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var worst = segments.Max(s => s.Health);
-        return new MeshFileStatus(cid, manifest.PlaintextSize, worst, segments);
+        return new MeshFileStatus { Cid = cid, Size = manifest.PlaintextSize, Health = worst, Segments = segments };
     }
 
     private async Task<SegmentStatus> CheckSegmentAsync(Manifest manifest, int segment, CancellationToken cancellationToken)
@@ -209,7 +212,7 @@ internal sealed class MeshStore : IMeshStore
             bool ok = false;
             foreach (var h in holders.ByShard[j])
             {
-                locations.Add(new ShardLocation(j, h.Id, h.EndPoint.ToString()));
+                locations.Add(new ShardLocation { ShardIndex = j, Node = h.Id, Endpoint = h.EndPoint.ToString() });
                 if (!ok && await _client.GetAsync(h, hashes[j], buffer, cancellationToken).ConfigureAwait(false)) ok = true;
             }
 
@@ -217,8 +220,16 @@ internal sealed class MeshStore : IMeshStore
             else missing.Add(j);
         }
 
-        return new SegmentStatus(segment, hashes.Length, holders.ShardsFound, verified, missing,
-            HealthOf(verified, manifest.DataShards, hashes.Length), locations);
+        return new SegmentStatus
+        {
+            Index = segment,
+            ShardsExpected = hashes.Length,
+            ShardsFound = holders.ShardsFound,
+            ShardsVerified = verified,
+            MissingShards = missing,
+            Health = HealthOf(verified, manifest.DataShards, hashes.Length),
+            Holders = locations,
+        };
     }
 
     /// <summary>
@@ -265,7 +276,7 @@ internal sealed class MeshStore : IMeshStore
         var now = _options.TimeProvider.GetUtcNow();
         await Task.WhenAll(perHolder.Values.Select(v => _client.DeleteAsync(v.Peer, DeleteAuthorization.Create(owner, v.Peer.Id, v.Hashes, now), cancellationToken))).ConfigureAwait(false);
         MeshMetrics.FilesDeleted.Add(1);
-        _logger.LogDebug("Deleted {Cid}: tombstone at {Nodes} nodes", cid, stored.Count(x => x));
+        _logger.Deleted(cid, stored.Count(x => x));
     }
 
     public async Task<StoredFile> RotateKeyAsync(Cid cid, ContentKey oldKey, OwnerKey owner, CancellationToken cancellationToken = default)
@@ -289,8 +300,18 @@ internal sealed class MeshStore : IMeshStore
 
     public Task<MeshNetworkInfo> GetNetworkAsync(CancellationToken cancellationToken = default)
     {
-        var peers = _dht.Table.AllWithLastSeen().Select(p => new MeshPeerInfo(p.Contact.Id, p.Contact.EndPoint.ToString(), p.LastSeen)).ToList();
-        return Task.FromResult(new MeshNetworkInfo(_dht.Self.Id, [_dht.Self.EndPoint.ToString()], _dht.Table.Count, peers, _storedShards(), _storedBytes()));
+        var peers = _dht.Table.AllWithLastSeen()
+            .Select(p => new MeshPeerInfo { Id = p.Contact.Id, Endpoint = p.Contact.EndPoint.ToString(), LastSeen = p.LastSeen })
+            .ToList();
+        return Task.FromResult(new MeshNetworkInfo
+        {
+            NodeId = _dht.Self.Id,
+            Addresses = [_dht.Self.EndPoint.ToString()],
+            RoutingTableSize = _dht.Table.Count,
+            Peers = peers,
+            StoredShards = _storedShards(),
+            StoredBytes = _storedBytes(),
+        });
     }
 
     /// <summary>The manifest of <paramref name="cid"/>, verified.</summary>
@@ -302,7 +323,7 @@ internal sealed class MeshStore : IMeshStore
             : await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
         if (record is null) throw NotFound(cid, closest.Count, "the file is unknown or expired");
         if (FileRecords.IsTombstone(record))
-            throw new MeshFileNotFoundException($"File {cid} was deleted by its owner.");
+            throw new MeshFileNotFoundException($"File {cid} was deleted by its owner.") { Cid = cid, IsDeleted = true };
         return FileRecords.OpenManifest(record);
     }
 
@@ -311,8 +332,8 @@ internal sealed class MeshStore : IMeshStore
     /// when none answered (this node is cut off, and the file may well exist).
     /// </summary>
     private static ShardsUnavailableException NotFound(Cid cid, int answered, string meaning) => answered > 0
-        ? new MeshFileNotFoundException($"No manifest for {cid} was found at the {answered} nodes closest to it: {meaning}.")
-        : new ShardsUnavailableException($"No node answered the lookup of {cid}: this node reaches no peer now. Check its bootstrap peers and network, then retry.");
+        ? new MeshFileNotFoundException($"No manifest for {cid} was found at the {answered} nodes closest to it: {meaning}.") { Cid = cid }
+        : new ShardsUnavailableException($"No node answered the lookup of {cid}: this node reaches no peer now. Check its bootstrap peers and network, then retry.") { Cid = cid };
 
     /// <summary>
     /// For reads: one round of FIND_VALUE, in parallel, to the nodes closest to the CID by this node's routing table

@@ -85,7 +85,7 @@ internal sealed class RepairService
                 first = false;
                 var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
                 if (report.ShardsRepaired + report.ShardsDropped + report.SegmentsLost + report.SegmentsUnreachable > 0)
-                    _logger.LogInformation("Repair pass: {Report}", report);
+                    _logger.RepairPass(report);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -95,7 +95,7 @@ internal sealed class RepairService
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _logger.LogWarning(e, "Repair pass failed; retrying next interval");
+                _logger.RepairPassFailed(e);
             }
         }
     }
@@ -157,7 +157,7 @@ internal sealed class RepairService
                 }
                 catch (Exception e) when (IsTransient(e))
                 {
-                    _logger.LogDebug(e, "Could not check {Cid} this pass; next pass retries", cid);
+                    _logger.RepairCheckFailed(e, cid);
                 }
 #pragma warning disable CA1031 // Whatever else one file's repair throws is that file's doing: it must not end the pass.
                 catch (Exception e)
@@ -184,7 +184,7 @@ internal sealed class RepairService
     private void Quarantine(Cid cid, string reason, Exception? error = null)
     {
         if (_quarantined.TryAdd(cid, reason))
-            _logger.LogWarning(error, "Quarantined {Cid}: {Reason}. Its record is kept, but this node no longer repairs it", cid, reason);
+            _logger.Quarantined(error, cid, reason);
     }
 
     private void Forget(Cid cid)
@@ -217,7 +217,7 @@ internal sealed class RepairService
             }
             catch (Exception e) when (e is MeshStorageException or ArgumentException)
             {
-                _logger.LogDebug("Not keeping the tombstone of {Cid}: {Reason}", cid, e.Message);
+                _logger.TombstoneRefused(cid, e.Message);
             }
 
             return (await _files.AcceptAsync(record, cancellationToken).ConfigureAwait(false), 0, 0, 0, 0);
@@ -271,7 +271,7 @@ internal sealed class RepairService
         if (segments < count) _nextSegment[manifest.Cid] = (start + segments) % count;
         if (repaired > 0) MeshMetrics.ShardsRepaired.Add(repaired);
         if (lost > 0)
-            _logger.LogWarning("{Lost} of the {Checked} segments of {Cid} checked this pass have fewer than {K} valid shards at every node that may hold them: they cannot be rebuilt", lost, segments, manifest.Cid, manifest.DataShards);
+            _logger.SegmentsLost(lost, segments, manifest.Cid, manifest.DataShards);
         return (repaired, lost, unreachable, segments);
     }
 
@@ -371,13 +371,11 @@ internal sealed class RepairService
             int known = _dht.Table.Count + 1;
             if (_dht.Table.Count == 0 || holders.Answered < Math.Min(n, known))
             {
-                _logger.LogInformation("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed, but only {Answered} of the {Expected} nodes that may hold them answered: checking again next pass",
-                    segment, manifest.Cid, valid, k, holders.Answered, Math.Min(n, known));
+                _logger.SegmentUnreachable(segment, manifest.Cid, valid, k, holders.Answered, Math.Min(n, known));
                 return SegmentUnreachable;
             }
 
-            _logger.LogDebug("Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed at the {Answered} nodes that answered: it cannot be rebuilt",
-                segment, manifest.Cid, valid, k, holders.Answered);
+            _logger.SegmentLost(segment, manifest.Cid, valid, k, holders.Answered);
             return SegmentLost;
         }
 

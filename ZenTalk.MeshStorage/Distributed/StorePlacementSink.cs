@@ -148,7 +148,10 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             var candidates = await _placement.ClosestAsync(Placement.SegmentKey(hashes), token).ConfigureAwait(false);
             int n = hashes.Length;
             if (candidates.Count == 0)
-                throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.");
+                throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.")
+                {
+                    SegmentIndex = index, ShardsFound = 0, ShardsNeeded = _happy,
+                };
             ValueRecord? record = null;
             PutAuthority authority;
             if (carriesRecord)
@@ -185,7 +188,10 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             if (stored < _happy)
             {
                 throw new ShardsUnavailableException(
-                    $"Segment {index}: only {stored} of {n} shards could be placed ({candidates.Count} storing nodes reachable); at least {_happy} are needed. Nothing was kept; retry when more nodes are online.");
+                    $"Segment {index}: only {stored} of {n} shards could be placed ({candidates.Count} storing nodes reachable); at least {_happy} are needed. Nothing was kept; retry when more nodes are online.")
+                {
+                    SegmentIndex = index, ShardsFound = stored, ShardsNeeded = _happy,
+                };
             }
 
             // Segments finish on several threads; counting and reporting under one lock keeps the reports in
@@ -194,7 +200,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             {
                 _bytesDone += plaintext;
                 _segmentsDone++;
-                _progress?.Report(new TransferProgress(_bytesDone, _totalBytes, _segmentsDone));
+                _progress?.Report(new TransferProgress { BytesTransferred = _bytesDone, TotalBytes = _totalBytes, SegmentsCompleted = _segmentsDone });
             }
         }
         catch (Exception e)

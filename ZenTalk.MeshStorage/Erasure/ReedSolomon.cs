@@ -287,7 +287,10 @@ public sealed class ReedSolomon
         if (count < DataShards)
         {
             throw new ShardsUnavailableException(
-                $"Only {count} of {TotalShards} shards are present; at least {DataShards} are needed to reconstruct. Find more shards and retry.");
+                $"Only {count} of {TotalShards} shards are present; at least {DataShards} are needed to reconstruct. Find more shards and retry.")
+            {
+                ShardsFound = count, ShardsNeeded = DataShards,
+            };
         }
 
         if (missing == 0)

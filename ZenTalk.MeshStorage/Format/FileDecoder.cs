@@ -122,7 +122,10 @@ internal sealed class FileDecoder
         if (valid < k)
         {
             throw new ShardsUnavailableException(
-                $"Segment {index} of {_manifest.Cid}: only {valid} valid shards of the {k} needed ({rejected} failed their hash check, {n - valid - rejected} unavailable).");
+                $"Segment {index} of {_manifest.Cid}: only {valid} valid shards of the {k} needed ({rejected} failed their hash check, {n - valid - rejected} unavailable).")
+            {
+                Cid = _manifest.Cid, SegmentIndex = index, ShardsFound = valid, ShardsNeeded = k,
+            };
         }
 
         for (var j = 0; j < k; j++)

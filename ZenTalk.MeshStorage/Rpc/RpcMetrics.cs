@@ -5,7 +5,7 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// <summary>Counters of the RPC layer on the <c>ZenTalk.MeshStorage</c> meter (dotnet-counters, OpenTelemetry).</summary>
 internal static class RpcMetrics
 {
-    public static readonly Meter Meter = new("ZenTalk.MeshStorage", "1.0");
+    public static readonly Meter Meter = new(MeshStorageTelemetry.MeterName, MeshStorageTelemetry.Version);
 
     /// <summary>Calls this node made, tagged by request kind.</summary>
     public static readonly Counter<long> CallsSent = Meter.CreateCounter<long>("zentalk.mesh.rpc.calls_sent", "{call}", "Requests sent to peers");

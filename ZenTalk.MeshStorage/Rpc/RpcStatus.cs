@@ -32,7 +32,7 @@ internal static class RpcStatus
             StatusCode.Unauthorized => new UnauthorizedOperationException(text),
             StatusCode.QuotaExceeded => new QuotaExceededException(text),
             StatusCode.DeadlineExceeded => new TimeoutException(text),
-            StatusCode.Busy => new MeshStorageException(text + " (busy: retry later or use another peer)"),
+            StatusCode.Busy => new MeshStorageException(text + " (busy: retry later or use another peer)") { IsTransient = true },
             _ => new ProtocolException(text),
         };
     }

@@ -9,7 +9,6 @@ namespace ZenTalk.MeshStorage.Testing;
 public sealed class LocalMesh : IAsyncDisposable
 {
     private readonly LocalMeshOptions _options;
-    private readonly ILoggerFactory? _loggers;
     private readonly string _root;
     private readonly bool _ownsRoot;
     private readonly MeshNode?[] _nodes;
@@ -17,10 +16,9 @@ public sealed class LocalMesh : IAsyncDisposable
     private readonly List<MeshNode> _clients = [];
     private int _clientCount;
 
-    private LocalMesh(int count, LocalMeshOptions options, ILoggerFactory? loggers, string root, bool ownsRoot)
+    private LocalMesh(int count, LocalMeshOptions options, string root, bool ownsRoot)
     {
         _options = options;
-        _loggers = loggers;
         _root = root;
         _ownsRoot = ownsRoot;
         _nodes = new MeshNode?[count];
@@ -35,20 +33,18 @@ public sealed class LocalMesh : IAsyncDisposable
 
     /// <summary>Starts <paramref name="nodeCount"/> storing nodes and joins them into one mesh.</summary>
     /// <param name="nodeCount">How many nodes (at least 1; 15 or more to place each segment's 15 shards on distinct nodes).</param>
-    /// <param name="options">Erasure, segment, repair and directory settings; defaults when null.</param>
-    /// <param name="loggerFactory">Where the nodes log; null logs nothing.</param>
+    /// <param name="options">The directory and the settings every node starts with (their logger factory too); defaults when null.</param>
     /// <param name="cancellationToken">Cancels starting; nodes already started are stopped.</param>
     /// <returns>The running mesh.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="nodeCount"/> is less than 1.</exception>
-    public static async Task<LocalMesh> StartAsync(int nodeCount, LocalMeshOptions? options = null, ILoggerFactory? loggerFactory = null,
-        CancellationToken cancellationToken = default)
+    public static async Task<LocalMesh> StartAsync(int nodeCount, LocalMeshOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodeCount, 1);
         options ??= new LocalMeshOptions();
         bool owns = options.RootDirectory is null;
         string root = options.RootDirectory ?? Path.Combine(Path.GetTempPath(), "zentalk-mesh-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
-        var mesh = new LocalMesh(nodeCount, options, loggerFactory, root, owns);
+        var mesh = new LocalMesh(nodeCount, options, root, owns);
         try
         {
             var first = await mesh.StartNodeAsync(0, [], cancellationToken).ConfigureAwait(false);
@@ -79,15 +75,8 @@ public sealed class LocalMesh : IAsyncDisposable
 
     private async Task<MeshNode> StartNodeAsync(int index, IList<string> bootstrap, CancellationToken cancellationToken)
     {
-        var options = new MeshNodeOptions
-        {
-            DataDirectory = Path.Combine(_root, "node-" + index),
-            Port = _ports[index],
-            BootstrapPeers = bootstrap,
-        };
-        _options.ApplyTo(options);
-        options.OutboundTransport = _options.OutboundTransportFor?.Invoke(index);
-        var node = await MeshNode.StartAsync(options, _loggers, cancellationToken).ConfigureAwait(false);
+        var options = _options.ForNode(index, Path.Combine(_root, "node-" + index), _ports[index], bootstrap, storeForOthers: true);
+        var node = await MeshNode.StartAsync(options, cancellationToken).ConfigureAwait(false);
         _ports[index] = int.Parse(node.Endpoint[(node.Endpoint.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
         _nodes[index] = node;
         return node;
@@ -135,15 +124,8 @@ public sealed class LocalMesh : IAsyncDisposable
     {
         var seed = _nodes[bootstrapIndex] is { IsStopped: false } running ? running : throw new InvalidOperationException($"Node {bootstrapIndex} is not running.");
         int number = Interlocked.Increment(ref _clientCount);
-        var options = new MeshNodeOptions
-        {
-            DataDirectory = Path.Combine(_root, "client-" + number),
-            BootstrapPeers = [seed.BootstrapAddress],
-            StoreForOthers = false,
-        };
-        _options.ApplyTo(options);
-        options.OutboundTransport = _options.OutboundTransportFor?.Invoke(-number);
-        var client = await MeshNode.StartAsync(options, _loggers, cancellationToken).ConfigureAwait(false);
+        var options = _options.ForNode(-number, Path.Combine(_root, "client-" + number), 0, [seed.BootstrapAddress], storeForOthers: false);
+        var client = await MeshNode.StartAsync(options, cancellationToken).ConfigureAwait(false);
         lock (_clients) _clients.Add(client);
         return client;
     }

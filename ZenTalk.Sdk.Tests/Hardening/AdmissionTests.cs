@@ -35,10 +35,10 @@ public class AdmissionTests
     public async Task StartMesh()
     {
         var options = MeshTestData.FastOptions();
-        options.UnreferencedGrace = Grace; // short, so that "after the grace" fits in a test
+        options.Node.Storage.UnreferencedGrace = Grace; // short, so that "after the grace" fits in a test
         _mesh = await LocalMesh.StartAsync(15, options);
-        _owner = OwnerKey.Create(2048);
-        _stranger = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
+        _stranger = OwnerKey.Generate(2048);
         _attacker = new AttackerPeer(Deadline);
     }
 
@@ -116,14 +116,14 @@ public class AdmissionTests
         var options = new MeshNodeOptions
         {
             DataDirectory = Path.Combine(_mesh.RootDirectory, "victim-" + Guid.NewGuid().ToString("N")[..8]),
-            QuotaBytes = quota, MaxBytesPerOwner = perOwner, MaxBytesPerPeer = perPeer, MaxBytesPerAddressPrefix = perPrefix,
-            RepairInterval = Timeout.InfiniteTimeSpan,
+            Storage = { QuotaBytes = quota, MaxBytesPerOwner = perOwner, MaxBytesPerPeer = perPeer, MaxBytesPerAddressPrefix = perPrefix },
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
         };
         await using var victim = await MeshNode.StartAsync(options, cancellationToken: cancellationToken);
         const int size = 512 * 1024;
 
         // Four identities on 127.0.9.0/24, each with eight owner keys of its own, each key delegating its puts to that identity.
-        var keys = Enumerable.Range(0, 8).Select(_ => OwnerKey.Create(2048)).ToList();
+        var keys = Enumerable.Range(0, 8).Select(_ => OwnerKey.Generate(2048)).ToList();
         long accepted = 0, refusedQuota = 0;
         try
         {

@@ -37,8 +37,8 @@ public class HostileConnectionTests
     private Task<MeshNode> StartNodeAsync() => MeshNode.StartAsync(new MeshNodeOptions
     {
         DataDirectory = _dir,
-        RepairInterval = Timeout.InfiniteTimeSpan,
         RelaxLoopbackLimits = false,
+        Repair = { Interval = Timeout.InfiniteTimeSpan },
     });
 
     /// <summary>Opens TLS connections that finish the version exchange, <paramref name="perAddress"/> from each source, 16 at a time.</summary>

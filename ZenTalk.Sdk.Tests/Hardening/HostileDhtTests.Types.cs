@@ -29,7 +29,7 @@ public partial class HostileDhtTests
         try
         {
             var (front, holder, reader) = (nodes[0], nodes[1], nodes[2]);
-            using var owner = OwnerKey.Create(2048);
+            using var owner = OwnerKey.Generate(2048);
             var content = new byte[3 * Manifest.MinSegmentSize];
             Random.Shared.NextBytes(content);
             var manifest = await new FileEncoder(new FileCodecOptions { SegmentSize = Manifest.MinSegmentSize })

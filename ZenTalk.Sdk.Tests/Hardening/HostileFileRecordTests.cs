@@ -30,8 +30,8 @@ public class HostileFileRecordTests
     public async Task StartMesh()
     {
         _mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions());
-        _owner = OwnerKey.Create(2048);
-        _stranger = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
+        _stranger = OwnerKey.Generate(2048);
         _attacker = new AttackerPeer(TimeSpan.FromSeconds(10));
     }
 

@@ -28,7 +28,7 @@ public class HostileManifestTests
     public async Task StartMesh()
     {
         _mesh = await LocalMesh.StartAsync(8, MeshTestData.FastOptions());
-        _attackerKey = OwnerKey.Create(2048);
+        _attackerKey = OwnerKey.Generate(2048);
         _attacker = new AttackerPeer(TimeSpan.FromSeconds(10));
     }
 
@@ -110,7 +110,7 @@ public class HostileManifestTests
     [Test]
     public async Task Readers_of_large_legal_manifests_stay_inside_the_node_decode_budget(CancellationToken cancellationToken)
     {
-        long budget = new MeshNodeOptions().MaxDecodeMemoryBytes;
+        long budget = new MeshNodeOptions().Coding.MaxDecodeMemoryBytes;
         // Inside the bounds: k = 1, m = 14, shards of the largest size one frame carries: 59 MiB per segment buffer.
         var (fits, fitsCid) = HostileRecords.Manifest(_attackerKey, size: 4L * (MaxShard - 16), segmentSize: MaxShard - 16, k: 1, m: 14);
         // Inside the bounds too, but one segment (20 shards of 3.9 MiB) needs more than the whole budget.
@@ -202,12 +202,13 @@ public class HostileManifestTests
     {
         var logs = new CountingLoggerFactory();
         var options = MeshTestData.FastOptions();
-        options.RepairInterval = TimeSpan.FromSeconds(1);
-        var mesh = await LocalMesh.StartAsync(6, options, logs, cancellationToken);
+        options.Node.Repair.Interval = TimeSpan.FromSeconds(1);
+        options.Node.LoggerFactory = logs;
+        var mesh = await LocalMesh.StartAsync(6, options, cancellationToken);
         bool disposed = false;
         try
         {
-            using var owner = OwnerKey.Create(2048);
+            using var owner = OwnerKey.Generate(2048);
             var data = MeshTestData.Bytes(60_000, 41);
             var file = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
             var manifest = await mesh.Nodes[0].MeshStore.FindManifestAsync(file.Cid, cancellationToken);

@@ -264,7 +264,7 @@ public class HostileRpcTests
     {
         // Unknown fields rode along: a record stored with 1 MiB of them was kept and served back 1 MiB larger (and
         // republished so), the signature not covering them.
-        await using var node = await MeshNode.StartAsync(new MeshNodeOptions { DataDirectory = _dir, RepairInterval = Timeout.InfiniteTimeSpan }, cancellationToken: cancellationToken);
+        await using var node = await MeshNode.StartAsync(new MeshNodeOptions { DataDirectory = _dir, Repair = { Interval = Timeout.InfiniteTimeSpan } }, cancellationToken: cancellationToken);
         using var owner = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var record = ValueRecords.CreateSigned(owner, "unknown-fields"u8, "value"u8, 1);
         var junk = new byte[MiB];

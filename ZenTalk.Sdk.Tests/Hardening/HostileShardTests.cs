@@ -32,10 +32,10 @@ public class HostileShardTests
     public async Task StartMesh()
     {
         var options = MeshTestData.FastOptions();
-        options.DeleteWindow = Window; // short, so that "replayed later" fits in a test; long enough for an honest delete on a loaded machine
+        options.Node.Storage.DeleteWindow = Window; // short, so that "replayed later" fits in a test; long enough for an honest delete on a loaded machine
         _mesh = await LocalMesh.StartAsync(16, options);
-        _owner = OwnerKey.Create(2048);
-        _stranger = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
+        _stranger = OwnerKey.Generate(2048);
         _attacker = new AttackerPeer(Deadline);
     }
 
@@ -329,8 +329,8 @@ public class HostileShardTests
         Assert.That(_mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.Zero);
 
         // A storing node that joins after the delete knows nothing of it: the attacker's copies are accepted there.
-        var joinerOptions = new MeshNodeOptions { DataDirectory = Path.Combine(_mesh.RootDirectory, "late-" + Guid.NewGuid().ToString("N")[..8]), BootstrapPeers = [_mesh.Nodes[0].BootstrapAddress] };
-        MeshTestData.FastOptions().ApplyTo(joinerOptions);
+        var joinerOptions = MeshTestData.FastOptions().ForNode(int.MaxValue, Path.Combine(_mesh.RootDirectory, "late-" + Guid.NewGuid().ToString("N")[..8]), 0,
+            [_mesh.Nodes[0].BootstrapAddress], storeForOthers: true);
         await using var joiner = await MeshNode.StartAsync(joinerOptions, cancellationToken: cancellationToken);
         var everyone = _mesh.Nodes.Append(joiner).ToList();
         int refusedPuts = 0;

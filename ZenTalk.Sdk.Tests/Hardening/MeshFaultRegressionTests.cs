@@ -39,7 +39,7 @@ public class MeshFaultRegressionTests
     public async Task A_file_is_repaired_even_when_the_node_closest_to_its_cid_missed_the_store(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 31)), owner, cancellationToken: cancellationToken);
         var key = FileRecords.KeyOf(stored.Cid);
         int closest = Enumerable.Range(0, 16).OrderBy(i => mesh.Nodes[i].Id, Comparer<NodeId>.Create(key.CompareDistance)).First();
@@ -71,7 +71,7 @@ public class MeshFaultRegressionTests
         options.OutboundTransportFor = network.HookFor;
         await using var mesh = await LocalMesh.StartAsync(16, options, cancellationToken: cancellationToken);
         network.Learn(mesh);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var data = MeshTestData.Bytes(60_000, 41); // one 64 KiB segment: shards of 6 KB, far larger than any other answer
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
         var reader = await mesh.StartClientAsync(0, cancellationToken);
@@ -100,7 +100,7 @@ public class MeshFaultRegressionTests
     public async Task Repair_spreads_two_shards_held_only_by_one_node_onto_a_node_holding_none(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 51)), owner, cancellationToken: cancellationToken);
         var manifest = await mesh.Nodes[0].MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
         var hashes = Placement.SegmentHashes(manifest, 0);

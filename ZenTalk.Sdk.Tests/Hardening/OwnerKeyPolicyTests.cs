@@ -160,7 +160,7 @@ public class OwnerKeyPolicyTests
     /// <summary>After the hostile requests, a genuine owner's delete is still checked and answered.</summary>
     private async Task TheNodeStillServesAnHonestOwner(CancellationToken cancellationToken)
     {
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var delete = DeleteAuthorization.Create(owner, _node.Id, [Sha256Hash.Compute("nothing stored"u8)], DateTimeOffset.UtcNow);
         var answer = await _attacker.CallAsync(_node.EndPoint, _node.Id, new Request { DeleteShards = delete }, Deadline, cancellationToken);
         Assert.That(answer.DeleteShards.Deleted, Is.Zero, "an honest delete is verified and answered");

@@ -39,12 +39,12 @@ public class PrivateNetworkTests
             DataDirectory = Path.Combine(_dir, name),
             BootstrapPeers = bootstrap.ToList(),
             PrivateNetworkKey = key,
-            DataShards = 2,
-            ParityShards = 1,
-            RepairInterval = Timeout.InfiniteTimeSpan,
-            RequestTimeout = TimeSpan.FromSeconds(2),
-            ShardTimeout = TimeSpan.FromSeconds(5),
-        }, logs);
+            Coding = { DataShards = 2, ParityShards = 1 },
+            Dht = { RequestTimeout = TimeSpan.FromSeconds(2) },
+            Rpc = { ShardTimeout = TimeSpan.FromSeconds(5) },
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
+            LoggerFactory = logs,
+        });
 
     private static Request Store(ValueRecord record) => new() { StoreValue = new StoreValueRequest { Record = record } };
 
@@ -54,7 +54,7 @@ public class PrivateNetworkTests
     {
         // One key file, given to every member (the operator's deployment), read back by each.
         string keyFile = Path.Combine(_dir, "network.key");
-        PrivateNetworkKey.Create().Save(keyFile);
+        PrivateNetworkKey.Generate().Save(keyFile);
         var key = PrivateNetworkKey.Load(keyFile);
         var logs = new CountingLoggerFactory();
         var members = new List<MeshNode> { await StartNodeAsync("m0", key, [], logs) };
@@ -66,19 +66,19 @@ public class PrivateNetworkTests
 
             // Members store and read.
             var content = RandomNumberGenerator.GetBytes(300_000);
-            using var owner = OwnerKey.Create(2048);
+            using var owner = OwnerKey.Generate(2048);
             var stored = await members[1].Store.StoreAsync(new MemoryStream(content), owner, cancellationToken: cancellationToken);
             Assert.That(await ReadAllAsync(members[3], stored, cancellationToken), Is.EqualTo(content));
             long shardsBefore = members.Sum(m => m.Shards!.GetStats().ShardCount);
 
             // Strangers with TLS identities of their own: one without a key, one with another network's key.
             await using var keyless = await StartNodeAsync("keyless", null, [members[0].BootstrapAddress]);
-            await using var otherNetwork = await StartNodeAsync("other", PrivateNetworkKey.Create(), [members[0].BootstrapAddress]);
+            await using var otherNetwork = await StartNodeAsync("other", PrivateNetworkKey.Generate(), [members[0].BootstrapAddress]);
             foreach (var stranger in new[] { keyless, otherNetwork })
             {
                 Assert.That(stranger.Network.Dht.Table.Count, Is.Zero, "no member entered a stranger's routing table");
                 // A stranger can keep its file on its own disk at most; no member holds any of it or can find it.
-                using var strangerOwner = OwnerKey.Create(2048);
+                using var strangerOwner = OwnerKey.Generate(2048);
                 StoredFile? own = null;
                 try
                 {
@@ -96,7 +96,7 @@ public class PrivateNetworkTests
             // The wire: a stranger's requests get no further than the handshake, whatever they ask.
             var record = ValueRecords.CreateImmutable(RandomNumberGenerator.GetBytes(64));
             using var strangerId = NodeIdentity.CreateEphemeral();
-            var strangerKey = PrivateNetworkKey.Create();
+            var strangerKey = PrivateNetworkKey.Generate();
             var target = IPEndPoint.Parse(members[0].Endpoint);
             var requests = new[]
             {

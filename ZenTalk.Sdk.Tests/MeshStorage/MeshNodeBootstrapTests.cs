@@ -22,7 +22,7 @@ public class MeshNodeBootstrapTests
     public async Task A_node_whose_bootstrap_peer_is_down_at_start_joins_once_the_peer_is_up(CancellationToken cancellationToken)
     {
         // A peer whose key and port are known (as in a bootstrap list), down while the newcomer starts.
-        var peerOptions = new MeshNodeOptions { DataDirectory = Path.Combine(_dir, "peer"), RepairInterval = Timeout.InfiniteTimeSpan };
+        var peerOptions = new MeshNodeOptions { DataDirectory = Path.Combine(_dir, "peer"), Repair = { Interval = Timeout.InfiniteTimeSpan } };
         string bootstrap;
         await using (var peer = await MeshNode.StartAsync(peerOptions, cancellationToken: cancellationToken))
         {
@@ -34,8 +34,8 @@ public class MeshNodeBootstrapTests
         {
             DataDirectory = Path.Combine(_dir, "newcomer"),
             BootstrapPeers = [bootstrap],
-            RepairInterval = Timeout.InfiniteTimeSpan,
-            BootstrapRetryInterval = TimeSpan.FromMilliseconds(200),
+            Dht = { BootstrapRetryInterval = TimeSpan.FromMilliseconds(200) },
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
         }, cancellationToken: cancellationToken);
         Assert.That(newcomer.Network.Dht.Table.Count, Is.Zero, "the only bootstrap peer was down");
 

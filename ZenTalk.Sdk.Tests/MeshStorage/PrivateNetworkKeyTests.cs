@@ -19,7 +19,7 @@ public class PrivateNetworkKeyTests
     [Test]
     public void A_saved_key_loads_back_as_the_same_network_and_its_file_is_the_owners_only()
     {
-        var key = PrivateNetworkKey.Create();
+        var key = PrivateNetworkKey.Generate();
         string path = Path.Combine(_dir, "network.key");
         key.Save(path);
         var loaded = PrivateNetworkKey.Load(path);
@@ -32,15 +32,15 @@ public class PrivateNetworkKeyTests
         Assert.That(lines[1], Is.EqualTo(Convert.ToHexStringLower(key.Secret)));
         if (!OperatingSystem.IsWindows())
             Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
-        Assert.Throws<IOException>(() => PrivateNetworkKey.Create().Save(path), "an existing key file is never overwritten");
+        Assert.Throws<IOException>(() => PrivateNetworkKey.Generate().Save(path), "an existing key file is never overwritten");
         Assert.That(PrivateNetworkKey.Load(path).Id, Is.EqualTo(key.Id));
-        Assert.That(PrivateNetworkKey.Create().Id, Is.Not.EqualTo(key.Id));
+        Assert.That(PrivateNetworkKey.Generate().Id, Is.Not.EqualTo(key.Id));
     }
 
     [Test]
     public void A_key_written_by_hand_with_upper_case_digits_and_crlf_loads()
     {
-        var key = PrivateNetworkKey.Create();
+        var key = PrivateNetworkKey.Generate();
         string path = Path.Combine(_dir, "hand.key");
         File.WriteAllText(path, $"/zentalk/private-network-key/v1\r\n{Convert.ToHexString(key.Secret)}\r\n");
         Assert.That(PrivateNetworkKey.Load(path).Id, Is.EqualTo(key.Id));

@@ -13,7 +13,7 @@ public class AddZenTalkTests
     public async Task The_registered_services_send_and_open_through_the_stores_in_the_container(CancellationToken cancellationToken)
     {
         await using var store = await SqliteMessageStore.OpenInMemoryAsync(cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var services = new ServiceCollection()
             .AddSingleton<IMessageStore>(store)
             .AddSingleton(SdkMesh.Mesh.Nodes[4].Store)

@@ -15,7 +15,7 @@ public class AttachmentServiceTests
     private OwnerKey _aliceKey = null!;
 
     [OneTimeSetUp]
-    public void CreateKey() => _aliceKey = OwnerKey.Create(2048);
+    public void CreateKey() => _aliceKey = OwnerKey.Generate(2048);
 
     [OneTimeTearDown]
     public void DisposeKey() => _aliceKey.Dispose();
@@ -64,7 +64,7 @@ public class AttachmentServiceTests
 
         // Bob receives the message (transport is outside the SDK) and opens it through his own node.
         await _bob.SaveMessageAsync(saved with { Direction = MessageDirection.Incoming, Status = MessageStatus.Delivered }, cancellationToken);
-        using var bobKey = OwnerKey.Create(2048);
+        using var bobKey = OwnerKey.Generate(2048);
         var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
         var back = await MeshTestData.ReadAllAsync(await bob.OpenAttachmentAsync(sent.MessageId, cancellationToken: cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(image));
@@ -220,7 +220,7 @@ public class AttachmentServiceTests
         });
 
         // Bob receives both messages and opens them through his own node, byte for byte.
-        using var bobKey = OwnerKey.Create(2048);
+        using var bobKey = OwnerKey.Generate(2048);
         var bob = new AttachmentService(_bob, SdkMesh.Mesh.Nodes[14].Store, bobKey);
         foreach (var sent in new[] { small, large })
         {

@@ -14,7 +14,7 @@ public class BackupServiceTests
     private OwnerKey _owner = null!;
 
     [OneTimeSetUp]
-    public void CreateKey() => _owner = OwnerKey.Create(2048);
+    public void CreateKey() => _owner = OwnerKey.Generate(2048);
 
     [OneTimeTearDown]
     public void DisposeKey() => _owner.Dispose();
@@ -142,7 +142,11 @@ public class BackupServiceTests
     public void A_recovery_kit_round_trips_and_malformed_kits_are_refused()
     {
         var cid = ZenTalk.MeshStorage.Cid.Parse("zt" + new string('a', 55).Remove(0, 4).Insert(0, "aeja"));
-        var receipt = new BackupReceipt(cid, ContentKey.Generate(), 12345, new DateTimeOffset(2026, 11, 25, 18, 0, 0, 123, TimeSpan.Zero));
+        var receipt = new BackupReceipt
+        {
+            Cid = cid, ContentKey = ContentKey.Generate(), Size = 12345,
+            CreatedAt = new DateTimeOffset(2026, 11, 25, 18, 0, 0, 123, TimeSpan.Zero),
+        };
         var kit = receipt.ToRecoveryKit();
         var parsed = BackupReceipt.ParseRecoveryKit("\n  " + kit.Replace("\n", "\r\n", StringComparison.Ordinal) + "\n");
 

@@ -222,7 +222,7 @@ public class RestApiTests
     {
         var (cid, key) = await UploadAsync([5, 6, 7]);
         var (otherCid, _) = await UploadAsync([8]);
-        using var stranger = OwnerKey.Create(2048);
+        using var stranger = OwnerKey.Generate(2048);
         var ownerPem = _ownerPem;
 
         // Signed by a key that is not the node's owner key.

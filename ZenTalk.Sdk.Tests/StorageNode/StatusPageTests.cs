@@ -28,7 +28,7 @@ public class StatusPageTests
         var dir = Path.Combine(Path.GetTempPath(), $"zentalk-status-page-{Guid.NewGuid():N}");
         try
         {
-            await using var mesh = await LocalMesh.StartAsync(14, new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan }, cancellationToken: cancellationToken);
+            await using var mesh = await LocalMesh.StartAsync(14, new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } }, cancellationToken: cancellationToken);
             await using var node = await StorageNodeProcess.StartAsync(dir,
                 ["--bootstrap", string.Join(',', mesh.Nodes.Select(n => n.BootstrapAddress)), "--quota", (512L << 20).ToString(CultureInfo.InvariantCulture),
                  "--Mesh:RepairInterval", "01:00:00"], cancellationToken: cancellationToken);

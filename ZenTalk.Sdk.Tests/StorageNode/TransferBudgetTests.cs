@@ -29,7 +29,7 @@ public class TransferBudgetTests
         var dir = Path.Combine(Path.GetTempPath(), $"zentalk-budget-{Guid.NewGuid():N}");
         try
         {
-            await using var mesh = await LocalMesh.StartAsync(14, new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan }, cancellationToken: cancellationToken);
+            await using var mesh = await LocalMesh.StartAsync(14, new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } }, cancellationToken: cancellationToken);
             await using var node = await StorageNodeProcess.StartAsync(dir,
                 ["--bootstrap", string.Join(',', mesh.Nodes.Select(n => n.BootstrapAddress)), "--Transfers:MemoryBudgetBytes", budget,
                  "--Transfers:QueueTimeout", "00:00:20"], cancellationToken: cancellationToken);

@@ -30,7 +30,7 @@ try
 
     Console.WriteLine($"2. Filling the old phone's store with {messageCount:N0} messages");
     var oldPath = Path.Combine(work, "old-phone", "messages.db");
-    using var owner = OwnerKey.Create();
+    using var owner = OwnerKey.Generate();
     await using (var store = await SqliteMessageStore.OpenAsync(oldPath))
     {
         string[] friends = ["alice", "bob", "carol", "dave", "erin", "frank"];

@@ -44,8 +44,8 @@ try
     var bobNode = mesh.Nodes[^1];
     await using var aliceStore = await SqliteMessageStore.OpenAsync(Path.Combine(work, "alice.db"));
     await using var bobStore = await SqliteMessageStore.OpenAsync(Path.Combine(work, "bob.db"));
-    using var aliceKey = OwnerKey.Create();
-    using var bobKey = OwnerKey.Create();
+    using var aliceKey = OwnerKey.Generate();
+    using var bobKey = OwnerKey.Generate();
     var alice = new AttachmentService(aliceStore, aliceNode.Store, aliceKey, new AttachmentServiceOptions { SenderId = "alice" });
     var bob = new AttachmentService(bobStore, bobNode.Store, bobKey, new AttachmentServiceOptions { SenderId = "bob" });
 

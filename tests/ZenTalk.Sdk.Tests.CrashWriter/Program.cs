@@ -105,8 +105,8 @@ public static class Program
         await using var node = await MeshNode.StartAsync(new MeshNodeOptions
         {
             DataDirectory = directory,
-            RepairInterval = Timeout.InfiniteTimeSpan,
-            QuotaBytes = 256L << 20,
+            Storage = { QuotaBytes = 256L << 20 },
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
         });
         Say($"ready {node.Endpoint} {node.Id}");
         while (await Console.In.ReadLineAsync() is { } line && line != "quit")

@@ -131,7 +131,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
         }
         catch (SocketException ex)
         {
-            _logger.LogWarning(ex, "mDNS announcements on {Interface} stopped", _interfaceAddress);
+            _logger.MdnsAnnouncementsStopped(ex, _interfaceAddress);
         }
     }
 
@@ -152,7 +152,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                _logger.LogDebug(ex, "mDNS receive failed");
+                _logger.MdnsReceiveFailed(ex);
                 continue;
             }
             Message message;
@@ -165,7 +165,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                _logger.LogDebug("Dropped a malformed mDNS datagram: {Reason}", ex.Message);
+                _logger.MdnsMalformed(ex.Message);
                 continue;
             }
             await HandleAsync(message, ((IPEndPoint)received.RemoteEndPoint).Address).ConfigureAwait(false);
@@ -182,7 +182,7 @@ internal sealed class MdnsDiscovery : IAsyncDisposable
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
             {
-                _logger.LogDebug("Could not answer an mDNS query: {Reason}", ex.Message);
+                _logger.MdnsAnswerFailed(ex.Message);
             }
             return;
         }

@@ -72,8 +72,8 @@ internal static class HostileRecords
             break;
         }
 
-        var nodeOptions = new MeshNodeOptions { DataDirectory = directory, BootstrapPeers = [bootstrap.BootstrapAddress] };
-        settings.ApplyTo(nodeOptions);
+        // Not one of the mesh's own nodes, so no per-node hook applies (int.MaxValue).
+        var nodeOptions = settings.ForNode(int.MaxValue, directory, 0, [bootstrap.BootstrapAddress], storeForOthers: true);
         return await MeshNode.StartAsync(nodeOptions).ConfigureAwait(false);
     }
 }

@@ -109,9 +109,9 @@ internal static class OutsideFlood
     private static async Task<OutsideFloodReport> FloodAsync(OutsideFloodOptions options, MeshProcess victim, Action<string> log, CancellationToken cancellationToken)
     {
         using var hostile = NodeIdentity.CreateEphemeral();
-        using var hostileOwner = OwnerKey.Create(2048);
+        using var hostileOwner = OwnerKey.Generate(2048);
         using var recordKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var honestOwner = OwnerKey.Create();
+        using var honestOwner = OwnerKey.Generate();
         await using var device = await MeshNode.StartAsync(Device(options, victim, 1), cancellationToken: cancellationToken).ConfigureAwait(false);
 
         // What the attacker can get hold of: the honest owner's delegation to the honest device (a holder sees it on
@@ -215,7 +215,7 @@ internal static class OutsideFlood
         DataDirectory = System.IO.Directory.CreateDirectory(Path.Combine(options.Directory, "device" + n.ToString(CultureInfo.InvariantCulture))).FullName,
         BootstrapPeers = [victim.Bootstrap],
         StoreForOthers = false,
-        RepairInterval = Timeout.InfiniteTimeSpan,
+        Repair = { Interval = Timeout.InfiniteTimeSpan },
     };
 
     private static async Task<bool> ReadsBackAsync(MeshNode device, StoredFile file, byte[] data, CancellationToken cancellationToken)

@@ -82,7 +82,7 @@ internal static class ParserFuzzer
     {
         var report = new FuzzReport("Manifest.Open");
         var m = new Mutator(seed);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var originals = new[] { 1_000L, 10_000L, 100_000L }
             .Select(size => Manifest.Sign(Body(owner, size, m.Random), owner).Bytes.ToArray()).ToList();
         foreach (var o in originals) Manifest.Open(o); // the seeds themselves open

@@ -48,8 +48,8 @@ internal static class ShardRequestFuzzer
             AcceptRecord = (record, ct) => files.AcceptAsync(record, ct),
         };
         var router = new MeshRequestRouter(self.RemoteId) { Shards = handler };
-        using var owner = OwnerKey.Create(2048);
-        using var attacker = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
+        using var attacker = OwnerKey.Generate(2048);
         var ownerKey = ByteString.CopyFrom(owner.PublicKey.SubjectPublicKeyInfo);
         var attackerKey = ByteString.CopyFrom(attacker.PublicKey.SubjectPublicKeyInfo);
         // Both keys delegate their puts to the node id `self` calls with; half the cases come from it, half from strangers.

@@ -99,16 +99,14 @@ internal static class FaultScenario
         var network = new FaultNetwork(o.Seed);
         var meshOptions = new LocalMeshOptions
         {
-            SegmentSize = o.SegmentSize,
-            RepairInterval = o.RepairInterval,
-            QuotaBytes = o.QuotaBytes,
             FastTimeouts = true,
             OutboundTransportFor = network.HookFor,
+            Node = { Coding = { SegmentSize = o.SegmentSize }, Storage = { QuotaBytes = o.QuotaBytes }, Repair = { Interval = o.RepairInterval } },
         };
         await using var mesh = await LocalMesh.StartAsync(o.Nodes, meshOptions, cancellationToken: cancellationToken);
         network.Learn(mesh);
         var client = await mesh.StartClientAsync(0, cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize, o.WriterPause);
         for (int i = 0; i < o.InitialFiles; i++)
             if (!await work.StoreOneAsync(client.Store, cancellationToken))

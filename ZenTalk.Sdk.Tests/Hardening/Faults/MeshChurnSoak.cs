@@ -53,12 +53,11 @@ internal static class MeshChurnSoak
         var random = new Random(o.Seed);
         await using var mesh = await LocalMesh.StartAsync(o.Nodes, new LocalMeshOptions
         {
-            SegmentSize = o.SegmentSize,
-            RepairInterval = o.RepairInterval,
             FastTimeouts = true,
+            Node = { Coding = { SegmentSize = o.SegmentSize }, Repair = { Interval = o.RepairInterval } },
         }, cancellationToken: cancellationToken);
         var client = await mesh.StartClientAsync(0, cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var work = new MeshWorkload(owner, o.Seed, o.MinFileSize, o.MaxFileSize, o.WriterPause);
         for (int i = 0; i < 4; i++) await work.StoreOneAsync(client.Store, cancellationToken);
 

@@ -39,6 +39,17 @@ public class ContentKeyTests
     public void Malformed_text_is_a_format_error(string text)
     {
         Assert.Throws<FormatException>(() => ContentKey.ImportBase64Url(text));
+        Assert.That(ContentKey.TryImportBase64Url(text, out var key), Is.False);
+        Assert.That(key, Is.Null);
+    }
+
+    [Test]
+    public void TryImport_reads_an_exported_key_and_refuses_null()
+    {
+        var key = ContentKey.Generate();
+        Assert.That(ContentKey.TryImportBase64Url(key.ExportBase64Url(), out var back), Is.True);
+        Assert.That(back, Is.EqualTo(key));
+        Assert.That(ContentKey.TryImportBase64Url(null, out _), Is.False);
     }
 
     [Test]

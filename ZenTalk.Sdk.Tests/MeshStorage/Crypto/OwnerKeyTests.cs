@@ -8,8 +8,8 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Crypto;
 public class OwnerKeyTests
 {
     // One 2048-bit key for the fixture: RSA generation dominates these tests' time.
-    private static readonly Lazy<OwnerKey> Shared = new(() => OwnerKey.Create(2048));
-    private static readonly Lazy<OwnerKey> SharedEcdsa = new(() => OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256));
+    private static readonly Lazy<OwnerKey> Shared = new(() => OwnerKey.Generate(2048));
+    private static readonly Lazy<OwnerKey> SharedEcdsa = new(() => OwnerKey.Generate(OwnerKeyAlgorithm.EcdsaP256));
 
     private static OwnerKey Of(OwnerKeyAlgorithm algorithm) => algorithm == OwnerKeyAlgorithm.Rsa ? Shared.Value : SharedEcdsa.Value;
 
@@ -34,7 +34,7 @@ public class OwnerKeyTests
     [Test]
     public void Signature_of_another_key_does_not_verify([Values] OwnerKeyAlgorithm verifier, [Values] OwnerKeyAlgorithm signer)
     {
-        using var other = signer == OwnerKeyAlgorithm.Rsa ? OwnerKey.Create(2048) : OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256);
+        using var other = signer == OwnerKeyAlgorithm.Rsa ? OwnerKey.Generate(2048) : OwnerKey.Generate(OwnerKeyAlgorithm.EcdsaP256);
         Assert.That(Of(verifier).PublicKey.Verify("data"u8, other.Sign("data"u8)), Is.False);
     }
 
@@ -52,15 +52,15 @@ public class OwnerKeyTests
         bcl.ImportSubjectPublicKeyInfo(ecdsa.PublicKey.SubjectPublicKeyInfo, out _);
         Assert.That(bcl.VerifyData("x"u8, signature, HashAlgorithmName.SHA256), Is.True, "plain ECDSA P-256 / SHA-256");
         Assert.That(ecdsa.ToString(), Does.Contain("ECDSA P-256").And.Not.Contain("PRIVATE"));
-        Assert.That(OwnerKey.Create(OwnerKeyAlgorithm.Rsa).PublicKey.KeySizeInBits, Is.EqualTo(3072));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Create((OwnerKeyAlgorithm)7));
+        Assert.That(OwnerKey.Generate(OwnerKeyAlgorithm.Rsa).PublicKey.KeySizeInBits, Is.EqualTo(3072));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Generate((OwnerKeyAlgorithm)7));
     }
 
     [Test]
     public void Rsa_keys_above_4096_bits_are_not_made()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Create(4104));
-        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Create(8192));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Generate(4104));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Generate(8192));
     }
 
     private static IEnumerable<TestCaseData> KeysOutsideThePolicy()
@@ -165,7 +165,7 @@ public class OwnerKeyTests
     [Test]
     public void Keys_below_2048_bits_are_refused()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Create(1024));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OwnerKey.Generate(1024));
         using var small = System.Security.Cryptography.RSA.Create(1024);
         var ex = Assert.Throws<ArgumentException>(() => OwnerKey.ImportPem(small.ExportPkcs8PrivateKeyPem()));
         Assert.That(ex!.ParamName, Is.EqualTo("pem"));
@@ -205,7 +205,7 @@ public class OwnerKeyTests
     [Test]
     public void Default_key_size_is_3072_bits()
     {
-        using var key = OwnerKey.Create();
+        using var key = OwnerKey.Generate();
         Assert.That(key.PublicKey.KeySizeInBits, Is.EqualTo(3072));
         Assert.That(key.ToString(), Does.Not.Contain("PRIVATE"));
     }

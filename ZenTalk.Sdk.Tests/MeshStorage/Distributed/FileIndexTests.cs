@@ -9,8 +9,8 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 
 public class FileIndexTests
 {
-    internal static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
-    internal static readonly Lazy<OwnerKey> Stranger = new(() => OwnerKey.Create(2048));
+    internal static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Generate(2048));
+    internal static readonly Lazy<OwnerKey> Stranger = new(() => OwnerKey.Generate(2048));
     private string _dir = null!;
 
     [SetUp]

@@ -19,8 +19,8 @@ public class MeshDeleteTests
     public async Task StartMesh()
     {
         _mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions());
-        _owner = OwnerKey.Create(2048);
-        _stranger = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
+        _stranger = OwnerKey.Generate(2048);
     }
 
     [OneTimeTearDown]
@@ -45,6 +45,12 @@ public class MeshDeleteTests
         Assert.That(HeldAnywhere(hashes), Is.Zero);
         var e = Assert.ThrowsAsync<MeshFileNotFoundException>(async () => await _mesh.Nodes[9].Store.RetrieveAsync(stored.Cid, stored.ContentKey));
         Assert.That(e!.Message, Does.Contain("deleted"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.IsDeleted, Is.True);
+            Assert.That(e.Cid, Is.EqualTo(stored.Cid));
+            Assert.That(e.IsTransient, Is.False, "a deleted file does not come back on a retry");
+        });
         // Deleting again is a no-op for the owner.
         await _mesh.Nodes[3].Store.DeleteAsync(stored.Cid, _owner, cancellationToken);
     }

@@ -15,7 +15,7 @@ public class MeshFailureTests
     public async Task StartMesh()
     {
         _mesh = await LocalMesh.StartAsync(20, MeshTestData.FastOptions());
-        _owner = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
     }
 
     [TearDown]
@@ -54,6 +54,14 @@ public class MeshFailureTests
         var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () =>
             await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(stored.Cid, stored.ContentKey, bounded.Token), bounded.Token));
         Assert.That(e!.Message, Does.Contain("Segment 0").And.Contain("9 valid shards of the 10 needed"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Cid, Is.EqualTo(stored.Cid));
+            Assert.That(e.SegmentIndex, Is.EqualTo(0));
+            Assert.That(e.ShardsFound, Is.EqualTo(9));
+            Assert.That(e.ShardsNeeded, Is.EqualTo(10));
+            Assert.That(e.IsTransient, Is.True, "holders that are down may come back");
+        });
         Assert.That(bounded.IsCancellationRequested, Is.False, "the failure must come from the mesh, not the test's deadline");
     }
 

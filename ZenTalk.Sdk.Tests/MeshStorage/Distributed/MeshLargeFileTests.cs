@@ -21,8 +21,8 @@ public class MeshLargeFileTests
     [CancelAfter(1_800_000)]
     public async Task A_2_GB_stream_is_stored_and_retrieved_with_bounded_memory(CancellationToken cancellationToken)
     {
-        await using var mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan }, cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create();
+        await using var mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } }, cancellationToken: cancellationToken);
+        using var owner = OwnerKey.Generate();
         using var source = new PatternStream(Size, 7);
         var expected = SHA256.Create();
         var hashing = new CryptoStream(source, expected, CryptoStreamMode.Read, leaveOpen: true);

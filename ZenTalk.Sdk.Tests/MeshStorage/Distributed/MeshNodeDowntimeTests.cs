@@ -12,7 +12,7 @@ public class MeshNodeDowntimeTests
     public async Task A_holder_that_was_down_during_delete_drops_its_shards_after_rejoining(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(100_000, 21)), owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(mesh.Nodes[0], stored.Cid);
         int absent = Enumerable.Range(1, 15).First(i => MeshTestData.CountHeld(mesh.Nodes[i], hashes) > 0);
@@ -32,9 +32,9 @@ public class MeshNodeDowntimeTests
     public async Task The_background_repair_loop_rebuilds_shards_without_being_asked(CancellationToken cancellationToken)
     {
         var options = MeshTestData.FastOptions();
-        options.RepairInterval = TimeSpan.FromSeconds(1);
+        options.Node.Repair.Interval = TimeSpan.FromSeconds(1);
         await using var mesh = await LocalMesh.StartAsync(16, options, cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 22)), owner, cancellationToken: cancellationToken);
         var holders = await MeshTestData.HolderIndexesAsync(mesh, mesh.Nodes[0], stored.Cid);
         int victim = holders.First(i => i != 0);

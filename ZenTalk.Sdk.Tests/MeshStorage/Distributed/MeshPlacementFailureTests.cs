@@ -12,9 +12,9 @@ public class MeshPlacementFailureTests
     public async Task A_store_that_cannot_place_enough_shards_fails_and_leaves_nothing_behind(CancellationToken cancellationToken)
     {
         var options = MeshTestData.FastOptions();
-        options.QuotaBytes = 20_000; // Each node takes a couple of 6.6 KB shards, then refuses.
+        options.Node.Storage.QuotaBytes = 20_000; // Each node takes a couple of 6.6 KB shards, then refuses.
         await using var mesh = await LocalMesh.StartAsync(3, options, cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
 
         var e = Assert.ThrowsAsync<ShardsUnavailableException>(async () =>
             await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(64 * 1024, 31)), owner));
@@ -33,7 +33,7 @@ public class MeshPlacementFailureTests
     public async Task With_fewer_nodes_than_shards_the_file_is_still_stored_and_readable(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(5, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var data = MeshTestData.Bytes(100_000, 32);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
         var back = await MeshTestData.ReadAllAsync(await mesh.Nodes[4].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);

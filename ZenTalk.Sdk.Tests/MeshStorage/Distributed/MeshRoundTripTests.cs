@@ -16,7 +16,7 @@ public class MeshRoundTripTests
     public async Task StartMesh()
     {
         _mesh = await LocalMesh.StartAsync(15, MeshTestData.FastOptions());
-        _owner = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
     }
 
     [OneTimeTearDown]

@@ -28,8 +28,7 @@ internal static class MeshTestData
     /// <summary>Options for test clusters: short deadlines, no background repair (tests run passes explicitly).</summary>
     public static LocalMeshOptions FastOptions(int segmentSize = 64 * 1024) => new()
     {
-        SegmentSize = segmentSize,
-        RepairInterval = Timeout.InfiniteTimeSpan,
+        Node = { Coding = { SegmentSize = segmentSize }, Repair = { Interval = Timeout.InfiniteTimeSpan } },
         FastTimeouts = true,
     };
 

@@ -27,8 +27,8 @@ public class OwnerKeyAlgorithmTests
         _mesh = await LocalMesh.StartAsync(16, MeshTestData.FastOptions());
         foreach (var kind in Enum.GetValues<OwnerKeyAlgorithm>())
         {
-            _owners[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Create(2048) : OwnerKey.Create(kind);
-            _strangers[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Create(2048) : OwnerKey.Create(kind);
+            _owners[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Generate(2048) : OwnerKey.Generate(kind);
+            _strangers[kind] = kind == OwnerKeyAlgorithm.Rsa ? OwnerKey.Generate(2048) : OwnerKey.Generate(kind);
         }
     }
 

@@ -15,7 +15,7 @@ public class RepairWarmUpTests
     public async Task A_segment_is_unreachable_while_holders_are_down_and_lost_only_when_all_of_them_answered(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(5, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 31)), owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(mesh.Nodes[0], stored.Cid);
 
@@ -37,9 +37,9 @@ public class RepairWarmUpTests
     public async Task After_a_restart_of_every_node_the_first_pass_waits_for_the_peers_and_finds_nothing_lost(CancellationToken cancellationToken)
     {
         var options = MeshTestData.FastOptions();
-        options.RepairInterval = TimeSpan.FromSeconds(1);
+        options.Node.Repair.Interval = TimeSpan.FromSeconds(1);
         await using var mesh = await LocalMesh.StartAsync(5, options, cancellationToken: cancellationToken);
-        using var owner = OwnerKey.Create(2048);
+        using var owner = OwnerKey.Generate(2048);
         await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, 32)), owner, cancellationToken: cancellationToken);
         for (int i = 0; i < 5; i++) await mesh.StopNodeAsync(i);
 

@@ -39,7 +39,7 @@ public class ShardAdmissionTests
         _files.Load();
         _self = NodeId.Random();
         _handler = NewHandler();
-        _owner = OwnerKey.Create(2048);
+        _owner = OwnerKey.Generate(2048);
         _caller = new RpcCallContext(NodeId.Random(), IPAddress.Parse("198.18.3.4"), 4001);
     }
 
@@ -94,7 +94,7 @@ public class ShardAdmissionTests
     [Test]
     public void Puts_without_a_valid_authority_for_the_sender_are_refused_and_keep_nothing()
     {
-        using var stranger = OwnerKey.Create(2048);
+        using var stranger = OwnerKey.Generate(2048);
         var (hash, data) = Shard();
         var cases = new List<(string Name, Action<PutShardRequest> Make)>
         {

@@ -10,7 +10,7 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Format;
 public class FilePipelineTests
 {
     private const int Small = 4096; // the smallest segment size keeps multi-segment tests fast
-    private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
+    private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Generate(2048));
 
     private static FileCodecOptions Options(int segmentSize = Small, int inFlight = 3) =>
         new() { SegmentSize = segmentSize, MaxSegmentsInFlight = inFlight };
@@ -181,6 +181,7 @@ public class FilePipelineTests
 
         var ex = Assert.ThrowsAsync<ShardsUnavailableException>(() => Decode(manifest, key, shards, Options()));
         Assert.That(ex!.Message, Does.Contain("Segment 1"));
+        Assert.That((ex.Cid, ex.SegmentIndex, ex.ShardsNeeded, ex.IsTransient), Is.EqualTo(((Cid?)manifest.Cid, (int?)1, (int?)manifest.DataShards, true)));
     }
 
     [Test]

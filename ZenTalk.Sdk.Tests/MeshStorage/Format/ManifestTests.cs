@@ -8,10 +8,10 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Format;
 
 public class ManifestTests
 {
-    private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Create(2048));
-    private static readonly Lazy<OwnerKey> Attacker = new(() => OwnerKey.Create(2048));
-    private static readonly Lazy<OwnerKey> EcdsaOwner = new(() => OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256));
-    private static readonly Lazy<OwnerKey> EcdsaAttacker = new(() => OwnerKey.Create(OwnerKeyAlgorithm.EcdsaP256));
+    private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Generate(2048));
+    private static readonly Lazy<OwnerKey> Attacker = new(() => OwnerKey.Generate(2048));
+    private static readonly Lazy<OwnerKey> EcdsaOwner = new(() => OwnerKey.Generate(OwnerKeyAlgorithm.EcdsaP256));
+    private static readonly Lazy<OwnerKey> EcdsaAttacker = new(() => OwnerKey.Generate(OwnerKeyAlgorithm.EcdsaP256));
 
     private static OwnerKey OwnerOf(OwnerKeyAlgorithm algorithm) => algorithm == OwnerKeyAlgorithm.Rsa ? Owner.Value : EcdsaOwner.Value;
 

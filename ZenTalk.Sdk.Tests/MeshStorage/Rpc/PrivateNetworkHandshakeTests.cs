@@ -25,11 +25,11 @@ public class PrivateNetworkHandshakeTests
     [Test]
     public async Task Members_talk_and_every_other_peer_is_refused_in_the_handshake_whichever_side_dials()
     {
-        var key = PrivateNetworkKey.Create();
+        var key = PrivateNetworkKey.Generate();
         await using var a = new RpcTestPeer(Member(key));
         await using var b = new RpcTestPeer(Member(key));
         await using var outsider = new RpcTestPeer(RpcTestPeer.RoomyOptions);
-        await using var otherNetwork = new RpcTestPeer(Member(PrivateNetworkKey.Create()));
+        await using var otherNetwork = new RpcTestPeer(Member(PrivateNetworkKey.Generate()));
 
         Assert.That((await CallAsync(a, b.Contact, 7)).Ping.Payload[0], Is.EqualTo(7));
         Assert.That((await CallAsync(b, a.Contact, 8)).Ping.Payload[0], Is.EqualTo(8));
@@ -74,7 +74,7 @@ public class PrivateNetworkHandshakeTests
         // A node outside a private network dials a protocol-2 listener and is served.
         Assert.That((await CallAsync(open, oldListener.Contact, 6)).Ping.Payload[0], Is.EqualTo(6));
 
-        await using var member = new RpcTestPeer(Member(PrivateNetworkKey.Create()));
+        await using var member = new RpcTestPeer(Member(PrivateNetworkKey.Generate()));
         await using var refused = await HostileClient.ConnectAsync(member.Server.LocalEndPoint, hello: version2);
         var refusal = await refused.ReadFrameAsync();
         Assert.That(refusal!.Response.Status.Code, Is.EqualTo(StatusCode.Unauthorized));
@@ -88,7 +88,7 @@ public class PrivateNetworkHandshakeTests
     public async Task A_proof_a_member_showed_a_stranger_is_worth_nothing_to_the_stranger()
     {
         // A member dials a stranger (named in some FIND_NODE answer): its Hello, proof included, goes to the stranger first.
-        var key = PrivateNetworkKey.Create();
+        var key = PrivateNetworkKey.Generate();
         var shown = new TaskCompletionSource<Hello>();
         await using var stranger = new ScriptedListener(async (_, ssl) =>
         {

@@ -28,7 +28,7 @@ public class OwnerSignature
     [GlobalSetup]
     public void Setup()
     {
-        _key = OwnerKey.Create(Kind);
+        _key = OwnerKey.Generate(Kind);
         _public = OwnerPublicKey.FromSubjectPublicKeyInfo(_key.PublicKey.SubjectPublicKeyInfo);
         _payload = Manifest.SignedPayload(new byte[1200]);
         _signature = _key.Sign(_payload);

@@ -40,7 +40,7 @@ public class FileDecode
     public void Setup()
     {
         _key = ContentKey.Generate();
-        using var owner = OwnerKey.Create();
+        using var owner = OwnerKey.Generate();
         _shards = new ArrayShards(keep: true);
         _manifest = new FileEncoder().EncodeAsync(new MemoryStream(RandomNumberGenerator.GetBytes(Size)), _key, owner, _shards).GetAwaiter().GetResult();
         _degraded = _shards;

@@ -39,7 +39,7 @@ public class FileEncode
     {
         _input = RandomNumberGenerator.GetBytes(Size);
         _key = ContentKey.Generate();
-        _owner = OwnerKey.Create();
+        _owner = OwnerKey.Generate();
         _cipher = new SegmentCipher(_key, SegmentCipher.NewSalt());
         _codec = new ReedSolomon(10, 5);
         _shardSize = Manifest.ShardSizeFor(SegmentSize, 10);

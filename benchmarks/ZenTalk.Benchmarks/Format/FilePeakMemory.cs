@@ -34,7 +34,7 @@ public class FilePeakMemory
     public async Task EncodeDecode1GiB()
     {
         var key = ContentKey.Generate();
-        using var owner = OwnerKey.Create();
+        using var owner = OwnerKey.Generate();
         using var shards = new DiskShards(_dir);
 
         var before = ResetPeak();

@@ -28,7 +28,7 @@ public class FileSegmentSize
     {
         _input = RandomNumberGenerator.GetBytes(Size);
         _key = ContentKey.Generate();
-        _owner = OwnerKey.Create();
+        _owner = OwnerKey.Generate();
         _shards = new ArrayShards(keep: true);
     }
 

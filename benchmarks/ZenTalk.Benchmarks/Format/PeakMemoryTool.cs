@@ -57,7 +57,7 @@ internal static class PeakMemoryTool
     private static int Encode(string dir)
     {
         var key = ContentKey.Generate();
-        using var owner = OwnerKey.Create();
+        using var owner = OwnerKey.Generate();
         var watch = Stopwatch.StartNew();
         using var shards = new FilePeakMemory.DiskShards(dir);
         var manifest = new FileEncoder().EncodeAsync(new FilePeakMemory.GeneratedStream(FileSize), key, owner, shards)

@@ -34,7 +34,7 @@ internal static class ClientCpuRatios
     public static async Task<Result> MeasureAsync(int size, int warmup, int rounds)
     {
         var input = RandomNumberGenerator.GetBytes(size);
-        using var owner = OwnerKey.Create();
+        using var owner = OwnerKey.Generate();
         var key = ContentKey.Generate();
         var kept = new ArrayShards(keep: true);
         var manifest = await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, kept);
@@ -47,7 +47,7 @@ internal static class ClientCpuRatios
             DataDirectory = clientDirectory,
             BootstrapPeers = [holders.BootstrapAddress],
             StoreForOthers = false,
-            RepairInterval = Timeout.InfiniteTimeSpan,
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
         });
         try
         {

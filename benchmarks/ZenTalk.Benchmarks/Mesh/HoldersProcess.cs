@@ -64,7 +64,7 @@ internal sealed class HoldersProcess : IDisposable
     /// <summary>The child's side: runs the 15 nodes until told to quit.</summary>
     public static async Task<int> ServeAsync(string? root)
     {
-        var options = new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan };
+        var options = new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } };
         string? ownRoot = root is null ? null : Path.Combine(root, "zentalk-meshloop-" + Guid.NewGuid().ToString("N"));
         if (ownRoot is not null) options.RootDirectory = ownRoot;
         try

@@ -53,12 +53,12 @@ public class MeshAttachmentLatency
     public async Task Setup()
     {
         _attachment = RandomNumberGenerator.GetBytes(Size);
-        _owner = OwnerKey.Create();
+        _owner = OwnerKey.Generate();
         string root = Storage == "tmpfs" ? "/dev/shm" : Path.GetTempPath();
         _mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions
         {
-            RepairInterval = Timeout.InfiniteTimeSpan,
             RootDirectory = Path.Combine(root, "zentalk-bench-mesh-" + Guid.NewGuid().ToString("N")),
+            Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } },
         });
         _stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(_attachment, writable: false), _owner);
         _floor = await FloorStores.OpenAsync(root);

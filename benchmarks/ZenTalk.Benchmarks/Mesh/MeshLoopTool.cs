@@ -80,8 +80,8 @@ internal static class MeshLoopTool
     {
         const int Block = 10; // operations in a row under one key when two alternate
         var attachment = RandomNumberGenerator.GetBytes(size);
-        var owners = kinds.Select(OwnerKey.Create).ToArray();
-        var options = new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan };
+        var owners = kinds.Select(OwnerKey.Generate).ToArray();
+        var options = new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } };
         string? ownRoot = root is null ? null : Path.Combine(root, "zentalk-meshloop-" + Guid.NewGuid().ToString("N"));
         if (ownRoot is not null) options.RootDirectory = ownRoot;
         string clientDirectory = Path.Combine(root ?? Path.GetTempPath(), "zentalk-meshloop-client-" + Guid.NewGuid().ToString("N"));
@@ -99,7 +99,7 @@ internal static class MeshLoopTool
                     DataDirectory = clientDirectory,
                     BootstrapPeers = [holders.BootstrapAddress],
                     StoreForOthers = false,
-                    RepairInterval = Timeout.InfiniteTimeSpan,
+                    Repair = { Interval = Timeout.InfiniteTimeSpan },
                 });
                 storer = fetcher = client.Store;
             }

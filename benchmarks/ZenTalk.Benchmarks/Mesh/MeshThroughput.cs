@@ -33,8 +33,8 @@ public class MeshThroughput
     public async Task Setup()
     {
         _input = RandomNumberGenerator.GetBytes(Size);
-        _owner = OwnerKey.Create();
-        _mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions { RepairInterval = Timeout.InfiniteTimeSpan });
+        _owner = OwnerKey.Generate();
+        _mesh = await LocalMesh.StartAsync(15, new LocalMeshOptions { Node = { Repair = { Interval = Timeout.InfiniteTimeSpan } } });
         _stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(_input, writable: false), _owner);
         _key = ContentKey.Generate();
         _shards = new ArrayShards(keep: true);

@@ -38,7 +38,7 @@ public class PutAuthorityCost
     [GlobalSetup]
     public void Setup()
     {
-        _owner = OwnerKey.Create();
+        _owner = OwnerKey.Generate();
         _session = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         // A grant's signed bytes: context, delegation digest, shard size, count, 15 shard hashes (about 540 bytes).
         _grantPayload = RandomNumberGenerator.GetBytes(25 + 32 + 8 + (15 * 32));

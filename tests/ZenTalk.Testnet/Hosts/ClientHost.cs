@@ -34,7 +34,7 @@ internal static class ClientHost
             DataDirectory = a.Required("data"),
             BootstrapPeers = a.List("bootstrap"),
             StoreForOthers = false,
-            RepairInterval = Timeout.InfiniteTimeSpan,
+            Repair = { Interval = Timeout.InfiniteTimeSpan },
         },
         node => new JsonObject { ["node"] = node.Id.ToString() },
         (node, counters) => new Client(node.Store, owner, counters).HandleAsync);
@@ -46,7 +46,7 @@ internal static class ClientHost
         try
         {
             using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-            using var key = OwnerKey.Create();
+            using var key = OwnerKey.Generate();
             using var writer = new StreamWriter(file);
             writer.Write(key.ExportPrivateKeyPem());
         }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
+using ZenTalk.MeshStorage;
 
 namespace ZenTalk.Testnet.Hosts;
 
@@ -19,7 +20,7 @@ internal sealed class MeshCounters : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "ZenTalk.MeshStorage") listener.EnableMeasurementEvents(instrument);
+            if (instrument.Meter.Name == MeshStorageTelemetry.MeterName) listener.EnableMeasurementEvents(instrument);
         };
         _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
         _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Record(i, v, tags));

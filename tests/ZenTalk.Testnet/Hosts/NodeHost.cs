@@ -23,7 +23,7 @@ internal static class NodeHost
                 Port = a.Int("port", 0),
                 DataDirectory = a.Required("data"),
                 BootstrapPeers = a.List("bootstrap"),
-                RepairInterval = repair > 0 ? TimeSpan.FromSeconds(repair) : Timeout.InfiniteTimeSpan,
+                Repair = { Interval = repair > 0 ? TimeSpan.FromSeconds(repair) : Timeout.InfiniteTimeSpan },
             };
         },
         node => new JsonObject { ["bootstrap"] = node.BootstrapAddress, ["node"] = node.Id.ToString() },

@@ -91,7 +91,9 @@ internal static class StdioServer
         });
         using var logs = new StderrLoggerFactory(Enum.Parse<LogLevel>(a.Get("log") ?? "Warning", ignoreCase: true));
         using var counters = new MeshCounters();
-        await using var node = await MeshNode.StartAsync(options(a), logs, stop.Token);
+        var nodeOptions = options(a);
+        nodeOptions.LoggerFactory = logs;
+        await using var node = await MeshNode.StartAsync(nodeOptions, stop.Token);
         var line = ready(node);
         line["ready"] = true;
         Send(line);
