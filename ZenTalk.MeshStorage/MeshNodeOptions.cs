@@ -27,9 +27,6 @@ namespace ZenTalk.MeshStorage;
 /// </remarks>
 public sealed class MeshNodeOptions
 {
-    /// <summary>The quota a node has unless told otherwise: 10 GiB (<see cref="MeshShardStorageOptions.QuotaBytes"/>).</summary>
-    public const long DefaultQuotaBytes = MeshShardStorageOptions.DefaultQuotaBytes;
-
     /// <summary>
     /// The most bytes a file record's value may have: a manifest lists 480 bytes of shard hashes per segment (10 + 5
     /// shards), so 3 MiB covers about 6,500 segments (6.5 GB at 1 MiB segments).

@@ -21,7 +21,7 @@ namespace ZenTalk.Sdk;
 /// </remarks>
 public sealed class AttachmentService
 {
-    private readonly IMessageStore _store;
+    private readonly IMessageRepository _store;
     private readonly IMeshStore _mesh;
     private readonly OwnerKey _owner;
     private readonly AttachmentServiceOptions _options;
@@ -29,12 +29,12 @@ public sealed class AttachmentService
     private readonly ILogger _logger;
 
     /// <summary>Creates the service for one user.</summary>
-    /// <param name="store">The user's message store.</param>
+    /// <param name="store">The user's messages (an <see cref="IMessageStore"/> such as <see cref="SqliteMessageStore"/> is one).</param>
     /// <param name="mesh">The mesh the files go to (e.g. <c>MeshNode.Store</c>).</param>
     /// <param name="owner">The user's owner key: it signs uploads, and only it can delete them.</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentNullException">A required argument is null.</exception>
-    public AttachmentService(IMessageStore store, IMeshStore mesh, OwnerKey owner, AttachmentServiceOptions? options = null)
+    public AttachmentService(IMessageRepository store, IMeshStore mesh, OwnerKey owner, AttachmentServiceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(mesh);

@@ -40,7 +40,7 @@ public sealed class BackupService
     /// <returns>The receipt: CID, key, size and time. <see cref="BackupReceipt.ToRecoveryKit"/> turns it into text to keep.</returns>
     /// <exception cref="MessageStoreException">The snapshot could not be taken.</exception>
     /// <exception cref="MeshStorageException">The upload failed.</exception>
-    public async Task<BackupReceipt> BackupAsync(IMessageStore store, OwnerKey owner, StoreOptions? options = null,
+    public async Task<BackupReceipt> BackupAsync(IMessageStoreBackup store, OwnerKey owner, StoreOptions? options = null,
         IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);

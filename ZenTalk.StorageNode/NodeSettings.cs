@@ -23,7 +23,7 @@ internal sealed class NodeSettings
     public IReadOnlyList<string> Bootstrap { get; init; } = [];
     public bool Mdns { get; init; }
     public string? PrivateNetworkKeyFile { get; init; }
-    public long QuotaBytes { get; init; } = MeshNodeOptions.DefaultQuotaBytes;
+    public long QuotaBytes { get; init; } = MeshShardStorageOptions.DefaultQuotaBytes;
     public long? MaxBytesPerOwner { get; init; }
     public long? MaxBytesPerPeer { get; init; }
     public long? MaxBytesPerAddressPrefix { get; init; }
@@ -60,7 +60,7 @@ internal sealed class NodeSettings
             Bootstrap = List(config, "Mesh:Bootstrap"),
             Mdns = Bool(config, "Mesh:Mdns"),
             PrivateNetworkKeyFile = config["Mesh:PrivateNetworkKeyFile"] is { Length: > 0 } network ? Path.GetFullPath(network) : null,
-            QuotaBytes = Long(config, "Mesh:QuotaBytes", MeshNodeOptions.DefaultQuotaBytes, 0, long.MaxValue),
+            QuotaBytes = Long(config, "Mesh:QuotaBytes", MeshShardStorageOptions.DefaultQuotaBytes, 0, long.MaxValue),
             MaxBytesPerOwner = OptionalLong(config, "Mesh:MaxBytesPerOwner"),
             MaxBytesPerPeer = OptionalLong(config, "Mesh:MaxBytesPerPeer"),
             MaxBytesPerAddressPrefix = OptionalLong(config, "Mesh:MaxBytesPerAddressPrefix"),

@@ -106,7 +106,7 @@ public class AdmissionTests
         TestContext.Out.WriteLine($"unauthorized bytes kept: {kept} of {(long)count * size} sent; {refused} puts refused; quota {victim.Shards.GetStats().QuotaBytes}");
         Assert.That(refused, Is.EqualTo(count));
         Assert.That(kept, Is.Zero);
-        Assert.That(victim.Shards.GetStats().QuotaBytes, Is.EqualTo(MeshNodeOptions.DefaultQuotaBytes), "a node has a quota by default");
+        Assert.That(victim.Shards.GetStats().QuotaBytes, Is.EqualTo(MeshShardStorageOptions.DefaultQuotaBytes), "a node has a quota by default");
     }
 
     [Test]

@@ -14,7 +14,7 @@ public class MeshNodeOptionsTests
         Assert.Multiple(() =>
         {
             Assert.That(options.Coding.DataShards, Is.EqualTo(MeshCodingOptions.DefaultDataShards));
-            Assert.That(options.Storage.QuotaBytes, Is.EqualTo(MeshNodeOptions.DefaultQuotaBytes));
+            Assert.That(options.Storage.QuotaBytes, Is.EqualTo(MeshShardStorageOptions.DefaultQuotaBytes));
             Assert.That(options.Dht.RequestTimeout, Is.EqualTo(TimeSpan.FromSeconds(3)));
             Assert.That(options.Repair.Interval, Is.EqualTo(TimeSpan.FromMinutes(10)));
         });

@@ -24,6 +24,13 @@ public class AddZenTalkTests
         var attachments = provider.GetRequiredService<AttachmentService>();
         Assert.That(provider.GetRequiredService<AttachmentService>(), Is.SameAs(attachments));
         Assert.That(provider.GetRequiredService<BackupService>(), Is.Not.Null);
+        // Each part of the store's contract resolves to the one registered store.
+        Assert.That(new object[]
+        {
+            provider.GetRequiredService<IMessageRepository>(), provider.GetRequiredService<IContactRepository>(),
+            provider.GetRequiredService<IConversationRepository>(), provider.GetRequiredService<IAttachmentRepository>(),
+            provider.GetRequiredService<ISettingsStore>(), provider.GetRequiredService<IMessageStoreBackup>(),
+        }, Has.All.SameAs(store));
 
         var data = MeshTestData.Bytes(70_000, 11);
         var sent = await attachments.SendAttachmentAsync("c", new MemoryStream(data), "d.bin", "application/octet-stream", cancellationToken: cancellationToken);
