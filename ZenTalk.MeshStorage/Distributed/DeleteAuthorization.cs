@@ -102,7 +102,7 @@ internal sealed class DeleteAuthorization : IDisposable
             throw new UnauthorizedOperationException("The delete request's signature does not verify against the owner key it names.");
         Purge(now);
         if (_seen.Count >= MaxRemembered)
-            throw new QuotaExceededException($"This node took {MaxRemembered} delete requests within {2 * Window.TotalMinutes:0} minutes; retry later.");
+            throw new QuotaExceededException($"This node took {MaxRemembered} delete requests within {2 * Window.TotalMinutes:0} minutes; retry later.") { IsTransient = true };
         if (!_seen.TryAdd(Convert.ToBase64String(request.Nonce.Span), request.TimestampUnixMs))
             throw new UnauthorizedOperationException("The delete request was already used (replayed nonce); sign a fresh request.");
         return Sha256Hash.Compute(owner.SubjectPublicKeyInfo);

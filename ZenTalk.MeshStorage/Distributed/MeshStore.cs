@@ -253,7 +253,7 @@ internal sealed class MeshStore : IMeshStore
         bool deleted = FileRecords.IsTombstone(record);
         var manifest = deleted ? FileRecords.OpenTombstone(record).Manifest : FileRecords.OpenManifest(record);
         if (!manifest.Owner.Equals(owner.PublicKey))
-            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can delete {cid}; the key given is {owner.PublicKey.Id}.");
+            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can delete {cid}; the key given is {owner.PublicKey.Id}.") { Cid = cid };
         if (deleted) return;
 
         var tombstone = FileRecords.ForTombstone(manifest, owner, _options.TimeProvider.GetUtcNow());
@@ -285,7 +285,7 @@ internal sealed class MeshStore : IMeshStore
         ArgumentNullException.ThrowIfNull(owner);
         var manifest = await FindManifestAsync(cid, cancellationToken).ConfigureAwait(false);
         if (!manifest.Owner.Equals(owner.PublicKey))
-            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can rotate the key of {cid}.");
+            throw new UnauthorizedOperationException($"Only the owner ({manifest.Owner.Id}) can rotate the key of {cid}.") { Cid = cid };
         var plaintext = await RetrieveAsync(cid, oldKey, cancellationToken).ConfigureAwait(false);
         StoredFile rotated;
         await using (plaintext.ConfigureAwait(false))

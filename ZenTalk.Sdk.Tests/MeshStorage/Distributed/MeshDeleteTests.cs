@@ -62,7 +62,8 @@ public class MeshDeleteTests
         var stored = await _mesh.Nodes[1].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
         var hashes = await MeshTestData.ShardHashesAsync(_mesh.Nodes[1], stored.Cid);
 
-        Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await _mesh.Nodes[2].Store.DeleteAsync(stored.Cid, _stranger));
+        var refused = Assert.ThrowsAsync<UnauthorizedOperationException>(async () => await _mesh.Nodes[2].Store.DeleteAsync(stored.Cid, _stranger));
+        Assert.That((refused!.Cid, refused.IsTransient), Is.EqualTo(((Cid?)stored.Cid, false)), "the refusal names the file, and retrying will not help");
 
         // Straight to a holder, signed by the stranger: the signature is valid but the shards are not theirs.
         var holder = _mesh.Nodes.First(n => MeshTestData.CountHeld(n, hashes) > 0);
