@@ -122,7 +122,7 @@ public sealed class AttachmentService
             Sha256 = SHA256.HashData(file),
         });
         await SaveAsync(message, cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Sent {FileName} ({Size} bytes) inline in message {MessageId}", fileName, file.Length, message.MessageId);
+        _logger.SentInline(fileName, file.Length, message.MessageId);
         return message;
     }
 
@@ -158,11 +158,11 @@ public sealed class AttachmentService
         }
         catch (Exception e)
         {
-            _logger.LogWarning(e, "Saving the message for upload {Cid} failed; deleting the upload", stored.Cid);
+            _logger.SaveFailed(e, stored.Cid);
             await RollBackAsync(stored.Cid).ConfigureAwait(false);
             throw;
         }
-        _logger.LogInformation("Sent {FileName} ({Size} bytes) as {Cid} in message {MessageId}", fileName, stored.Size, stored.Cid, message.MessageId);
+        _logger.SentUploaded(fileName, stored.Size, stored.Cid, message.MessageId);
         return message;
     }
 
@@ -252,12 +252,12 @@ public sealed class AttachmentService
         try
         {
             await _mesh.DeleteAsync(cid, _owner, timeout.Token).ConfigureAwait(false);
-            _logger.LogInformation("Deleted upload {Cid} after the send failed", cid);
+            _logger.UploadRolledBack(cid);
         }
         catch (Exception e) when (e is MeshStorageException or OperationCanceledException or IOException)
         {
             // The original failure is what the caller must see; the orphan is logged so it can be deleted later.
-            _logger.LogError(e, "Could not delete upload {Cid} after the send failed; delete it with the owner key later", cid);
+            _logger.UploadOrphaned(e, cid);
         }
     }
 }

@@ -14,4 +14,19 @@ internal static partial class SdkLog
 
     [LoggerMessage(6002, LogLevel.Information, "Message store restored from {Cid} to {Path}")]
     public static partial void Restored(this ILogger logger, Cid cid, string path);
+
+    [LoggerMessage(6100, LogLevel.Information, "Sent {FileName} ({Size} bytes) inline in message {MessageId}")]
+    public static partial void SentInline(this ILogger logger, string fileName, long size, string messageId);
+
+    [LoggerMessage(6101, LogLevel.Warning, "Saving the message for upload {Cid} failed; deleting the upload")]
+    public static partial void SaveFailed(this ILogger logger, Exception exception, Cid cid);
+
+    [LoggerMessage(6102, LogLevel.Information, "Sent {FileName} ({Size} bytes) as {Cid} in message {MessageId}")]
+    public static partial void SentUploaded(this ILogger logger, string fileName, long size, Cid cid, string messageId);
+
+    [LoggerMessage(6103, LogLevel.Information, "Deleted upload {Cid} after the send failed")]
+    public static partial void UploadRolledBack(this ILogger logger, Cid cid);
+
+    [LoggerMessage(6104, LogLevel.Error, "Could not delete upload {Cid} after the send failed; delete it with the owner key later")]
+    public static partial void UploadOrphaned(this ILogger logger, Exception exception, Cid cid);
 }

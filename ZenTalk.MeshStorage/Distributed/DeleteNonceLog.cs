@@ -73,7 +73,7 @@ internal sealed class DeleteNonceLog : IDisposable
 
             if (offset < length)
             {
-                logger.LogWarning("Cut {Bytes} damaged bytes off the end of {Path} (an append that did not finish).", length - offset, path);
+                logger.DeleteNonceLogTailCut(length - offset, path);
                 RandomAccess.SetLength(handle, offset);
                 FileSync.Data(handle);
             }

@@ -118,7 +118,7 @@ internal sealed class FileIndex : IAsyncDisposable
         _log = FileRecordLog.Open(_directory, _logger, () => Volatile.Read(ref _liveRecords), LiveEntries, Replay);
         MigrateRecordFiles(_log);
         if (_awaitingManifest.Count > 0)
-            _logger.LogWarning("Ignoring first-format tombstones of {Count} files whose manifest this node does not hold: nothing shows who signed them", _awaitingManifest.Count);
+            _logger.UnsignedTombstonesIgnored(_awaitingManifest.Count);
         _awaitingManifest = null;
         _log.Start();
 
@@ -275,7 +275,7 @@ internal sealed class FileIndex : IAsyncDisposable
         }
         catch (Exception e) when (e is MeshStorageException or ArgumentException)
         {
-            _logger.LogWarning(e, "Ignoring a tombstone of {Cid} that its manifest's owner did not sign", Cid.FromDigest(new Sha256Hash(record.Key.Span)));
+            _logger.TombstoneNotSigned(e, Cid.FromDigest(new Sha256Hash(record.Key.Span)));
         }
     }
 
@@ -305,7 +305,7 @@ internal sealed class FileIndex : IAsyncDisposable
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or MeshStorageException or ArgumentException)
         {
-            _logger.LogWarning(e, "Ignoring an invalid {Kind} entry of the file record log", kind);
+            _logger.InvalidRecordLogEntry(e, kind);
         }
     }
 
@@ -328,18 +328,18 @@ internal sealed class FileIndex : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or InvalidProtocolBufferException or MeshStorageException or ArgumentException)
             {
-                _logger.LogWarning(e, "Ignoring unreadable file record {Path}", path);
+                _logger.UnreadableRecordFile(e, path);
             }
         }
 
         if (!log.FlushNow())
         {
-            _logger.LogWarning("Keeping the {Count} file record files in {Directory}: the record log could not be written", paths.Count, _directory);
+            _logger.RecordFilesKept(paths.Count, _directory);
             return;
         }
 
         foreach (var path in paths) TryDelete(path);
-        _logger.LogInformation("Moved {Count} file record files into {Path}", paths.Count, log.FilePath);
+        _logger.RecordFilesMoved(paths.Count, log.FilePath);
     }
 
     /// <summary>The live set, for compaction: per CID its manifest, then its tombstone (the order replay needs).</summary>
@@ -378,7 +378,7 @@ internal sealed class FileIndex : IAsyncDisposable
         if (dropped > 0)
         {
             MeshMetrics.ShardsDropped.Add(dropped);
-            _logger.LogInformation("Dropped {Count} shards of deleted file {Cid}", dropped, manifest.Cid);
+            _logger.ShardsOfDeletedFileDropped(dropped, manifest.Cid);
         }
 
         return dropped;

@@ -125,7 +125,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
         if (body.Length > MaxBodySize)
         {
             // Never reached by a record the DHT accepts (3 MiB values); a reader would take it for damage.
-            _logger.LogWarning("Not persisting a {Bytes}-byte {Kind} entry: the record log holds at most {Max} bytes per entry", body.Length, kind, MaxBodySize);
+            _logger.RecordLogEntryTooLarge(body.Length, kind, MaxBodySize);
             return Task.CompletedTask;
         }
 
@@ -305,8 +305,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
         if (damage is not null)
         {
             // A crash mid-append (or a damaged disk) leaves the tail unreadable; what precedes it is intact.
-            _logger.LogWarning("The file record log {Path} ends with {Damage} at offset {Offset}; cutting off its last {Bytes} bytes",
-                _path, damage, offset, size - offset);
+            _logger.RecordLogTailCut(_path, damage, offset, size - offset);
             RandomAccess.SetLength(_handle, offset);
             FileSync.Data(_handle);
         }
@@ -371,7 +370,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
                 _broken = true;
                 allWritten = false;
                 _spare = new ArrayBufferWriter<byte>();
-                _logger.LogError(e, "The file record log {Path} failed; no more file records are persisted until restart", _path);
+                _logger.RecordLogFailed(e, _path);
                 done.TrySetResult();
             }
         }
@@ -390,7 +389,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
-            _logger.LogWarning(e, "Could not append {Count} file records to {Path}; they are kept in memory only", count, _path);
+            _logger.RecordLogAppendFailed(e, count, _path);
             try
             {
                 // A partial write would read back as a torn tail and cut off every later append with it.
@@ -399,7 +398,7 @@ internal sealed class FileRecordLog : IAsyncDisposable
             catch (Exception inner) when (inner is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
                 _broken = true;
-                _logger.LogError(inner, "Could not cut {Path} back after a failed append; no more file records are persisted until restart", _path);
+                _logger.RecordLogCutBackFailed(inner, _path);
             }
 
             return false;
@@ -450,16 +449,15 @@ internal sealed class FileRecordLog : IAsyncDisposable
             }
 
             FileSync.Directory(_directory);
-            _logger.LogInformation("Compacted the file record log {Path} from {Before} to {After} bytes ({Entries} live entries)",
-                _path, before, _length, live.Count);
+            _logger.RecordLogCompacted(_path, before, _length, live.Count);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _logger.LogWarning(e, "Could not compact the file record log {Path}; it keeps growing until the next attempt", _path);
+            _logger.RecordLogCompactionFailed(e, _path);
             if (_handle.IsClosed)
             {
                 _broken = true;
-                _logger.LogError("Could not reopen {Path} after compaction; no more file records are persisted until restart", _path);
+                _logger.RecordLogReopenFailed(_path);
             }
 
             try

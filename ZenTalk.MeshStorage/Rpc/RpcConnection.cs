@@ -418,7 +418,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         catch (Exception ex)
         {
             if (ex is not (OperationCanceledException or MeshStorageException or ArgumentException))
-                _logger.LogWarning(ex, "Request {Kind} from {Peer} failed", kind, RemoteEndPoint);
+                _logger.RequestFailed(ex, kind, RemoteEndPoint);
             response = RpcStatus.FromException(ex);
         }
         finally
@@ -555,9 +555,9 @@ internal sealed class RpcConnection : IAsyncDisposable
         if (reason is not null)
             RpcMetrics.PeersDropped.Add(1);
         if (reason is not null)
-            _logger.LogDebug("Connection to {Peer} ({Id}) dropped: {Reason}", RemoteEndPoint, RemoteId, reason.Message);
+            _logger.ConnectionDropped(RemoteEndPoint, RemoteId, reason.Message);
         else if (idle)
-            _logger.LogDebug("Idle connection to {Peer} closed", RemoteEndPoint);
+            _logger.IdleConnectionClosed(RemoteEndPoint);
         _watchdog.Dispose();
         _writer.Complete();
         try { _closing.Cancel(); } catch (AggregateException) { }

@@ -77,7 +77,7 @@ internal static class RpcHandshake
             CheckVersion(answer.Hello, remote, options);
             if (options.PrivateNetwork is { } network && network.CheckListener(answer.Hello, hello, localId, peer) is { } why)
             {
-                logger.LogInformation("Refused peer {Remote} ({Id}): not a member of private network {Network}: {Reason}", remote, peer, network.Id, why);
+                logger.NotNetworkMember(remote, peer, network.Id, why);
                 throw new PrivateNetworkException($"Peer {remote} ({peer.ToString()[..12]}) is not a member of private network {network.Id}: {why}.");
             }
             reader.MaxFrameSize = options.MaxFrameSize;
@@ -147,7 +147,7 @@ internal static class RpcHandshake
             {
                 await writer.WriteDirectAsync(new Frame { Response = RpcStatus.Error(r.Code, r.Message) }, cancellationToken).ConfigureAwait(false);
                 if (r.Code != StatusCode.Unauthorized) throw new ProtocolException($"Peer {remote}: {r.Message}");
-                logger.LogWarning("Refused peer {Remote} ({Id}) in the handshake: {Reason}", remote, peer, r.Message);
+                logger.HandshakeRefused(remote, peer, r.Message);
                 throw new PrivateNetworkException($"Peer {remote} ({peer.ToString()[..12]}): {r.Message}");
             }
 

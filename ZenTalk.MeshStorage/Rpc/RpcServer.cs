@@ -94,7 +94,7 @@ internal sealed class RpcServer : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                _logger.LogDebug(ex, "Accept failed");
+                _logger.AcceptFailed(ex);
                 continue;
             }
             _ = Task.Run(() => HandleSocketAsync(socket));
@@ -118,7 +118,7 @@ internal sealed class RpcServer : IAsyncDisposable
                 : null;
             if (refusal is not null)
             {
-                _logger.LogDebug("Refused connection from {Remote}: {Limit}", remote, refusal);
+                _logger.ConnectionRefused(remote, refusal);
                 RpcMetrics.ConnectionsRefused.Add(1);
                 socket.Dispose();
                 return;
@@ -143,7 +143,7 @@ internal sealed class RpcServer : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                _logger.LogDebug("Handshake from {Remote} failed: {Reason}", remote, ex.Message);
+                _logger.HandshakeFailed(remote, ex.Message);
                 RpcMetrics.PeersDropped.Add(1);
                 socket.Dispose();
                 return;
@@ -192,7 +192,7 @@ internal sealed class RpcServer : IAsyncDisposable
             }
 
             if (victim is null) return false;
-            _logger.LogDebug("Evicting the idle connection from {Remote} to make room (its prefix holds {Count})", victim.RemoteEndPoint, victimCrowd);
+            _logger.EvictingIdle(victim.RemoteEndPoint, victimCrowd);
             RpcMetrics.ConnectionsEvicted.Add(1);
             victim.Abort(null, idle: true);
             return true;

@@ -226,7 +226,7 @@ internal sealed class ShardStore : IDisposable
                 if (from < length)
                 {
                     Interlocked.Increment(ref _discarded);
-                    _options.Logger.LogInformation("Discarded {Bytes} bytes of unfinished writes at the end of {Pack}.", length - from, pack.Path);
+                    _options.Logger.UnfinishedWritesDiscarded(length - from, pack.Path);
                 }
 
                 RandomAccess.SetLength(pack.Handle, end);
@@ -249,12 +249,12 @@ internal sealed class ShardStore : IDisposable
         if (pack.Sealed)
         {
             Interlocked.Increment(ref _quarantined);
-            _options.Logger.LogWarning("Pack {Pack} has {What} at bytes {From}..{To}; it is skipped.", pack.Path, what, from, to);
+            _options.Logger.PackDamaged(pack.Path, what, from, to);
         }
         else
         {
             Interlocked.Increment(ref _discarded);
-            _options.Logger.LogInformation("Pack {Pack} has {What} at bytes {From}..{To} (an unfinished write); it is skipped.", pack.Path, what, from, to);
+            _options.Logger.PackUnfinished(pack.Path, what, from, to);
         }
     }
 
@@ -308,7 +308,7 @@ internal sealed class ShardStore : IDisposable
         Interlocked.Increment(ref _quarantined);
         System.IO.Directory.CreateDirectory(_quarantine);
         var target = Path.Combine(_quarantine, Path.GetFileName(path) + "." + Stamp());
-        _options.Logger.LogWarning("Pack {Pack} has a damaged file header, so its records cannot be checked; it is moved to {Target}.", path, target);
+        _options.Logger.PackHeaderDamaged(path, target);
         File.Move(path, target);
     }
 
@@ -482,7 +482,7 @@ internal sealed class ShardStore : IDisposable
         catch (IOException e)
         {
             // Unsealed only means the next open re-hashes its records.
-            _options.Logger.LogWarning(e, "Could not seal pack {Pack}.", pack.Path);
+            _options.Logger.SealFailed(e, pack.Path);
         }
         finally
         {
@@ -646,7 +646,7 @@ internal sealed class ShardStore : IDisposable
     private async Task QuarantineAsync(Entry entry, ReadOnlyMemory<byte> payload, string reason)
     {
         Interlocked.Increment(ref _quarantined);
-        _options.Logger.LogWarning("Shard {Hash} is quarantined: {Reason}.", entry.Info.Hash, reason);
+        _options.Logger.ShardQuarantined(entry.Info.Hash, reason);
         try
         {
             // A copy for inspection; the record itself is marked dead so it is never served or loaded again.
@@ -655,7 +655,7 @@ internal sealed class ShardStore : IDisposable
         }
         catch (IOException e)
         {
-            _options.Logger.LogWarning(e, "Could not copy shard {Hash} to quarantine.", entry.Info.Hash);
+            _options.Logger.QuarantineCopyFailed(e, entry.Info.Hash);
         }
 
         await MarkDeadAsync(entry).ConfigureAwait(false);
@@ -809,7 +809,7 @@ internal sealed class ShardStore : IDisposable
         Interlocked.Add(ref _collected, removed);
         if (dropped > 0)
         {
-            _options.Logger.LogInformation("Dropped {Holds} {Why} holds; {Count} shards had no other and were removed.", dropped, why, removed);
+            _options.Logger.HoldsDropped(dropped, why, removed);
         }
 
         return removed;
@@ -838,7 +838,7 @@ internal sealed class ShardStore : IDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _options.Logger.LogWarning(e, "Compacting the shard store in {Directory} failed; it is retried after the next delete.", Directory);
+                _options.Logger.CompactionFailed(e, Directory);
             }
             finally
             {
@@ -923,7 +923,7 @@ internal sealed class ShardStore : IDisposable
     private void RetirePack(PackFile pack)
     {
         if (!_packFiles.TryRemove(pack.Id, out _)) return;
-        _options.Logger.LogInformation("Removing pack {Pack}: all of its records are dead.", pack.Path);
+        _options.Logger.PackRetired(pack.Path);
         pack.Retire();
     }
 

@@ -73,7 +73,7 @@ internal static class ShardStoreLayout
             }
             else
             {
-                options.Logger.LogInformation("Finishing the cleanup of an interrupted shard store upgrade in {Directory}.", root);
+                options.Logger.UpgradeCleanupFinishing(root);
                 await FinishAsync(options, step, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -115,13 +115,13 @@ internal static class ShardStoreLayout
         var to = step.From + 1;
         if (restart)
         {
-            log.LogWarning("Restarting an interrupted upgrade of the shard store in {Directory} from layout {From} to {To}.", root, step.From, to);
+            log.UpgradeRestarting(root, step.From, to);
             // The tree does not exist in the old layout: what is there was moved in by the interrupted run.
             if (Directory.Exists(live)) Directory.Delete(live, recursive: true);
         }
         else
         {
-            log.LogInformation("Upgrading the shard store in {Directory} from layout {From} to {To}.", root, step.From, to);
+            log.Upgrading(root, step.From, to);
             await WriteAtomicallyAsync(root, MigrationMarker, MarkerText(step), cancellationToken).ConfigureAwait(false);
         }
 
@@ -144,7 +144,7 @@ internal static class ShardStoreLayout
         await WriteAtomicallyAsync(root, VersionFile, VersionText(to), cancellationToken).ConfigureAwait(false);
         options.MigrationStep?.Invoke("committed");
         await FinishAsync(options, step, cancellationToken).ConfigureAwait(false);
-        log.LogInformation("Upgraded {Count} shards in {Directory} to layout {To}.", carried, root, to);
+        log.Upgraded(carried, root, to);
     }
 
     /// <summary>After the commit: the step's cleanup of the old layout, the staging area, then the marker (last, so a crash repeats this).</summary>
