@@ -54,7 +54,7 @@ internal sealed class ApiGuard
         if (!_anyHost && (string.IsNullOrEmpty(host) || !_hosts.Contains(host)))
         {
             // Worth an operator's look: a page on another name that resolves here (DNS rebinding), or a missing --allowed-host.
-            _logger.LogWarning("Refused {Method} {Path} for Host '{Host}' from {Remote}: not in the allow-list", request.Method, request.Path, host, context.Connection.RemoteIpAddress);
+            _logger.HostRefused(request.Method, request.Path, host, context.Connection.RemoteIpAddress);
             return RefuseAsync(context, StatusCodes.Status400BadRequest, "Host not allowed",
                 $"This node answers to the Host names {string.Join(", ", _hosts.Order())}; add another with --allowed-host (Api:AllowedHosts).");
         }
@@ -65,7 +65,7 @@ internal sealed class ApiGuard
             var site = request.Headers["Sec-Fetch-Site"].ToString();
             if ((origin.Length > 0 && !IsSameOrigin(origin, request)) || site is "cross-site" or "same-site")
             {
-                _logger.LogWarning("Refused a cross-origin {Method} {Path} (Origin '{Origin}', Sec-Fetch-Site '{Site}')", request.Method, request.Path, origin, site);
+                _logger.CrossOriginRefused(request.Method, request.Path, origin, site);
                 return RefuseAsync(context, StatusCodes.Status403Forbidden, "Cross-origin write refused",
                     $"{request.Method} {request.Path} came from another origin ({(origin.Length > 0 ? origin : site)}); this API takes writes only from its own origin or from non-browser clients.");
             }

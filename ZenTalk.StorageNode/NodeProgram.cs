@@ -47,11 +47,11 @@ internal static class NodeProgram
         var created = new List<string>();
         using var keys = NodeKeys.LoadOrCreate(settings, created.Add);
         await using var host = await StorageNodeHost.StartAsync(settings, config, keys, CancellationToken.None).ConfigureAwait(false);
-        foreach (var path in created) host.Logger.LogInformation("Created {Path} (mode 0600)", path);
+        foreach (var path in created) host.Logger.Created(path);
         var node = host.State.Node;
         if (settings.LogFormat == "json")
         {
-            host.Logger.LogInformation("ZenTalk storage node {NodeId}: mesh {MeshEndpoint} (bootstrap others with {Bootstrap}), REST API {RestApi}, data {DataDirectory}, configuration {Config}",
+            host.Logger.Started(
                 node.Id, node.Endpoint, node.BootstrapAddress, host.HttpAddress, settings.DataDirectory, file ?? "none");
         }
         else
@@ -64,7 +64,7 @@ internal static class NodeProgram
         }
         await host.WaitForShutdownAsync().ConfigureAwait(false);
         await host.StopAsync().ConfigureAwait(false);
-        host.Logger.LogInformation("Stopped");
+        host.Logger.Stopped();
         return ExitCodes.Stopped;
     }
 }

@@ -116,7 +116,7 @@ internal static class RestApi
             }
             catch (ShardsUnavailableException e)
             {
-                log.LogWarning("Upload refused: {Reason}", e.Message);
+                log.UploadRefused(e.Message);
                 return Unavailable(context, "Too few peers", e.Message);
             }
         }).WithMetadata(new RequestSizeLimit(settings.MaxUploadBytes))
@@ -185,7 +185,7 @@ internal static class RestApi
             }
             catch (ShardsUnavailableException e)
             {
-                log.LogWarning("Download of {Cid} unavailable: {Reason}", cid, e.Message);
+                log.DownloadUnavailable(cid, e.Message);
                 return Unavailable(context, "File unavailable", $"The file exists, but it cannot be read now: {e.Message}");
             }
             catch (IntegrityException)
@@ -364,7 +364,7 @@ internal static class RestApi
                 }
                 catch (Exception e) when (e is MeshStorageException or IOException)
                 {
-                    log.LogWarning("Download broke off ({Reason}); aborting the response", e.Message);
+                    log.DownloadBrokeOff(e.Message);
                     context.Abort();
                 }
             }

@@ -119,7 +119,7 @@ internal sealed class StorageNodeHost : IAsyncDisposable
             }
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             if (!IPAddress.IsLoopback(settings.ApiAddress))
-                app.Logger.LogWarning("The REST API listens on {Address}, not on loopback: it has no TLS. Put a TLS-terminating proxy in front of it (docs/rest-api.md).", address);
+                app.Logger.ApiNotOnLoopback(address);
             WarnOnEphemeralPort(app.Logger, settings.MeshPort);
             return new StorageNodeHost(app, state, localMesh, loggerFactory, new Uri(address + "/"));
         }
@@ -210,7 +210,7 @@ internal sealed class StorageNodeHost : IAsyncDisposable
     private static void WarnOnEphemeralPort(ILogger logger, int port)
     {
         if (port is >= 32768 and <= 60999)
-            logger.LogWarning("Mesh port {Port} is in the range the system picks outgoing ports from (32768-60999 on Linux); a restart may find it taken. Choose one below 32768.", port);
+            logger.EphemeralMeshPort(port);
     }
 
     private static string Endpoint(IPAddress address, int port) => new IPEndPoint(address, port).ToString();
