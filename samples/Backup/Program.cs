@@ -62,10 +62,11 @@ try
         await store.SetConversationArchivedAsync("chat-erin", true);
         await store.MarkConversationReadAsync("chat-bob");
 
-        // Two real attachments, so the backup carries attachment rows that point into the mesh.
+        // Two real attachments: a small one the store keeps inline, and one above the inline threshold (64 KiB), so the
+        // backup also carries an attachment row that points into the mesh.
         var attachments = new AttachmentService(store, mesh.Nodes[0].Store, owner, new AttachmentServiceOptions { SenderId = "me" });
         await attachments.SendAttachmentAsync("chat-alice", new MemoryStream(Encoding.UTF8.GetBytes("shopping list: milk, bread")), "list.txt", "text/plain");
-        await attachments.SendAttachmentAsync("chat-carol", new MemoryStream(new byte[40_000]), "zeros.bin", "application/octet-stream");
+        await attachments.SendAttachmentAsync("chat-carol", new MemoryStream(new byte[100_000]), "zeros.bin", "application/octet-stream");
     }
     Done($"{new FileInfo(oldPath).Length:N0} bytes of database");
 

@@ -44,7 +44,7 @@ internal sealed record StoreSnapshot(
         Check("message", Messages, other.Messages, m => m.MessageId, Same);
         Check("contact", Contacts, other.Contacts, c => c.ContactId, (x, y) => x with { PublicKey = y.PublicKey } == y && (x.PublicKey ?? []).AsSpan().SequenceEqual(y.PublicKey ?? []));
         Check("conversation", Conversations, other.Conversations, c => c.ConversationId, (x, y) => x == y);
-        Check("attachment", Attachments, other.Attachments, a => a.MessageId + "/" + a.Attachment.Cid, (x, y) => x with { Attachment = y.Attachment } == y && Same(x.Attachment, y.Attachment));
+        Check("attachment", Attachments, other.Attachments, a => a.MessageId + "/" + (a.Attachment.Cid ?? "inline"), (x, y) => x with { Attachment = y.Attachment } == y && Same(x.Attachment, y.Attachment));
         return differences;
 
         void Check<T>(string what, IReadOnlyList<T> left, IReadOnlyList<T> right, Func<T, string> id, Func<T, T, bool> same)
@@ -64,11 +64,13 @@ internal sealed record StoreSnapshot(
     }
 
     private static bool Same(Message x, Message y) =>
-        x with { Attachments = y.Attachments } == y
+        x with { Attachments = y.Attachments, RecipientIds = y.RecipientIds } == y
+        && x.RecipientIds.SequenceEqual(y.RecipientIds)
         && x.Attachments.Count == y.Attachments.Count
         && x.Attachments.Zip(y.Attachments).All(p => Same(p.First, p.Second));
 
     private static bool Same(Attachment x, Attachment y) =>
-        x with { ContentKey = y.ContentKey, Sha256 = y.Sha256 } == y
-        && x.ContentKey.AsSpan().SequenceEqual(y.ContentKey) && x.Sha256.AsSpan().SequenceEqual(y.Sha256);
+        x with { ContentKey = y.ContentKey, Sha256 = y.Sha256, Content = y.Content } == y
+        && x.ContentKey.AsSpan().SequenceEqual(y.ContentKey) && x.Sha256.AsSpan().SequenceEqual(y.Sha256)
+        && x.Content.AsSpan().SequenceEqual(y.Content);
 }
