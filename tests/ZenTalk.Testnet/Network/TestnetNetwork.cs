@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 
@@ -42,6 +43,7 @@ internal sealed class TestnetNetwork : IAsyncDisposable
     private const string MainBridge = "tnbr0";
     private const string OtherBridge = "tnbr1";
     private readonly List<TestnetHost> _hosts = [];
+    private readonly SemaphoreSlim _joining = new(1, 1);
     private readonly LinkShape _shape;
 
     private TestnetNetwork(LinkShape shape) => _shape = shape;
@@ -78,7 +80,26 @@ internal sealed class TestnetNetwork : IAsyncDisposable
         return b.Length == 4 && b[0] == 198 && (b[1] & 0xFE) == 18;
     }
 
-    /// <summary>Adds a host: its namespace, its link on the main bridge, its address and shaping.</summary>
+    /// <summary>
+    /// The MAC address of the host at <paramref name="address"/>: locally administered, the address's four bytes in its
+    /// last four, so every host's neighbour entries for the others can be written without asking anyone.
+    /// </summary>
+    public static string MacOf(IPAddress address)
+    {
+        var b = address.GetAddressBytes();
+        return $"02:00:{b[0]:x2}:{b[1]:x2}:{b[2]:x2}:{b[3]:x2}";
+    }
+
+    private static string NeighbourEntry(IPAddress address) => $"neigh replace {address} lladdr {MacOf(address)} dev eth0 nud permanent";
+
+    /// <summary>
+    /// Adds a host: its namespace, its link on the main bridge, its address and shaping, and static neighbour entries
+    /// between it and every other host. The kernel's ARP table is one table for every namespace of the machine, and by
+    /// default it holds 1,024 learned entries in all (net.ipv4.neigh.default.gc_thresh3, settable only outside any
+    /// private namespace): 32 hosts that each talk to every other need 992, more while departed hosts' entries age out,
+    /// and any other testnet on the machine shares the same table. Past the limit a host cannot resolve a new neighbour
+    /// ("neighbour table overflow") and its connections to it time out. Permanent entries are not counted against it.
+    /// </summary>
     public async Task<TestnetHost> AddHostAsync(string name, IPAddress address, CancellationToken cancellationToken)
     {
         if (!InRange(address)) throw new ArgumentException($"{address} is not in 198.18.0.0/15", nameof(address));
@@ -105,6 +126,7 @@ internal sealed class TestnetNetwork : IAsyncDisposable
             [
                 "link set lo up",
                 $"link set {inner} name eth0",
+                $"link set eth0 address {MacOf(address)}",
                 $"addr add {address}/{Range.Prefix} dev eth0",
                 "link set eth0 up",
             ], ns, cancellationToken);
@@ -118,16 +140,29 @@ internal sealed class TestnetNetwork : IAsyncDisposable
                 await Shell.RunAsync("tc", ["qdisc", "add", "dev", outer, .. tbf], cancellationToken: cancellationToken);
             }
             if (!_shape.SlowStartAfterIdle) await Shell.InAsync(ns, "sysctl", "-q", "-w", "net.ipv4.tcp_slow_start_after_idle=0");
-            var host = new TestnetHost
+            await _joining.WaitAsync(cancellationToken);
+            try
             {
-                Name = name,
-                Namespace = ns,
-                Address = address,
-                BridgePort = relay ? port : outer,
-                Relay = relay ? LinkRelay.Start(outer, relayEnd, _shape.OneWayLatency / 2) : null,
-            };
-            lock (_hosts) _hosts.Add(host);
-            return host;
+                List<TestnetHost> others;
+                lock (_hosts) others = [.. _hosts];
+                if (others.Count > 0) await Shell.IpBatchAsync(others.Select(o => NeighbourEntry(o.Address)), ns, cancellationToken);
+                await Parallel.ForEachAsync(others, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+                    async (o, ct) => await Shell.IpBatchAsync([NeighbourEntry(address)], o.Namespace, ct));
+                var host = new TestnetHost
+                {
+                    Name = name,
+                    Namespace = ns,
+                    Address = address,
+                    BridgePort = relay ? port : outer,
+                    Relay = relay ? LinkRelay.Start(outer, relayEnd, _shape.OneWayLatency / 2) : null,
+                };
+                lock (_hosts) _hosts.Add(host);
+                return host;
+            }
+            finally
+            {
+                _joining.Release();
+            }
         }
         catch
         {
@@ -153,6 +188,28 @@ internal sealed class TestnetNetwork : IAsyncDisposable
         if (list.Count == 0) return;
         await Shell.IpBatchAsync(list.Select(h => $"link set {h.BridgePort} master {(side == 0 ? MainBridge : OtherBridge)}"), cancellationToken: cancellationToken);
         foreach (var h in list) h.Side = side;
+    }
+
+    /// <summary>
+    /// Where a host's neighbour table is not what <see cref="AddHostAsync"/> wrote: a host with no permanent entry for
+    /// another, or with a learned one (an entry the machine-wide ARP table would have to hold). Empty when every host
+    /// reaches every other by its static entries alone.
+    /// </summary>
+    public async Task<List<string>> NeighbourProblemsAsync(CancellationToken cancellationToken)
+    {
+        List<TestnetHost> hosts;
+        lock (_hosts) hosts = [.. _hosts];
+        var problems = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(hosts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (h, ct) =>
+        {
+            var lines = (await Shell.InAsync(h.Namespace, "ip", "-4", "neigh", "show", "dev", "eth0")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var permanent = lines.Where(l => l.EndsWith("PERMANENT", StringComparison.Ordinal)).Select(l => l.Split(' ')[0]).ToHashSet();
+            var absent = hosts.Where(o => o != h && !permanent.Contains(o.Address.ToString())).Select(o => o.Address.ToString()).ToList();
+            var learned = lines.Where(l => !l.EndsWith("PERMANENT", StringComparison.Ordinal)).ToList();
+            if (absent.Count > 0) problems.Add($"{h.Name} has no entry for {string.Join(", ", absent)}");
+            if (learned.Count > 0) problems.Add($"{h.Name} learned {string.Join(" | ", learned)}");
+        });
+        return [.. problems.Order(StringComparer.Ordinal)];
     }
 
     /// <summary>What the relays carried, and the frames dropped: at full downlink queues, and toward the bridge (partitions).</summary>

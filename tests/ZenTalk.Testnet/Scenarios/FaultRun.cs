@@ -183,6 +183,9 @@ internal sealed class FaultRun(FaultRunOptions options)
         await CheckReadableAsync("every acknowledged file reads back byte for byte", [clientA, clientB], _book.Live.ToList(), ct);
         await CheckDeletedAsync("deleted files stay deleted", [clientA, clientB], ct);
         ReportMemory();
+        var neighbours = await _mesh.Network.NeighbourProblemsAsync(ct);
+        _report.Check("every host reaches the others by static neighbour entries", neighbours.Count == 0,
+            neighbours.Count == 0 ? $"{_mesh.Network.Hosts.Count} hosts, none learned an entry" : string.Join("; ", neighbours.Take(5)));
         _report.Figure("relays", _mesh.Network.RelayTotals());
         _report.Figure("nodes' counters", await _mesh.NodeCountersAsync(ct));
         _report.Figure("files", $"{_book.All.Count} acknowledged, {_book.Deleted.Count()} deleted");
