@@ -160,32 +160,40 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         while (true)
         {
-            if (_connections.TryGetValue(endPoint, out var existing))
+            // Wait on the dial this call started itself, not on whatever the pool holds afterwards: a dial that fails at
+            // once (the node's own address is gone, no route) removes its entry before this line could see it, and
+            // looking it up again would start another dial, and another, without end.
+            bool dialedHere = false;
+            if (!_connections.TryGetValue(endPoint, out var pending))
             {
-                RpcConnection c;
-                try
-                {
-                    c = await existing.WaitAsync(budget, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception) when (existing.IsFaulted)
-                {
-                    _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, existing));
-                    if (existing.Exception!.InnerException is { } inner) throw inner is MeshStorageException or TimeoutException ? inner : new ProtocolException($"Could not connect to {endPoint}: {inner.Message}", inner);
-                    throw;
-                }
-                if (c.IsClosed)
-                {
-                    _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, existing));
-                    continue;
-                }
-                if (expectedId is { } want && c.RemoteId != want)
-                    throw new ProtocolException($"The peer at {endPoint} is {c.RemoteId}, not the expected node id {want}.");
-                return c;
+                var tcs = new TaskCompletionSource<RpcConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (!_connections.TryAdd(endPoint, tcs.Task)) continue;
+                MakeRoom();
+                _ = DialIntoAsync(endPoint, expectedId, tcs);
+                pending = tcs.Task;
+                dialedHere = true;
             }
-            var tcs = new TaskCompletionSource<RpcConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_connections.TryAdd(endPoint, tcs.Task)) continue;
-            MakeRoom();
-            _ = DialIntoAsync(endPoint, expectedId, tcs);
+            RpcConnection c;
+            try
+            {
+                c = await pending.WaitAsync(budget, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (pending.IsFaulted)
+            {
+                _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, pending));
+                if (pending.Exception!.InnerException is { } inner) throw inner is MeshStorageException or TimeoutException ? inner : new ProtocolException($"Could not connect to {endPoint}: {inner.Message}", inner);
+                throw;
+            }
+            if (c.IsClosed)
+            {
+                _connections.TryRemove(new KeyValuePair<IPEndPoint, Task<RpcConnection>>(endPoint, pending));
+                // A pooled connection that closed is dialed again once; one this call just made is not.
+                if (dialedHere) throw new ProtocolException($"The connection to {endPoint} closed as soon as it was made.");
+                continue;
+            }
+            if (expectedId is { } want && c.RemoteId != want)
+                throw new ProtocolException($"The peer at {endPoint} is {c.RemoteId}, not the expected node id {want}.");
+            return c;
         }
     }
 
