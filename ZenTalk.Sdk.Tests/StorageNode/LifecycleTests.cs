@@ -130,6 +130,17 @@ public class LifecycleTests
     }
 
     [Test]
+    public void The_node_runs_with_the_workstation_garbage_collector()
+    {
+        // What the runtime reads at start. The Web SDK turns server GC on unless ServerGarbageCollection says otherwise:
+        // its per-core heaps held a flooded node's resident set some 60 MiB higher (docs/reliability.md).
+        var config = Path.ChangeExtension(StorageNodeProcess.ExecutablePath, ".runtimeconfig.json");
+        using var json = JsonDocument.Parse(File.ReadAllText(config));
+        var properties = json.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.That(properties.GetProperty("System.GC.Server").GetBoolean(), Is.False, config);
+    }
+
+    [Test]
     public async Task Sigterm_lets_an_upload_in_flight_finish_exits_0_within_10_s_and_a_restart_serves_the_file(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(4, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
