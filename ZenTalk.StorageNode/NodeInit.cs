@@ -46,7 +46,9 @@ internal static class NodeInit
         File.Move(temporary, file, overwrite: true);
         output.WriteLine($"wrote {file}");
         output.WriteLine($"node id {nodeId}");
-        output.WriteLine($"others join it with --bootstrap {Host(settings)}:{settings.MeshPort}@{nodeId}");
+        output.WriteLine(settings.MeshPort == 0
+            ? "its mesh port is chosen at each start (port 0): others join it with the --bootstrap string it prints then"
+            : $"others join it with --bootstrap {Host(settings)}:{settings.MeshPort}@{nodeId}");
         output.WriteLine($"start it with: zentalk-node --data {settings.DataDirectory}");
         return ExitCodes.Stopped;
     }

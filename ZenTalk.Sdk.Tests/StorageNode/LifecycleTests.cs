@@ -141,6 +141,33 @@ public class LifecycleTests
     }
 
     [Test]
+    public async Task Init_with_port_0_leaves_both_ports_to_the_os_and_the_banner_prints_the_ports_it_got(CancellationToken cancellationToken)
+    {
+        var data = Path.Combine(_dir, "node");
+        var init = await StorageNodeProcess.RunToExitAsync(["init", "--data", data, "--listen", "127.0.0.3", "--port", "0", "--http-address", "127.0.0.3", "--http-port", "0"],
+            cancellationToken: cancellationToken);
+        Assert.That(init.ExitCode, Is.Zero, init.Stderr);
+        Assert.That(init.Stdout, Does.Contain("chosen at each start").And.Not.Contain(":0@"), "init names no port it does not know");
+        var config = await File.ReadAllTextAsync(Path.Combine(data, "appsettings.json"), cancellationToken);
+        Assert.That(config, Does.Contain("\"Port\": 0"));
+
+        // StartAsync adds --http-port 0 itself; the mesh port comes from the file init wrote.
+        await using var node = await StorageNodeProcess.StartAsync(data, [], cancellationToken: cancellationToken);
+        var mesh = System.Text.RegularExpressions.Regex.Match(node.Output, @"mesh: +127\.0\.0\.3:(\d+) \(others join with --bootstrap 127\.0\.0\.3:(\d+)@[0-9a-f]{64}\)");
+        Assert.That(mesh.Success, Is.True, node.Output);
+        var meshPort = int.Parse(mesh.Groups[1].Value);
+        Assert.That(meshPort, Is.Not.Zero.And.EqualTo(int.Parse(mesh.Groups[2].Value)));
+        Assert.That(node.HttpAddress.Host, Is.EqualTo("127.0.0.3"));
+        Assert.That(node.HttpAddress.Port, Is.Not.Zero);
+        // Both printed ports are the ones the node listens on.
+        using var http = node.CreateClient(withToken: false);
+        using var health = await http.GetAsync("health", cancellationToken);
+        Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Parse("127.0.0.3"), meshPort, cancellationToken);
+    }
+
+    [Test]
     public async Task Sigterm_lets_an_upload_in_flight_finish_exits_0_within_10_s_and_a_restart_serves_the_file(CancellationToken cancellationToken)
     {
         await using var mesh = await LocalMesh.StartAsync(4, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
