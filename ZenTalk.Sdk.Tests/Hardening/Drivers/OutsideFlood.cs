@@ -1,26 +1,25 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Security;
-using System.Net.Sockets;
-using System.Security.Authentication;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Google.Protobuf;
 using ZenTalk.MeshStorage;
-using ZenTalk.MeshStorage.Crypto;
-using ZenTalk.MeshStorage.Dht;
 using ZenTalk.MeshStorage.Distributed;
-using ZenTalk.MeshStorage.Rpc;
-using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.Sdk.Tests.Hardening.Drivers;
 
 /// <summary>How <see cref="OutsideFlood"/> runs.</summary>
 internal sealed record OutsideFloodOptions
 {
-    /// <summary>The testnet program (ZenTalk.Testnet.dll) whose <c>node</c> mode hosts each storage node.</summary>
-    public required string NodeHost { get; init; }
+    /// <summary>The storage node operators run: the built ZenTalk.StorageNode.dll (<c>zentalk-node</c>), run with <c>dotnet</c>.</summary>
+    public required string NodeTool { get; init; }
+
+    /// <summary>The hostile program: the built ZenTalk.HostilePeer.dll (tests/ZenTalk.HostilePeer), run with <c>dotnet</c>.</summary>
+    public required string HostilePeer { get; init; }
 
     /// <summary>Where the nodes' data directories go (one each; removed by the caller).</summary>
     public required string Directory { get; init; }
@@ -29,62 +28,91 @@ internal sealed record OutsideFloodOptions
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Connections pipelining 1 MiB PUT_SHARDs that no owner authorized.</summary>
-    public int ShardFlooders { get; init; } = 3;
+    /// <summary>The hostile program's connections pipelining 1 MiB PUT_SHARDs that no owner authorized.</summary>
+    public int ShardConnections { get; init; } = 3;
 
-    /// <summary>Connections pipelining STORE_VALUEs of junk records.</summary>
-    public int RecordFlooders { get; init; } = 3;
+    /// <summary>The hostile program's connections pipelining STORE_VALUEs of junk records.</summary>
+    public int RecordConnections { get; init; } = 3;
+}
+
+/// <summary>What the hostile program printed at its end (its JSON line), with the figures the driver checks.</summary>
+internal sealed record HostileFloodReport(string Line, long Connections, long Records, long RecordBytes, long Shards, long ShardBytes,
+    long PutsAnswered, long PutsAnsweredOk, long ShardsKept, long ShardBytesKept)
+{
+    public static HostileFloodReport Parse(string line)
+    {
+        var json = JsonNode.Parse(line)!.AsObject();
+        long N(string name) => json[name]!.GetValue<long>();
+        var puts = json["putAnswers"]!.AsObject();
+        return new HostileFloodReport(line, N("connections"), N("records"), N("recordBytes"), N("shards"), N("shardBytes"),
+            puts.Sum(p => p.Value!.GetValue<long>()), puts["Ok"]?.GetValue<long>() ?? 0, N("shardsKept"), N("shardBytesKept"));
+    }
 }
 
 /// <summary>What an <see cref="OutsideFlood"/> run did and what the victim and the honest user saw.</summary>
 internal sealed record OutsideFloodReport(
-    int Nodes, TimeSpan Duration, long RssBefore, long RssMaxSampled, long PeakRss, long ShardsSent, long ShardBytesSent,
-    long ShardsAccepted, long ShardBytesAccepted, long RecordsSent, long RecordBytesSent, long Connections,
-    long VictimBytesBefore, long VictimBytesAfter, IReadOnlyList<string> Honest, int HonestMismatches, int HonestFailures)
+    int Nodes, TimeSpan Duration, long RssBefore, long RssMaxSampled, long PeakRss, long RssAfter, HostileFloodReport Hostile,
+    NodeNetwork Before, NodeNetwork After, IReadOnlyList<string> Honest, long HonestBytes, int HonestMismatches, int HonestFailures,
+    int HonestReads, string LoadAverage)
 {
-    /// <summary>How far the victim's resident set grew above its level before the flood (its peak, VmHWM, counts).</summary>
+    /// <summary>How far the victim's resident set grew above its level before the flood (its peak since then, VmHWM, counts).</summary>
     public long RssGrowth => Math.Max(PeakRss, RssMaxSampled) - RssBefore;
 
+    /// <summary>Shard bytes the victim stores more after the run than before (<c>GET /network</c>): the honest files' shards it holds, and anything else it kept.</summary>
+    public long StoredGrowth => After.StoredBytes - Before.StoredBytes;
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Nodes} node processes; {Duration.TotalSeconds:0} s of flood at one node from one hostile identity ({Connections} TLS connections): "
-        + $"{RecordsSent} STORE_VALUE ({RecordBytesSent >> 20} MiB of records), {ShardsSent} unauthorized PUT_SHARD ({ShardBytesSent >> 20} MiB); "
-        + $"victim RSS {RssBefore >> 20} MiB before, max sampled {RssMaxSampled >> 20} MiB, peak (VmHWM) {PeakRss >> 20} MiB: growth {RssGrowth >> 20} MiB; "
-        + $"unauthorized shards it holds afterwards: {ShardsAccepted} ({ShardBytesAccepted} bytes); stored bytes {VictimBytesBefore} before, {VictimBytesAfter} after; "
-        + $"honest: {string.Join("; ", Honest)}; {HonestMismatches} mismatches, {HonestFailures} failures");
+        $"{Nodes} zentalk-node processes; {Duration.TotalSeconds:0} s of flood at one node from the hostile program ({Hostile.Connections} TLS connections): "
+        + $"{Hostile.Records} STORE_VALUE ({Hostile.RecordBytes >> 20} MiB of records), {Hostile.Shards} unauthorized PUT_SHARD ({Hostile.ShardBytes >> 20} MiB), "
+        + $"{Hostile.PutsAnswered} puts answered, {Hostile.PutsAnsweredOk} of them OK; "
+        + $"victim RSS {RssBefore >> 20} MiB before, max sampled {RssMaxSampled >> 20} MiB, peak (VmHWM) {PeakRss >> 20} MiB, {RssAfter >> 20} MiB after: growth {RssGrowth >> 20} MiB; "
+        + $"unauthorized shards it holds afterwards (HAS_SHARDS): {Hostile.ShardsKept} ({Hostile.ShardBytesKept} bytes); "
+        + $"GET /network: {Before.StoredShards} shards / {Before.StoredBytes} bytes before, {After.StoredShards} / {After.StoredBytes} after ({HonestBytes} honest bytes uploaded); "
+        + $"honest: {string.Join("; ", Honest)}; {HonestMismatches} mismatches, {HonestFailures} failures; load average {LoadAverage}\n"
+        + $"hostile program's report: {Hostile.Line}");
 }
 
 /// <summary>
-/// The out-of-process run of issue 16: a mesh of storage node processes on loopback (<see cref="MeshProcess"/>, each on
-/// its own 127.0.0.x address, OS-chosen port and data directory), and a hostile program with a TLS node identity of its
-/// own that speaks the wire protocol itself (TLS 1.3, Hello, length-prefixed frames; docs/protocol.md) and floods one
-/// victim for the run's duration: STORE_VALUEs of junk records (unsigned records under any key, signed records under keys
-/// of its own, file-record-typed junk) and 1 MiB PUT_SHARDs that no owner authorized (no authority; the honest owner's
-/// delegation to the honest device, replayed; a delegation of its own key to another node; a CID the victim does not
-/// hold; a forged manifest record). Every connection pipelines its frames and drains the answers. Meanwhile an honest
-/// device, which knows only the victim, stores two files through it and reads them back; after the flood a second
-/// device, again through the victim alone, reads them too. The victim's RSS is sampled from <c>/proc</c> every 200 ms;
-/// which of the hostile shards it kept is asked with HAS_SHARDS afterwards. Everything stops by itself.
+/// The out-of-process run of issue 16. A mesh of <c>zentalk-node</c> processes on loopback (<see cref="NodeToolProcess"/>:
+/// each made by <c>zentalk-node init</c> in a data directory of its own, on its own 127.0.0.x address, with mesh and
+/// REST ports the OS chose), all bootstrapped through the first. A hostile program of its own
+/// (tests/ZenTalk.HostilePeer: its own TLS identity, the wire protocol written from docs/protocol.md, from another host
+/// address, 127.0.1.200) floods one victim for the run's duration with junk records and 1 MiB PUT_SHARDs that no owner
+/// authorized, then asks the victim which of those shards it kept and prints its figures as a JSON line. Meanwhile an
+/// honest user (this process, through the victim's REST API with its bearer token) uploads two files through the
+/// victim and downloads them from it; after the flood both are downloaded again through the victim and through another
+/// node. The victim's RSS comes from <c>/proc</c> every 200 ms, what it stores from <c>GET /network</c>. Everything
+/// stops by itself.
 /// </summary>
 internal static class OutsideFlood
 {
-    private const int ShardSize = 1 << 20;
     private static readonly TimeSpan HonestBudget = TimeSpan.FromSeconds(180);
 
     public static async Task<OutsideFloodReport> RunAsync(OutsideFloodOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         log ??= _ => { };
-        var nodes = new List<MeshProcess>();
+        var nodes = new List<NodeToolProcess>();
         try
         {
             // Node 0 first (everyone's bootstrap), the rest side by side; 127.0.0.11 and up.
-            nodes.Add(await MeshProcess.StartAsync(options.NodeHost, "127.0.0.11", Data(options, 0), [], cancellationToken).ConfigureAwait(false));
-            var rest = Enumerable.Range(1, options.Nodes - 1)
-                .Select(i => MeshProcess.StartAsync(options.NodeHost, $"127.0.0.{11 + i}", Data(options, i), [nodes[0].Bootstrap], cancellationToken));
-            nodes.AddRange(await Task.WhenAll(rest).ConfigureAwait(false));
+            var clock = Stopwatch.StartNew();
+            nodes.Add(await NodeToolProcess.StartAsync(options.NodeTool, "127.0.0.11", Data(options, 0), null, cancellationToken).ConfigureAwait(false));
+            var starting = Enumerable.Range(1, options.Nodes - 1).Select(i =>
+                NodeToolProcess.StartAsync(options.NodeTool, $"127.0.0.{11 + i}", Data(options, i), nodes[0].Bootstrap, cancellationToken)).ToList();
+            try
+            {
+                await Task.WhenAll(starting).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Every node that did start is stopped again below, also when another one failed.
+                nodes.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+
             var victim = nodes[options.Nodes / 2];
-            log($"{nodes.Count} node processes up; victim {victim.Bootstrap} (pid {victim.ProcessId})");
-            await WarmAsync(nodes, cancellationToken).ConfigureAwait(false);
-            return await FloodAsync(options, victim, log, cancellationToken).ConfigureAwait(false);
+            log($"{nodes.Count} zentalk-node processes up in {clock.Elapsed.TotalSeconds:0} s; victim {victim.Bootstrap}, REST {victim.Api} (pid {victim.ProcessId})");
+            await WarmAsync(nodes, log, cancellationToken).ConfigureAwait(false);
+            return await FloodAsync(options, victim, nodes[0], log, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -92,284 +120,227 @@ internal static class OutsideFlood
         }
     }
 
-    private static string Data(OutsideFloodOptions options, int i) => System.IO.Directory.CreateDirectory(Path.Combine(options.Directory, "n" + i)).FullName;
+    private static string Data(OutsideFloodOptions options, int i) => Path.Combine(options.Directory, "n" + i.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>Waits (at most 60 s) until every node's routing table holds most of the mesh.</summary>
-    private static async Task WarmAsync(List<MeshProcess> nodes, CancellationToken cancellationToken)
+    /// <summary>Waits (at most 60 s) until every node's routing table holds most of the mesh, as <c>GET /network</c> says.</summary>
+    private static async Task WarmAsync(List<NodeToolProcess> nodes, Action<string> log, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (true)
         {
             var tables = await Task.WhenAll(nodes.Select(n => n.NetworkAsync(cancellationToken))).ConfigureAwait(false);
-            if (tables.All(t => t.Table >= nodes.Count - 3)) return;
+            if (tables.All(t => t.RoutingTableSize >= nodes.Count - 3) || deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                log($"routing tables after {deadline.Elapsed.TotalSeconds:0} s: {string.Join(' ', tables.Select(t => t.RoutingTableSize))}");
+                return;
+            }
+
             await Task.Delay(500, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static async Task<OutsideFloodReport> FloodAsync(OutsideFloodOptions options, MeshProcess victim, Action<string> log, CancellationToken cancellationToken)
+    private static async Task<OutsideFloodReport> FloodAsync(OutsideFloodOptions options, NodeToolProcess victim, NodeToolProcess other, Action<string> log,
+        CancellationToken cancellationToken)
     {
-        using var hostile = NodeIdentity.CreateEphemeral();
-        using var hostileOwner = OwnerKey.Generate(2048);
-        using var recordKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var honestOwner = OwnerKey.Generate();
-        await using var device = await MeshNode.StartAsync(Device(options, victim, 1), cancellationToken: cancellationToken).ConfigureAwait(false);
-
-        // What the attacker can get hold of: the honest owner's delegation to the honest device (a holder sees it on
-        // every put of a streamed store), and a delegation of its own key to that same device.
-        var replayed = StoreDelegations.Create(honestOwner, device.Id, 0, DateTimeOffset.UtcNow.AddHours(6));
-        var aimedElsewhere = StoreDelegations.Create(hostileOwner, device.Id, 0, DateTimeOffset.UtcNow.AddHours(6));
-
-        var before = victim.Memory();
-        var stats = await victim.NetworkAsync(cancellationToken).ConfigureAwait(false);
-        log($"victim before the flood: RSS {before.Rss >> 20} MiB (peak {before.Peak >> 20} MiB), {stats.Shards} shards, {stats.Bytes} bytes");
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        stop.CancelAfter(options.Duration);
-        var counters = new Counters();
-        var sent = new ConcurrentBag<Sha256Hash>();
-        long rssMax = before.Rss;
-        var tasks = new List<Task>();
-        for (int i = 0; i < options.ShardFlooders; i++)
+        // What the attacker can get hold of: the victim owner's delegation to the victim, which every holder of the
+        // victim's uploads is shown on each put. Written where the hostile program reads it.
+        var replay = Path.Combine(options.Directory, "replayed-delegation.bin");
+        using (var owner = OwnerKey.ImportPem(victim.OwnerKeyPem))
         {
-            int seed = i;
-            tasks.Add(Task.Run(() => ShardFloodAsync(victim.EndPoint, hostile, seed, [replayed, aimedElsewhere], sent, counters, stop.Token), CancellationToken.None));
+            var victimId = NodeId.Parse(victim.Bootstrap[(victim.Bootstrap.LastIndexOf('@') + 1)..]);
+            await File.WriteAllBytesAsync(replay, StoreDelegations.Create(owner, victimId, 0, DateTimeOffset.UtcNow.AddHours(6)).ToByteArray(), cancellationToken).ConfigureAwait(false);
         }
 
-        for (int i = 0; i < options.RecordFlooders; i++)
-        {
-            int seed = 100 + i;
-            tasks.Add(Task.Run(() => RecordFloodAsync(victim.EndPoint, hostile, recordKey, seed, counters, stop.Token), CancellationToken.None));
-        }
+        var before = await victim.NetworkAsync(cancellationToken).ConfigureAwait(false);
+        var rssBefore = victim.Memory().Rss;
+        victim.ResetPeak();
+        log($"victim before the flood: RSS {rssBefore >> 20} MiB, {before.StoredShards} shards, {before.StoredBytes} bytes");
 
-        tasks.Add(Task.Run(async () =>
+        var flooding = StartHostile(options, victim, replay, log);
+        var floodClock = Stopwatch.StartNew();
+        bool FloodOver() => floodClock.Elapsed >= options.Duration;
+        long rssMax = rssBefore;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
         {
-            while (!stop.Token.IsCancellationRequested)
+            while (!sampling.IsCancellationRequested)
             {
-                var m = victim.Memory();
-                InterlockedMax(ref rssMax, m.Rss);
+                rssMax = Math.Max(rssMax, victim.Memory().Rss);
                 await Task.Delay(200, CancellationToken.None).ConfigureAwait(false);
             }
-        }, CancellationToken.None));
+        }, CancellationToken.None);
 
-        // The honest user, during the flood: two files stored through the victim and read back.
-        var honest = new List<string>();
-        int mismatches = 0, failures = 0;
-        var files = new List<(StoredFile File, byte[] Data)>();
-        using var honestBudget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        honestBudget.CancelAfter(HonestBudget);
+        // The honest user, during the flood: two files uploaded through the victim and downloaded from it.
+        using var honest = new Honest(victim.Token, HonestBudget, cancellationToken);
+        var files = new List<(string Cid, string Key, byte[] Data)>();
         await Task.Delay(TimeSpan.FromSeconds(Math.Min(3, options.Duration.TotalSeconds / 4)), cancellationToken).ConfigureAwait(false);
-        foreach (var size in (int[])[200 * 1024, (3 * ShardSize) + 100_000])
+        foreach (var size in (int[])[200 * 1024, (3 << 20) + 100_000])
         {
             var data = RandomNumberGenerator.GetBytes(size);
-            var clock = Stopwatch.StartNew();
-            try
+            if (await honest.UploadAsync(victim, data, FloodOver).ConfigureAwait(false) is { } file)
             {
-                var file = await device.Store.StoreAsync(new MemoryStream(data), honestOwner, cancellationToken: honestBudget.Token).ConfigureAwait(false);
-                var stored = clock.Elapsed;
-                bool same = await ReadsBackAsync(device, file, data, honestBudget.Token).ConfigureAwait(false);
-                if (!same) mismatches++;
-                honest.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{size} B stored in {stored.TotalSeconds:0.0} s, read back {(same ? "byte-identical" : "DIFFERENT")} in {(clock.Elapsed - stored).TotalSeconds:0.0} s{(stop.IsCancellationRequested ? " (after the flood ended)" : " (during the flood)")}"));
-                files.Add((file, data));
-            }
-            catch (Exception e) when (e is MeshStorageException or OperationCanceledException or TimeoutException)
-            {
-                failures++;
-                honest.Add($"{size} B: {e.GetType().Name}: {e.Message}");
+                files.Add((file.Cid, file.Key, data));
+                await honest.DownloadAsync(victim, file.Cid, file.Key, data, "from the victim", FloodOver).ConfigureAwait(false);
             }
         }
 
-        await Task.WhenAll(tasks).ConfigureAwait(false);
-        var after = victim.Memory();
-        InterlockedMax(ref rssMax, after.Rss);
-
-        // After the flood, a second device that also knows only the victim reads both files.
-        await using (var reader = await MeshNode.StartAsync(Device(options, victim, 2), cancellationToken: cancellationToken).ConfigureAwait(false))
+        string line;
+        try
         {
-            foreach (var (file, data) in files)
-            {
-                try
-                {
-                    bool same = await ReadsBackAsync(reader, file, data, honestBudget.Token).ConfigureAwait(false);
-                    if (!same) mismatches++;
-                    honest.Add($"{data.Length} B read after the flood by another device: {(same ? "byte-identical" : "DIFFERENT")}");
-                }
-                catch (Exception e) when (e is MeshStorageException or OperationCanceledException or TimeoutException)
-                {
-                    failures++;
-                    honest.Add($"{data.Length} B read after the flood: {e.GetType().Name}: {e.Message}");
-                }
-            }
+            line = await flooding.ConfigureAwait(false);
+        }
+        finally
+        {
+            await sampling.CancelAsync().ConfigureAwait(false);
+            await sampler.ConfigureAwait(false);
         }
 
-        var (kept, keptBytes) = await HeldAsync(victim, hostile, [.. sent], cancellationToken).ConfigureAwait(false);
-        var statsAfter = await victim.NetworkAsync(cancellationToken).ConfigureAwait(false);
-        return new OutsideFloodReport(options.Nodes, options.Duration, before.Rss, rssMax, after.Peak, counters.Shards, counters.Shards * (long)ShardSize,
-            kept, keptBytes, counters.Records, counters.RecordBytes, counters.Connections, stats.Bytes, statsAfter.Bytes, honest, mismatches, failures);
-    }
+        var (rssAfter, peak) = victim.Memory();
+        rssMax = Math.Max(rssMax, rssAfter);
 
-    /// <summary>The honest user's device <paramref name="n"/> on 127.0.0.20n: it stores nothing for others and knows only the victim.</summary>
-    private static MeshNodeOptions Device(OutsideFloodOptions options, MeshProcess victim, int n) => new()
-    {
-        ListenAddress = "127.0.0." + (200 + n).ToString(CultureInfo.InvariantCulture),
-        DataDirectory = System.IO.Directory.CreateDirectory(Path.Combine(options.Directory, "device" + n.ToString(CultureInfo.InvariantCulture))).FullName,
-        BootstrapPeers = [victim.Bootstrap],
-        StoreForOthers = false,
-        Repair = { Interval = Timeout.InfiniteTimeSpan },
-    };
-
-    private static async Task<bool> ReadsBackAsync(MeshNode device, StoredFile file, byte[] data, CancellationToken cancellationToken)
-    {
-        await using var stream = await device.Store.RetrieveAsync(file.Cid, file.ContentKey, cancellationToken).ConfigureAwait(false);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
-        return copy.Length == data.Length && copy.GetBuffer().AsSpan(0, data.Length).SequenceEqual(data);
-    }
-
-    /// <summary>Which of <paramref name="hashes"/> the victim holds (HAS_SHARDS, 100 a request), and their bytes.</summary>
-    private static async Task<(long Count, long Bytes)> HeldAsync(MeshProcess victim, NodeIdentity identity, List<Sha256Hash> hashes, CancellationToken cancellationToken)
-    {
-        await using var client = new RpcClient(identity, new RpcOptions());
-        long count = 0;
-        foreach (var batch in hashes.Chunk(100))
+        // After the flood, both files again: through the victim, and through another node.
+        foreach (var (cid, key, data) in files)
         {
-            var request = new HasShardsRequest();
-            foreach (var h in batch) request.ShardHashes.Add(ByteString.CopyFrom(h.ToArray()));
-            var answer = await client.CallAsync(victim.EndPoint, victim.Id, new Request { HasShards = request }, TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-            count += answer.HasShards.Present.Count(p => p);
+            await honest.DownloadAsync(victim, cid, key, data, "from the victim after the flood", () => true).ConfigureAwait(false);
+            await honest.DownloadAsync(other, cid, key, data, "from another node after the flood", () => true).ConfigureAwait(false);
         }
 
-        return (count, count * ShardSize);
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        long seen;
-        while (value > (seen = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen)
-        {
-        }
-    }
-
-    private sealed class Counters
-    {
-        public long Shards, Records, RecordBytes, Connections;
-    }
-
-    /// <summary>1 MiB shards with fresh random bytes (so a fresh hash) under every kind of authority no owner gave.</summary>
-    private static Task ShardFloodAsync(IPEndPoint victim, NodeIdentity identity, int seed, StoreDelegation[] delegations, ConcurrentBag<Sha256Hash> sent,
-        Counters counters, CancellationToken token)
-    {
-        var random = new Random(seed);
-        var data = new byte[ShardSize];
-        random.NextBytes(data);
-        var forged = FileRecords.Type;
-        return OverAndOverAsync(victim, identity, counters, token, async s =>
-        {
-            for (ulong id = 1; !token.IsCancellationRequested; id++)
-            {
-                random.NextBytes(data.AsSpan(0, 64));
-                var hash = Sha256Hash.Compute(data);
-                var put = new PutShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()), Data = ByteString.CopyFrom(data) };
-                switch (id % 5)
-                {
-                    case 1: put.Delegation = delegations[0]; break;   // the honest owner's delegation to its device, replayed
-                    case 2: put.Delegation = delegations[1]; break;   // the attacker's own key, delegated to another node
-                    case 3: put.FileCid = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)); break;
-                    case 4:
-                        // A manifest record that is not one: the file-record type, any bytes, keyed by their hash.
-                        var junk = RandomNumberGenerator.GetBytes(600);
-                        put.FileRecord = ValueRecords.CreateImmutable(junk, type: forged);
-                        break;
-                    default: break;                                    // no authority at all
-                }
-
-                sent.Add(hash);
-                await s.WriteAsync(FuzzCorpus.Wire(new Frame { RequestId = id, Request = new Request { PutShard = put } }), token).ConfigureAwait(false);
-                Interlocked.Increment(ref counters.Shards);
-            }
-        });
-    }
-
-    /// <summary>Junk DHT records, 500 a batch: unsigned ones under their hash, signed ones under names of its own, file-typed junk.</summary>
-    private static Task RecordFloodAsync(IPEndPoint victim, NodeIdentity identity, ECDsa key, int seed, Counters counters, CancellationToken token)
-    {
-        var random = new Random(seed);
-        ulong sequence = 1;
-        return OverAndOverAsync(victim, identity, counters, token, async s =>
-        {
-            for (ulong id = 1; !token.IsCancellationRequested; id += 100)
-            {
-                using var batch = new MemoryStream();
-                long bytes = 0;
-                for (ulong j = 0; j < 100; j++)
-                {
-                    var value = new byte[random.Next(256, 64 * 1024)];
-                    random.NextBytes(value);
-                    var record = (j % 4) switch
-                    {
-                        0 or 1 => ValueRecords.CreateImmutable(value),
-                        2 => ValueRecords.CreateSigned(key, BitConverter.GetBytes(random.NextInt64()), value, sequence++),
-                        _ => ValueRecords.CreateImmutable(value, type: FileRecords.Type),
-                    };
-                    bytes += value.Length;
-                    batch.Write(FuzzCorpus.Wire(new Frame { RequestId = id + j, Request = new Request { StoreValue = new StoreValueRequest { Record = record } } }));
-                }
-
-                await s.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), token).ConfigureAwait(false);
-                Interlocked.Add(ref counters.Records, 100);
-                Interlocked.Add(ref counters.RecordBytes, bytes);
-            }
-        });
+        var after = await victim.NetworkAsync(cancellationToken).ConfigureAwait(false);
+        var load = string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        return new OutsideFloodReport(options.Nodes, options.Duration, rssBefore, rssMax, peak, rssAfter, HostileFloodReport.Parse(line),
+            before, after, honest.Results, files.Sum(f => (long)f.Data.Length), honest.Mismatches, honest.Failures, honest.Reads, load);
     }
 
     /// <summary>
-    /// TLS 1.3 with the hostile identity, its Hello, then <paramref name="session"/> while a reader drains the answers;
-    /// again whenever the victim drops the connection, until the run ends.
+    /// Starts the hostile program against the victim and returns its JSON line once it has exited (within the flood's
+    /// duration plus 150 s, or it is killed); its standard error goes to the log.
     /// </summary>
-    private static async Task OverAndOverAsync(IPEndPoint victim, NodeIdentity identity, Counters counters, CancellationToken token, Func<Stream, Task> session)
+    private static Task<string> StartHostile(OutsideFloodOptions options, NodeToolProcess victim, string replay, Action<string> log)
     {
-        while (!token.IsCancellationRequested)
+        var psi = new ProcessStartInfo("dotnet")
         {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in (string[])[options.HostilePeer, "flood", "--target", victim.Bootstrap,
+                     "--seconds", ((int)options.Duration.TotalSeconds).ToString(CultureInfo.InvariantCulture), "--bind", "127.0.1.200",
+                     "--shard-connections", options.ShardConnections.ToString(CultureInfo.InvariantCulture),
+                     "--record-connections", options.RecordConnections.ToString(CultureInfo.InvariantCulture), "--replay-delegation", replay])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start " + options.HostilePeer);
+        var errors = new List<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            log("hostile: " + e.Data);
+            lock (errors) errors.Add(e.Data);
+        };
+        process.BeginErrorReadLine();
+        return Task.Run(async () =>
+        {
+            using (process)
             {
-                socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.200"), 0));
-                await socket.ConnectAsync(victim, token).ConfigureAwait(false);
-                await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
-                await ssl.AuthenticateAsClientAsync(HostileTls.ClientOptions(identity), token).ConfigureAwait(false);
-                await ssl.WriteAsync(FuzzCorpus.Wire(new Frame { Hello = RpcHandshake.LocalHello(new RpcOptions(), 0) }), token).ConfigureAwait(false);
-                Interlocked.Increment(ref counters.Connections);
-                var drain = DrainAsync(ssl, token);
+                using var bound = new CancellationTokenSource(options.Duration + TimeSpan.FromSeconds(150));
                 try
                 {
-                    await session(ssl).ConfigureAwait(false);
+                    var output = await process.StandardOutput.ReadToEndAsync(bound.Token).ConfigureAwait(false);
+                    await process.WaitForExitAsync(bound.Token).ConfigureAwait(false);
+                    var last = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+                    if (process.ExitCode != 0 || last is null || !last.StartsWith('{'))
+                    {
+                        string said;
+                        lock (errors) said = string.Join('\n', errors);
+                        throw new InvalidOperationException($"the hostile program exited with {process.ExitCode}: {output}\n{said}");
+                    }
+
+                    return last;
                 }
-                finally
+                catch (OperationCanceledException)
                 {
-                    socket.Dispose();
-                    await drain.ConfigureAwait(false);
+                    process.Kill(entireProcessTree: true);
+                    throw new TimeoutException("the hostile program did not finish within its duration plus 150 s");
                 }
             }
-            catch (Exception e) when (e is IOException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
-            {
-                socket.Dispose();
-                if (!token.IsCancellationRequested) await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
-            }
-        }
+        });
     }
 
-    private static async Task DrainAsync(Stream stream, CancellationToken token)
+    /// <summary>The honest user: REST requests to a node, each checked byte for byte, with what happened in words.</summary>
+    private sealed class Honest(string token, TimeSpan budget, CancellationToken cancellationToken) : IDisposable
     {
-        var buffer = new byte[64 * 1024];
-        try
+        private readonly CancellationTokenSource _budget = CreateBudget(budget, cancellationToken);
+
+        public List<string> Results { get; } = [];
+
+        public int Mismatches { get; private set; }
+
+        public int Failures { get; private set; }
+
+        public int Reads { get; private set; }
+
+        private static CancellationTokenSource CreateBudget(TimeSpan budget, CancellationToken cancellationToken)
         {
-            while (await stream.ReadAsync(buffer, token).ConfigureAwait(false) > 0)
+            var source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            source.CancelAfter(budget);
+            return source;
+        }
+
+        public void Dispose() => _budget.Dispose();
+
+        private static string When(Func<bool> floodOver) => floodOver() ? "" : " (during the flood)";
+
+        /// <summary><c>POST /upload</c> with the bearer token; the CID and key, or null when it failed (counted).</summary>
+        public async Task<(string Cid, string Key)?> UploadAsync(NodeToolProcess node, byte[] data, Func<bool> floodOver)
+        {
+            var clock = Stopwatch.StartNew();
+            try
             {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "upload") { Content = new ByteArrayContent(data) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                using var response = await node.Http.SendAsync(request, _budget.Token).ConfigureAwait(false);
+                if (response.StatusCode != HttpStatusCode.Created)
+                    throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(_budget.Token).ConfigureAwait(false)}");
+                using var json = await response.Content.ReadFromJsonAsync<JsonDocument>(_budget.Token).ConfigureAwait(false);
+                var cid = json!.RootElement.GetProperty("cid").GetString()!;
+                var key = json.RootElement.GetProperty("key").GetString()!;
+                Results.Add(string.Create(CultureInfo.InvariantCulture, $"{data.Length} B uploaded through the victim in {clock.Elapsed.TotalSeconds:0.0} s{When(floodOver)}"));
+                return (cid, key);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+            {
+                Failures++;
+                Results.Add($"{data.Length} B upload FAILED: {e.GetType().Name}: {e.Message}");
+                return null;
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+
+        /// <summary><c>GET /download/{cid}</c> with the key in its header, compared with <paramref name="data"/> byte for byte.</summary>
+        public async Task DownloadAsync(NodeToolProcess node, string cid, string key, byte[] data, string how, Func<bool> floodOver)
         {
-            // Dropped, or the run ended.
+            var clock = Stopwatch.StartNew();
+            Reads++;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "download/" + cid);
+                request.Headers.TryAddWithoutValidation("X-ZenTalk-Key", key);
+                using var response = await node.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _budget.Token).ConfigureAwait(false);
+                if (response.StatusCode != HttpStatusCode.OK)
+                    throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(_budget.Token).ConfigureAwait(false)}");
+                using var copy = new MemoryStream();
+                await response.Content.CopyToAsync(copy, _budget.Token).ConfigureAwait(false);
+                bool same = copy.Length == data.Length && copy.GetBuffer().AsSpan(0, data.Length).SequenceEqual(data);
+                if (!same) Mismatches++;
+                Results.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{data.Length} B downloaded {how} {(same ? "byte-identical" : "DIFFERENT")} in {clock.Elapsed.TotalSeconds:0.0} s{When(floodOver)}"));
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+            {
+                Failures++;
+                Results.Add($"{data.Length} B download {how} FAILED: {e.GetType().Name}: {e.Message}");
+            }
         }
     }
 }

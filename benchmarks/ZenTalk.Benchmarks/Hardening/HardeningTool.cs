@@ -14,11 +14,12 @@ namespace ZenTalk.Benchmarks.Hardening;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening memory [--seconds 120] [--writer path/to/ZenTalk.Sdk.Tests.CrashWriter.dll]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening faults [--phase-seconds 20] [--files 40] [--seed 1]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening churn [--seconds 180] [--seed 1]
-/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening outside [--seconds 30] [--nodes 12] [--host path/to/ZenTalk.Testnet.dll]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- hardening outside [--seconds 30] [--nodes 12] [--node path/to/ZenTalk.StorageNode.dll] [--hostile path/to/ZenTalk.HostilePeer.dll]
 /// </code>
 /// <c>memory</c> runs a storing node in a child process (the CrashWriter's node mode) under hostile load and prints its
 /// RSS and managed heap; it fails when an honest call fails after the load. <c>outside</c> floods one node of a mesh of
-/// node processes from a hostile program (<see cref="OutsideFlood"/>); it fails past issue 16's bounds.
+/// <c>zentalk-node</c> processes from the hostile program (<see cref="OutsideFlood"/>); it fails past issue 16's bounds.
+/// Both programs are taken from their build output (the tests' build makes both).
 /// Exit code 1 when any crash, invariant violation, lost write or error was found.
 /// </summary>
 public static class HardeningTool
@@ -28,7 +29,7 @@ public static class HardeningTool
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory|faults|churn|outside [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH] [--nodes N] [--host PATH]");
+            Console.Error.WriteLine("usage: hardening fuzz|crash|soak|memory|faults|churn|outside [--cases N] [--iterations N] [--seconds N] [--phase-seconds N] [--files N] [--seed S] [--writer PATH] [--nodes N] [--node PATH] [--hostile PATH]");
             return 2;
         }
         string Option(string name, string fallback)
@@ -58,7 +59,8 @@ public static class HardeningTool
                 }).GetAwaiter().GetResult(),
                 "outside" => OutsideAsync(new OutsideFloodOptions
                 {
-                    NodeHost = Option("host", Path.Combine(Path.GetDirectoryName(FindWriter())!, "ZenTalk.Testnet.dll")),
+                    NodeTool = Option("node", FromRoot("ZenTalk.StorageNode", "ZenTalk.StorageNode.dll")),
+                    HostilePeer = Option("hostile", FromRoot("tests/ZenTalk.HostilePeer", "ZenTalk.HostilePeer.dll")),
                     Directory = dir,
                     Nodes = (int)Number("nodes", 12),
                     Duration = TimeSpan.FromSeconds(Number("seconds", 30)),
@@ -156,20 +158,30 @@ public static class HardeningTool
 
     private static async Task<bool> OutsideAsync(OutsideFloodOptions options)
     {
-        if (!File.Exists(options.NodeHost)) throw new FileNotFoundException("Build the tests first (dotnet build ZenTalk.Sdk.Tests -c Release) or pass --host.", options.NodeHost);
+        foreach (var (path, flag) in new[] { (options.NodeTool, "--node"), (options.HostilePeer, "--hostile") })
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"Build the tests first (dotnet build ZenTalk.Sdk.Tests -c Release) or pass {flag}.", path);
+        }
         var report = await OutsideFlood.RunAsync(options, Console.WriteLine);
         Console.WriteLine(report);
-        return report.RssGrowth <= 256L << 20 && report.ShardBytesAccepted <= 16L << 20 && report.HonestFailures == 0 && report.HonestMismatches == 0;
+        return report.RssGrowth <= 256L << 20 && report.Hostile.ShardBytesKept <= 16L << 20 && report.StoredGrowth <= (16L << 20) + (report.HonestBytes * 3 / 2)
+               && report.HonestFailures == 0 && report.HonestMismatches == 0;
     }
 
     // The CrashWriter is built next to the tests; find it from the repository root.
-    private static string FindWriter()
+    private static string FindWriter() => Root() is { } root
+        ? Path.Combine(root, "ZenTalk.Sdk.Tests", "bin", "Release", "net10.0", "ZenTalk.Sdk.Tests.CrashWriter.dll")
+        : CrashChild.DefaultPath;
+
+    /// <summary>A program's Release build output under the repository root (or the current folder when there is none).</summary>
+    private static string FromRoot(string project, string dll) => Path.Combine(Root() ?? ".", project, "bin", "Release", "net10.0", dll);
+
+    private static string? Root()
     {
         for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
         {
-            if (File.Exists(Path.Combine(d.FullName, "ZenTalk.Sdk.sln")))
-                return Path.Combine(d.FullName, "ZenTalk.Sdk.Tests", "bin", "Release", "net10.0", "ZenTalk.Sdk.Tests.CrashWriter.dll");
+            if (File.Exists(Path.Combine(d.FullName, "ZenTalk.Sdk.sln"))) return d.FullName;
         }
-        return CrashChild.DefaultPath;
+        return null;
     }
 }
