@@ -30,7 +30,7 @@ public sealed class MeshNode : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private Task _repairLoop = Task.CompletedTask;
-    private Task _rejoinLoop = Task.CompletedTask;
+    private Task _joining = Task.CompletedTask;
     private int _stopped;
 
     private MeshNode(MeshNodeOptions options, NodeIdentity identity, DhtNetworkNode network, ShardStore? shards, FileIndex? files,
@@ -70,6 +70,9 @@ public sealed class MeshNode : IAsyncDisposable
 
     internal DhtNetworkNode Network => _network;
 
+    /// <summary>Whether the join through the bootstrap peers (or its retries) still runs.</summary>
+    internal bool IsJoining => !_joining.IsCompleted;
+
     internal ShardStore? Shards => _shards;
 
     internal FileIndex? Files => _files;
@@ -85,7 +88,18 @@ public sealed class MeshNode : IAsyncDisposable
     internal Task<RepairReport> RunRepairPassAsync(CancellationToken cancellationToken = default) =>
         _repair?.RunPassAsync(cancellationToken) ?? Task.FromResult(default(RepairReport));
 
-    /// <summary>Starts a node: opens (or creates) its data directory, listens, joins the mesh through the bootstrap peers.</summary>
+    /// <summary>
+    /// How long <see cref="StartAsync"/> waits for the join, in DHT request deadlines (12 s with the default 3 s). The
+    /// join contacts the bootstrap peers, looks up the node's own id and refreshes every bucket, one lookup after another:
+    /// when peers are slow or many of those it hears of are gone, that takes minutes, and the node is useful long before.
+    /// </summary>
+    internal const int JoinWaitInRequests = 4;
+
+    /// <summary>
+    /// Starts a node: opens (or creates) its data directory, listens, joins the mesh through the bootstrap peers. It waits
+    /// for the join (contacting the bootstrap peers, then the lookups that fill its routing table) at most four DHT request
+    /// deadlines (<see cref="MeshDhtOptions.RequestTimeout"/>); a join that takes longer goes on in the background.
+    /// </summary>
     /// <param name="options">The node's settings; <see cref="MeshNodeOptions.DataDirectory"/> is required.</param>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <returns>The running node.</returns>
@@ -114,6 +128,7 @@ public sealed class MeshNode : IAsyncDisposable
         FileIndex? files = null;
         ShardRequestHandler? handler = null;
         DhtNetworkNode? network = null;
+        MeshNode? node = null;
         try
         {
             var distributed = options.ToDistributedOptions();
@@ -182,8 +197,8 @@ public sealed class MeshNode : IAsyncDisposable
                     WarmPeers = distributed.DataShards + distributed.ParityShards,
                 }
                 : null;
-            var node = new MeshNode(options, identity, network, shards, files, handler, meshStore, repair, logger);
-            await node.JoinAsync(loggerFactory, cancellationToken).ConfigureAwait(false);
+            node = new MeshNode(options, identity, network, shards, files, handler, meshStore, repair, logger);
+            await node.JoinAsync(cancellationToken).ConfigureAwait(false);
             network.StartMaintenance();
             if (repair is not null) node._repairLoop = repair.RunAsync(options.Repair.Interval, node._stopping.Token);
             logger.Listening(identity.Id, node.Endpoint, options.StoreForOthers ? "storing" : "client",
@@ -192,6 +207,7 @@ public sealed class MeshNode : IAsyncDisposable
         }
         catch
         {
+            if (node is not null) await node.AbandonJoinAsync().ConfigureAwait(false);
             if (network is not null) await network.DisposeAsync().ConfigureAwait(false);
             if (files is not null) await files.DisposeAsync().ConfigureAwait(false);
             handler?.Dispose();
@@ -201,7 +217,12 @@ public sealed class MeshNode : IAsyncDisposable
         }
     }
 
-    private async Task JoinAsync(ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins through the bootstrap peers in the background (it stops with the node) and waits for that at most
+    /// <see cref="JoinWaitInRequests"/> request deadlines. Only the bootstrap list's own errors (a malformed entry, a host
+    /// name that does not resolve) end the start.
+    /// </summary>
+    private async Task JoinAsync(CancellationToken cancellationToken)
     {
         if (_options.EnableMdns) _network.StartMdns(_network.Server.LocalEndPoint.Address);
         if (_options.BootstrapPeers.Count == 0) return;
@@ -213,12 +234,45 @@ public sealed class MeshNode : IAsyncDisposable
             peers.Add(await BootstrapPeer.ResolveAsync(at >= 0 ? string.Concat(text.AsSpan(0, at), "/", text.AsSpan(at + 1)) : text, cancellationToken).ConfigureAwait(false));
         }
 
-        int reached = await _network.Dht.BootstrapAsync(peers, refreshBuckets: true, cancellationToken).ConfigureAwait(false);
-        if (reached == 0)
+        var first = _network.Dht.BootstrapAsync(peers, refreshBuckets: true, _stopping.Token);
+        _joining = FinishJoinAsync(first, peers, _stopping.Token);
+        var wait = _options.Dht.RequestTimeout * JoinWaitInRequests;
+        await Task.WhenAny(first, Task.Delay(wait, _options.TimeProvider, cancellationToken)).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!first.IsCompleted) _logger.JoinGoesOn(wait);
+    }
+
+    /// <summary>The rest of the join after <see cref="StartAsync"/> stopped waiting: when no bootstrap peer answered, the retries.</summary>
+    private async Task FinishJoinAsync(Task<int> first, List<BootstrapPeer> peers, CancellationToken stopping)
+    {
+        try
         {
+            int reached = 0;
+            try
+            {
+                reached = await first.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MeshStorageException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+            {
+                _logger.BootstrapStillUnreachable(e.Message);
+            }
+
+            if (reached > 0) return;
             _logger.NoBootstrapPeerAnswered(peers.Count);
-            _rejoinLoop = RejoinAsync(peers, _stopping.Token);
+            await RejoinAsync(peers, stopping).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Ends a join that a failed or cancelled start leaves behind.</summary>
+    private async Task AbandonJoinAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _joining.ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     /// <summary>
@@ -299,7 +353,7 @@ public sealed class MeshNode : IAsyncDisposable
             _logger.RepairLoopFailed(e, Id);
         }
 
-        await _rejoinLoop.ConfigureAwait(false);
+        await _joining.ConfigureAwait(false);
 
         await _network.DisposeAsync().ConfigureAwait(false);
         if (_files is not null) await _files.DisposeAsync().ConfigureAwait(false);

@@ -26,6 +26,9 @@ internal static partial class MeshNodeLog
     [LoggerMessage(1005, LogLevel.Debug, "Bootstrap peers still unreachable: {Reason}")]
     public static partial void BootstrapStillUnreachable(this ILogger logger, string reason);
 
+    [LoggerMessage(1007, LogLevel.Information, "The join's lookups did not finish within {Waited}: the node starts now and goes on joining in the background")]
+    public static partial void JoinGoesOn(this ILogger logger, TimeSpan waited);
+
     [LoggerMessage(1006, LogLevel.Error, "The repair loop of {Id} had failed")]
     public static partial void RepairLoopFailed(this ILogger logger, Exception exception, NodeId id);
 }
