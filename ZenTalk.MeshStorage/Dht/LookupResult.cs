@@ -27,6 +27,13 @@ internal sealed class LookupResult
     /// <summary>Requests that failed or timed out.</summary>
     public int Failed { get; init; }
 
+    /// <summary>
+    /// Peers the lookup heard of that may be closer to the target than the farthest of <see cref="Closest"/> (any peer,
+    /// when it holds fewer than k) but did not answer: they failed, or were still to be asked when the deadline passed.
+    /// Zero means <see cref="Closest"/> are the closest nodes this lookup could know of; more means some of those may be missing.
+    /// </summary>
+    public int Unanswered { get; init; }
+
     /// <summary>Responders no longer believed because the peers they named failed (see <see cref="NodeLookup"/>).</summary>
     public int Distrusted { get; init; }
 }

@@ -122,6 +122,11 @@ internal sealed class NodeLookup
         }
 
         var answered = _ordered.Where(c => c.State == State.Answered).Take(options.K).ToList();
+        // Peers that may be closer than those returned but did not answer (failed, or still to ask when the deadline
+        // passed): with fewer than k answers any of them; peers named only by a distrusted referrer do not count.
+        var farthest = answered.Count < options.K ? (NodeId?)null : answered[^1].Distance;
+        int unanswered = _ordered.Count(c => c.State is State.Failed or State.NotQueried or State.InFlight
+            && (farthest is null || c.Distance.CompareTo(farthest.Value) < 0));
         int rounds = _ordered.Where(c => c.State is State.Answered or State.Failed).Select(c => c.Depth).DefaultIfEmpty(0).Max();
         DhtMetrics.Lookups.Add(1);
         if (!complete) DhtMetrics.PartialLookups.Add(1);
@@ -136,6 +141,7 @@ internal sealed class NodeLookup
             HopsToClosest = answered.Count > 0 ? answered[0].Depth : 0,
             Queried = queried,
             Failed = failed,
+            Unanswered = unanswered,
             Distrusted = _distrusted,
         };
     }

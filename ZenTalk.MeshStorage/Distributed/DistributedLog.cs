@@ -29,8 +29,8 @@ internal static partial class DistributedLog
     [LoggerMessage(4105, LogLevel.Warning, "{Lost} of the {Checked} segments of {Cid} checked this pass have fewer than {K} valid shards at every node that may hold them: they cannot be rebuilt")]
     public static partial void SegmentsLost(this ILogger logger, int lost, int @checked, Cid cid, int k);
 
-    [LoggerMessage(4106, LogLevel.Information, "Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed, but only {Answered} of the {Expected} nodes that may hold them answered: checking again next pass")]
-    public static partial void SegmentUnreachable(this ILogger logger, int segment, Cid cid, int valid, int k, int answered, int expected);
+    [LoggerMessage(4106, LogLevel.Information, "Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed at the {Answered} nodes that answered, but {Unanswered} nodes that may hold its shards did not answer ({Claimed} more shards were claimed by nodes that then did not send them): checking again next pass")]
+    public static partial void SegmentUnreachable(this ILogger logger, int segment, Cid cid, int valid, int k, int answered, int unanswered, int claimed);
 
     [LoggerMessage(4107, LogLevel.Debug, "Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed at the {Answered} nodes that answered: it cannot be rebuilt")]
     public static partial void SegmentLost(this ILogger logger, int segment, Cid cid, int valid, int k, int answered);

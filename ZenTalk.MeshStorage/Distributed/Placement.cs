@@ -63,6 +63,16 @@ internal sealed class Placement
     }
 
     /// <summary>
+    /// As <see cref="ClosestAsync"/>, with how many nodes that may be closer did not answer the lookup
+    /// (<see cref="LookupResult.Unanswered"/>): while some did not, the nodes returned may not be those that hold the key's shards.
+    /// </summary>
+    public async Task<(List<PeerContact> Closest, int Unanswered)> ClosestWithUnansweredAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        var lookup = await _dht.FindNodeAsync(key, wide: true, cancellationToken).ConfigureAwait(false);
+        return (WithSelf(lookup.Closest, key), lookup.Unanswered);
+    }
+
+    /// <summary>
     /// The closest nodes by this node's own routing table, with no network round trip: where a reader asks first.
     /// In a mesh whose nodes all know each other it equals the lookup's answer; when it does not, the reader's
     /// fallback (a real lookup and HAS_SHARDS) finds the shards anyway.

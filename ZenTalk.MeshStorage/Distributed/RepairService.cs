@@ -28,8 +28,9 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// Nothing one file does ends the loop: a file whose repair fails for a reason of its own (not the network's) is
 /// quarantined: logged once and no longer repaired by this process, while every other file goes on.
 /// A node that has just started knows few peers, and to it the shards its peers hold look missing: the first pass waits
-/// until the routing table is warm, and a segment is reported lost only when at least as many nodes answered as can hold
-/// its shards (k + m, or every node this one knows when it knows fewer); otherwise it is only unreachable for now.
+/// until the routing table is warm, and a segment is reported lost only when every node that may hold its shards answered
+/// (the lookup of its closest nodes, their HAS_SHARDS and the fetches of what they claimed) and at least as many did as it
+/// has shards (k + m, or every node this one knows when it knows fewer); otherwise it is only unreachable for now.
 /// </summary>
 internal sealed class RepairService
 {
@@ -308,10 +309,14 @@ internal sealed class RepairService
         var client = _store.Client;
         var hashes = Placement.SegmentHashes(manifest, segment);
         int n = hashes.Length, k = manifest.DataShards, size = manifest.ShardSize(segment);
-        var candidates = await _store.Placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
+        var (candidates, lookupUnanswered) = await _store.Placement.ClosestWithUnansweredAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
         var holders = await SegmentHolders.LocateAsync(client, candidates, hashes, cancellationToken).ConfigureAwait(false);
         var shards = new Memory<byte>[n];
         for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);
+        // Holders that claimed a shard and then did not answer its fetch (a timeout is not a "no": the shard may be there),
+        // and every claim as made, before any holder's claims are set aside below.
+        var silent = new HashSet<NodeId>();
+        var claims = holders.ByShard.Select(h => h.ToList()).ToArray();
 
         // A verifying sample: a holder that claims a shard but does not serve it (or serves bad bytes) is caught lying,
         // and none of its claims on this segment count in this pass. Otherwise a peer that answers HAS_SHARDS with
@@ -324,8 +329,10 @@ internal sealed class RepairService
             int j = claimed[Random.Shared.Next(claimed.Count)];
             foreach (var h in holders.ByShard[j].ToList())
             {
-                if (await client.GetAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false)) fetched[j] = true;
+                var fetch = await client.FetchAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false);
+                if (fetch == ShardFetch.Fetched) fetched[j] = true;
                 else caught.Add(h.Id);
+                if (fetch == ShardFetch.NoAnswer) silent.Add(h.Id);
             }
 
             if (caught.Count > 0)
@@ -352,12 +359,15 @@ internal sealed class RepairService
             if (valid >= k) break;
             foreach (var h in holders.ByShard[j])
             {
-                if (await client.GetAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false))
+                var fetch = await client.FetchAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false);
+                if (fetch == ShardFetch.Fetched)
                 {
                     fetched[j] = true;
                     valid++;
                     break;
                 }
+
+                if (fetch == ShardFetch.NoAnswer) silent.Add(h.Id);
             }
 
             if (!fetched[j]) missing.Add(j);
@@ -365,13 +375,17 @@ internal sealed class RepairService
 
         if (valid < k)
         {
-            // Lost only if the nodes that can hold the segment's shards were asked: as many answered as the segment
-            // has shards, or as this node knows storing nodes. Fewer means holders are down or not yet known (a
-            // restart): unreadable now, checked again next pass.
+            // Lost only if the nodes that can hold the segment's shards were asked, and answered: every node the lookup
+            // heard of that may be among the closest, every candidate's HAS_SHARDS, every fetch of a claimed shard; and
+            // at least as many as the segment has shards, or as this node knows storing nodes. Otherwise holders are
+            // down, cut off or not yet known (a restart, a node that cannot reach its peers): the segment is unreadable
+            // now, and checked again next pass.
             int known = _dht.Table.Count + 1;
-            if (_dht.Table.Count == 0 || holders.Answered < Math.Min(n, known))
+            int unanswered = Math.Max(lookupUnanswered + (candidates.Count - holders.Answered) + silent.Count, Math.Min(n, known) - holders.Answered);
+            if (_dht.Table.Count == 0 || unanswered > 0)
             {
-                _logger.SegmentUnreachable(segment, manifest.Cid, valid, k, holders.Answered, Math.Min(n, known));
+                int mayHold = Enumerable.Range(0, n).Count(j => !fetched[j] && claims[j].Exists(h => silent.Contains(h.Id)));
+                _logger.SegmentUnreachable(segment, manifest.Cid, valid, k, holders.Answered, Math.Max(unanswered, 1), mayHold);
                 return SegmentUnreachable;
             }
 

@@ -11,6 +11,19 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <param name="Delegation">The owner's delegation to this node (the sender).</param>
 internal readonly record struct PutAuthority(ValueRecord? Record = null, ByteString? FileCid = null, StoreDelegation? Delegation = null);
 
+/// <summary>How a shard fetch from one holder ended (<see cref="ShardClient.FetchAsync"/>).</summary>
+internal enum ShardFetch
+{
+    /// <summary>The shard's bytes arrived (and matched its hash, when checked).</summary>
+    Fetched,
+
+    /// <summary>The holder answered: it has no such shard, or its bytes were not the shard's.</summary>
+    Refused,
+
+    /// <summary>No answer: the shard may be there.</summary>
+    NoAnswer,
+}
+
 /// <summary>
 /// Shard and record calls to one holder: over RPC for peers, straight to the local handler when the holder is this
 /// node. Every call has the shard deadline; failures come back as false/null (the caller tries another holder),
@@ -77,14 +90,22 @@ internal sealed class ShardClient
     /// Fetches a shard into <paramref name="destination"/>; false when missing, late or (with <paramref name="verify"/>)
     /// not matching its hash. Callers that check the hash themselves (the file decoder does) pass false.
     /// </summary>
-    public async Task<bool> GetAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken, bool verify = true)
+    public async Task<bool> GetAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken, bool verify = true) =>
+        await FetchAsync(peer, hash, destination, cancellationToken, verify).ConfigureAwait(false) == ShardFetch.Fetched;
+
+    /// <summary>
+    /// As <see cref="GetAsync"/>, saying why a shard did not come: the peer answered that it has no such shard or sent
+    /// other bytes (<see cref="ShardFetch.Refused"/>), or it did not answer at all (<see cref="ShardFetch.NoAnswer"/>:
+    /// a timeout, a connection that failed, a malformed or busy answer), when the shard may well be there.
+    /// </summary>
+    public async Task<ShardFetch> FetchAsync(PeerContact peer, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken, bool verify = true)
     {
         try
         {
             ReadOnlyMemory<byte> data;
             if (IsSelf(peer))
             {
-                if (_local is null) return false;
+                if (_local is null) return ShardFetch.Refused;
                 var response = await _local.GetShardAsync(new GetShardRequest { ShardHash = ByteString.CopyFrom(hash.ToArray()) }, _selfCaller, cancellationToken).ConfigureAwait(false);
                 data = response.Data.Memory;
             }
@@ -93,20 +114,20 @@ internal sealed class ShardClient
                 data = await _rpc.GetShardAsync(peer, hash.ToArray(), destination, _options.ShardTimeout, cancellationToken).ConfigureAwait(false);
             }
 
-            if (data.Length != destination.Length) return false;
+            if (data.Length != destination.Length) return ShardFetch.Refused;
             if (!data.Span.Overlaps(destination.Span, out int offset) || offset != 0) data.CopyTo(destination);
             if (verify && !hash.Matches(destination.Span))
             {
                 MeshMetrics.ShardsRejected.Add(1);
-                return false;
+                return ShardFetch.Refused;
             }
 
             MeshMetrics.BytesIn.Add(data.Length);
-            return true;
+            return ShardFetch.Fetched;
         }
         catch (Exception e) when (Failed(e, cancellationToken))
         {
-            return false;
+            return e is ShardsUnavailableException or IntegrityException ? ShardFetch.Refused : ShardFetch.NoAnswer;
         }
     }
 

@@ -1,4 +1,7 @@
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Distributed;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
 using ZenTalk.MeshStorage.Testing;
 
 namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
@@ -6,6 +9,9 @@ namespace ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 /// <summary>
 /// Repair after a restart, in a 5-node mesh (so each node holds 3 shards of a segment): no segment is reported lost
 /// while the nodes that hold its shards are down or not yet known, and the first pass waits for the routing table.
+/// And in a mesh with more nodes than a segment has shards (found by the testnet: a node that had just joined and
+/// could reach few peers called a segment "lost" whose shards 14 live nodes held): a segment is not lost while holders
+/// do not answer, however many other nodes do.
 /// </summary>
 [TestFixture]
 [CancelAfter(120_000)]
@@ -53,6 +59,99 @@ public class RepairWarmUpTests
         while (first.Repair.LastPass is null) await Task.Delay(200, cancellationToken);
         var report = first.Repair.LastPass.Value.Report;
         Assert.That((report.SegmentsLost, report.SegmentsUnreachable), Is.EqualTo((0, 0)), report.ToString());
+    }
+
+    [Test]
+    public async Task A_segment_is_unreachable_not_lost_while_its_holders_are_down_though_more_nodes_answer_than_it_has_shards(CancellationToken cancellationToken)
+    {
+        // 3 + 2 shards on 8 nodes: one shard per holder, and three nodes that hold none.
+        await using var mesh = await LocalMesh.StartAsync(8, SmallCoding(), cancellationToken: cancellationToken);
+        var (cid, hashes, holders) = await StoreAsync(mesh, 33, cancellationToken);
+
+        // Three holders down: two shards of the three needed answer, and 5 nodes answer (as many as the segment has
+        // shards), but the three that do not may hold the rest.
+        var down = holders.Where(i => i != Responsible(mesh, cid, holders)).Take(3).ToList();
+        foreach (int i in down) await mesh.StopNodeAsync(i);
+        var live = Enumerable.Range(0, 8).Except(down).Select(i => mesh.Nodes[i]).ToList();
+        var (lost, unreachable) = await PassesAsync(live, cancellationToken);
+        Assert.That((lost, unreachable), Is.EqualTo((0, 1)), "unreachable while three holders are down");
+
+        foreach (int i in down) await mesh.RestartNodeAsync(i, cancellationToken);
+        (lost, unreachable) = await PassesAsync(mesh.Nodes, cancellationToken);
+        Assert.That((lost, unreachable), Is.EqualTo((0, 0)), "back: nothing lost");
+    }
+
+    [Test]
+    public async Task A_segment_is_unreachable_not_lost_while_a_holder_claims_a_shard_but_does_not_send_it(CancellationToken cancellationToken)
+    {
+        await using var mesh = await LocalMesh.StartAsync(8, SmallCoding(), cancellationToken: cancellationToken);
+        var (cid, hashes, holders) = await StoreAsync(mesh, 34, cancellationToken);
+
+        // Two holders lost their shards (they answer "not here"); a third answers HAS_SHARDS but never sends its shard
+        // (its fetches time out, as calls to a node did that the repairing node could barely reach). Every node answers
+        // the lookup. Two shards come, three are needed: the third may still be there.
+        int responsible = Responsible(mesh, cid, holders);
+        var others = holders.Where(i => i != responsible).ToList();
+        foreach (int i in others.Take(2))
+            foreach (var hash in hashes) await mesh.Nodes[i].Shards!.DeleteAsync(hash, cancellationToken);
+        var mute = mesh.Nodes[others[2]];
+        mute.Network.Router.Shards = new NoShardAnswers(mute.ShardHandler!);
+        var (lost, unreachable) = await PassesAsync(mesh.Nodes, cancellationToken);
+        Assert.That((lost, unreachable), Is.EqualTo((0, 1)), "unreachable while a holder does not send what it claims");
+
+        // It answers again: the segment is rebuilt from its three shards.
+        mute.Network.Router.Shards = mute.ShardHandler;
+        (lost, unreachable) = await PassesAsync(mesh.Nodes, cancellationToken);
+        Assert.That((lost, unreachable), Is.EqualTo((0, 0)));
+        Assert.That(mesh.Nodes.Sum(n => MeshTestData.CountHeld(n, hashes)), Is.GreaterThanOrEqualTo(5), "the two lost shards were rebuilt");
+    }
+
+    /// <summary>Fast options with 3 data and 2 parity shards, so that a mesh of a few nodes has more nodes than shards.</summary>
+    private static LocalMeshOptions SmallCoding()
+    {
+        var options = MeshTestData.FastOptions();
+        options.Node.Coding.DataShards = 3;
+        options.Node.Coding.ParityShards = 2;
+        return options;
+    }
+
+    /// <summary>Stores a one-segment file through node 0; returns its CID, its shard hashes and the nodes holding them (one shard each).</summary>
+    private static async Task<(Cid Cid, List<ZenTalk.MeshStorage.Crypto.Sha256Hash> Hashes, List<int> Holders)> StoreAsync(LocalMesh mesh, int seed, CancellationToken cancellationToken)
+    {
+        using var owner = OwnerKey.Generate(2048);
+        var stored = await mesh.Nodes[0].Store.StoreAsync(new MemoryStream(MeshTestData.Bytes(30_000, seed)), owner, cancellationToken: cancellationToken);
+        var hashes = await MeshTestData.ShardHashesAsync(mesh.Nodes[0], stored.Cid);
+        var holders = Enumerable.Range(0, mesh.Nodes.Count).Where(i => MeshTestData.CountHeld(mesh.Nodes[i], hashes) > 0).ToList();
+        Assert.That(holders, Has.Count.EqualTo(5), "one shard per holder");
+        return (stored.Cid, hashes, holders);
+    }
+
+    /// <summary>The holder closest to the file's record key: the node that repairs it while every node is up. A node's
+    /// own shards are read locally, so the test's faults go to other holders.</summary>
+    private static int Responsible(LocalMesh mesh, Cid cid, List<int> holders)
+    {
+        var key = FileRecords.KeyOf(cid);
+        int closest = Enumerable.Range(0, mesh.Nodes.Count).MinBy(i => key.DistanceTo(mesh.Nodes[i].Id));
+        return holders.Contains(closest) ? closest : -1;
+    }
+
+    /// <summary>A holder's shard service that answers everything but GET_SHARD, which it leaves unanswered.</summary>
+    private sealed class NoShardAnswers(IShardRequestHandler inner) : IShardRequestHandler
+    {
+        public ValueTask<PutShardResponse> PutShardAsync(PutShardRequest request, RpcCallContext caller, CancellationToken cancellationToken) =>
+            inner.PutShardAsync(request, caller, cancellationToken);
+
+        public async ValueTask<GetShardResponse> GetShardAsync(GetShardRequest request, RpcCallContext caller, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        public ValueTask<HasShardsResponse> HasShardsAsync(HasShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken) =>
+            inner.HasShardsAsync(request, caller, cancellationToken);
+
+        public ValueTask<DeleteShardsResponse> DeleteShardsAsync(DeleteShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken) =>
+            inner.DeleteShardsAsync(request, caller, cancellationToken);
     }
 
     private static async Task<(int Lost, int Unreachable)> PassesAsync(IEnumerable<MeshNode> nodes, CancellationToken cancellationToken)
