@@ -159,7 +159,7 @@ public sealed class MeshNode : IAsyncDisposable
                     }
                 }
 
-                network.Router.Dht = new FileRecordInterceptor(dht, files);
+                network.Router.Dht = new FileRecordInterceptor(dht, files, handler!);
                 network.Router.Shards = handler;
                 var store = shards!;
                 dht.KeepsDistantRecord = record => HoldsFileOf(record, files, store);

@@ -11,6 +11,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// to the segment key by this node's routing table (where placement put it; no lookup round trips), and only when
 /// that fails does a real lookup of the segment key run and are all the closest nodes asked which shards they hold
 /// (HAS_SHARDS), so a moved, missing or corrupt shard is fetched from whoever else holds it. Every shard is hash-checked; a bad copy counts as missing and the next holder is tried.
+/// A one-segment file's data shards mostly came with its manifest (<see cref="ShardsWithManifest"/>): those are handed
+/// out first, and a node that did not answer that round is not asked again before the fallback.
 /// </summary>
 internal sealed class MeshShardSource : IShardSource
 {
@@ -19,21 +21,31 @@ internal sealed class MeshShardSource : IShardSource
     private readonly Manifest _manifest;
     private readonly ShardClient _client;
     private readonly Placement _placement;
+    private readonly ShardsWithManifest? _withManifest;
     private readonly ConcurrentDictionary<int, SegmentState> _segments = new();
 
-    public MeshShardSource(Manifest manifest, ShardClient client, Placement placement)
+    /// <param name="manifest">The file's verified manifest.</param>
+    /// <param name="client">Shard calls.</param>
+    /// <param name="placement">Where the shards are.</param>
+    /// <param name="withManifest">What the manifest round brought of a one-segment file (segment 0), or null.</param>
+    public MeshShardSource(Manifest manifest, ShardClient client, Placement placement, ShardsWithManifest? withManifest = null)
     {
         _manifest = manifest;
         _client = client;
         _placement = placement;
+        _withManifest = withManifest;
     }
 
     public async ValueTask<bool> ReadShardAsync(int segment, int shard, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
     {
+        var first = segment == 0 ? _withManifest : null;
+        if (first is not null && first.TryTake(shard, destination)) return true;
         var state = _segments.GetOrAdd(segment, s => new SegmentState(this, s));
         if (segment >= SegmentsRemembered) _segments.TryRemove(segment - SegmentsRemembered, out _);
         var candidates = state.Guess;
         PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
+        // A node that did not answer the manifest round a moment ago would most likely cost a deadline again.
+        if (primary is { } silent && first is not null && first.DidNotAnswer(silent.Id)) primary = null;
         // The decoder checks every shard's hash itself: the first try skips our check (a bad copy then costs the
         // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
         long started = Stopwatch.GetTimestamp();

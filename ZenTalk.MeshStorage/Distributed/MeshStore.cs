@@ -88,8 +88,10 @@ internal sealed class MeshStore : IMeshStore
                 // The manifest is signed: publish it at the nodes closest to the CID while the last shards are still
                 // being placed (a store that then fails replaces it with a tombstone, below).
                 var record = FileRecords.ForManifest(manifest);
-                sink.SetRecord(record);
-                atClosest = PublishAsync(record, FileRecords.KeyOf(manifest.Cid), published, sink.RecordTargets, cancellationToken);
+                // One wide lookup of the CID serves the publication and, for a one-segment file, its placement.
+                var closestToCid = _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken);
+                sink.SetRecord(record, closestToCid);
+                atClosest = PublishAsync(record, closestToCid, published, sink.RecordTargets, cancellationToken);
                 await sink.CompleteAsync().ConfigureAwait(false);
                 var (accepted, carried) = await atClosest.ConfigureAwait(false);
                 accepted += sink.RecordHolderCount;
@@ -128,14 +130,14 @@ internal sealed class MeshStore : IMeshStore
     }
 
     /// <summary>
-    /// Looks up the nodes closest to <paramref name="key"/> (a wide lookup) and sends them the record, except those
+    /// Sends the record to the nodes closest to its key (<paramref name="closestToKey"/>, a wide lookup), except those
     /// whose shard puts carry it (<paramref name="carriedByPuts"/>); adds each node it sends to <paramref name="sentTo"/>
     /// before the call (so a clean-up reaches it). Returns how many accepted, and the closest nodes left to the puts.
     /// </summary>
-    private async Task<(int Accepted, List<PeerContact> Carried)> PublishAsync(ValueRecord record, NodeId key, List<PeerContact> sentTo,
+    private async Task<(int Accepted, List<PeerContact> Carried)> PublishAsync(ValueRecord record, Task<List<PeerContact>> closestToKey, List<PeerContact> sentTo,
         Task<IReadOnlyList<PeerContact>> carriedByPuts, CancellationToken cancellationToken)
     {
-        var closest = await _placement.ClosestAsync(key, cancellationToken).ConfigureAwait(false);
+        var closest = await closestToKey.ConfigureAwait(false);
         var carriers = (await carriedByPuts.ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
         var now = closest.Where(c => !carriers.Contains(c.Id)).ToList();
         lock (sentTo) sentTo.AddRange(now);
@@ -172,8 +174,9 @@ internal sealed class MeshStore : IMeshStore
         ArgumentNullException.ThrowIfNull(contentKey);
         using var activity = MeshMetrics.Activities.StartActivity("mesh.retrieve");
         activity?.SetTag("zentalk.cid", cid.ToString());
-        var manifest = await FindManifestAsync(cid, cancellationToken, quick: true).ConfigureAwait(false);
-        var source = new MeshShardSource(manifest, _client, _placement);
+        var (record, closest, shards) = await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        var manifest = ManifestOf(cid, record, closest.Count);
+        var source = new MeshShardSource(manifest, _client, _placement, manifest.SegmentCount == 1 ? shards : null);
         var decoder = new FileDecoder(manifest, contentKey, source, new FileCodecOptions
         {
             SegmentSize = manifest.SegmentSize,
@@ -200,7 +203,7 @@ internal sealed class MeshStore : IMeshStore
     private async Task<SegmentStatus> CheckSegmentAsync(Manifest manifest, int segment, CancellationToken cancellationToken)
     {
         var hashes = Placement.SegmentHashes(manifest, segment);
-        var candidates = await _placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
+        var candidates = await _placement.ClosestAsync(Placement.SegmentKey(manifest, segment), cancellationToken).ConfigureAwait(false);
         var holders = await SegmentHolders.LocateAsync(_client, candidates, hashes, cancellationToken).ConfigureAwait(false);
         int size = manifest.ShardSize(segment);
         var locations = new List<ShardLocation>();
@@ -262,7 +265,7 @@ internal sealed class MeshStore : IMeshStore
         for (int s = 0; s < manifest.SegmentCount; s++)
         {
             var hashes = Placement.SegmentHashes(manifest, s);
-            foreach (var peer in await _placement.ClosestAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false))
+            foreach (var peer in await _placement.ClosestAsync(Placement.SegmentKey(manifest, s), cancellationToken).ConfigureAwait(false))
             {
                 if (!perHolder.TryGetValue(peer.Id, out var entry)) perHolder[peer.Id] = entry = (peer, []);
                 entry.Hashes.AddRange(hashes);
@@ -316,12 +319,17 @@ internal sealed class MeshStore : IMeshStore
 
     /// <summary>The manifest of <paramref name="cid"/>, verified.</summary>
     /// <exception cref="ShardsUnavailableException">No manifest found, or the file was deleted.</exception>
-    internal async Task<Manifest> FindManifestAsync(Cid cid, CancellationToken cancellationToken, bool quick = false)
+    internal async Task<Manifest> FindManifestAsync(Cid cid, CancellationToken cancellationToken)
     {
-        var (record, closest) = quick
-            ? await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false)
-            : await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
-        if (record is null) throw NotFound(cid, closest.Count, "the file is unknown or expired");
+        var (record, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        return ManifestOf(cid, record, closest.Count);
+    }
+
+    /// <summary>The verified manifest in <paramref name="record"/>, the best record <paramref name="answered"/> nodes closest to the CID gave.</summary>
+    /// <exception cref="ShardsUnavailableException">No manifest found, or the file was deleted.</exception>
+    private static Manifest ManifestOf(Cid cid, ValueRecord? record, int answered)
+    {
+        if (record is null) throw NotFound(cid, answered, "the file is unknown or expired");
         if (FileRecords.IsTombstone(record))
             throw new MeshFileNotFoundException($"File {cid} was deleted by its owner.") { Cid = cid, IsDeleted = true };
         return FileRecords.OpenManifest(record);
@@ -338,33 +346,46 @@ internal sealed class MeshStore : IMeshStore
     /// <summary>
     /// For reads: one round of FIND_VALUE, in parallel, to the nodes closest to the CID by this node's routing table
     /// (the nodes that hold the manifest and, after a delete, the tombstone), instead of an iterative lookup's
-    /// sequential rounds. Falls back to the full lookup when none of them has a record.
+    /// sequential rounds. Falls back to the full lookup when none of them has a record. The same round asks the node
+    /// at place j (j &lt; k) for shard j, which it holds when the file has one segment (placed by its CID,
+    /// <see cref="Placement.SegmentKey(Manifest, int)"/>): such a file's data shards come with its manifest.
     /// </summary>
-    internal async Task<(ValueRecord? Record, List<PeerContact> Closest)> QuickFindFileRecordAsync(Cid cid, CancellationToken cancellationToken)
+    internal async Task<(ValueRecord? Record, List<PeerContact> Closest, ShardsWithManifest Shards)> QuickFindFileRecordAsync(Cid cid, CancellationToken cancellationToken)
     {
         var key = FileRecords.KeyOf(cid);
-        var peers = _dht.Table.Closest(key, _dht.Options.K);
+        // Closest first, this node in its place when it stores: shard j of a one-segment file is at place j.
+        var placed = _placement.LocalClosest(key);
+        var peers = placed.Where(p => !_client.IsSelf(p)).ToList();
+        int asked = _options.DataShards;
+        var shards = new ShardsWithManifest();
         var keyBytes = Google.Protobuf.ByteString.CopyFrom(key.ToByteArray());
-        var answers = await Task.WhenAll(peers.Select(async p =>
+        var answers = await Task.WhenAll(placed.Select(async (p, place) =>
         {
+            if (_client.IsSelf(p)) return null; // Its record is read below; its shard, if any, is read locally.
+            var request = new FindValueRequest { Key = keyBytes };
+            if (place < asked) request.ShardIndex = (uint)place;
             try
             {
-                var response = await _dht.CallAsync(p, new Request { FindValue = new FindValueRequest { Key = keyBytes } }, cancellationToken).ConfigureAwait(false);
+                var response = await _dht.CallAsync(p, new Request { FindValue = request }, cancellationToken).ConfigureAwait(false);
                 var found = response.FindValue?.Record;
                 if (found is not { Type: FileRecords.Type } || !found.Key.Equals(keyBytes)) return null;
                 FileRecordValidator.Instance.Validate(found);
+                if (place < asked) shards.Add(place, response.FindValue!.Shard);
                 return found;
             }
             catch (Exception e) when (e is MeshStorageException or TimeoutException or IOException or ArgumentException
                                       || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
+                if (e is TimeoutException or IOException or OperationCanceledException or ProtocolException) shards.NoAnswer(p.Id);
                 return null; // This peer does not help; the others (or the full lookup) will.
             }
         })).ConfigureAwait(false);
         ValueRecord? record = _dht.Records.Get(key) is { Type: FileRecords.Type } local ? local : null;
         foreach (var found in answers)
             if (found is not null) record = record is null ? found : FileRecordValidator.Instance.Select(record, found);
-        return record is null ? await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false) : (record, peers);
+        if (record is not null) return (record, peers, shards);
+        var (fromLookup, closest) = await FindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
+        return (fromLookup, closest, shards);
     }
 
     /// <summary>

@@ -7,10 +7,10 @@ using ZenTalk.MeshStorage.Rpc;
 namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
-/// Where shards live. Each segment has a key, SHA-256 of a domain and its k + m shard hashes, so anyone with the
-/// manifest can compute it; its shards go to the k + m nodes closest to that key (shard j to the j-th closest),
-/// found by a DHT lookup at store time and again at read time. Nodes that do not store for others (clients) never
-/// enter routing tables, so they are never chosen.
+/// Where shards live. Each segment has a key that anyone with the manifest can compute (<see cref="SegmentKey(Manifest, int)"/>);
+/// its shards go to the k + m nodes closest to that key (shard j to the j-th closest), found by a DHT lookup at store
+/// time and again at read time. Nodes that do not store for others (clients) never enter routing tables, so they are
+/// never chosen.
 /// </summary>
 internal sealed class Placement
 {
@@ -27,7 +27,22 @@ internal sealed class Placement
 
     public int Width => _dht.Options.K;
 
-    public static NodeId SegmentKey(ReadOnlySpan<Sha256Hash> hashes)
+    /// <summary>
+    /// The placement rule, used by the store, the read path's fallback, status, delete and repair alike: the key a
+    /// segment's shards are placed by. A file of one segment is placed by its CID digest (the key its manifest record
+    /// lives under), so the nodes closest to the CID hold both the manifest and the shards, and a reader asks for the
+    /// shards in the same round as the manifest (<see cref="ShardsWithManifest"/>); a segment of a larger file by
+    /// <see cref="ShardsKey"/> of its shard hashes, which spreads a file's segments over the mesh.
+    /// </summary>
+    public static NodeId SegmentKey(Manifest manifest, int segment) =>
+        manifest.SegmentCount == 1 ? FileRecords.KeyOf(manifest.Cid) : ShardsKey(SegmentHashes(manifest, segment));
+
+    /// <summary>
+    /// SHA-256("zentalk-segment-v1" 0x00 ‖ the segment's k + m shard hashes): the segment key of a segment of a file of
+    /// more than one segment (<see cref="SegmentKey(Manifest, int)"/>). A store places such segments with it before the
+    /// manifest exists.
+    /// </summary>
+    public static NodeId ShardsKey(ReadOnlySpan<Sha256Hash> hashes)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         h.AppendData(Domain);
@@ -49,8 +64,6 @@ internal sealed class Placement
         for (int j = 0; j < hashes.Length; j++) hashes[j] = manifest.ShardHash(segment, j);
         return hashes;
     }
-
-    public static NodeId SegmentKey(Manifest manifest, int segment) => SegmentKey(SegmentHashes(manifest, segment));
 
     /// <summary>
     /// The live storing nodes closest to <paramref name="key"/>, closest first (this node included when it stores).

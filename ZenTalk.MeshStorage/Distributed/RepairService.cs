@@ -309,7 +309,7 @@ internal sealed class RepairService
         var client = _store.Client;
         var hashes = Placement.SegmentHashes(manifest, segment);
         int n = hashes.Length, k = manifest.DataShards, size = manifest.ShardSize(segment);
-        var (candidates, lookupUnanswered) = await _store.Placement.ClosestWithUnansweredAsync(Placement.SegmentKey(hashes), cancellationToken).ConfigureAwait(false);
+        var (candidates, lookupUnanswered) = await _store.Placement.ClosestWithUnansweredAsync(Placement.SegmentKey(manifest, segment), cancellationToken).ConfigureAwait(false);
         var holders = await SegmentHolders.LocateAsync(client, candidates, hashes, cancellationToken).ConfigureAwait(false);
         var shards = new Memory<byte>[n];
         for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);

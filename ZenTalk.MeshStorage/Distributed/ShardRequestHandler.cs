@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Format;
 using ZenTalk.MeshStorage.Rpc;
 using ZenTalk.MeshStorage.Rpc.Wire;
 using ZenTalk.MeshStorage.Shards;
@@ -84,6 +85,29 @@ internal sealed class ShardRequestHandler : IShardRequestHandler, IDisposable
         };
         ResponseLeases.Attach(response, data);
         return response;
+    }
+
+    /// <summary>
+    /// Adds shard <paramref name="index"/> to a FIND_VALUE answer that carries <paramref name="record"/>, when the record
+    /// is the manifest of a one-segment file this node holds live, the index is one of its shards, this node holds that
+    /// shard, and it is small enough (<see cref="ShardsWithManifest.MaxShardBytes"/>, and the answer within this node's
+    /// frame limit). Otherwise the answer goes without it: nothing is served that the node does not hold, nor for a file
+    /// it holds no manifest of.
+    /// </summary>
+    public async ValueTask AttachShardAsync(FindValueResponse answer, ValueRecord record, uint index, CancellationToken cancellationToken)
+    {
+        if (!FileRecords.IsManifest(record) || record.Key.Length != Sha256Hash.Size) return;
+        var manifest = _files.LiveManifest(Cid.FromDigest(new Sha256Hash(record.Key.Span)));
+        if (manifest is not { SegmentCount: 1 } || index >= (uint)manifest.TotalShards) return;
+        var hash = manifest.ShardHash(0, (int)index);
+        if (_store.GetInfo(hash) is not { } info || info.Length > Math.Min(ShardsWithManifest.MaxShardBytes, _maxShardSize)
+            || answer.CalculateSize() > ShardsWithManifest.MaxAnswerBytesBesideShard) return;
+        // Read into a pooled array that the server gives back once the answer is written, as for GET_SHARD.
+        if (await _store.RentAsync(hash, cancellationToken).ConfigureAwait(false) is not { } rented) return;
+        var (data, size) = rented;
+        if (CorruptServedShards && size > 0) data[0] ^= 0xFF;
+        answer.Shard = UnsafeByteOperations.UnsafeWrap(data.AsMemory(0, size));
+        ResponseLeases.Attach(answer, data);
     }
 
     public ValueTask<HasShardsResponse> HasShardsAsync(HasShardsRequest request, RpcCallContext caller, CancellationToken cancellationToken)

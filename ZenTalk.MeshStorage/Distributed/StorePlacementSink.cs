@@ -11,13 +11,14 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <summary>
 /// Receives encoded segments from <see cref="FileEncoder"/> and places them: each segment's buffer (taken over from
 /// the encoder, or a copy of its shards from another sink's caller) is handed to a background task (at most <see cref="DistributedOptions.SegmentsInFlight"/> at once, so memory stays
-/// bounded) that looks up the segment key and puts shard j on the j-th closest node, falling back to the spare
+/// bounded) that looks up the segment key (<see cref="Placement.SegmentKey(Manifest, int)"/>) and puts shard j on the j-th closest node, falling back to the spare
 /// candidates beyond k + m when a node refuses or times out. A segment with fewer than the "happy" number of shards
 /// placed fails the whole store.
 /// <para>
-/// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: they wait,
-/// after the segment's lookup, for <see cref="SetRecord"/>, and each holder keeps the record with the shard, which
-/// saves the store a STORE_VALUE round to those nodes, and the record is the puts' authority. A larger file's segments
+/// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: the segment key
+/// of such a file is its CID, so they wait for <see cref="SetRecord"/> and the CID's lookup that comes with it (the
+/// one the store publishes the record with), and each holder keeps the record with the shard, which saves the store a
+/// STORE_VALUE round to those nodes, and the record is the puts' authority. A larger file's segments
 /// are placed before its manifest exists: their puts carry the owner's <see cref="StoreDelegation"/> to this node (one
 /// owner signature for the store, made while the first segment's lookup runs; <see cref="StoreSession"/>).
 /// </para>
@@ -40,7 +41,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly List<Task> _tasks = [];
     private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
     private readonly Lock _progressLock = new();
-    private readonly TaskCompletionSource<ValueRecord> _record = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(ValueRecord Record, Task<List<PeerContact>> ClosestToCid)> _record = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
@@ -89,8 +90,11 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     /// <summary>How many nodes accepted a put that carried the record.</summary>
     public int RecordHolderCount => _recordHolders.Count;
 
-    /// <summary>Gives the signed manifest record to segment 0's puts, which carry it when the file has one segment.</summary>
-    public void SetRecord(ValueRecord record) => _record.TrySetResult(record);
+    /// <summary>
+    /// Gives the signed manifest record to segment 0's puts, which carry it when the file has one segment, with the
+    /// lookup of the nodes closest to the CID, which places such a file.
+    /// </summary>
+    public void SetRecord(ValueRecord record, Task<List<PeerContact>> closestToCid) => _record.TrySetResult((record, closestToCid));
 
     /// <summary>Distinct nodes that received shards.</summary>
     public IEnumerable<PeerContact> Holders => _placed.Select(p => p.Peer).DistinctBy(p => p.Id);
@@ -145,26 +149,30 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         try
         {
             var token = _cancel.Token;
-            var candidates = await _placement.ClosestAsync(Placement.SegmentKey(hashes), token).ConfigureAwait(false);
             int n = hashes.Length;
-            if (candidates.Count == 0)
-                throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.")
-                {
-                    SegmentIndex = index, ShardsFound = 0, ShardsNeeded = _happy,
-                };
             ValueRecord? record = null;
+            List<PeerContact> candidates;
             PutAuthority authority;
             if (carriesRecord)
             {
-                record = await _record.Task.WaitAsync(token).ConfigureAwait(false);
+                // The segment key of a one-segment file is its CID (Placement.SegmentKey): the CID's lookup places it.
+                (record, var closestToCid) = await _record.Task.WaitAsync(token).ConfigureAwait(false);
+                candidates = await closestToCid.WaitAsync(token).ConfigureAwait(false);
                 _recordTargets.TrySetResult(candidates.Take(n).DistinctBy(c => c.Id).ToList());
                 authority = new PutAuthority(Record: record);
             }
             else
             {
+                candidates = await _placement.ClosestAsync(Placement.ShardsKey(hashes), token).ConfigureAwait(false);
                 var session = await _session!.WaitAsync(token).ConfigureAwait(false);
                 authority = new PutAuthority(Delegation: session.Delegation());
             }
+
+            if (candidates.Count == 0)
+                throw new ShardsUnavailableException($"Segment {index}: no storing node is reachable; join the mesh (bootstrap peers) before storing.")
+                {
+                    SegmentIndex = index, ShardsFound = 0, ShardsNeeded = _happy,
+                };
 
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
             var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async j =>

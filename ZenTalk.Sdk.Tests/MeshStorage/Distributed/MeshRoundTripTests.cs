@@ -78,29 +78,15 @@ public class MeshRoundTripTests
     {
         // In a 15-node mesh the nodes closest to the CID are the shard holders: a one-segment file's puts carry the
         // manifest, and no STORE_VALUE round follows them. A file of several segments still sends it separately.
-        var served = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
-        StoredFile stored;
         var data = MeshTestData.Bytes(size, 77 + size + (seekable ? 0 : 1));
-        using (var listener = new System.Diagnostics.Metrics.MeterListener())
-        {
-            listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Name == "zentalk.mesh.rpc.requests_served") l.EnableMeasurementEvents(instrument);
-            };
-            listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                    if (tag.Key == "kind") served.AddOrUpdate((string)tag.Value!, value, (_, v) => v + value);
-            });
-            listener.Start();
-            Stream content = seekable ? new MemoryStream(data) : new ZenTalk.Sdk.Tests.Hardening.Drivers.ChunkedStream(data, new Random(size), 4096);
-            stored = await _mesh.Nodes[4].Store.StoreAsync(content, _owner, cancellationToken: cancellationToken);
-        }
+        using var served = new RpcKindCounts();
+        Stream content = seekable ? new MemoryStream(data) : new ZenTalk.Sdk.Tests.Hardening.Drivers.ChunkedStream(data, new Random(size), 4096);
+        var stored = await _mesh.Nodes[4].Store.StoreAsync(content, _owner, cancellationToken: cancellationToken);
 
         // Node 4 keeps one shard of each segment itself; the other 14 go over the wire.
-        Assert.That(served.GetValueOrDefault("PutShard"), Is.EqualTo(14 * segments));
-        if (segments == 1) Assert.That(served.GetValueOrDefault("StoreValue"), Is.Zero, "no separate manifest round");
-        else Assert.That(served.GetValueOrDefault("StoreValue"), Is.EqualTo(14), "the manifest goes in its own round");
+        Assert.That(served["PutShard"], Is.EqualTo(14 * segments));
+        if (segments == 1) Assert.That(served["StoreValue"], Is.Zero, "no separate manifest round");
+        else Assert.That(served["StoreValue"], Is.EqualTo(14), "the manifest goes in its own round");
         foreach (var node in _mesh.Nodes)
             Assert.That(node.Files!.Files.Any(f => f.Key == stored.Cid && f.Value.ManifestRecord is not null), Is.True, $"{node.Id} keeps the manifest");
         var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[11].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);

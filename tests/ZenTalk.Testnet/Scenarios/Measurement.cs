@@ -102,8 +102,11 @@ internal sealed class Measurement(MeasurementOptions options)
             largeStores.Add(stored);
             largeFetches.Add(await CallAsync(client, Get(stored), ct));
         }
-        Summarize($"store {options.LargeMiB} MiB", largeStores, rtt, large * 1.5);
-        Summarize($"fetch {options.LargeMiB} MiB", largeFetches, rtt, large);
+        if (options.LargeOps > 0)
+        {
+            Summarize($"store {options.LargeMiB} MiB", largeStores, rtt, large * 1.5);
+            Summarize($"fetch {options.LargeMiB} MiB", largeFetches, rtt, large);
+        }
         _report.Figure("relays", mesh.Network.RelayTotals());
         _report.Figure("nodes' counters", await mesh.NodeCountersAsync(ct));
         using var self = System.Diagnostics.Process.GetCurrentProcess();
