@@ -202,7 +202,8 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
         // The dial runs on its own timeout, not the first caller's token, because later callers share its result.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_disposed.Token);
         timeout.CancelAfter(_options.HandshakeTimeout);
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        RpcTransport.Configure(socket);
         try
         {
             if (LocalBindAddress is { } source && source.AddressFamily == endPoint.AddressFamily)

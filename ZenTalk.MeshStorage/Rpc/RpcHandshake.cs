@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using ZenTalk.MeshStorage.Crypto;
 using ZenTalk.MeshStorage.Rpc.Wire;
@@ -16,38 +15,29 @@ namespace ZenTalk.MeshStorage.Rpc;
 /// </summary>
 internal static class RpcHandshake
 {
-    private const string TlsTargetHost = "zentalk-mesh";
-
     public static async Task<RpcConnection> DialAsync(Stream transport, IPEndPoint remote, NodeId localId, NodeId? expectedId,
         SslStreamCertificateContext localCertificate, RpcOptions options, int localListenPort, ILogger logger,
         CancellationToken cancellationToken)
     {
         NodeId? seen = null;
         string? refusal = null;
-        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
-        var tls = new SslClientAuthenticationOptions
+        var ssl = RpcTransport.Secure(transport);
+        // Trust is the key hash: the chain (self-signed) and names do not matter, the expected id does.
+        var tls = RpcTransport.ClientOptions(localCertificate, (_, certificate, _, _) =>
         {
-            TargetHost = TlsTargetHost,
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ClientCertificateContext = localCertificate,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            // Trust is the key hash: the chain (self-signed) and names do not matter, the expected id does.
-            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            seen = NodeCertificate.PeerId(certificate);
+            if (seen is null)
             {
-                seen = NodeCertificate.PeerId(certificate);
-                if (seen is null)
-                {
-                    refusal = "the peer presented no ECDSA P-256 node certificate";
-                    return false;
-                }
-                if (expectedId is { } expected && seen != expected)
-                {
-                    refusal = $"the peer's key hashes to {seen}, not the expected node id {expected}";
-                    return false;
-                }
-                return true;
-            },
-        };
+                refusal = "the peer presented no ECDSA P-256 node certificate";
+                return false;
+            }
+            if (expectedId is { } expected && seen != expected)
+            {
+                refusal = $"the peer's key hashes to {seen}, not the expected node id {expected}";
+                return false;
+            }
+            return true;
+        });
         FrameReader? reader = null;
         try
         {
@@ -98,20 +88,13 @@ internal static class RpcHandshake
         CancellationToken cancellationToken)
     {
         NodeId? seen = null;
-        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
-        var tls = new SslServerAuthenticationOptions
+        var ssl = RpcTransport.Secure(transport);
+        // The listener has no expectation: it records the id the dialer's key proves.
+        var tls = RpcTransport.ServerOptions(localCertificate, (_, certificate, _, _) =>
         {
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ServerCertificateContext = localCertificate,
-            ClientCertificateRequired = true,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            // The listener has no expectation: it records the id the dialer's key proves.
-            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-            {
-                seen = NodeCertificate.PeerId(certificate);
-                return seen is not null;
-            },
-        };
+            seen = NodeCertificate.PeerId(certificate);
+            return seen is not null;
+        });
         FrameReader? reader = null;
         try
         {

@@ -123,7 +123,7 @@ internal sealed class RpcServer : IAsyncDisposable
                 socket.Dispose();
                 return;
             }
-            socket.NoDelay = true;
+            RpcTransport.Configure(socket);
             Interlocked.Increment(ref _accepting);
             RpcConnection connection;
             try

@@ -1,8 +1,13 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Google.Protobuf;
 using ZenTalk.Benchmarks.Format;
 using ZenTalk.MeshStorage;
+using ZenTalk.MeshStorage.Crypto;
+using ZenTalk.MeshStorage.Distributed;
 using ZenTalk.MeshStorage.Format;
+using ZenTalk.MeshStorage.Rpc;
+using ZenTalk.MeshStorage.Rpc.Wire;
 
 namespace ZenTalk.Benchmarks.Mesh;
 
@@ -11,8 +16,10 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// process (a node that does not store for others, its 15 holders in a child process, <see cref="HoldersProcess"/>)
 /// per store and per retrieve, divided by the CPU time of the pipeline alone over the same bytes in the same process:
 /// the encoder into shards that are dropped, the fully verifying decoder (SHA-256 of every shard it uses) from shards
-/// in memory. Each round runs the four once, pipeline and mesh in alternating order, so both meet the same machine;
-/// the ratio is taken per round. Part of <c>-- ratios</c>.
+/// in memory. Beside them, the floor (<see cref="TlsFloor"/>): the same encoder or decoder with the shard bytes sent to
+/// or fetched from a bare TLS sink in the holders' process, as many bytes in as many messages as the shard calls
+/// carry, with nothing of the mesh around them. Each round runs the six once, pipeline and floor first or the mesh first
+/// by turns, so all meet the same machine; the ratios are taken per round. Part of <c>-- ratios</c>.
 /// </summary>
 internal static class ClientCpuRatios
 {
@@ -23,12 +30,24 @@ internal static class ClientCpuRatios
         public List<double> Store { get; } = [];
         public List<double> Decode { get; } = [];
         public List<double> Retrieve { get; } = [];
+        public List<double> FloorStore { get; } = [];
+        public List<double> FloorRetrieve { get; } = [];
         public List<double> HoldersStore { get; } = [];
         public List<double> HoldersRetrieve { get; } = [];
 
         public IEnumerable<double> StoreRatios => Store.Zip(Encode, (s, e) => s / e);
 
         public IEnumerable<double> RetrieveRatios => Retrieve.Zip(Decode, (r, d) => r / d);
+
+        /// <summary>The floor against the pipeline: the best ratio any client could reach on this transport.</summary>
+        public IEnumerable<double> FloorStoreRatios => FloorStore.Zip(Encode, (f, e) => f / e);
+
+        public IEnumerable<double> FloorRetrieveRatios => FloorRetrieve.Zip(Decode, (f, d) => f / d);
+
+        /// <summary>The client against the floor: what the mesh's own work adds.</summary>
+        public IEnumerable<double> StoreOverFloor => Store.Zip(FloorStore, (s, f) => s / f);
+
+        public IEnumerable<double> RetrieveOverFloor => Retrieve.Zip(FloorRetrieve, (r, f) => r / f);
     }
 
     public static async Task<Result> MeasureAsync(int size, int warmup, int rounds)
@@ -49,12 +68,22 @@ internal static class ClientCpuRatios
             StoreForOthers = false,
             Repair = { Interval = Timeout.InfiniteTimeSpan },
         });
+        var floor = await TlsFloor.Client.ConnectAsync(holders.FloorPort(), manifest.TotalShards);
         try
         {
+            floor.PutOverhead = PutOverhead(owner, manifest.ShardSize(0));
+            await floor.KeepAsync(kept.Segment, manifest.SegmentCount, manifest.DataShards);
             var stored = await client.Store.StoreAsync(new MemoryStream(input, writable: false), owner);
             Task Encode() => new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, new ArrayShards(keep: false));
             Task Store() => client.Store.StoreAsync(new MemoryStream(input, writable: false), owner);
             Task Decode() => new FileDecoder(manifest, key, kept, decodeOptions).DecodeToAsync(Stream.Null);
+            async Task FloorStore()
+            {
+                await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, floor);
+                await floor.AcknowledgedAsync();
+            }
+
+            Task FloorRetrieve() => new FileDecoder(manifest, key, floor, decodeOptions).DecodeToAsync(Stream.Null);
             async Task Retrieve()
             {
                 var stream = await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey);
@@ -64,8 +93,10 @@ internal static class ClientCpuRatios
             for (int i = 0; i < warmup; i++)
             {
                 await Encode();
+                await FloorStore();
                 await Store();
                 await Decode();
+                await FloorRetrieve();
                 await Retrieve();
             }
 
@@ -80,7 +111,9 @@ internal static class ClientCpuRatios
                 }
 
                 result.Encode.Add(await CpuAsync(Encode, null, null));
+                result.FloorStore.Add(await CpuAsync(FloorStore, null, null));
                 result.Decode.Add(await CpuAsync(Decode, null, null));
+                result.FloorRetrieve.Add(await CpuAsync(FloorRetrieve, null, null));
                 if (!meshFirst)
                 {
                     result.Store.Add(await CpuAsync(Store, holders, result.HoldersStore));
@@ -92,9 +125,31 @@ internal static class ClientCpuRatios
         }
         finally
         {
+            await floor.DisposeAsync();
             await client.DisposeAsync();
             if (Directory.Exists(clientDirectory)) Directory.Delete(clientDirectory, recursive: true);
         }
+    }
+
+    /// <summary>Bytes a PUT_SHARD frame of a store carries beyond its shard (prefix, ids, hash, the owner's delegation).</summary>
+    private static int PutOverhead(OwnerKey owner, int shardSize)
+    {
+        var session = new StoreSession(owner, NodeIdentity.CreateEphemeral().Id, 0, TimeProvider.System);
+        var frame = new Frame
+        {
+            RequestId = 1000,
+            DeadlineMs = 30_000,
+            Request = new Request
+            {
+                PutShard = new PutShardRequest
+                {
+                    ShardHash = ByteString.CopyFrom(new byte[Sha256Hash.Size]),
+                    Data = UnsafeByteOperations.UnsafeWrap(new byte[shardSize]),
+                    Delegation = session.Delegation(),
+                },
+            },
+        };
+        return FrameWriter.WireSize(frame, out _) - shardSize;
     }
 
     /// <summary>This process's CPU milliseconds for one operation (getrusage on Unix: microseconds), and the holders'.</summary>
@@ -114,19 +169,22 @@ internal static class ClientCpuRatios
         string mib = $"{size >> 20} MiB";
         Console.WriteLine();
         Console.WriteLine($"{mib} through a client node (holders in a child process): ms of this process's CPU per operation, per round; ratios per round.");
+        Console.WriteLine("Floor: the same pipeline with its shard bytes sent to (fetched from) a bare TLS sink in the holders' process.");
         Console.WriteLine();
-        Console.WriteLine("| Round | Encode pipeline | Store (client) | **Store / encode** | Decode pipeline | Retrieve (client) | **Retrieve / decode** | Holders: store / retrieve |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| Round | Encode | Floor | Store | **Store / encode** | Store / floor | Decode | Floor | Retrieve | **Retrieve / decode** | Retrieve / floor | Holders: store / retrieve |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var storeRatios = r.StoreRatios.ToList();
         var retrieveRatios = r.RetrieveRatios.ToList();
+        var storeOverFloor = r.StoreOverFloor.ToList();
+        var retrieveOverFloor = r.RetrieveOverFloor.ToList();
         for (int i = 0; i < r.Encode.Count; i++)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {i + 1} | {r.Encode[i]:F0} | {r.Store[i]:F0} | **{storeRatios[i]:F2}x** | {r.Decode[i]:F0} | {r.Retrieve[i]:F0} | **{retrieveRatios[i]:F2}x** | {r.HoldersStore[i]:F0} / {r.HoldersRetrieve[i]:F0} |"));
+                $"| {i + 1} | {r.Encode[i]:F0} | {r.FloorStore[i]:F0} | {r.Store[i]:F0} | **{storeRatios[i]:F2}x** | {storeOverFloor[i]:F2}x | {r.Decode[i]:F0} | {r.FloorRetrieve[i]:F0} | {r.Retrieve[i]:F0} | **{retrieveRatios[i]:F2}x** | {retrieveOverFloor[i]:F2}x | {r.HoldersStore[i]:F0} / {r.HoldersRetrieve[i]:F0} |"));
         }
 
         static double M(List<double> v) => Erasure.ErasurePeerTool.Median(v);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| median | {M(r.Encode):F0} | {M(r.Store):F0} | **{M(storeRatios):F2}x** | {M(r.Decode):F0} | {M(r.Retrieve):F0} | **{M(retrieveRatios):F2}x** | {M(r.HoldersStore):F0} / {M(r.HoldersRetrieve):F0} |"));
+            $"| median | {M(r.Encode):F0} | {M(r.FloorStore):F0} | {M(r.Store):F0} | **{M(storeRatios):F2}x** | {M(storeOverFloor):F2}x | {M(r.Decode):F0} | {M(r.FloorRetrieve):F0} | {M(r.Retrieve):F0} | **{M(retrieveRatios):F2}x** | {M(retrieveOverFloor):F2}x | {M(r.HoldersStore):F0} / {M(r.HoldersRetrieve):F0} |"));
     }
 }

@@ -8,7 +8,8 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// <summary>
 /// A 15-node mesh in a child process (this program again, as <c>meshloop holders</c>), with a line protocol on its
 /// standard streams: it prints <c>ready ADDRESS</c> once its nodes are up, answers <c>cpu</c> with its CPU time in
-/// milliseconds and stops on <c>quit</c> or when its standard input closes. The benchmarks that measure a client's own
+/// milliseconds, starts the TLS floor's server on <c>floor</c> (<see cref="TlsFloor"/>; answers with its port) and stops on
+/// <c>quit</c> or when its standard input closes. The benchmarks that measure a client's own
 /// CPU (<c>meshloop --split</c>, <c>ratios</c>) store through it, so the holders' work is not counted as the client's.
 /// </summary>
 internal sealed class HoldersProcess : IDisposable
@@ -23,6 +24,15 @@ internal sealed class HoldersProcess : IDisposable
 
     /// <summary>Where a client joins the holders' mesh.</summary>
     public string BootstrapAddress { get; }
+
+    /// <summary>Starts the TLS floor's sink in the child (once) and returns its port on 127.0.0.1.</summary>
+    public int FloorPort()
+    {
+        _process.StandardInput.WriteLine("floor");
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the holders' process exited");
+        return int.Parse(line, CultureInfo.InvariantCulture);
+    }
 
     /// <summary>Starts the child and waits until its nodes are up.</summary>
     public static HoldersProcess Start(string? root)
@@ -72,10 +82,25 @@ internal sealed class HoldersProcess : IDisposable
             await using var mesh = await LocalMesh.StartAsync(15, options);
             Console.WriteLine("ready " + mesh.Nodes[0].BootstrapAddress);
             using var process = Process.GetCurrentProcess();
-            while (await Console.In.ReadLineAsync() is { } line && line != "quit")
+            TlsFloor.Server? floor = null;
+            try
             {
-                process.Refresh();
-                Console.WriteLine(process.TotalProcessorTime.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+                while (await Console.In.ReadLineAsync() is { } line && line != "quit")
+                {
+                    if (line == "floor")
+                    {
+                        floor ??= TlsFloor.Server.Start();
+                        Console.WriteLine(floor.Port.ToString(CultureInfo.InvariantCulture));
+                        continue;
+                    }
+
+                    process.Refresh();
+                    Console.WriteLine(process.TotalProcessorTime.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+                }
+            }
+            finally
+            {
+                if (floor is not null) await floor.DisposeAsync();
             }
         }
         finally
