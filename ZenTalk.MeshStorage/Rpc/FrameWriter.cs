@@ -7,7 +7,9 @@ namespace ZenTalk.MeshStorage.Rpc;
 
 /// <summary>
 /// Writes frames to a stream from a bounded queue, one writer at a time. Small frames queued together are
-/// coalesced into one write (one TLS record instead of one per frame); a full queue makes senders wait.
+/// coalesced into one write (one TLS record instead of one per frame); a full queue makes senders wait. With a
+/// <see cref="RecordCoalescingStream"/> under the TLS stream, each batch is corked, so the TLS records of a batch (a
+/// shard's seven, or many frames') leave in as few sends as fit.
 /// </summary>
 internal sealed class FrameWriter
 {
@@ -18,10 +20,16 @@ internal sealed class FrameWriter
     private readonly Stream _stream;
     private readonly int _maxFrameSize;
     private readonly Channel<Queued> _queue;
+    private readonly RecordCoalescingStream? _records;
 
-    public FrameWriter(Stream stream, int maxFrameSize, int queueCapacity)
+    /// <param name="stream">The stream frames are written to (the connection's TLS stream).</param>
+    /// <param name="maxFrameSize">The largest frame body accepted.</param>
+    /// <param name="queueCapacity">Frames queued before senders wait.</param>
+    /// <param name="records">The stream under <paramref name="stream"/> that gathers a batch's TLS records, or null.</param>
+    public FrameWriter(Stream stream, int maxFrameSize, int queueCapacity, RecordCoalescingStream? records = null)
     {
         _stream = stream;
+        _records = records;
         _maxFrameSize = maxFrameSize;
         _queue = Channel.CreateBounded<Queued>(new BoundedChannelOptions(queueCapacity)
         {
@@ -103,6 +111,20 @@ internal sealed class FrameWriter
         }
     }
 
+    /// <summary>Ends a batch: what a corked batch gathered is sent here, so the watchdog watches this as a write.</summary>
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _writeStartedTicks, Math.Max(1, Environment.TickCount64));
+        try
+        {
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeStartedTicks, 0);
+        }
+    }
+
     /// <summary>Stops accepting frames.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
@@ -115,6 +137,7 @@ internal sealed class FrameWriter
             var reader = _queue.Reader;
             while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
+                _records?.Cork();
                 int used = 0;
                 while (reader.TryRead(out var queued))
                 {
@@ -181,7 +204,7 @@ internal sealed class FrameWriter
                 }
                 if (used > 0)
                     await WriteAsync(buf.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
-                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally

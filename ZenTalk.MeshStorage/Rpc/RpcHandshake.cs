@@ -21,7 +21,7 @@ internal static class RpcHandshake
     {
         NodeId? seen = null;
         string? refusal = null;
-        var ssl = RpcTransport.Secure(transport);
+        var ssl = RpcTransport.Secure(transport, out var records);
         // Trust is the key hash: the chain (self-signed) and names do not matter, the expected id does.
         var tls = RpcTransport.ClientOptions(localCertificate, (_, certificate, _, _) =>
         {
@@ -51,7 +51,7 @@ internal static class RpcHandshake
             }
             var peer = seen!.Value;
             reader = new FrameReader(ssl, RpcOptions.MaxHandshakeFrameSize);
-            var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity);
+            var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity, records);
             var hello = LocalHello(options, localListenPort);
             options.PrivateNetwork?.ProveDialer(hello, localId, peer);
             await writer.WriteDirectAsync(new Frame { Hello = hello }, cancellationToken).ConfigureAwait(false);
@@ -88,7 +88,7 @@ internal static class RpcHandshake
         CancellationToken cancellationToken)
     {
         NodeId? seen = null;
-        var ssl = RpcTransport.Secure(transport);
+        var ssl = RpcTransport.Secure(transport, out var records);
         // The listener has no expectation: it records the id the dialer's key proves.
         var tls = RpcTransport.ServerOptions(localCertificate, (_, certificate, _, _) =>
         {
@@ -108,7 +108,7 @@ internal static class RpcHandshake
             }
             var peer = seen!.Value;
             reader = new FrameReader(ssl, RpcOptions.MaxHandshakeFrameSize);
-            var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity);
+            var writer = new FrameWriter(ssl, options.MaxFrameSize, options.SendQueueCapacity, records);
             var hello = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
                 ?? throw new ProtocolException($"Peer {remote} closed the connection before the version exchange.");
             if (hello.BodyCase != Frame.BodyOneofCase.Hello)

@@ -18,8 +18,13 @@ internal static class RpcTransport
     /// <summary>Settings of every connected mesh socket, dialed or accepted.</summary>
     public static void Configure(Socket socket) => socket.NoDelay = true;
 
-    /// <summary>The TLS stream over a connection's transport (which it owns).</summary>
-    public static SslStream Secure(Stream transport) => new(transport, leaveInnerStreamOpen: false);
+    /// <summary>The TLS stream over a connection's transport (which it owns), with the stream under it that gathers
+    /// the TLS records of a corked batch into one send (<see cref="RecordCoalescingStream"/>).</summary>
+    public static SslStream Secure(Stream transport, out RecordCoalescingStream records)
+    {
+        records = new RecordCoalescingStream(transport);
+        return new SslStream(records, leaveInnerStreamOpen: false);
+    }
 
     /// <summary>The dialer's TLS options: TLS 1.3 only, its node certificate, no revocation or chain checks;
     /// <paramref name="validate"/> decides on the peer's certificate.</summary>

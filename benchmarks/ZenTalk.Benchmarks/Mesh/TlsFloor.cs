@@ -82,7 +82,7 @@ internal static class TlsFloor
         private async Task ServeAsync(Socket socket)
         {
             RpcTransport.Configure(socket);
-            await using var ssl = RpcTransport.Secure(new NetworkStream(socket, ownsSocket: true));
+            await using var ssl = RpcTransport.Secure(new NetworkStream(socket, ownsSocket: true), out var records);
             var kept = new Dictionary<int, byte[]>();
             var header = new byte[HeaderSize];
             var scratch = new byte[TlsRecordSize];
@@ -107,7 +107,7 @@ internal static class TlsFloor
                             break;
                         case Get:
                             var bytes = kept.GetValueOrDefault(segment) ?? [];
-                            await WriteMessageAsync(ssl, scratch, bytes.Length, prefix: 4, fill: 0, static (s, length) => BinaryPrimitives.WriteInt32BigEndian(s, length), bytes, _stop.Token)
+                            await WriteMessageAsync(ssl, records, scratch, bytes.Length, prefix: 4, fill: 0, static (s, length) => BinaryPrimitives.WriteInt32BigEndian(s, length), bytes, _stop.Token)
                                 .ConfigureAwait(false);
                             break;
                         case Ack:
@@ -136,11 +136,13 @@ internal static class TlsFloor
     /// <summary>
     /// Writes one message: its first TLS record (a <paramref name="prefix"/>-byte header saying <paramref name="length"/>,
     /// <paramref name="fill"/> bytes standing for the rest of a frame's envelope, and the start of <paramref name="shard"/>)
-    /// from <paramref name="scratch"/>, the rest of the shard straight from its buffer, then a flush.
+    /// from <paramref name="scratch"/>, the rest of the shard straight from its buffer, then a flush; corked like a batch
+    /// of the mesh's frame writer.
     /// </summary>
-    private static async Task WriteMessageAsync(SslStream ssl, byte[] scratch, int length, int prefix, int fill,
+    private static async Task WriteMessageAsync(SslStream ssl, RecordCoalescingStream records, byte[] scratch, int length, int prefix, int fill,
         SpanAction<byte, int> writeHeader, ReadOnlyMemory<byte> shard, CancellationToken cancellationToken)
     {
+        records.Cork(); // as the mesh's frame writer does for every batch
         if (prefix + fill > TlsRecordSize) throw new ArgumentOutOfRangeException(nameof(fill), fill, "The envelope must fit in the first TLS record.");
         writeHeader(scratch.AsSpan(0, prefix), length);
         scratch.AsSpan(prefix, fill).Clear();
@@ -174,9 +176,9 @@ internal static class TlsFloor
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 RpcTransport.Configure(socket);
                 await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).ConfigureAwait(false);
-                var ssl = RpcTransport.Secure(new NetworkStream(socket, ownsSocket: true));
+                var ssl = RpcTransport.Secure(new NetworkStream(socket, ownsSocket: true), out var records);
                 await ssl.AuthenticateAsClientAsync(RpcTransport.ClientOptions(certificate, AnyNodeCertificate)).ConfigureAwait(false);
-                opened[i] = new Connection(ssl);
+                opened[i] = new Connection(ssl, records);
             }
 
             return new Client(opened);
@@ -191,7 +193,7 @@ internal static class TlsFloor
                 for (int s = 0; s < segments; s++)
                 {
                     var shard = segment(s)[j];
-                    await WriteMessageAsync(c.Ssl, c.Scratch, shard.Length, HeaderSize, 0, (span, length) => Header(span, Keep, s, length), shard, default)
+                    await WriteMessageAsync(c.Ssl, c.Records, c.Scratch, shard.Length, HeaderSize, 0, (span, length) => Header(span, Keep, s, length), shard, default)
                         .ConfigureAwait(false);
                 }
             })).ConfigureAwait(false);
@@ -208,7 +210,7 @@ internal static class TlsFloor
                 var shard = segment.Shards[j];
                 int index = segment.Index;
                 int fill = Math.Max(0, PutOverhead - HeaderSize);
-                writes[j] = WriteMessageAsync(c.Ssl, c.Scratch, fill + shard.Length, HeaderSize, fill,
+                writes[j] = WriteMessageAsync(c.Ssl, c.Records, c.Scratch, fill + shard.Length, HeaderSize, fill,
                     (span, length) => Header(span, Put, index, length), shard, cancellationToken);
             }
 
@@ -263,9 +265,10 @@ internal static class TlsFloor
             foreach (var c in _connections) await c.Ssl.DisposeAsync().ConfigureAwait(false);
         }
 
-        private sealed class Connection(SslStream ssl)
+        private sealed class Connection(SslStream ssl, RecordCoalescingStream records)
         {
             public SslStream Ssl { get; } = ssl;
+            public RecordCoalescingStream Records { get; } = records;
             public byte[] Scratch { get; } = new byte[TlsRecordSize];
             public byte[] Request { get; } = new byte[HeaderSize];
             public byte[] Length { get; } = new byte[4];
