@@ -54,9 +54,23 @@ public partial class HostileDhtTests
         var options = new DhtOptions(); // production defaults: loopback gets no exemption
         await using var victim = GuardedDhtNode.Start(IPAddress.Parse("127.0.0.2"), Rpc, options);
         var source = IPAddress.Parse("127.0.0.7");
-        // 300 fresh identities, each claiming a different port on the caller's address: a port scan by dial-back.
+        // 300 fresh identities, each claiming a different port on the caller's address: a port scan by dial-back. The
+        // scanner keeps under the victim's per-address connection limit (16), so every one of its pings is served and
+        // asks for a dial-back: callers over the limit would be refused before the DHT sees them.
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => PingFromAsync(source, 20_000 + i, victim.Contact)));
+        using var underTheLimit = new SemaphoreSlim(8);
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(async i =>
+        {
+            await underTheLimit.WaitAsync();
+            try
+            {
+                await PingFromAsync(source, 20_000 + i, victim.Contact);
+            }
+            finally
+            {
+                underTheLimit.Release();
+            }
+        }));
         var elapsed = clock.Elapsed;
         while (victim.Dht.InboundChecksInFlight > 0 && clock.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
         int dialBacks = victim.Guard.Calls.Where(c => c.Key.Address.Equals(source)).Sum(c => c.Value);
