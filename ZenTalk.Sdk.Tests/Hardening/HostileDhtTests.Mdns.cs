@@ -31,8 +31,9 @@ public partial class HostileDhtTests
         await using (discovery)
         {
             // 5,000 announcements of made-up nodes, sent straight to the discovery socket; every fourth names an address
-            // no node may dial (unspecified, multicast, broadcast, private).
-            IPAddress[] forbidden = [IPAddress.Any, IPAddress.Parse("224.0.0.251"), IPAddress.Broadcast, IPAddress.Parse("10.1.2.3"), IPAddress.Parse("192.168.1.1")];
+            // no node may dial (unspecified, multicast, broadcast, and the private scope: shared and link-local addresses stand
+            // for it here, as in the lookup tests).
+            IPAddress[] forbidden = [IPAddress.Any, IPAddress.Parse("224.0.0.251"), IPAddress.Broadcast, IPAddress.Parse("100.64.0.1"), IPAddress.Parse("169.254.1.1")];
             using var sender = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
             const int Announcements = 5000;
             for (int i = 0; i < Announcements; i++)
