@@ -19,6 +19,7 @@ internal sealed class DhtNode : IRpcRequestHandler
     private readonly IMeshTransport _transport;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<NodeId, byte> _evictionPings = new();
+    private readonly ConcurrentDictionary<NodeId, byte> _probes = new();
     private readonly ConcurrentDictionary<NodeId, ValueRecord> _published = new();
     private readonly TimeProvider _time;
     private readonly InboundChecks _inboundChecks;
@@ -196,6 +197,13 @@ internal sealed class DhtNode : IRpcRequestHandler
             throw;
         }
     }
+
+    /// <summary>Claims the one lookup probe of a peer that failed recently (<see cref="NodeLookup"/>); false while another
+    /// lookup's probe of it is in flight.</summary>
+    internal bool TryStartProbe(NodeId peer) => _probes.TryAdd(peer, 0);
+
+    /// <summary>Ends the probe claimed by <see cref="TryStartProbe"/>.</summary>
+    internal void EndProbe(NodeId peer) => _probes.TryRemove(peer, out _);
 
     /// <summary>Pings a peer; true when it answered.</summary>
     public async Task<bool> PingAsync(PeerContact peer, CancellationToken cancellationToken)

@@ -26,6 +26,11 @@ internal sealed class DhtOptions
     /// (with no newcomer waiting it stays; see <see cref="RoutingTable.RecordFailure"/>).</summary>
     public int MaxFailures { get; init; } = 2;
 
+    /// <summary>How long a peer whose last request failed counts as failing (<see cref="RoutingTable.FailedRecently"/>)
+    /// unless it answers before: lookups do not wait for it and stores send it nothing unconfirmed. Every lookup that
+    /// asks it again and fails renews the record; any answer clears it.</summary>
+    public TimeSpan FailureMemory { get; init; } = TimeSpan.FromMinutes(2);
+
     /// <summary>A bucket with no lookup for this long gets a lookup of a random id in its range.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(30);
 
@@ -101,6 +106,7 @@ internal sealed class DhtOptions
             throw new ArgumentException("Timeouts must be positive.", nameof(RequestTimeout));
         if (MaxRecordBytes < 1 || MaxRecordBytesPerPeer < 1 || MaxRecordBytesPerPrefix < 1)
             throw new ArgumentException("Record byte limits must be positive.", nameof(MaxRecordBytes));
+        if (FailureMemory < TimeSpan.Zero) throw new ArgumentException("FailureMemory must not be negative.", nameof(FailureMemory));
         if (StoreClosenessSlack < 0) throw new ArgumentException("StoreClosenessSlack must not be negative.", nameof(StoreClosenessSlack));
         if (MaxFailedReferralsPerPeer < 1) throw new ArgumentException("MaxFailedReferralsPerPeer must be at least 1.", nameof(MaxFailedReferralsPerPeer));
         if (MaxConcurrentInboundChecks < 1 || InboundChecksPerAddress < 1 || InboundCheckInterval <= TimeSpan.Zero)

@@ -22,6 +22,12 @@ namespace ZenTalk.MeshStorage.Dht;
 /// the peers only it named are dropped, and the lookup does not wait for those still in flight. (The responder itself
 /// stays in the result if it is among the closest: it did answer.)
 /// </para>
+/// <para>
+/// A peer whose last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>: down, or on
+/// the far side of a partition) is still asked, as a probe, but not waited for: the lookup ends without it once the
+/// others are done, unless nobody else answered. A probe that answers in time counts as any answer (and clears the
+/// record); one that fails renews it. So a partition costs one lookup its deadlines per peer, not every lookup.
+/// </para>
 /// </summary>
 internal sealed class NodeLookup
 {
@@ -56,42 +62,69 @@ internal sealed class NodeLookup
     private async Task<LookupResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = _node.Options;
+        // The k closest, and as many beyond them as there are peers among them that failed recently (probes only).
         foreach (var c in _node.Table.Closest(_target, options.K)) Add(c, referrer: null);
+        foreach (var c in _node.Table.ClosestAnswering(_target, options.K)) Add(c, referrer: null);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.LookupTimeout);
         var completions = Channel.CreateUnbounded<(Candidate Peer, Response? Response, bool Retry)>(new UnboundedChannelOptions { SingleReader = true });
         int inFlight = 0, queried = 0, failed = 0;
         int dropped = 0; // of the requests in flight, those to peers dropped since
+        int probes = 0; // requests in flight to peers that failed recently: not waited for while others answer
         bool complete = true;
         int parallelism = _wide ? options.K : options.Alpha;
         try
         {
             while (true)
             {
-                while (inFlight < parallelism && NextToQuery() is { } next)
+                while (NextToQuery() is { } next && (next.Suspect || inFlight < parallelism))
                 {
                     next.State = State.InFlight;
-                    inFlight++;
                     queried++;
+                    if (next.Suspect)
+                    {
+                        // One probe per peer at a time, whatever number of lookups want it; its own deadline, not the
+                        // lookup's: its answer or failure updates the routing table after the lookup is over.
+                        if (!_node.TryStartProbe(next.Contact.Id))
+                        {
+                            next.State = State.Failed;
+                            continue;
+                        }
+                        next.Probing = true;
+                        probes++;
+                        _ = ProbeAsync(next, completions.Writer, cancellationToken);
+                        continue;
+                    }
+                    inFlight++;
                     _ = QueryAsync(next, completions.Writer, deadline.Token);
                 }
-                // Requests still in flight to peers dropped with a distrusted referrer are not waited for.
-                if (inFlight == dropped) break;
+                // Requests still in flight to peers dropped with a distrusted referrer are not waited for, nor probes
+                // while someone else answered.
+                if (inFlight == dropped && (probes == 0 || _ordered.Exists(c => c.State == State.Answered))) break;
                 var (peer, response, retry) = await completions.Reader.ReadAsync(deadline.Token).ConfigureAwait(false);
-                inFlight--;
+                bool wasProbe = peer.Probing;
+                if (wasProbe)
+                {
+                    peer.Probing = false;
+                    probes--;
+                }
+                else
+                {
+                    inFlight--;
+                }
                 parallelism = options.Alpha; // Only the first round is wide; later rounds follow the closest answers.
                 if (peer.State == State.Dropped)
                 {
-                    dropped--;
+                    if (!wasProbe) dropped--;
                     continue;
                 }
                 if (response is null)
                 {
                     failed++;
                     // A timeout may be a lost message: ask once more before giving the peer up. A refused or
-                    // misbehaving peer is not asked again.
-                    peer.State = retry && ++peer.Attempts < MaxAttempts ? State.NotQueried : State.Failed;
+                    // misbehaving peer is not asked again, nor is a probe.
+                    peer.State = retry && !peer.Suspect && ++peer.Attempts < MaxAttempts ? State.NotQueried : State.Failed;
                     // A peer counts once against those who named it, at its first failure (a retry is not another lie).
                     if (++peer.Failures == 1) dropped += ReferralFailed(peer);
                     continue;
@@ -207,7 +240,7 @@ internal sealed class NodeLookup
         {
             if ((c.State is State.NotQueried or State.InFlight) && c.Referrers.Count > 0 && c.Referrers.TrueForAll(r => r.Distrusted))
             {
-                if (c.State == State.InFlight) inFlight++;
+                if (c.State == State.InFlight && !c.Probing) inFlight++;
                 c.State = State.Dropped;
             }
         }
@@ -238,7 +271,20 @@ internal sealed class NodeLookup
         done.TryWrite((peer, response, retry));
     }
 
-    /// <summary>The closest peer not yet asked among the k closest that have not failed; null when the k closest have all answered or are in flight.</summary>
+    private async Task ProbeAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await QueryAsync(peer, done, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _node.EndProbe(peer.Contact.Id);
+        }
+    }
+
+    /// <summary>The closest peer not yet asked among the k closest that have not failed; null when the k closest have
+    /// all answered or are in flight. Probes in flight do not count among the k: the peers after them are asked too.</summary>
     private Candidate? NextToQuery()
     {
         int live = 0;
@@ -246,6 +292,7 @@ internal sealed class NodeLookup
         {
             if (c.State is State.Failed or State.Dropped) continue;
             if (c.State == State.NotQueried) return c;
+            if (c.State == State.InFlight && c.Probing) continue;
             if (++live >= _node.Options.K) return null;
         }
         return null;
@@ -261,7 +308,10 @@ internal sealed class NodeLookup
                 known.Referrers.Add(referrer);
             return;
         }
-        var candidate = new Candidate(contact, referrer is null ? 1 : referrer.Depth + 1, _target.DistanceTo(contact.Id));
+        var candidate = new Candidate(contact, referrer is null ? 1 : referrer.Depth + 1, _target.DistanceTo(contact.Id))
+        {
+            Suspect = _node.Table.FailedRecently(contact.Id),
+        };
         if (referrer is not null) candidate.Referrers.Add(referrer);
         _known.Add(contact.Id, candidate);
         int at = _ordered.BinarySearch(candidate, CandidateOrder.Instance);
@@ -278,6 +328,12 @@ internal sealed class NodeLookup
         public State State { get; set; }
         public int Attempts { get; set; }
         public int Failures { get; set; }
+
+        /// <summary>Its last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>): asked as a probe.</summary>
+        public bool Suspect { get; init; }
+
+        /// <summary>A probe to it is in flight.</summary>
+        public bool Probing { get; set; }
 
         /// <summary>The peers that named this one; none for a peer from our own table (depth 1).</summary>
         public List<Candidate> Referrers { get; } = [];

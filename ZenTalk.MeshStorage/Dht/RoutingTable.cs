@@ -62,6 +62,7 @@ internal sealed class RoutingTable
                 // A proven id at a new address moved (new port after restart): keep the newest address.
                 entry.Contact = contact;
                 entry.Failures = 0;
+                entry.LastFailed = 0;
                 entry.LastSeen = now;
                 bucket.Entries.Add(entry);
                 return UpdateResult.Refreshed;
@@ -99,6 +100,7 @@ internal sealed class RoutingTable
                 if (!entry.Contact.EndPoint.Equals(contact.EndPoint)) return false;
                 bucket.Entries.RemoveAt(at);
                 entry.Failures = 0;
+                entry.LastFailed = 0;
                 entry.LastSeen = _time.GetTimestamp();
                 bucket.Entries.Add(entry);
                 return true;
@@ -161,9 +163,30 @@ internal sealed class RoutingTable
                 bucket.Replacements.RemoveAll(r => r.Id == id);
                 return;
             }
-            if (++bucket.Entries[at].Failures >= _options.MaxFailures && bucket.Replacements.Count > 0) RemoveAt(bucket, at);
+            var entry = bucket.Entries[at];
+            entry.LastFailed = Math.Max(1, _time.GetTimestamp());
+            if (++entry.Failures >= _options.MaxFailures && bucket.Replacements.Count > 0) RemoveAt(bucket, at);
         }
     }
+
+    /// <summary>
+    /// Whether the peer's last request failed (<see cref="RecordFailure"/>) less than <see cref="DhtOptions.FailureMemory"/>
+    /// ago, with no answer from it since: it is down, overloaded, or on the far side of a partition. Lookups still ask
+    /// such a peer but do not wait for it, and a store sends it nothing before a lookup confirms it. False for a peer
+    /// the table does not hold.
+    /// </summary>
+    public bool FailedRecently(NodeId id)
+    {
+        lock (_lock)
+        {
+            var bucket = _buckets[BucketIndex(id)];
+            int at = bucket?.IndexOf(id) ?? -1;
+            return at >= 0 && IsFailing(bucket!.Entries[at], _time.GetTimestamp());
+        }
+    }
+
+    private bool IsFailing(Entry entry, long now) =>
+        entry.LastFailed != 0 && _time.GetElapsedTime(entry.LastFailed, now) < _options.FailureMemory;
 
     /// <summary>Removes a peer now (e.g. it failed the eviction ping).</summary>
     public void Remove(NodeId id)
@@ -223,6 +246,31 @@ internal sealed class RoutingTable
                     if (e.Contact.Id != exclude) all.Add((target.DistanceTo(e.Contact.Id), e.Contact));
             }
         }
+        return ClosestOf(all, count);
+    }
+
+    /// <summary>
+    /// The <paramref name="count"/> peers closest to <paramref name="target"/> that have not failed recently
+    /// (<see cref="FailedRecently"/>), closest first.
+    /// </summary>
+    public List<PeerContact> ClosestAnswering(NodeId target, int count)
+    {
+        var all = new List<(NodeId Distance, PeerContact Contact)>(Math.Min(Count, 512));
+        long now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            foreach (var bucket in _buckets)
+            {
+                if (bucket is null) continue;
+                foreach (var e in bucket.Entries)
+                    if (!IsFailing(e, now)) all.Add((target.DistanceTo(e.Contact.Id), e.Contact));
+            }
+        }
+        return ClosestOf(all, count);
+    }
+
+    private static List<PeerContact> ClosestOf(List<(NodeId Distance, PeerContact Contact)> all, int count)
+    {
         all.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
         var result = new List<PeerContact>(Math.Min(count, all.Count));
         for (int i = 0; i < all.Count && i < count; i++) result.Add(all[i].Contact);
@@ -327,5 +375,8 @@ internal sealed class RoutingTable
         public PeerContact Contact;
         public long LastSeen;
         public int Failures;
+
+        /// <summary>Timestamp of the last failed request, 0 when it answered since (or never failed).</summary>
+        public long LastFailed;
     }
 }

@@ -122,6 +122,37 @@ public class RoutingTableTests
     }
 
     [Test]
+    public void A_failed_request_marks_a_peer_until_it_answers_or_the_failure_memory_passes()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var self = NodeId.Random(Rng);
+        var table = new RoutingTable(self, new DhtOptions { AllowLoopbackClusters = true, FailureMemory = TimeSpan.FromMinutes(2) }, time);
+        var a = Peer(self.RandomWithSharedPrefix(0, Rng), "127.0.0.1");
+        var b = Peer(self.RandomWithSharedPrefix(0, Rng), "127.0.0.1");
+        table.Update(a, out _);
+        table.Update(b, out _);
+        Assert.That(table.FailedRecently(a.Id), Is.False);
+
+        table.RecordFailure(a.Id);
+        Assert.That(table.FailedRecently(a.Id), Is.True);
+        Assert.That(table.FailedRecently(b.Id), Is.False);
+        Assert.That(table.Closest(self, 2), Has.Count.EqualTo(2), "still in the table, and still named by Closest");
+        Assert.That(table.ClosestAnswering(self, 2).Select(c => c.Id), Is.EqualTo(new[] { b.Id }));
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        table.RecordFailure(a.Id); // a lookup asked it again and it failed again: the record is renewed
+        time.Advance(TimeSpan.FromSeconds(90));
+        Assert.That(table.FailedRecently(a.Id), Is.True);
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.That(table.FailedRecently(a.Id), Is.False, "two minutes after its last failure it is asked like any other");
+
+        table.RecordFailure(b.Id);
+        Assert.That(table.Refresh(b), Is.True);
+        Assert.That(table.FailedRecently(b.Id), Is.False, "an answer clears the record");
+        Assert.That(table.FailedRecently(NodeId.Random(Rng)), Is.False, "a peer the table does not hold");
+    }
+
+    [Test]
     public void Repeated_failures_do_not_empty_a_bucket_when_no_replacement_waits()
     {
         // A partition fails every peer at once; dropping them all would leave nobody to ask once it heals.
