@@ -44,8 +44,8 @@ internal sealed class MeshShardSource : IShardSource
         if (segment >= SegmentsRemembered) _segments.TryRemove(segment - SegmentsRemembered, out _);
         var candidates = state.Guess;
         PeerContact? primary = candidates.Count > 0 ? candidates[shard % candidates.Count] : null;
-        // A node that did not answer the manifest round a moment ago would most likely cost a deadline again.
-        if (primary is { } silent && first is not null && first.DidNotAnswer(silent.Id)) primary = null;
+        // A node that did not answer the manifest round (or any request) a moment ago would most likely cost a deadline again.
+        if (primary is { } silent && ((first is not null && first.DidNotAnswer(silent.Id)) || _placement.FailedRecently(silent))) primary = null;
         // The decoder checks every shard's hash itself: the first try skips our check (a bad copy then costs the
         // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
         long started = Stopwatch.GetTimestamp();

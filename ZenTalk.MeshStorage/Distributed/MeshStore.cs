@@ -88,10 +88,17 @@ internal sealed class MeshStore : IMeshStore
                 // The manifest is signed: publish it at the nodes closest to the CID while the last shards are still
                 // being placed (a store that then fails replaces it with a tombstone, below).
                 var record = FileRecords.ForManifest(manifest);
-                // One wide lookup of the CID serves the publication and, for a one-segment file, its placement.
-                var closestToCid = _placement.ClosestAsync(FileRecords.KeyOf(manifest.Cid), cancellationToken);
-                sink.SetRecord(record, closestToCid);
-                atClosest = PublishAsync(record, closestToCid, published, sink.RecordTargets, cancellationToken);
+                // One wide lookup of the CID serves the publication and, for a one-segment file, its placement: it decides
+                // where. Neither waits for it to send: the nodes this node's routing table names as closest (among those
+                // with no recent failure) get their messages at once, and any the lookup adds get theirs when it is done
+                // (with a warm table there are none).
+                var cidKey = FileRecords.KeyOf(manifest.Cid);
+                var byTable = _placement.LocalClosestAnswering(cidKey);
+                var byLookup = _placement.ClosestAsync(cidKey, cancellationToken);
+                sink.SetRecord(record, byTable, byLookup);
+                // The first k + m places of a one-segment file get the record with their shard.
+                var early = byTable.Skip(manifest.SegmentCount == 1 ? manifest.TotalShards : 0).ToList();
+                atClosest = PublishAsync(record, early, byLookup, published, sink.RecordTargets, cancellationToken);
                 await sink.CompleteAsync().ConfigureAwait(false);
                 var (accepted, carried) = await atClosest.ConfigureAwait(false);
                 accepted += sink.RecordHolderCount;
@@ -130,18 +137,23 @@ internal sealed class MeshStore : IMeshStore
     }
 
     /// <summary>
-    /// Sends the record to the nodes closest to its key (<paramref name="closestToKey"/>, a wide lookup), except those
-    /// whose shard puts carry it (<paramref name="carriedByPuts"/>); adds each node it sends to <paramref name="sentTo"/>
-    /// before the call (so a clean-up reaches it). Returns how many accepted, and the closest nodes left to the puts.
+    /// Sends the record to <paramref name="early"/> at once, then to the nodes closest to its key
+    /// (<paramref name="closestToKey"/>, a wide lookup) that did not have it yet, except those whose shard puts carry it
+    /// (<paramref name="carriedByPuts"/>); adds each node it sends to <paramref name="sentTo"/> before the call (so a
+    /// clean-up reaches it). Returns how many of the lookup's nodes accepted, and the closest nodes left to the puts. An
+    /// early call to a node the lookup did not name is not waited for: the node may be down (its call runs out on its own).
     /// </summary>
-    private async Task<(int Accepted, List<PeerContact> Carried)> PublishAsync(ValueRecord record, Task<List<PeerContact>> closestToKey, List<PeerContact> sentTo,
-        Task<IReadOnlyList<PeerContact>> carriedByPuts, CancellationToken cancellationToken)
+    private async Task<(int Accepted, List<PeerContact> Carried)> PublishAsync(ValueRecord record, List<PeerContact> early,
+        Task<List<PeerContact>> closestToKey, List<PeerContact> sentTo, Task<IReadOnlyList<PeerContact>> carriedByPuts, CancellationToken cancellationToken)
     {
+        lock (sentTo) sentTo.AddRange(early);
+        var earlyCalls = early.DistinctBy(e => e.Id).ToDictionary(e => e.Id, e => _client.StoreRecordAsync(e, record, cancellationToken));
         var closest = await closestToKey.ConfigureAwait(false);
         var carriers = (await carriedByPuts.ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
-        var now = closest.Where(c => !carriers.Contains(c.Id)).ToList();
-        lock (sentTo) sentTo.AddRange(now);
-        var accepted = await Task.WhenAll(now.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+        var targets = closest.Where(c => !carriers.Contains(c.Id)).ToList();
+        lock (sentTo) sentTo.AddRange(targets.Where(c => !earlyCalls.ContainsKey(c.Id)));
+        var accepted = await Task.WhenAll(targets.Select(t => earlyCalls.TryGetValue(t.Id, out var call) ? call : _client.StoreRecordAsync(t, record, cancellationToken)))
+            .ConfigureAwait(false);
         return (accepted.Count(a => a), closest.Where(c => carriers.Contains(c.Id)).ToList());
     }
 
@@ -362,6 +374,14 @@ internal sealed class MeshStore : IMeshStore
         var answers = await Task.WhenAll(placed.Select(async (p, place) =>
         {
             if (_client.IsSelf(p)) return null; // Its record is read below; its shard, if any, is read locally.
+            if (_placement.FailedRecently(p))
+            {
+                // Down or cut off a moment ago: a read on one side of a partition does not wait out a deadline per node
+                // of the other side (if none of the others has the record, the lookup below still asks it, as a probe).
+                shards.NoAnswer(p.Id);
+                return null;
+            }
+
             var request = new FindValueRequest { Key = keyBytes };
             if (place < asked) request.ShardIndex = (uint)place;
             try

@@ -88,9 +88,21 @@ internal sealed class Placement
     /// <summary>
     /// The closest nodes by this node's own routing table, with no network round trip: where a reader asks first.
     /// In a mesh whose nodes all know each other it equals the lookup's answer; when it does not, the reader's
-    /// fallback (a real lookup and HAS_SHARDS) finds the shards anyway.
+    /// fallback (a real lookup and HAS_SHARDS) finds the shards anyway. A reader skips those that failed recently
+    /// (<see cref="FailedRecently"/>) but keeps their places, which were most likely given before they failed.
     /// </summary>
     public List<PeerContact> LocalClosest(NodeId key) => WithSelf(_dht.Table.Closest(key, Width), key);
+
+    /// <summary>
+    /// As <see cref="LocalClosest"/>, leaving out the nodes that failed recently: those a lookup does not wait for, so the
+    /// places a store's lookup will give now. Where a store sends its early puts, so that none goes to a node that is down
+    /// or cut off.
+    /// </summary>
+    public List<PeerContact> LocalClosestAnswering(NodeId key) => WithSelf(_dht.Table.ClosestAnswering(key, Width), key);
+
+    /// <summary>Whether <paramref name="peer"/>'s last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>):
+    /// down, overloaded or cut off; a request to it would most likely wait out its deadline.</summary>
+    public bool FailedRecently(PeerContact peer) => _dht.Table.FailedRecently(peer.Id);
 
     /// <summary>Adds this node, when it stores, in its place by distance; keeps the k closest.</summary>
     public List<PeerContact> WithSelf(List<PeerContact> closest, NodeId key)

@@ -16,9 +16,15 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// placed fails the whole store.
 /// <para>
 /// For a file of one segment (segment 0 is also the last) the puts carry the file's manifest record: the segment key
-/// of such a file is its CID, so they wait for <see cref="SetRecord"/> and the CID's lookup that comes with it (the
-/// one the store publishes the record with), and each holder keeps the record with the shard, which saves the store a
-/// STORE_VALUE round to those nodes, and the record is the puts' authority. A larger file's segments
+/// of such a file is its CID, so they wait for <see cref="SetRecord"/>, and each holder keeps the record with the shard,
+/// which saves the store a STORE_VALUE round to those nodes, and the record is the puts' authority. They do not wait
+/// for the CID's lookup (the one the store publishes the record with): shard j goes at once to the j-th closest node
+/// to the CID by this node's routing table among those with no recent failure (an early put), and the lookup decides
+/// the places. Where it names the same node, the early put is the put; where it names another (the table missed a
+/// closer node, or the table's node did not answer it), the lookup's node gets its put after the lookup and the early
+/// copy is taken back by an owner-signed DELETE_SHARDS once its put is answered. The store waits for no early put the
+/// lookup overruled: a node that did not answer the lookup may be down, and its put runs out in the background (the
+/// segment buffer goes back to the pool when it has). A larger file's segments
 /// are placed before its manifest exists: their puts carry the owner's <see cref="StoreDelegation"/> to this node (one
 /// owner signature for the store, made while the first segment's lookup runs; <see cref="StoreSession"/>).
 /// </para>
@@ -38,10 +44,11 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly long? _totalBytes;
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _cancel;
+    private readonly CancellationToken _callerToken;
     private readonly List<Task> _tasks = [];
     private readonly ConcurrentBag<(PeerContact Peer, Sha256Hash Hash)> _placed = [];
     private readonly Lock _progressLock = new();
-    private readonly TaskCompletionSource<(ValueRecord Record, Task<List<PeerContact>> ClosestToCid)> _record = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(ValueRecord Record, List<PeerContact> Table, Task<List<PeerContact>> Lookup)> _record = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
@@ -67,6 +74,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         _totalBytes = totalBytes;
         _slots = new SemaphoreSlim(segmentsInFlight, segmentsInFlight);
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _callerToken = cancellationToken;
     }
 
     /// <summary>Every shard placed so far and where (for clean-up after a failure).</summary>
@@ -92,9 +100,12 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
     /// <summary>
     /// Gives the signed manifest record to segment 0's puts, which carry it when the file has one segment, with the
-    /// lookup of the nodes closest to the CID, which places such a file.
+    /// nodes closest to the CID, which place such a file: as this node's routing table names them among those with no
+    /// recent failure (<paramref name="byTable"/>, known at once: the early puts go there) and as the wide lookup finds
+    /// them (<paramref name="byLookup"/>, a round trip later: it decides the places).
     /// </summary>
-    public void SetRecord(ValueRecord record, Task<List<PeerContact>> closestToCid) => _record.TrySetResult((record, closestToCid));
+    public void SetRecord(ValueRecord record, List<PeerContact> byTable, Task<List<PeerContact>> byLookup) =>
+        _record.TrySetResult((record, byTable, byLookup));
 
     /// <summary>Distinct nodes that received shards.</summary>
     public IEnumerable<PeerContact> Holders => _placed.Select(p => p.Peer).DistinctBy(p => p.Id);
@@ -146,20 +157,43 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
     private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord)
     {
+        Task<PeerContact?>[]? early = null;
         try
         {
             var token = _cancel.Token;
             int n = hashes.Length;
             ValueRecord? record = null;
-            List<PeerContact> candidates;
+            List<PeerContact> candidates, byTable = [];
             PutAuthority authority;
+
+            // Puts shard j to target, then to the spares while they refuse or time out; returns the node that took it.
+            async Task<PeerContact?> PutAsync(int j, PeerContact target, ConcurrentQueue<PeerContact>? spares, CancellationToken cancellationToken)
+            {
+                var data = buffer.AsMemory(j * shardSize, shardSize);
+                while (true)
+                {
+                    if (record is not null) _recordSentTo[target.Id] = target;
+                    if (await _client.PutAsync(target, hashes[j], data, authority, cancellationToken).ConfigureAwait(false))
+                    {
+                        _placed.Add((target, hashes[j]));
+                        if (record is not null) _recordHolders[target.Id] = 0;
+                        return target;
+                    }
+
+                    if (spares is null || !spares.TryDequeue(out target)) return null;
+                }
+            }
+
             if (carriesRecord)
             {
-                // The segment key of a one-segment file is its CID (Placement.SegmentKey): the CID's lookup places it.
-                (record, var closestToCid) = await _record.Task.WaitAsync(token).ConfigureAwait(false);
-                candidates = await closestToCid.WaitAsync(token).ConfigureAwait(false);
-                _recordTargets.TrySetResult(candidates.Take(n).DistinctBy(c => c.Id).ToList());
+                // The segment key of a one-segment file is its CID (Placement.SegmentKey). The early puts go out with the
+                // CID's lookup, not after it; with the caller's token, not the sink's, which its disposal cancels: one that
+                // the lookup overrules runs out on its own, and the buffer goes back only then.
+                (record, byTable, var byLookup) = await _record.Task.WaitAsync(token).ConfigureAwait(false);
                 authority = new PutAuthority(Record: record);
+                if (byTable.Count > 0) early = [.. Enumerable.Range(0, n).Select(j => PutAsync(j, byTable[j % byTable.Count], spares: null, _callerToken))];
+                candidates = await byLookup.WaitAsync(token).ConfigureAwait(false);
+                _recordTargets.TrySetResult(candidates.Take(n).DistinctBy(c => c.Id).ToList());
             }
             else
             {
@@ -175,24 +209,28 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
                 };
 
             var spares = new ConcurrentQueue<PeerContact>(candidates.Skip(n));
-            var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async j =>
+            var overruled = new List<(int Shard, PeerContact Node)>();
+            var holders = await Task.WhenAll(Enumerable.Range(0, n).Select(async j =>
             {
-                var data = buffer.AsMemory(j * shardSize, shardSize);
                 var target = candidates[j % candidates.Count];
-                while (true)
+                if (early is not null)
                 {
-                    if (record is not null) _recordSentTo[target.Id] = target;
-                    if (await _client.PutAsync(target, hashes[j], data, authority, token).ConfigureAwait(false))
+                    var earlyTarget = byTable[j % byTable.Count];
+                    if (earlyTarget.Id == target.Id)
                     {
-                        _placed.Add((target, hashes[j]));
-                        if (record is not null) _recordHolders[target.Id] = 0;
-                        return true;
+                        // The lookup confirmed the table's node: its early put is the put.
+                        if (await early[j].ConfigureAwait(false) is { } took) return took;
+                        if (!spares.TryDequeue(out target)) return null;
                     }
-
-                    if (!spares.TryDequeue(out target)) return false;
+                    else
+                    {
+                        lock (overruled) overruled.Add((j, earlyTarget));
+                    }
                 }
+
+                return await PutAsync(j, target, spares, token).ConfigureAwait(false);
             })).ConfigureAwait(false);
-            int stored = results.Count(r => r);
+            int stored = holders.Count(h => h is not null);
             if (stored < _happy)
             {
                 throw new ShardsUnavailableException(
@@ -200,6 +238,19 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
                 {
                     SegmentIndex = index, ShardsFound = stored, ShardsNeeded = _happy,
                 };
+            }
+
+            if (overruled.Count > 0)
+            {
+                // Nodes that answered the lookup answer a put in a round trip: their early copies are taken back before the
+                // store returns. The others' early puts may be waiting on a node that is down; they are taken back in the
+                // background when (if ever) they are answered.
+                // A node that took the same shard again as a spare keeps it.
+                overruled.RemoveAll(o => holders[o.Shard]?.Id == o.Node.Id);
+                var answering = candidates.Select(c => c.Id).ToHashSet();
+                await Task.WhenAll(overruled.Where(o => answering.Contains(o.Node.Id)).Select(o => TakeBackAsync(early![o.Shard], o.Node, hashes[o.Shard])))
+                    .ConfigureAwait(false);
+                foreach (var (j, node) in overruled.Where(o => !answering.Contains(o.Node.Id))) _ = TakeBackAsync(early![j], node, hashes[j]);
             }
 
             // Segments finish on several threads; counting and reporting under one lock keeps the reports in
@@ -219,8 +270,45 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         finally
         {
             if (index == 0) _recordTargets.TrySetResult([]); // failed or cancelled before its puts: nobody carries it
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Early puts the lookup overruled may still read the buffer: it goes back to the pool when they are done.
+            if (early is not null && !Array.TrueForAll(early, t => t.IsCompleted)) _ = ReturnWhenSettledAsync(early, buffer);
+            else ArrayPool<byte>.Shared.Return(buffer);
             _slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes back an early copy the lookup overruled: once its put was accepted, an owner-signed DELETE_SHARDS of that one
+    /// shard at that node, with its own deadline (best effort: a copy left behind is an extra copy the owner still
+    /// deletes with the file's other shards when the node is among the closest, or that expires with the file).
+    /// </summary>
+    private async Task TakeBackAsync(Task<PeerContact?> earlyPut, PeerContact node, Sha256Hash hash)
+    {
+        try
+        {
+            if (await earlyPut.ConfigureAwait(false) is null) return;
+            using var timeout = new CancellationTokenSource(_client.ShardTimeout);
+            await _client.DeleteAsync(node, DeleteAuthorization.Create(_owner, node.Id, [hash], _time.GetUtcNow()), timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The store was cancelled, or the delete ran out of time: the copy stays as an extra one.
+        }
+    }
+
+    private static async Task ReturnWhenSettledAsync(Task<PeerContact?>[] puts, byte[] buffer)
+    {
+        try
+        {
+            await Task.WhenAll(puts).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled with the store.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

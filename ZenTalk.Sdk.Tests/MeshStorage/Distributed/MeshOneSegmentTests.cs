@@ -48,6 +48,8 @@ public class MeshOneSegmentTests
         for (int j = 0; j < manifest.TotalShards; j++)
             Assert.That(_mesh.Nodes[places[j]].Shards!.Contains(manifest.ShardHash(0, j)), Is.True, $"shard {j} is on the node at place {j} from the CID");
         Assert.That(Placement.SegmentKey(manifest, 0), Is.EqualTo(FileRecords.KeyOf(stored.Cid)), "the placement rule names the CID");
+        Assert.That(Placement.SegmentHashes(manifest, 0).Select(h => _mesh.Nodes.Count(n => n.Shards!.Contains(h))), Is.All.EqualTo(1),
+            "a warm routing table named the lookup's nodes: no put went anywhere else");
 
         await using var client = await _mesh.StartClientAsync(5, cancellationToken);
         // A client holds nothing itself: every shard it reads comes over the wire.
@@ -65,6 +67,31 @@ public class MeshOneSegmentTests
         Assert.That(back, Is.EqualTo(data));
         Assert.That(served["GetShard"], Is.Zero);
         Assert.That(served["FindValue"], Is.EqualTo(Nodes - 1));
+    }
+
+    [Test]
+    public async Task A_store_through_a_stale_routing_table_places_every_shard_where_the_lookup_says_and_takes_back_the_early_copies(CancellationToken cancellationToken)
+    {
+        // The puts go out to the nodes the table names before the lookup answers; a table that misses nodes closer to
+        // the CID must not leave shards where no reader looks, nor copies beside them.
+        await using var client = await _mesh.StartClientAsync(12, cancellationToken);
+        var table = client.Network.Dht.Table;
+        foreach (var node in _mesh.Nodes.Where((_, i) => i % 2 == 0)) table.Remove(node.Id);
+        Assume.That(table.Count, Is.EqualTo(Nodes / 2));
+        var data = MeshTestData.Bytes(35_000, 1809);
+        var stored = await client.Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        var manifest = await client.MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
+        var places = ByDistance(_mesh, FileRecords.KeyOf(stored.Cid));
+        for (int j = 0; j < manifest.TotalShards; j++)
+            Assert.That(_mesh.Nodes[places[j]].Shards!.Contains(manifest.ShardHash(0, j)), Is.True, $"shard {j} is on the node at place {j} from the CID");
+        Assert.That(Placement.SegmentHashes(manifest, 0).Select(h => _mesh.Nodes.Count(n => n.Shards!.Contains(h))), Is.All.EqualTo(1),
+            "the early copies at the table's nodes the lookup overruled were deleted before the store returned");
+        foreach (int i in places.Take(manifest.TotalShards))
+            Assert.That(_mesh.Nodes[i].Files!.LiveManifest(stored.Cid), Is.Not.Null, $"place {places.IndexOf(i)} keeps the manifest");
+        var status = await _mesh.Nodes[0].Store.GetStatusAsync(stored.Cid, cancellationToken);
+        Assert.That(status.Segments[0].ShardsVerified, Is.EqualTo(15));
+        var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[1].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
+        Assert.That(back, Is.EqualTo(data));
     }
 
     [Test]
