@@ -81,6 +81,7 @@ internal sealed class MeshStore : IMeshStore
         {
             Manifest? manifest = null;
             Task<(int Accepted, List<PeerContact> Carried)>? atClosest = null;
+            Task<int>? atHolders = null;
             var published = new List<PeerContact>();
             try
             {
@@ -99,14 +100,21 @@ internal sealed class MeshStore : IMeshStore
                 // The first k + m places of a one-segment file get the record with their shard.
                 var early = byTable.Skip(manifest.SegmentCount == 1 ? manifest.TotalShards : 0).ToList();
                 atClosest = PublishAsync(record, early, byLookup, published, sink.RecordTargets, cancellationToken);
+                // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
+                // Those of the segments placed so far get it beside the last segments' puts, not after them.
+                atHolders = PublishToHoldersAsync(record, byLookup, sink, published, cancellationToken);
                 await sink.CompleteAsync().ConfigureAwait(false);
                 var (accepted, carried) = await atClosest.ConfigureAwait(false);
-                accepted += sink.RecordHolderCount;
-                // Holders get the manifest too: it tells them which file their shards belong to (deletion, expiry).
-                // Those whose put carried it have it; so do the closest nodes among them, unless their put failed.
-                var holders = sink.Holders.Concat(carried).DistinctBy(h => h.Id)
-                    .Where(h => !sink.HoldsRecord(h.Id) && !published.Exists(p => p.Id == h.Id)).ToList();
-                published.AddRange(holders);
+                accepted += sink.RecordHolderCount + await atHolders.ConfigureAwait(false);
+                // The rest: holders of the last segments, and the closest nodes whose put was to carry it and failed.
+                List<PeerContact> holders;
+                lock (published)
+                {
+                    holders = sink.Holders.Concat(carried).DistinctBy(h => h.Id)
+                        .Where(h => !sink.HoldsRecord(h.Id) && !published.Exists(p => p.Id == h.Id)).ToList();
+                    published.AddRange(holders);
+                }
+
                 var fromHolders = await Task.WhenAll(holders.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
                 accepted += fromHolders.Count(a => a);
                 if (accepted == 0)
@@ -118,7 +126,9 @@ internal sealed class MeshStore : IMeshStore
             catch (Exception ex)
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-                if (atClosest is not null) await Task.WhenAny(atClosest).ConfigureAwait(false); // Settled: the clean-up must see every node it reached.
+                // Settled: the clean-up must see every node they reached.
+                if (atClosest is not null) await Task.WhenAny(atClosest).ConfigureAwait(false);
+                if (atHolders is not null) await Task.WhenAny(atHolders).ConfigureAwait(false);
                 published.AddRange(sink.RecordSentTo.Where(r => !published.Exists(p => p.Id == r.Id)));
                 if (manifest is not null) await WithdrawAsync(manifest, owner, published).ConfigureAwait(false);
                 await CleanUpAsync(sink.Placed, owner).ConfigureAwait(false);
@@ -158,6 +168,26 @@ internal sealed class MeshStore : IMeshStore
     }
 
     /// <summary>
+    /// Sends the record to the nodes that hold shards of the file so far, except the closest nodes to its key (which
+    /// <see cref="PublishAsync"/> or their puts serve) and those whose put carried it; adds each to <paramref name="sentTo"/>
+    /// before the call. Returns how many accepted.
+    /// </summary>
+    private async Task<int> PublishToHoldersAsync(ValueRecord record, Task<List<PeerContact>> closestToKey, StorePlacementSink sink,
+        List<PeerContact> sentTo, CancellationToken cancellationToken)
+    {
+        var closest = (await closestToKey.ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
+        List<PeerContact> now;
+        lock (sentTo)
+        {
+            now = sink.Holders.Where(h => !closest.Contains(h.Id) && !sink.HoldsRecord(h.Id) && !sentTo.Exists(p => p.Id == h.Id)).ToList();
+            sentTo.AddRange(now);
+        }
+
+        var accepted = await Task.WhenAll(now.Select(t => _client.StoreRecordAsync(t, record, cancellationToken))).ConfigureAwait(false);
+        return accepted.Count(a => a);
+    }
+
+    /// <summary>
     /// A store that failed after its manifest went out: an owner-signed tombstone replaces it at the same nodes, so
     /// no node keeps (or repairs) a file whose store was reported as failed. Best effort, with its own deadline.
     /// </summary>
@@ -188,14 +218,14 @@ internal sealed class MeshStore : IMeshStore
         activity?.SetTag("zentalk.cid", cid.ToString());
         var (record, closest, shards) = await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
         var manifest = ManifestOf(cid, record, closest.Count);
-        var source = new MeshShardSource(manifest, _client, _placement, manifest.SegmentCount == 1 ? shards : null);
+        var source = new MeshShardSource(manifest, _client, _placement, manifest.SegmentCount == 1 ? shards : null, _options.ReadBytesInFlight);
         var decoder = new FileDecoder(manifest, contentKey, source, new FileCodecOptions
         {
             SegmentSize = manifest.SegmentSize,
             DataShards = manifest.DataShards,
             ParityShards = manifest.ParityShards,
             // Segments fetched ahead of the reader: network latency, not CPU, is what this overlaps.
-            MaxSegmentsInFlight = 4,
+            MaxSegmentsInFlight = _options.ReadSegmentsAhead,
             MemoryBudget = _decodeMemory,
         });
         return decoder.OpenRead();

@@ -113,18 +113,25 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     public async ValueTask WriteSegmentAsync(EncodedSegment segment, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cancel.Token);
+        bool carriesRecord = segment is { Index: 0, Last: true };
+        // A segment's lookup needs only its shard hashes: it runs while the segment waits for a slot, so a slot's
+        // time goes to the puts (the lookup's calls wait behind other segments' shards on the same connections).
+        var lookup = carriesRecord ? null : _placement.ClosestAsync(Placement.ShardsKey(segment.Hashes), _cancel.Token);
         try
         {
             await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_failure is not null)
+        catch (OperationCanceledException)
         {
-            throw _failure;
+            Abandon(lookup);
+            if (_failure is not null) throw _failure;
+            throw;
         }
 
         if (_failure is not null)
         {
             _slots.Release();
+            Abandon(lookup);
             throw _failure;
         }
 
@@ -135,10 +142,15 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         var buffer = segment.TakeBuffer?.Invoke() ?? CopyShards(segment);
         var hashes = (Sha256Hash[])segment.Hashes.Clone();
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
-        bool carriesRecord = segment is { Index: 0, Last: true };
         // The delegation's owner signature is made beside the first segment's lookup, not in front of it.
         if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _uploader, _expiresUnixMs, _time), CancellationToken.None);
-        _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord), CancellationToken.None));
+        _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord, lookup), CancellationToken.None));
+    }
+
+    /// <summary>The lookup of a segment that will not be placed: its failure, if any, is observed here (the store has its own).</summary>
+    private static void Abandon(Task<List<PeerContact>>? lookup)
+    {
+        _ = lookup?.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private static byte[] CopyShards(EncodedSegment segment)
@@ -155,7 +167,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         if (_failure is not null) throw _failure;
     }
 
-    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord)
+    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord, Task<List<PeerContact>>? lookup)
     {
         Task<PeerContact?>[]? early = null;
         try
@@ -197,7 +209,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             }
             else
             {
-                candidates = await _placement.ClosestAsync(Placement.ShardsKey(hashes), token).ConfigureAwait(false);
+                candidates = await lookup!.WaitAsync(token).ConfigureAwait(false);
                 var session = await _session!.WaitAsync(token).ConfigureAwait(false);
                 authority = new PutAuthority(Delegation: session.Delegation());
             }
