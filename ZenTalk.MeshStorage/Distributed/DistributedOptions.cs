@@ -21,6 +21,18 @@ internal sealed class DistributedOptions
     /// <summary>Segments being placed on the network at once during a store (each holds one copy of its shards).</summary>
     public int SegmentsInFlight { get; init; } = 8;
 
+    /// <summary>
+    /// Segments a read decodes ahead of its reader. More than the network needs at once: a segment that waits for a
+    /// resent shard does not stop the requests of those behind it (the window below bounds the network).
+    /// </summary>
+    public int ReadSegmentsAhead { get; init; } = 8;
+
+    /// <summary>
+    /// Shard bytes one read asks holders for at once (1.5 MiB by default: a 100 Mbit/s downlink's bandwidth-delay
+    /// product at a 50 ms round trip, 625 KB, plus a queue of as much, with room for holders that answer late).
+    /// </summary>
+    public long ReadBytesInFlight { get; init; } = 3L * 512 * 1024;
+
     /// <summary>How far a delete request's timestamp may be from a holder's clock.</summary>
     public TimeSpan DeleteWindow { get; init; } = TimeSpan.FromMinutes(5);
 

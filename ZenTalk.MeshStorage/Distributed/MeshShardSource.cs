@@ -13,6 +13,11 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// (HAS_SHARDS), so a moved, missing or corrupt shard is fetched from whoever else holds it. Every shard is hash-checked; a bad copy counts as missing and the next holder is tried.
 /// A one-segment file's data shards mostly came with its manifest (<see cref="ShardsWithManifest"/>): those are handed
 /// out first, and a node that did not answer that round is not asked again before the fallback.
+/// <para>
+/// The first tries of all segments in flight share one window of shard requests (<see cref="DistributedOptions.ReadBytesInFlight"/>):
+/// every holder answers at the full rate of its own link, so asking for more at once than the reader's downlink
+/// carries in a round trip plus its queue holds loses the rest at that queue, and TCP takes round trips to resend it.
+/// </para>
 /// </summary>
 internal sealed class MeshShardSource : IShardSource
 {
@@ -23,18 +28,32 @@ internal sealed class MeshShardSource : IShardSource
     private readonly Placement _placement;
     private readonly ShardsWithManifest? _withManifest;
     private readonly ConcurrentDictionary<int, SegmentState> _segments = new();
+    private readonly SemaphoreSlim _window;
+    private int _inWindow;
+    private int _mostInWindow;
 
     /// <param name="manifest">The file's verified manifest.</param>
     /// <param name="client">Shard calls.</param>
     /// <param name="placement">Where the shards are.</param>
     /// <param name="withManifest">What the manifest round brought of a one-segment file (segment 0), or null.</param>
-    public MeshShardSource(Manifest manifest, ShardClient client, Placement placement, ShardsWithManifest? withManifest = null)
+    /// <param name="windowBytes">Shard bytes asked for at once by first tries (at least one shard).</param>
+    public MeshShardSource(Manifest manifest, ShardClient client, Placement placement, ShardsWithManifest? withManifest = null,
+        long windowBytes = long.MaxValue)
     {
         _manifest = manifest;
         _client = client;
         _placement = placement;
         _withManifest = withManifest;
+        int shards = (int)Math.Clamp(windowBytes / Math.Max(1, manifest.ShardSize(0)), 1, manifest.TotalShards * (long)manifest.SegmentCount);
+        WindowShards = shards;
+        _window = new SemaphoreSlim(shards, shards);
     }
+
+    /// <summary>How many shard requests the window lets out at once.</summary>
+    internal int WindowShards { get; }
+
+    /// <summary>The most shard requests that were out at once (the window's high-water mark).</summary>
+    internal int MostInWindow => Volatile.Read(ref _mostInWindow);
 
     public async ValueTask<bool> ReadShardAsync(int segment, int shard, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
     {
@@ -49,7 +68,7 @@ internal sealed class MeshShardSource : IShardSource
         // The decoder checks every shard's hash itself: the first try skips our check (a bad copy then costs the
         // decoder one more shard index); the fallbacks check, to pick a good copy among several holders.
         long started = Stopwatch.GetTimestamp();
-        if (primary is { } p && await _client.GetAsync(p, hash, destination, cancellationToken, verify: false).ConfigureAwait(false)) return true;
+        if (primary is { } p && await FirstTryAsync(p, hash, destination, cancellationToken).ConfigureAwait(false)) return true;
         // A quick failure is a refused or reset connection, not a timeout: worth one more try later, even when the
         // holder lookup (which may have run on the same broken connection) does not list the node.
         bool primaryFailedQuickly = primary is not null && Stopwatch.GetElapsedTime(started) < _client.ShardTimeout / 2;
@@ -71,6 +90,24 @@ internal sealed class MeshShardSource : IShardSource
         }
 
         return false;
+    }
+
+    /// <summary>One GET_SHARD inside the window: waits for room (first come, first served, so earlier segments go first).</summary>
+    private async Task<bool> FirstTryAsync(PeerContact holder, Sha256Hash hash, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            int now = Interlocked.Increment(ref _inWindow);
+            for (int most = Volatile.Read(ref _mostInWindow); now > most; most = Volatile.Read(ref _mostInWindow))
+                if (Interlocked.CompareExchange(ref _mostInWindow, now, most) == most) break;
+            return await _client.GetAsync(holder, hash, destination, cancellationToken, verify: false).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inWindow);
+            _window.Release();
+        }
     }
 
     private sealed class SegmentState(MeshShardSource owner, int segment)
