@@ -43,11 +43,7 @@ public class MeshReadWindowTests
         Assert.That(manifest.SegmentCount, Is.EqualTo(6));
 
         var source = new MeshShardSource(manifest, reader.Client, reader.Placement, windowBytes: (long)windowShards * manifest.ShardSize(0));
-        var decoder = new FileDecoder(manifest, stored.ContentKey, source, new FileCodecOptions
-        {
-            SegmentSize = manifest.SegmentSize, DataShards = manifest.DataShards, ParityShards = manifest.ParityShards, MaxSegmentsInFlight = 4,
-        });
-        var back = await MeshTestData.ReadAllAsync(decoder.OpenRead(), cancellationToken);
+        var back = await ReadThroughAsync(manifest, stored.ContentKey, source, segmentsAhead: 4, cancellationToken);
 
         Assert.That(back, Is.EqualTo(data));
         Assert.That(source.WindowShards, Is.EqualTo(windowShards));
@@ -65,11 +61,7 @@ public class MeshReadWindowTests
         {
             var source = new MeshShardSource(manifest, reader.Client, reader.Placement, windowBytes: bytes);
             Assert.That(source.WindowShards, Is.EqualTo(1));
-            var decoder = new FileDecoder(manifest, stored.ContentKey, source, new FileCodecOptions
-            {
-                SegmentSize = manifest.SegmentSize, DataShards = manifest.DataShards, ParityShards = manifest.ParityShards, MaxSegmentsInFlight = 2,
-            });
-            Assert.That(await MeshTestData.ReadAllAsync(decoder.OpenRead(), cancellationToken), Is.EqualTo(data));
+            Assert.That(await ReadThroughAsync(manifest, stored.ContentKey, source, segmentsAhead: 2, cancellationToken), Is.EqualTo(data));
             Assert.That(source.MostInWindow, Is.EqualTo(1));
         }
     }
@@ -84,5 +76,14 @@ public class MeshReadWindowTests
         var stored = await _mesh.Nodes[5].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
         var back = await MeshTestData.ReadAllAsync(await _mesh.Nodes[12].Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
         Assert.That(back, Is.EqualTo(data));
+    }
+
+    private static Task<byte[]> ReadThroughAsync(Manifest manifest, ContentKey key, MeshShardSource source, int segmentsAhead, CancellationToken cancellationToken)
+    {
+        var decoder = new FileDecoder(manifest, key, source, new FileCodecOptions
+        {
+            SegmentSize = manifest.SegmentSize, DataShards = manifest.DataShards, ParityShards = manifest.ParityShards, MaxSegmentsInFlight = segmentsAhead,
+        });
+        return MeshTestData.ReadAllAsync(decoder.OpenRead(), cancellationToken);
     }
 }
