@@ -36,4 +36,12 @@ internal sealed class LookupResult
 
     /// <summary>Responders no longer believed because the peers they named failed (see <see cref="NodeLookup"/>).</summary>
     public int Distrusted { get; init; }
+
+    /// <summary>
+    /// Whether the lookup saw every node it can reach: it ran to the end, every peer it learned of answered, none failed,
+    /// every answer named fewer than k peers (all its responder knows), and fewer than k peers answered in all.
+    /// <see cref="Closest"/> then holds every node any lookup from this node would find, whatever its target, while the
+    /// mesh does not change.
+    /// </summary>
+    public bool Exhaustive { get; init; }
 }

@@ -73,6 +73,7 @@ internal sealed class NodeLookup
         int dropped = 0; // of the requests in flight, those to peers dropped since
         int probes = 0; // requests in flight to peers that failed recently: not waited for while others answer
         bool complete = true;
+        bool truncated = false; // an answer named k peers or more: its responder may know more than it said
         int parallelism = _wide ? options.K : options.Alpha;
         try
         {
@@ -132,6 +133,7 @@ internal sealed class NodeLookup
                 peer.State = State.Answered;
                 foreach (var referrer in peer.Referrers) referrer.ReferralsAnswered++;
                 var closer = _wantValue ? response.FindValue.CloserPeers : response.FindNode.CloserPeers;
+                truncated |= closer.Count >= options.K;
                 // At most k per answer, in the order given: a longer list costs nothing beyond the first k.
                 for (int i = 0; i < closer.Count && i < options.K; i++)
                 {
@@ -160,6 +162,10 @@ internal sealed class NodeLookup
         var farthest = answered.Count < options.K ? (NodeId?)null : answered[^1].Distance;
         int unanswered = _ordered.Count(c => c.State is State.Failed or State.NotQueried or State.InFlight
             && (farthest is null || c.Distance.CompareTo(farthest.Value) < 0));
+        // Every peer learned of answered, each answer was all its responder knows, and fewer than k answered (so the
+        // result holds all of them, not only the k closest to this target): nothing more can be found, whatever the target.
+        bool exhaustive = complete && failed == 0 && !truncated && _ordered.Count < options.K
+            && _ordered.TrueForAll(c => c.State == State.Answered);
         int rounds = _ordered.Where(c => c.State is State.Answered or State.Failed).Select(c => c.Depth).DefaultIfEmpty(0).Max();
         DhtMetrics.Lookups.Add(1);
         if (!complete) DhtMetrics.PartialLookups.Add(1);
@@ -176,6 +182,7 @@ internal sealed class NodeLookup
             Failed = failed,
             Unanswered = unanswered,
             Distrusted = _distrusted,
+            Exhaustive = exhaustive,
         };
     }
 

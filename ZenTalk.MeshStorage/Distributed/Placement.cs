@@ -76,13 +76,25 @@ internal sealed class Placement
     }
 
     /// <summary>
-    /// As <see cref="ClosestAsync"/>, with how many nodes that may be closer did not answer the lookup
+    /// As <see cref="ClosestAsync(NodeId, CancellationToken)"/>, with how many nodes that may be closer did not answer the lookup
     /// (<see cref="LookupResult.Unanswered"/>): while some did not, the nodes returned may not be those that hold the key's shards.
     /// </summary>
     public async Task<(List<PeerContact> Closest, int Unanswered)> ClosestWithUnansweredAsync(NodeId key, CancellationToken cancellationToken)
     {
         var lookup = await _dht.FindNodeAsync(key, wide: true, cancellationToken).ConfigureAwait(false);
         return (WithSelf(lookup.Closest, key), lookup.Unanswered);
+    }
+
+    /// <summary>
+    /// The nodes closest to a store's segment key, closest first: from <paramref name="view"/> when it holds the whole
+    /// mesh (no round trip; <c>FromView</c> is then true), otherwise by a wide lookup, which the view learns from.
+    /// </summary>
+    public async Task<(List<PeerContact> Closest, bool FromView)> ClosestAsync(NodeId key, WholeMeshView view, CancellationToken cancellationToken)
+    {
+        if (view.Closest(key) is { } known) return (WithSelf(known, key), true);
+        var lookup = await _dht.FindNodeAsync(key, wide: true, cancellationToken).ConfigureAwait(false);
+        view.Learn(lookup);
+        return (WithSelf(lookup.Closest, key), false);
     }
 
     /// <summary>

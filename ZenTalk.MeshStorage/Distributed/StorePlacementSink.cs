@@ -52,6 +52,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly TaskCompletionSource<IReadOnlyList<PeerContact>> _recordTargets = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<NodeId, PeerContact> _recordSentTo = new();
     private readonly ConcurrentDictionary<NodeId, byte> _recordHolders = new();
+    private readonly WholeMeshView _view;
     private Task<StoreSession>? _session;
     private long _bytesDone;
     private int _segmentsDone;
@@ -75,6 +76,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         _slots = new SemaphoreSlim(segmentsInFlight, segmentsInFlight);
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _callerToken = cancellationToken;
+        _view = new WholeMeshView(time);
     }
 
     /// <summary>Every shard placed so far and where (for clean-up after a failure).</summary>
@@ -116,7 +118,8 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         bool carriesRecord = segment is { Index: 0, Last: true };
         // A segment's lookup needs only its shard hashes: it runs while the segment waits for a slot, so a slot's
         // time goes to the puts (the lookup's calls wait behind other segments' shards on the same connections).
-        var lookup = carriesRecord ? null : _placement.ClosestAsync(Placement.ShardsKey(segment.Hashes), _cancel.Token);
+        // Later segments may take the whole mesh from an earlier segment's lookup (WholeMeshView) instead.
+        var lookup = carriesRecord ? null : _placement.ClosestAsync(Placement.ShardsKey(segment.Hashes), _view, _cancel.Token);
         try
         {
             await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
@@ -148,7 +151,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     }
 
     /// <summary>The lookup of a segment that will not be placed: its failure, if any, is observed here (the store has its own).</summary>
-    private static void Abandon(Task<List<PeerContact>>? lookup)
+    private static void Abandon(Task? lookup)
     {
         _ = lookup?.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
@@ -167,7 +170,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         if (_failure is not null) throw _failure;
     }
 
-    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord, Task<List<PeerContact>>? lookup)
+    private async Task PlaceAsync(int index, int shardSize, byte[] buffer, Sha256Hash[] hashes, long plaintext, bool carriesRecord, Task<(List<PeerContact> Closest, bool FromView)>? lookup)
     {
         Task<PeerContact?>[]? early = null;
         try
@@ -176,6 +179,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             int n = hashes.Length;
             ValueRecord? record = null;
             List<PeerContact> candidates, byTable = [];
+            bool fromView = false;
             PutAuthority authority;
 
             // Puts shard j to target, then to the spares while they refuse or time out; returns the node that took it.
@@ -209,7 +213,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
             }
             else
             {
-                candidates = await lookup!.WaitAsync(token).ConfigureAwait(false);
+                (candidates, fromView) = await lookup!.WaitAsync(token).ConfigureAwait(false);
                 var session = await _session!.WaitAsync(token).ConfigureAwait(false);
                 authority = new PutAuthority(Delegation: session.Delegation());
             }
@@ -242,6 +246,20 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
 
                 return await PutAsync(j, target, spares, token).ConfigureAwait(false);
             })).ConfigureAwait(false);
+            if (fromView && Array.IndexOf(holders, null) >= 0)
+            {
+                // A node of the view refused or did not answer: the view may be out of date. Look the key up after all,
+                // and put the missing shards where the lookup says, as if the segment had never used the view.
+                _view.Forget();
+                var found = await _placement.ClosestAsync(Placement.ShardsKey(hashes), token).ConfigureAwait(false);
+                if (found.Count > 0)
+                {
+                    var freshSpares = new ConcurrentQueue<PeerContact>(found.Skip(n));
+                    await Task.WhenAll(Enumerable.Range(0, n).Where(j => holders[j] is null).Select(async j =>
+                        holders[j] = await PutAsync(j, found[j % found.Count], freshSpares, token).ConfigureAwait(false))).ConfigureAwait(false);
+                }
+            }
+
             int stored = holders.Count(h => h is not null);
             if (stored < _happy)
             {

@@ -79,6 +79,32 @@ public class SimulationTests
     }
 
     [Test]
+    public async Task A_lookup_that_saw_every_node_of_a_mesh_smaller_than_k_says_so_and_no_other_does()
+    {
+        var net = new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 9 });
+        var rng = new Random(9);
+        var small = await net.AddAndJoinAsync(15, SimOptions(), rng, refreshBuckets: true);
+        for (int i = 0; i < 5; i++)
+        {
+            var whole = await small[i].FindNodeAsync(NodeId.Random(rng), wide: true, CancellationToken.None);
+            Assert.That(whole.Exhaustive, Is.True, "every node answered with all it knows");
+            Assert.That(whole.Closest.Select(c => c.Id), Is.EquivalentTo(small.Where(n => n != small[i]).Select(n => n.Self.Id)));
+        }
+
+        // A node that does not answer: the lookup cannot know what it would have said.
+        net.Kill(small[14]);
+        var partial = await small[0].FindNodeAsync(NodeId.Random(rng), wide: true, CancellationToken.None);
+        Assert.That(partial.Failed, Is.Positive);
+        Assert.That(partial.Exhaustive, Is.False);
+
+        // In a mesh of k or more nodes each answer names k peers: there may always be more.
+        var large = await new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 10 }).AddAndJoinAsync(60, SimOptions(), rng, refreshBuckets: true);
+        var wide = await large[0].FindNodeAsync(NodeId.Random(rng), wide: true, CancellationToken.None);
+        Assert.That(wide.Complete, Is.True);
+        Assert.That(wide.Exhaustive, Is.False);
+    }
+
+    [Test]
     public async Task After_a_quarter_of_the_nodes_die_lookups_still_find_the_closest_live_node()
     {
         var net = new SimulatedNetwork(new SimulatedNetworkOptions { Seed = 2 });
