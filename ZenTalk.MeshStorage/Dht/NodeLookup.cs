@@ -123,9 +123,12 @@ internal sealed class NodeLookup
                 if (response is null)
                 {
                     failed++;
-                    // A timeout may be a lost message: ask once more before giving the peer up. A refused or
-                    // misbehaving peer is not asked again, nor is a probe.
-                    peer.State = retry && !peer.Suspect && ++peer.Attempts < MaxAttempts ? State.NotQueried : State.Failed;
+                    // A timeout may be a lost message: ask once more before giving the peer up, as a probe (its failure
+                    // is on record now: a lookup whose first round met a partition must not wait out a second deadline
+                    // per cut-off peer, α at a time). A refused or misbehaving peer is not asked again, nor is a probe.
+                    bool again = retry && !peer.Suspect && ++peer.Attempts < MaxAttempts;
+                    peer.State = again ? State.NotQueried : State.Failed;
+                    if (again) peer.Suspect = true;
                     // A peer counts once against those who named it, at its first failure (a retry is not another lie).
                     if (++peer.Failures == 1) dropped += ReferralFailed(peer);
                     continue;
@@ -336,8 +339,9 @@ internal sealed class NodeLookup
         public int Attempts { get; set; }
         public int Failures { get; set; }
 
-        /// <summary>Its last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>): asked as a probe.</summary>
-        public bool Suspect { get; init; }
+        /// <summary>Its last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>), or timed out in this
+        /// lookup: asked as a probe.</summary>
+        public bool Suspect { get; set; }
 
         /// <summary>A probe to it is in flight.</summary>
         public bool Probing { get; set; }
