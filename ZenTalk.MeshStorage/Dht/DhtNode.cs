@@ -120,7 +120,8 @@ internal sealed class DhtNode : IRpcRequestHandler
 
     private void AddCloser(Google.Protobuf.Collections.RepeatedField<PeerInfo> into, NodeId target, NodeId requester)
     {
-        foreach (var c in Table.Closest(target, Options.K, exclude: requester)) into.Add(c.ToWire());
+        // Peers that failed our last requests are not handed out: a requester should not spend its k places on them.
+        foreach (var c in Table.Closest(target, Options.K, exclude: requester, skipStale: true)) into.Add(c.ToWire());
     }
 
     /// <summary>Whether fewer than k + slack peers we know are closer to <paramref name="key"/> than we are.</summary>

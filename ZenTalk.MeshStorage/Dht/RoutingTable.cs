@@ -233,8 +233,14 @@ internal sealed class RoutingTable
         }
     }
 
-    /// <summary>The <paramref name="count"/> peers closest to <paramref name="target"/>, closest first.</summary>
-    public List<PeerContact> Closest(NodeId target, int count, NodeId? exclude = null)
+    /// <summary>
+    /// The <paramref name="count"/> peers closest to <paramref name="target"/>, closest first. With
+    /// <paramref name="skipStale"/>, peers whose last <see cref="DhtOptions.MaxFailures"/> requests all failed are left
+    /// out (they stay in the table, see <see cref="RecordFailure"/>, and count again once they answer or call): what a
+    /// node names to others in its answers. A departed node that every table still holds would otherwise take places
+    /// among every answer's k, and a lookup would find fewer than the k closest live nodes.
+    /// </summary>
+    public List<PeerContact> Closest(NodeId target, int count, NodeId? exclude = null, bool skipStale = false)
     {
         var all = new List<(NodeId Distance, PeerContact Contact)>(Math.Min(Count, 512));
         lock (_lock)
@@ -243,7 +249,8 @@ internal sealed class RoutingTable
             {
                 if (bucket is null) continue;
                 foreach (var e in bucket.Entries)
-                    if (e.Contact.Id != exclude) all.Add((target.DistanceTo(e.Contact.Id), e.Contact));
+                    if (e.Contact.Id != exclude && (!skipStale || e.Failures < _options.MaxFailures))
+                        all.Add((target.DistanceTo(e.Contact.Id), e.Contact));
             }
         }
         return ClosestOf(all, count);

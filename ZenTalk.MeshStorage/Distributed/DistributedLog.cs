@@ -35,6 +35,18 @@ internal static partial class DistributedLog
     [LoggerMessage(4107, LogLevel.Debug, "Segment {Segment} of {Cid} has {Valid} valid shards of the {K} needed at the {Answered} nodes that answered: it cannot be rebuilt")]
     public static partial void SegmentLost(this ILogger logger, int segment, Cid cid, int valid, int k, int answered);
 
+    [LoggerMessage(4108, LogLevel.Debug, "Segment {Segment} of {Cid}: {Candidates} candidates ({LookupUnanswered} more did not answer the lookup), {Answered} answered HAS_SHARDS, {Missing} shards missing, {Spread} to spread off crowded nodes")]
+    public static partial void SegmentChecked(this ILogger logger, int segment, Cid cid, int candidates, int lookupUnanswered, int answered, int missing, int spread);
+
+    [LoggerMessage(4109, LogLevel.Debug, "Repair put of shard {Shard} of segment {Segment} of {Cid} to {Node}: {Accepted}")]
+    public static partial void RepairPut(this ILogger logger, int shard, int segment, Cid cid, NodeId node, bool accepted);
+
+    [LoggerMessage(4110, LogLevel.Debug, "Not repairing {Cid}: {Node} is closer to it (its record handed over: {Handed})")]
+    public static partial void RepairHandedOver(this ILogger logger, Cid cid, NodeId node, bool handed);
+
+    [LoggerMessage(4111, LogLevel.Debug, "Repair pass in {Milliseconds} ms: {Report}")]
+    public static partial void RepairPassQuiet(this ILogger logger, long milliseconds, RepairReport report);
+
     [LoggerMessage(4200, LogLevel.Warning, "Ignoring first-format tombstones of {Count} files whose manifest this node does not hold: nothing shows who signed them")]
     public static partial void UnsignedTombstonesIgnored(this ILogger logger, int count);
 

@@ -84,9 +84,12 @@ internal sealed class RepairService
                 delay = interval;
                 if (first) await WaitUntilWarmAsync(started, cancellationToken).ConfigureAwait(false);
                 first = false;
+                long passStart = _time.GetTimestamp();
                 var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
                 if (report.ShardsRepaired + report.ShardsDropped + report.SegmentsLost + report.SegmentsUnreachable > 0)
                     _logger.RepairPass(report);
+                else
+                    _logger.RepairPassQuiet((long)_time.GetElapsedTime(passStart).TotalMilliseconds, report);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -232,9 +235,13 @@ internal sealed class RepairService
             // Another live node is closer: its job. But it may have been down or cut off when the file was
             // stored, and a node repairs only files in its own index: hand it the record (once per
             // responsible node), or nobody would ever repair the file.
-            if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id)
-                && await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false))
-                _handedTo[cid] = ranked[0].Id;
+            if (entry.ManifestRecord is { } known && (!_handedTo.TryGetValue(cid, out var given) || given != ranked[0].Id))
+            {
+                bool handed = await _store.Client.StoreRecordAsync(ranked[0], known, cancellationToken).ConfigureAwait(false);
+                if (handed) _handedTo[cid] = ranked[0].Id;
+                _logger.RepairHandedOver(cid, ranked[0].Id, handed);
+            }
+
             return default;
         }
 
@@ -352,6 +359,7 @@ internal sealed class RepairService
             .SelectMany(g => g.Skip(1))
             .Take(Math.Max(0, free - missing.Count))
             .ToList();
+        _logger.SegmentChecked(segment, manifest.Cid, candidates.Count, lookupUnanswered, holders.Answered, missing.Count, spread.Count);
         if (missing.Count == 0 && spread.Count == 0) return 0;
         int valid = fetched.Count(f => f);
         foreach (int j in Enumerable.Range(0, n).Where(j => !fetched[j] && holders.ByShard[j].Count > 0))
@@ -406,7 +414,9 @@ internal sealed class RepairService
             if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
             while (targets.TryDequeue(out var target))
             {
-                if (await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false))
+                bool accepted = await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false);
+                _logger.RepairPut(j, segment, manifest.Cid, target.Id, accepted);
+                if (accepted)
                 {
                     repaired++;
                     authority.Holding.Add(target.Id);
@@ -422,7 +432,9 @@ internal sealed class RepairService
             while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
             {
                 targets.Dequeue();
-                if (await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false))
+                bool accepted = await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false);
+                _logger.RepairPut(j, segment, manifest.Cid, target.Id, accepted);
+                if (accepted)
                 {
                     repaired++;
                     authority.Holding.Add(target.Id);

@@ -66,6 +66,57 @@ public class DhtSocketTests
         Assert.That(misses, Is.Empty);
     }
 
+    /// <summary>
+    /// Dead nodes stay in routing tables whose buckets are not full (nobody waits to replace them). Answers used to
+    /// name them among their k closest, so with 8 of 30 gone a lookup found only the live nodes that some answer still
+    /// had room for: fewer than the k closest live ones, and each node a different subset (the testnet's repair placed
+    /// a shard on a node that another node's lookup did not find, and never converged).
+    /// </summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task After_eight_of_thirty_nodes_die_a_lookup_finds_the_k_closest_live_nodes(CancellationToken cancellationToken)
+    {
+        var seed = Start(0);
+        var others = Enumerable.Range(1, 29).Select(i => Start(i)).ToList();
+        foreach (var n in others)
+            Assert.That(await n.Dht.BootstrapAsync([new BootstrapPeer(seed.Contact.EndPoint)], refreshBuckets: false, cancellationToken), Is.EqualTo(1));
+        // Rounds of lookups until every table holds every other node (as refresh does over time), at most five.
+        for (int round = 0; round < 5 && _nodes.Any(n => n.Dht.Table.Count < 29); round++)
+            await Task.WhenAll(_nodes.Select(n => n.Dht.FindNodeAsync(round == 0 ? n.Contact.Id : NodeId.Random(), cancellationToken)));
+        Assert.That(_nodes.Select(n => n.Dht.Table.Count), Is.All.EqualTo(29), "every table holds every other node");
+
+        var dead = _nodes.Where((_, i) => i % 4 == 1).Take(8).ToList();
+        var live = _nodes.Except(dead).ToList();
+        foreach (var d in dead)
+        {
+            await d.DisposeAsync();
+            _nodes.Remove(d);
+        }
+        // Every live node learns what is gone the way a running node does: its own requests to the dead fail
+        // (lookups near each dead node, twice: DhtOptions.MaxFailures).
+        for (int round = 0; round < 2; round++)
+            await Task.WhenAll(live.Select(async n =>
+            {
+                foreach (var d in dead) await n.Dht.FindNodeAsync(d.Contact.Id, cancellationToken);
+            }));
+
+        int k = live[0].Dht.Options.K;
+        var misses = new List<string>();
+        foreach (var from in live.Take(6))
+        {
+            for (int t = 0; t < 5; t++)
+            {
+                var target = NodeId.Random();
+                var result = await from.Dht.FindNodeAsync(target, cancellationToken);
+                var expected = live.Where(n => n != from).Select(n => n.Contact.Id).OrderBy(id => target.DistanceTo(id)).Take(k).ToList();
+                var found = result.Closest.Select(c => c.Id).ToList();
+                if (!found.SequenceEqual(expected))
+                    misses.Add($"{from.Contact}: {found.Count} found, {found.Intersect(expected).Count()} of the {k} closest live");
+            }
+        }
+        Assert.That(misses, Is.Empty);
+    }
+
     [Test]
     public async Task Bootstrap_checks_the_expected_node_id()
     {

@@ -327,6 +327,11 @@ internal sealed class FaultRun(FaultRunOptions options)
             if (_mesh.Clock.Elapsed > deadline)
             {
                 _report.Check($"repair converges {what}", false, $"not within {options.ConvergeBudgetSeconds} s: {last}");
+                // Every client's view of the files still pending: one asker's view alone cannot tell a repair that did not
+                // happen from a holder that asker cannot reach.
+                foreach (var f in _book.Live.Where(f => pending.ContainsKey(f.Cid)).Take(5))
+                    foreach (var c in clients)
+                        _report.Note($"{c.Name}'s view of {f.Cid[..12]}…: {await RepairStateAsync(c, f, _mesh.LiveNodes.Count(), ct) ?? "fully repaired"}");
                 return null;
             }
             notBefore = elapsed;
