@@ -311,12 +311,43 @@ internal sealed class RepairService
         }
     }
 
+    /// <summary>
+    /// Looks for the <paramref name="missing"/> shards beyond the closest nodes, at the next k that this node's routing
+    /// table names, and fetches up to <paramref name="needed"/> of them; returns how many it fetched. A file stored while
+    /// a partition hid half the mesh sits on the closest nodes of its side, and after healing some of those rank beyond
+    /// the k closest: its shards there are sources for the rebuild (and still count as missing, so they get homes among
+    /// the closest).
+    /// </summary>
+    private async Task<int> FetchFromFartherNodesAsync(NodeId key, List<PeerContact> candidates, Sha256Hash[] hashes, List<int> missing,
+        bool[] fetched, Memory<byte>[] shards, int needed, CancellationToken cancellationToken)
+    {
+        var asked = candidates.Select(c => c.Id).ToHashSet();
+        var farther = _dht.Table.ClosestAnswering(key, 2 * _dht.Options.K).Where(c => !asked.Contains(c.Id)).ToList();
+        if (farther.Count == 0) return 0;
+        var outside = await SegmentHolders.LocateAsync(_store.Client, farther, hashes, cancellationToken).ConfigureAwait(false);
+        int got = 0;
+        foreach (int j in missing.Distinct().Where(j => !fetched[j]).ToList())
+        {
+            if (got >= needed) break;
+            foreach (var h in outside.ByShard[j])
+            {
+                if (await _store.Client.FetchAsync(h, hashes[j], shards[j], cancellationToken).ConfigureAwait(false) != ShardFetch.Fetched) continue;
+                fetched[j] = true;
+                got++;
+                break;
+            }
+        }
+
+        return got;
+    }
+
     private async Task<int> RebuildSegmentAsync(Manifest manifest, int segment, RepairAuthority authority, byte[] buffer, CancellationToken cancellationToken)
     {
         var client = _store.Client;
         var hashes = Placement.SegmentHashes(manifest, segment);
         int n = hashes.Length, k = manifest.DataShards, size = manifest.ShardSize(segment);
-        var (candidates, lookupUnanswered) = await _store.Placement.ClosestWithUnansweredAsync(Placement.SegmentKey(manifest, segment), cancellationToken).ConfigureAwait(false);
+        var key = Placement.SegmentKey(manifest, segment);
+        var (candidates, lookupUnanswered) = await _store.Placement.ClosestWithUnansweredAsync(key, cancellationToken).ConfigureAwait(false);
         var holders = await SegmentHolders.LocateAsync(client, candidates, hashes, cancellationToken).ConfigureAwait(false);
         var shards = new Memory<byte>[n];
         for (int j = 0; j < n; j++) shards[j] = buffer.AsMemory(j * size, size);
@@ -380,6 +411,9 @@ internal sealed class RepairService
 
             if (!fetched[j]) missing.Add(j);
         }
+
+        if (valid < k)
+            valid += await FetchFromFartherNodesAsync(key, candidates, hashes, missing, fetched, shards, k - valid, cancellationToken).ConfigureAwait(false);
 
         if (valid < k)
         {

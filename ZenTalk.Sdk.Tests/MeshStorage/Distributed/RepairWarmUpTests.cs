@@ -154,6 +154,57 @@ public class RepairWarmUpTests
             inner.DeleteShardsAsync(request, caller, cancellationToken);
     }
 
+    /// <summary>
+    /// The testnet's partition: a file stored on one side sits on that side's closest nodes, and after healing six of
+    /// them ranked beyond the 20 closest, so repair found 9 of the 10 shards it needs among the closest and called the
+    /// segment lost for minutes (until a kill elsewhere happened to move a holder into the 20). Repair now also asks the
+    /// next 20 nodes its table names for the missing shards, rebuilds, and puts the missing ones on the closest nodes.
+    /// Here: 26 nodes; the shards of the 6 closest holders move to the 6 nodes farthest from the segment key.
+    /// </summary>
+    [Test]
+    public async Task Shards_beyond_the_closest_nodes_are_used_to_rebuild_and_moved_among_them(CancellationToken cancellationToken)
+    {
+        await using var mesh = await LocalMesh.StartAsync(26, MeshTestData.FastOptions(), cancellationToken: cancellationToken);
+        using var owner = OwnerKey.Generate(2048);
+        var client = await mesh.StartClientAsync(cancellationToken: cancellationToken);
+        var data = MeshTestData.Bytes(40_000, 33);
+        var stored = await client.Store.StoreAsync(new MemoryStream(data), owner, cancellationToken: cancellationToken);
+        var manifest = await client.MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
+        Assert.That(manifest.SegmentCount, Is.EqualTo(1));
+        var key = Placement.SegmentKey(manifest, 0);
+        var byDistance = Enumerable.Range(0, 26).OrderBy(i => key.DistanceTo(mesh.Nodes[i].Id)).ToList();
+        var hashes = Placement.SegmentHashes(manifest, 0);
+        var record = FileRecords.ForManifest(manifest);
+
+        // The shards of the 6 closest holders go to the 6 farthest nodes (ranks 21-26), as a put from the client would.
+        var holders = byDistance.Where(i => hashes.Any(mesh.Nodes[i].Shards!.Contains)).Take(6).ToList();
+        var farthest = byDistance.Skip(20).ToList();
+        Assert.That(holders, Has.Count.EqualTo(6));
+        for (int h = 0; h < 6; h++)
+        {
+            var from = mesh.Nodes[holders[h]].Shards!;
+            foreach (var hash in hashes.Where(from.Contains).ToList())
+            {
+                var bytes = await from.GetAsync(hash, cancellationToken);
+                Assert.That(await client.MeshStore.Client.PutAsync(mesh.Nodes[farthest[h]].Network.Contact, hash, bytes, new PutAuthority(Record: record), cancellationToken), Is.True);
+                await from.DeleteAsync(hash, cancellationToken);
+            }
+        }
+
+        var before = await client.Store.GetStatusAsync(stored.Cid, cancellationToken);
+        Assert.That(before.Segments[0].ShardsVerified, Is.EqualTo(9), "9 shards among the 20 closest: not enough to read");
+
+        int repaired = 0;
+        for (int pass = 0; pass < 2; pass++)
+            foreach (var node in mesh.Nodes) repaired += (await node.RunRepairPassAsync(cancellationToken)).ShardsRepaired;
+        Assert.That(repaired, Is.EqualTo(6));
+        var after = await client.Store.GetStatusAsync(stored.Cid, cancellationToken);
+        Assert.That(after.Segments[0].ShardsVerified, Is.EqualTo(15));
+        Assert.That(after.Segments[0].Holders.Select(h => h.Node).Distinct().Count(), Is.EqualTo(15));
+        var back = await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
+        Assert.That(back, Is.EqualTo(data));
+    }
+
     private static async Task<(int Lost, int Unreachable)> PassesAsync(IEnumerable<MeshNode> nodes, CancellationToken cancellationToken)
     {
         int lost = 0, unreachable = 0;
