@@ -89,6 +89,12 @@ internal sealed class MeshShardSource : IShardSource
                 return true;
         }
 
+        // Last, the nodes the table names that the holder lookup left out: a lookup does not wait for peers that failed
+        // a while ago (it only probes them), and after a partition heals the far side's nodes count as failing for a
+        // while, so the lookup can miss exactly the nodes that hold a file stored on that side.
+        foreach (var holder in (await state.OutsideHolders(cancellationToken).ConfigureAwait(false)).ByShard[shard])
+            if (await _client.GetAsync(holder, hash, destination, cancellationToken).ConfigureAwait(false))
+                return true;
         return false;
     }
 
@@ -118,6 +124,7 @@ internal sealed class MeshShardSource : IShardSource
         /// <summary>Where placement most likely put the shards, from the local routing table (no round trip).</summary>
         public List<PeerContact> Guess { get; } = owner._placement.LocalClosest(Placement.SegmentKey(owner._manifest, segment));
         private Task<SegmentHolders>? _holders;
+        private Task<SegmentHolders>? _outside;
 
         public Task<List<PeerContact>> Candidates(CancellationToken cancellationToken)
         {
@@ -130,6 +137,20 @@ internal sealed class MeshShardSource : IShardSource
             var candidates = Candidates(cancellationToken);
             lock (_lock)
                 return _holders ??= LocateAsync(candidates, cancellationToken);
+        }
+
+        /// <summary>Holders among the table's closest nodes (<see cref="Guess"/>) that the lookup's candidates left out; asked once, when a shard is found nowhere else.</summary>
+        public Task<SegmentHolders> OutsideHolders(CancellationToken cancellationToken)
+        {
+            lock (_lock)
+                return _outside ??= LocateOutsideAsync(cancellationToken);
+        }
+
+        private async Task<SegmentHolders> LocateOutsideAsync(CancellationToken cancellationToken)
+        {
+            var asked = (await Candidates(cancellationToken).ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
+            var rest = Guess.Where(c => !asked.Contains(c.Id)).ToList();
+            return await SegmentHolders.LocateAsync(owner._client, rest, Placement.SegmentHashes(owner._manifest, segment), cancellationToken).ConfigureAwait(false);
         }
 
         private async Task<SegmentHolders> LocateAsync(Task<List<PeerContact>> lookup, CancellationToken cancellationToken)
