@@ -72,12 +72,14 @@ internal static class ClientHost
         public async Task<JsonObject> HandleAsync(JsonObject request, CancellationToken cancellationToken)
         {
             string op = request.Text("op");
+            // A store's payload is made before the clocks start: the figures are the mesh's, not the test's generator's.
+            var payload = op == "store" ? Payload.Generate((int)request.Number("seed"), (int)request.Number("size")) : null;
             var before = counters.Snapshot();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             long start = Stopwatch.GetTimestamp();
             var answer = op switch
             {
-                "store" => await StoreAsync(request, cancellationToken),
+                "store" => await StoreAsync(request, payload!, cancellationToken),
                 "get" => await GetAsync(request, cancellationToken),
                 "delete" => await DeleteAsync(request, cancellationToken),
                 "status" => await StatusAsync(request, cancellationToken),
@@ -91,9 +93,8 @@ internal static class ClientHost
             return answer;
         }
 
-        private async Task<JsonObject> StoreAsync(JsonObject request, CancellationToken cancellationToken)
+        private async Task<JsonObject> StoreAsync(JsonObject request, byte[] data, CancellationToken cancellationToken)
         {
-            var data = Payload.Generate((int)request.Number("seed"), (int)request.Number("size"));
             var options = request["segment"] is { } segment ? new StoreOptions { SegmentSize = segment.GetValue<int>() } : null;
             var stored = await store.StoreAsync(new MemoryStream(data, writable: false), owner, options, cancellationToken: cancellationToken);
             return new JsonObject { ["cid"] = stored.Cid.ToString(), ["key"] = stored.ContentKey.ExportBase64Url() };
