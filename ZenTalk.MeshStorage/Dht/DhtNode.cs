@@ -19,7 +19,7 @@ internal sealed class DhtNode : IRpcRequestHandler
     private readonly IMeshTransport _transport;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<NodeId, byte> _evictionPings = new();
-    private readonly ConcurrentDictionary<NodeId, byte> _probes = new();
+    private readonly ConcurrentDictionary<NodeId, TaskCompletionSource<bool>> _probes = new();
     private readonly ConcurrentDictionary<NodeId, ValueRecord> _published = new();
     private readonly TimeProvider _time;
     private readonly InboundChecks _inboundChecks;
@@ -199,12 +199,29 @@ internal sealed class DhtNode : IRpcRequestHandler
         }
     }
 
-    /// <summary>Claims the one lookup probe of a peer that failed recently (<see cref="NodeLookup"/>); false while another
-    /// lookup's probe of it is in flight.</summary>
-    internal bool TryStartProbe(NodeId peer) => _probes.TryAdd(peer, 0);
+    /// <summary>
+    /// Claims the one lookup probe of a peer that failed recently (<see cref="NodeLookup"/>): true when this caller is to
+    /// send it, and must end it with <see cref="EndProbe"/>; false while another lookup's probe of it is in flight. Either
+    /// way <paramref name="outcome"/> completes, when that probe ends, with whether the peer answered: a lookup that finds
+    /// a probe in flight waits for it rather than sending another (one probe at a time per peer, however many lookups
+    /// want it, so a peer that is down is not asked by every lookup at once) or giving the peer up.
+    /// </summary>
+    internal bool TryStartProbe(NodeId peer, out Task<bool> outcome)
+    {
+        var claim = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var current = _probes.GetOrAdd(peer, claim);
+        outcome = current.Task;
+        return ReferenceEquals(current, claim);
+    }
 
-    /// <summary>Ends the probe claimed by <see cref="TryStartProbe"/>.</summary>
-    internal void EndProbe(NodeId peer) => _probes.TryRemove(peer, out _);
+    /// <summary>Ends the probe claimed by <see cref="TryStartProbe"/> and tells every lookup waiting for it whether the peer answered.</summary>
+    internal void EndProbe(NodeId peer, bool answered)
+    {
+        if (_probes.TryRemove(peer, out var claim)) claim.TrySetResult(answered);
+    }
+
+    /// <summary>Lookup probes in flight (<see cref="TryStartProbe"/>).</summary>
+    internal int ProbesInFlight => _probes.Count;
 
     /// <summary>Pings a peer; true when it answered.</summary>
     public async Task<bool> PingAsync(PeerContact peer, CancellationToken cancellationToken)

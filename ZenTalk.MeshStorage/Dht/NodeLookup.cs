@@ -25,8 +25,11 @@ namespace ZenTalk.MeshStorage.Dht;
 /// <para>
 /// A peer whose last request failed a short while ago (<see cref="RoutingTable.FailedRecently"/>: down, or on
 /// the far side of a partition) is still asked, as a probe, but not waited for: the lookup ends without it once the
-/// others are done, unless nobody else answered. A probe that answers in time counts as any answer (and clears the
-/// record); one that fails renews it. So a partition costs one lookup its deadlines per peer, not every lookup.
+/// others are done, unless none of the peers asked as usual answered (then it waits for the probes too). A probe that
+/// answers in time counts as any answer (and clears the record); one that fails renews it. So a partition costs one
+/// lookup its deadlines per peer, not every lookup. One probe per peer is in flight at a time, for all lookups
+/// (<see cref="DhtNode.TryStartProbe"/>): a lookup that wants a peer another lookup is probing waits for that probe's
+/// outcome, as for its own, and if the peer answered asks it its own question.
 /// </para>
 /// </summary>
 internal sealed class NodeLookup
@@ -85,24 +88,25 @@ internal sealed class NodeLookup
                     queried++;
                     if (next.Suspect)
                     {
-                        // One probe per peer at a time, whatever number of lookups want it; its own deadline, not the
-                        // lookup's: its answer or failure updates the routing table after the lookup is over.
-                        if (!_node.TryStartProbe(next.Contact.Id))
-                        {
-                            next.State = State.Failed;
-                            continue;
-                        }
+                        // One probe per peer at a time, whatever number of lookups want it: a lookup that finds one in
+                        // flight waits for its outcome (as for a probe of its own) instead of giving the peer up. When
+                        // most peers failed a moment ago (every connection dialled again under load), the peers other
+                        // lookups probe are most of what this one can ask.
                         next.Probing = true;
                         probes++;
-                        _ = ProbeAsync(next, completions.Writer, cancellationToken);
+                        _ = _node.TryStartProbe(next.Contact.Id, out var outcome)
+                            ? ProbeAsync(next, completions.Writer)
+                            : AfterProbeAsync(next, outcome, completions.Writer, cancellationToken);
                         continue;
                     }
                     inFlight++;
                     _ = QueryAsync(next, completions.Writer, deadline.Token);
                 }
                 // Requests still in flight to peers dropped with a distrusted referrer are not waited for, nor probes
-                // while someone else answered.
-                if (inFlight == dropped && (probes == 0 || _ordered.Exists(c => c.State == State.Answered))) break;
+                // once a peer asked as usual answered. While only probes answered, the rest are waited for too: a table
+                // whose peers all failed a moment ago (a node whose connections were all dialled again under load) holds
+                // no other peers to ask, and ending at the first probe's answer would return one node out of k.
+                if (inFlight == dropped && (probes == 0 || _ordered.Exists(c => c.State == State.Answered && !c.Suspect))) break;
                 var (peer, response, retry) = await completions.Reader.ReadAsync(deadline.Token).ConfigureAwait(false);
                 bool wasProbe = peer.Probing;
                 if (wasProbe)
@@ -257,7 +261,8 @@ internal sealed class NodeLookup
         return inFlight;
     }
 
-    private async Task QueryAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done, CancellationToken cancellationToken)
+    /// <summary>Asks the peer this lookup's question and hands the outcome to the lookup; true when it answered.</summary>
+    private async Task<bool> QueryAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done, CancellationToken cancellationToken)
     {
         Response? response = null;
         bool retry = false;
@@ -279,18 +284,36 @@ internal sealed class NodeLookup
             retry = ex is TimeoutException;
         }
         done.TryWrite((peer, response, retry));
+        return response is not null;
     }
 
-    private async Task ProbeAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done, CancellationToken cancellationToken)
+    /// <summary>
+    /// The probe of a peer that failed recently, which other lookups may be waiting for (<see cref="DhtNode.TryStartProbe"/>).
+    /// It has its own request deadline and no lookup's token: neither this lookup's deadline nor its caller's cancellation
+    /// may cut short what the others wait for, and its answer or failure reaches the routing table after the lookup is over.
+    /// </summary>
+    private async Task ProbeAsync(Candidate peer, ChannelWriter<(Candidate, Response?, bool)> done)
     {
+        bool answered = false;
         try
         {
-            await QueryAsync(peer, done, cancellationToken).ConfigureAwait(false);
+            answered = await QueryAsync(peer, done, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
-            _node.EndProbe(peer.Contact.Id);
+            _node.EndProbe(peer.Contact.Id, answered);
         }
+    }
+
+    /// <summary>
+    /// Another lookup's probe of the peer is in flight: waits for its outcome. If the peer answered, it is alive, and is
+    /// asked this lookup's own question (the probe's answer was for another target); if not, it failed for this lookup too.
+    /// </summary>
+    private async Task AfterProbeAsync(Candidate peer, Task<bool> probe, ChannelWriter<(Candidate, Response?, bool)> done,
+        CancellationToken cancellationToken)
+    {
+        if (await probe.ConfigureAwait(false)) await QueryAsync(peer, done, cancellationToken).ConfigureAwait(false);
+        else done.TryWrite((peer, null, false));
     }
 
     /// <summary>The closest peer not yet asked among the k closest that have not failed; null when the k closest have

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using ZenTalk.MeshStorage;
 using ZenTalk.MeshStorage.Crypto;
@@ -117,6 +119,58 @@ public class DhtSocketTests
         Assert.That(misses, Is.Empty);
     }
 
+    /// <summary>
+    /// The testnet's burst of reads after a client's idle connections had closed: its calls timed out while every
+    /// connection was dialled again, so its table counted most peers as failed a moment ago, and every lookup but the
+    /// first found each of them probed by another lookup and gave it up ("no node answered the lookup"). Here every
+    /// peer is alive but one black hole (a socket that accepts and never answers), all are marked failed, and the
+    /// lookups start together (the reader's calls are held until the last one has started, as dials under load hold
+    /// them): each must still find every live node, and the black hole is asked once, not once per lookup.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Concurrent_lookups_through_a_table_of_recently_failed_peers_find_every_live_node(CancellationToken cancellationToken)
+    {
+        const int Live = 12, Lookups = 40;
+        HeldTransport? held = null;
+        var identity = NodeIdentity.CreateEphemeral();
+        _identities.Add(identity);
+        var reader = DhtNetworkNode.Start(identity, new IPEndPoint(IPAddress.Parse("127.0.0.1"), 0), Rpc, DhtOpts,
+            transport: t => held = new HeldTransport(t));
+        _nodes.Add(reader);
+        var live = Enumerable.Range(1, Live).Select(i => Start(i)).ToList();
+        Assert.That(await reader.Dht.BootstrapAsync(live.Select(n => new BootstrapPeer(n.Contact.EndPoint, n.Contact.Id)), refreshBuckets: false,
+            cancellationToken), Is.EqualTo(Live));
+        using var hole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        hole.Bind(new IPEndPoint(IPAddress.Parse($"127.0.0.{Live + 2}"), 0));
+        hole.Listen(64);
+        var dead = new PeerContact(NodeId.Random(), (IPEndPoint)hole.LocalEndPoint!);
+        var table = reader.Dht.Table;
+        Assert.That(table.Update(dead, out _), Is.EqualTo(RoutingTable.UpdateResult.Added));
+        foreach (var peer in table.All()) table.RecordFailure(peer.Id);
+        Assert.That(table.All().Count(p => table.FailedRecently(p.Id)), Is.EqualTo(Live + 1), "every peer counts as failed a moment ago");
+
+        var targets = Enumerable.Range(0, Lookups).Select(_ => NodeId.Random()).ToList();
+        held!.Hold();
+        var burst = Task.WhenAll(targets.Select(t => reader.Dht.FindNodeAsync(t, cancellationToken)));
+        held.Release();
+        var results = await burst;
+
+        var misses = new List<string>();
+        for (int i = 0; i < Lookups; i++)
+        {
+            var expected = live.Select(n => n.Contact.Id).OrderBy(id => targets[i].DistanceTo(id)).ToList();
+            var found = results[i].Closest.Select(c => c.Id).ToList();
+            if (!found.SequenceEqual(expected)) misses.Add($"lookup {i}: {found.Count} found, {found.Intersect(expected).Count()} of the {Live} live nodes");
+        }
+        Assert.That(misses, Is.Empty);
+        Assert.That(held.CallsTo(dead.Id), Is.EqualTo(1), "one probe of the black hole for all the lookups");
+        Assert.That(live.Count(n => table.FailedRecently(n.Contact.Id)), Is.Zero, "the probes' answers cleared the live peers' records");
+        Assert.That(table.FailedRecently(dead.Id), Is.True, "the black hole's failed probe renewed its record");
+        for (int i = 0; i < 100 && reader.Dht.ProbesInFlight > 0; i++) await Task.Delay(50, cancellationToken);
+        Assert.That(reader.Dht.ProbesInFlight, Is.Zero, "every probe's entry is gone once it ended");
+    }
+
     [Test]
     public async Task Bootstrap_checks_the_expected_node_id()
     {
@@ -178,5 +232,36 @@ public class DhtSocketTests
         var info = await b.Client.CallAsync(a.Contact, new Request { NodeInfo = new NodeInfoRequest() }, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.That(new NodeId(info.NodeInfo.NodeId.Span), Is.EqualTo(a.Contact.Id));
         Assert.That(info.NodeInfo.RoutingTableSize, Is.EqualTo(1));
+    }
+
+    /// <summary>The DHT's transport, counting calls per peer; while held, calls wait (a test starts many lookups, then lets
+    /// their requests go at once).</summary>
+    private sealed class HeldTransport(IMeshTransport inner) : IMeshTransport
+    {
+        private readonly ConcurrentDictionary<NodeId, int> _calls = new();
+        private TaskCompletionSource _gate = CompletedGate();
+
+        public int CallsTo(NodeId peer) => _calls.GetValueOrDefault(peer);
+
+        public void Hold() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        public void Release() => Volatile.Read(ref _gate).TrySetResult();
+
+        public async ValueTask<Response> CallAsync(PeerContact peer, Request request, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            _calls.AddOrUpdate(peer.Id, 1, (_, n) => n + 1);
+            await Volatile.Read(ref _gate).Task.WaitAsync(cancellationToken);
+            return await inner.CallAsync(peer, request, timeout, cancellationToken);
+        }
+
+        public ValueTask<NodeId> IdentifyAsync(IPEndPoint endPoint, NodeId? expectedId, TimeSpan timeout, CancellationToken cancellationToken) =>
+            inner.IdentifyAsync(endPoint, expectedId, timeout, cancellationToken);
+
+        private static TaskCompletionSource CompletedGate()
+        {
+            var gate = new TaskCompletionSource();
+            gate.SetResult();
+            return gate;
+        }
     }
 }
