@@ -37,6 +37,45 @@ public class MeshOneSegmentTests
         _owner.Dispose();
     }
 
+    /// <summary>
+    /// The read's last fallback (the testnet's reads after a partition healed): the file's holders are in the reader's
+    /// table but count as failed a moment ago, and each has a probe in flight that has not answered yet (another
+    /// lookup's, held here), while the other nodes answer at once. The manifest round skips the holders, the first tries
+    /// skip them, and the holder lookup ends without them: the shards are found only by asking the table's closest nodes
+    /// that the lookup left out.
+    /// </summary>
+    [Test]
+    public async Task A_read_finds_the_shards_at_table_nodes_that_the_holder_lookup_left_out(CancellationToken cancellationToken)
+    {
+        var data = MeshTestData.Bytes(40_000, 1907);
+        var stored = await _mesh.Nodes[0].Store.StoreAsync(new MemoryStream(data), _owner, cancellationToken: cancellationToken);
+        var manifest = await _mesh.Nodes[0].MeshStore.FindManifestAsync(stored.Cid, cancellationToken);
+        var hashes = Enumerable.Range(0, manifest.TotalShards).Select(j => manifest.ShardHash(0, j)).ToList();
+        var holders = _mesh.Nodes.Where(n => hashes.Any(h => n.Shards!.Contains(h))).Select(n => n.Id).ToList();
+        Assert.That(holders, Has.Count.EqualTo(manifest.TotalShards), "one shard per holder");
+
+        var reader = await _mesh.StartClientAsync(cancellationToken: cancellationToken);
+        var dht = reader.Network.Dht;
+        Assume.That(dht.Table.Count, Is.EqualTo(Nodes), "the reader knows every node");
+        var probing = new List<NodeId>();
+        try
+        {
+            foreach (var holder in holders)
+            {
+                dht.Table.RecordFailure(holder);
+                Assert.That(dht.TryStartProbe(holder, out _), Is.True);
+                probing.Add(holder);
+            }
+
+            var back = await MeshTestData.ReadAllAsync(await reader.Store.RetrieveAsync(stored.Cid, stored.ContentKey, cancellationToken), cancellationToken);
+            Assert.That(back, Is.EqualTo(data));
+        }
+        finally
+        {
+            foreach (var holder in probing) dht.EndProbe(holder, answered: false);
+        }
+    }
+
     [Test]
     public async Task A_one_segment_file_is_placed_by_its_cid_and_its_data_shards_come_with_the_manifest(CancellationToken cancellationToken)
     {
