@@ -148,9 +148,8 @@ internal sealed class MeshShardSource : IShardSource
 
         private async Task<SegmentHolders> LocateOutsideAsync(CancellationToken cancellationToken)
         {
-            var asked = (await Candidates(cancellationToken).ConfigureAwait(false)).Select(c => c.Id).ToHashSet();
-            var rest = Guess.Where(c => !asked.Contains(c.Id)).ToList();
-            return await SegmentHolders.LocateAsync(owner._client, rest, Placement.SegmentHashes(owner._manifest, segment), cancellationToken).ConfigureAwait(false);
+            var asked = await Candidates(cancellationToken).ConfigureAwait(false);
+            return await SegmentHolders.LocateOutsideAsync(owner._client, Guess, asked, Placement.SegmentHashes(owner._manifest, segment), cancellationToken).ConfigureAwait(false);
         }
 
         private async Task<SegmentHolders> LocateAsync(Task<List<PeerContact>> lookup, CancellationToken cancellationToken)

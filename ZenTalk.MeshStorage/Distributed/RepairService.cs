@@ -321,10 +321,8 @@ internal sealed class RepairService
     private async Task<int> FetchFromFartherNodesAsync(NodeId key, List<PeerContact> candidates, Sha256Hash[] hashes, List<int> missing,
         bool[] fetched, Memory<byte>[] shards, int needed, CancellationToken cancellationToken)
     {
-        var asked = candidates.Select(c => c.Id).ToHashSet();
-        var farther = _dht.Table.ClosestAnswering(key, 2 * _dht.Options.K).Where(c => !asked.Contains(c.Id)).ToList();
-        if (farther.Count == 0) return 0;
-        var outside = await SegmentHolders.LocateAsync(_store.Client, farther, hashes, cancellationToken).ConfigureAwait(false);
+        var outside = await SegmentHolders.LocateOutsideAsync(_store.Client, _dht.Table.ClosestAnswering(key, 2 * _dht.Options.K), candidates, hashes,
+            cancellationToken).ConfigureAwait(false);
         int got = 0;
         foreach (int j in missing.Distinct().Where(j => !fetched[j]).ToList())
         {

@@ -38,4 +38,17 @@ internal sealed class SegmentHolders
 
         return new SegmentHolders(candidates, byShard, answers.Count(a => a is not null));
     }
+
+    /// <summary>
+    /// Asks the nodes of <paramref name="table"/> that a lookup's <paramref name="asked"/> left out which of the segment's
+    /// shards they hold: holders a lookup can miss. It does not wait for peers that failed a moment ago (after a partition
+    /// heals, the far side's nodes count as failing for a while, and hold what was stored there), and a file stored while a
+    /// partition hid half the mesh sits partly on nodes that rank beyond the k closest once it healed.
+    /// </summary>
+    public static Task<SegmentHolders> LocateOutsideAsync(ShardClient client, IEnumerable<PeerContact> table, IEnumerable<PeerContact> asked,
+        Sha256Hash[] hashes, CancellationToken cancellationToken)
+    {
+        var skip = asked.Select(c => c.Id).ToHashSet();
+        return LocateAsync(client, table.Where(c => !skip.Contains(c.Id)).ToList(), hashes, cancellationToken);
+    }
 }
