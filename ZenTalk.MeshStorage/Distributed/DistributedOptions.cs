@@ -53,5 +53,11 @@ internal sealed class DistributedOptions
     /// </summary>
     public int RepairSegmentsPerFile { get; init; } = 256;
 
+    /// <summary>
+    /// Files a repair pass checks at once (4 by default). Each check is mostly waiting for the network (the CID's
+    /// lookup, HAS_SHARDS, fetches); rebuilds still share the node's decode budget (<see cref="MaxDecodeMemoryBytes"/>).
+    /// </summary>
+    public int RepairFilesInParallel { get; init; } = 4;
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -16,7 +16,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <list type="number">
 /// <item>garbage-collects expired shards, and holds that no live manifest it knows references a grace period after
 /// they were taken (<see cref="DistributedOptions.UnreferencedGrace"/>), and forgets expired manifests;</item>
-/// <item>for every file in its <see cref="FileIndex"/>, looks the CID up in the DHT: a genuine tombstone (which
+/// <item>for every file in its <see cref="FileIndex"/> (<see cref="DistributedOptions.RepairFilesInParallel"/> at a
+/// time), looks the CID up in the DHT: a genuine tombstone (which
 /// this node may have missed while offline) drops the file's local shards;</item>
 /// <item>for the files whose CID it is the closest live node to, checks their segments (at most
 /// <see cref="DistributedOptions.RepairSegmentsPerFile"/> per file per pass, the next pass going on from there):
@@ -65,6 +66,9 @@ internal sealed class RepairService
 
     /// <summary>The first pass waits for a warm routing table at most this long after the node started.</summary>
     public TimeSpan WarmUpGrace { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The most files the last pass checked at once (at most <see cref="DistributedOptions.RepairFilesInParallel"/>).</summary>
+    internal int LastPassPeakFiles { get; private set; }
 
     /// <summary>When the last pass ended and what it did; null before the first.</summary>
     public (DateTimeOffset At, RepairReport Report)? LastPass => _lastPass;
@@ -139,23 +143,27 @@ internal sealed class RepairService
             dropped += await _shards.CollectUnreferencedAsync(
                 (hash, owner) => referenced.TryGetValue(hash, out var owners) && (owner.IsZero || owners.Contains(owner)),
                 _store.Options.UnreferencedGrace, cancellationToken).ConfigureAwait(false);
-            int checkedFiles = 0, repaired = 0, lost = 0, segments = 0, unreachable = 0;
+            int checkedFiles = 0, repaired = 0, lost = 0, segments = 0, unreachable = 0, inFlight = 0, peak = 0;
             var now = _time.GetUtcNow();
-            foreach (var (cid, entry) in _files.Files.ToList())
+            // Files side by side: each one's check is mostly waiting for the network (its CID's lookup, HAS_SHARDS,
+            // fetches), and one after another a pass over a large index took as many lookups' time as it has files.
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = _store.Options.RepairFilesInParallel, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(_files.Files.ToList(), parallel, async (file, token) =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                var (cid, entry) = file;
+                InterlockedMax(ref peak, Interlocked.Increment(ref inFlight));
                 try
                 {
-                    var file = await CheckFileAsync(cid, entry, now, cancellationToken).ConfigureAwait(false);
-                    dropped += file.Dropped;
-                    if (file.Segments == 0) continue;
-                    checkedFiles++;
-                    repaired += file.Repaired;
-                    lost += file.Lost;
-                    segments += file.Segments;
-                    unreachable += file.Unreachable;
+                    var result = await CheckFileAsync(cid, entry, now, token).ConfigureAwait(false);
+                    Interlocked.Add(ref dropped, result.Dropped);
+                    if (result.Segments == 0) return;
+                    Interlocked.Increment(ref checkedFiles);
+                    Interlocked.Add(ref repaired, result.Repaired);
+                    Interlocked.Add(ref lost, result.Lost);
+                    Interlocked.Add(ref segments, result.Segments);
+                    Interlocked.Add(ref unreachable, result.Unreachable);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     throw;
                 }
@@ -169,8 +177,13 @@ internal sealed class RepairService
                 {
                     Quarantine(cid, e.GetType().Name + ": " + e.Message, e);
                 }
-            }
+                finally
+                {
+                    Interlocked.Decrement(ref inFlight);
+                }
+            }).ConfigureAwait(false);
 
+            LastPassPeakFiles = peak;
             var report = new RepairReport(checkedFiles, repaired, dropped, lost, segments, unreachable);
             _lastPass = (_time.GetUtcNow(), report);
             return report;
@@ -178,6 +191,17 @@ internal sealed class RepairService
         finally
         {
             _onePass.Release();
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen = Volatile.Read(ref target);
+        while (value > seen)
+        {
+            int was = Interlocked.CompareExchange(ref target, value, seen);
+            if (was == seen) return;
+            seen = was;
         }
     }
 
