@@ -165,6 +165,9 @@ public class PrivateNetworkTests
             Assert.That(await ReadAllAsync(members[2], second, cancellationToken), Is.EqualTo(again));
             Assert.That(await ReadAllAsync(members[0], stored, cancellationToken), Is.EqualTo(content));
             read.Stop();
+            // On a loaded machine the members can finish before one stranger's handshake did: the stranger keeps
+            // knocking until one was refused (the test's own deadline bounds the wait).
+            while (Volatile.Read(ref knocks) == 0 && !knocking.IsCompleted) await Task.Delay(50, cancellationToken);
             await stop.CancelAsync();
             await knocking;
             Assert.That(knocks, Is.GreaterThan(0));
