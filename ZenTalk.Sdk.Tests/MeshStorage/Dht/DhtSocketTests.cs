@@ -84,15 +84,18 @@ public class DhtSocketTests
             Assert.That(await n.Dht.BootstrapAsync([new BootstrapPeer(seed.Contact.EndPoint)], refreshBuckets: false, cancellationToken), Is.EqualTo(1));
         // Rounds of lookups until every table holds every other node (as refresh does over time): each node's own ID
         // first, then, for a node whose table still misses some, the IDs it misses (a lookup that finds a node adds it;
-        // on a loaded machine a call of the first rounds may have timed out). At most ten rounds.
+        // on a loaded machine a call of the first rounds may have timed out). At most three rounds.
         await Task.WhenAll(_nodes.Select(n => n.Dht.FindNodeAsync(n.Contact.Id, cancellationToken)));
-        for (int round = 0; round < 10 && _nodes.Any(n => n.Dht.Table.Count < 29); round++)
+        for (int round = 0; round < 3 && _nodes.Any(n => n.Dht.Table.Count < 29); round++)
         {
             await Task.WhenAll(_nodes.Where(n => n.Dht.Table.Count < 29).Select(n => Task.WhenAll(_nodes
                 .Where(m => m != n && !n.Dht.Table.Contains(m.Contact.Id))
                 .Select(m => n.Dht.FindNodeAsync(m.Contact.Id, cancellationToken)))));
         }
-        Assert.That(_nodes.Select(n => n.Dht.Table.Count), Is.All.EqualTo(29), "every table holds every other node");
+        // Not always all 29: when fewer than 10 of the 30 IDs share one's first bit, the far half is more than a bucket
+        // of k holds (the rest wait as replacements), in about one run of 25.
+        int kPeers = seed.Dht.Options.K;
+        Assert.That(_nodes.Select(n => n.Dht.Table.Count), Is.All.GreaterThanOrEqualTo(kPeers), "every table holds at least k other nodes");
 
         var dead = _nodes.Where((_, i) => i % 4 == 1).Take(8).ToList();
         var live = _nodes.Except(dead).ToList();
@@ -148,6 +151,12 @@ public class DhtSocketTests
         var live = Enumerable.Range(1, Live).Select(i => Start(i)).ToList();
         Assert.That(await reader.Dht.BootstrapAsync(live.Select(n => new BootstrapPeer(n.Contact.EndPoint, n.Contact.Id)), refreshBuckets: false,
             cancellationToken), Is.EqualTo(Live));
+        // Each live node checks the reader's address with a ping of its own (a dial-back), and that inbound call tells
+        // the reader the node is alive: the failures are marked below only once every dial-back is over, or some peers
+        // would count as answering and the lookups would stop at their answers without the probes.
+        for (int i = 0; i < 200 && live.Any(n => !n.Dht.Table.Contains(reader.Contact.Id) || n.Dht.InboundChecksInFlight > 0); i++)
+            await Task.Delay(50, cancellationToken);
+        Assert.That(live.Select(n => n.Dht.Table.Contains(reader.Contact.Id)), Is.All.True, "every live node checked the reader's address");
         using var hole = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         hole.Bind(new IPEndPoint(IPAddress.Parse($"127.0.0.{Live + 2}"), 0));
         hole.Listen(64);
