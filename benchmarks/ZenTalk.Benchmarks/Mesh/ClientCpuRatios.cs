@@ -20,6 +20,11 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// or fetched from a bare TLS sink in the holders' process, as many bytes in as many messages as the shard calls
 /// carry, with nothing of the mesh around them. Each round runs the six once, pipeline and floor first or the mesh first
 /// by turns, so all meet the same machine; the ratios are taken per round. Part of <c>-- ratios</c>.
+/// <para>
+/// The decoder of the pipeline and of the floor reads as MeshStore's retrieve does: as many segments ahead as
+/// <see cref="DistributedOptions.ReadSegmentsAhead"/> says by default. Each round also runs the decoder and the floor
+/// with <see cref="ShallowSegmentsAhead"/> segments ahead, to show what the deeper read-ahead costs in CPU.
+/// </para>
 /// </summary>
 internal static class ClientCpuRatios
 {
@@ -34,6 +39,18 @@ internal static class ClientCpuRatios
         public List<double> FloorRetrieve { get; } = [];
         public List<double> HoldersStore { get; } = [];
         public List<double> HoldersRetrieve { get; } = [];
+
+        /// <summary>The decoder and the retrieve floor with <see cref="ShallowSegmentsAhead"/> segments ahead.</summary>
+        public List<double> DecodeShallow { get; } = [];
+        public List<double> FloorRetrieveShallow { get; } = [];
+
+        /// <summary>Segments the retrieve reads ahead (MeshStore's default).</summary>
+        public int SegmentsAhead { get; init; }
+
+        /// <summary>The decoder at MeshStore's depth against the shallow one: what the deeper read-ahead costs.</summary>
+        public IEnumerable<double> DecodeDeepOverShallow => Decode.Zip(DecodeShallow, (d, s) => d / s);
+
+        public IEnumerable<double> FloorDeepOverShallow => FloorRetrieve.Zip(FloorRetrieveShallow, (d, s) => d / s);
 
         public IEnumerable<double> StoreRatios => Store.Zip(Encode, (s, e) => s / e);
 
@@ -50,6 +67,9 @@ internal static class ClientCpuRatios
         public IEnumerable<double> RetrieveOverFloor => Retrieve.Zip(FloorRetrieve, (r, f) => r / f);
     }
 
+    /// <summary>The read-ahead depth the deeper default is compared with (the pipeline's own default on 4+ cores).</summary>
+    internal const int ShallowSegmentsAhead = 4;
+
     public static async Task<Result> MeasureAsync(int size, int warmup, int rounds)
     {
         var input = RandomNumberGenerator.GetBytes(size);
@@ -57,8 +77,11 @@ internal static class ClientCpuRatios
         var key = ContentKey.Generate();
         var kept = new ArrayShards(keep: true);
         var manifest = await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, kept);
-        // The options the mesh's store and retrieve give the pipeline (MeshStore): default encoder, 4 segments read ahead.
-        var decodeOptions = new FileCodecOptions { MaxSegmentsInFlight = 4 };
+        // The options the mesh's store and retrieve give the pipeline (MeshStore): the default encoder, and a decoder that
+        // reads DistributedOptions.ReadSegmentsAhead segments ahead (taken from its defaults, so the floor follows the mesh).
+        int segmentsAhead = new DistributedOptions().ReadSegmentsAhead;
+        var decodeOptions = new FileCodecOptions { MaxSegmentsInFlight = segmentsAhead };
+        var shallowOptions = new FileCodecOptions { MaxSegmentsInFlight = ShallowSegmentsAhead };
         string clientDirectory = Path.Combine(Path.GetTempPath(), "zentalk-ratios-client-" + Guid.NewGuid().ToString("N"));
         using var holders = HoldersProcess.Start(null);
         var client = await MeshNode.StartAsync(new MeshNodeOptions
@@ -84,6 +107,8 @@ internal static class ClientCpuRatios
             }
 
             Task FloorRetrieve() => new FileDecoder(manifest, key, floor, decodeOptions).DecodeToAsync(Stream.Null);
+            Task DecodeShallow() => new FileDecoder(manifest, key, kept, shallowOptions).DecodeToAsync(Stream.Null);
+            Task FloorRetrieveShallow() => new FileDecoder(manifest, key, floor, shallowOptions).DecodeToAsync(Stream.Null);
             async Task Retrieve()
             {
                 var stream = await client.Store.RetrieveAsync(stored.Cid, stored.ContentKey);
@@ -98,9 +123,11 @@ internal static class ClientCpuRatios
                 await Decode();
                 await FloorRetrieve();
                 await Retrieve();
+                await DecodeShallow();
+                await FloorRetrieveShallow();
             }
 
-            var result = new Result();
+            var result = new Result { SegmentsAhead = segmentsAhead };
             for (int round = 0; round < rounds; round++)
             {
                 bool meshFirst = round % 2 == 1;
@@ -112,8 +139,13 @@ internal static class ClientCpuRatios
 
                 result.Encode.Add(await CpuAsync(Encode, null, null));
                 result.FloorStore.Add(await CpuAsync(FloorStore, null, null));
+                // The two read-ahead depths by turns as well.
+                if (meshFirst) result.DecodeShallow.Add(await CpuAsync(DecodeShallow, null, null));
                 result.Decode.Add(await CpuAsync(Decode, null, null));
+                if (!meshFirst) result.DecodeShallow.Add(await CpuAsync(DecodeShallow, null, null));
+                if (meshFirst) result.FloorRetrieveShallow.Add(await CpuAsync(FloorRetrieveShallow, null, null));
                 result.FloorRetrieve.Add(await CpuAsync(FloorRetrieve, null, null));
+                if (!meshFirst) result.FloorRetrieveShallow.Add(await CpuAsync(FloorRetrieveShallow, null, null));
                 if (!meshFirst)
                 {
                     result.Store.Add(await CpuAsync(Store, holders, result.HoldersStore));
@@ -186,5 +218,10 @@ internal static class ClientCpuRatios
         static double M(List<double> v) => Erasure.ErasurePeerTool.Median(v);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| median | {M(r.Encode):F0} | {M(r.FloorStore):F0} | {M(r.Store):F0} | **{M(storeRatios):F2}x** | {M(storeOverFloor):F2}x | {M(r.Decode):F0} | {M(r.FloorRetrieve):F0} | {M(r.Retrieve):F0} | **{M(retrieveRatios):F2}x** | {M(retrieveOverFloor):F2}x | {M(r.HoldersStore):F0} / {M(r.HoldersRetrieve):F0} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| ratio of medians | | | | **{M(r.Store) / M(r.Encode):F2}x** | {M(r.Store) / M(r.FloorStore):F2}x | | | | **{M(r.Retrieve) / M(r.Decode):F2}x** | {M(r.Retrieve) / M(r.FloorRetrieve):F2}x | |"));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Read-ahead: {r.SegmentsAhead} segments (MeshStore's default) against {ShallowSegmentsAhead}, ms of CPU, medians: decode {M(r.Decode):F0} / {M(r.DecodeShallow):F0} (per round {M([.. r.DecodeDeepOverShallow]):F2}x), floor {M(r.FloorRetrieve):F0} / {M(r.FloorRetrieveShallow):F0} (per round {M([.. r.FloorDeepOverShallow]):F2}x)."));
     }
 }
