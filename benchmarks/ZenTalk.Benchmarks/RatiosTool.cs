@@ -12,7 +12,10 @@ namespace ZenTalk.Benchmarks;
 /// <code>
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios [--only erasure|client] [--rounds N (7)]
 ///     [--warmup N (3)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios --loop store|retrieve|encode|decode|floor-store|floor-store-unacked|floor-retrieve
+///     [--rounds N] [--warmup N]
 /// </code>
+/// <c>--loop</c> runs one of the client part's operations alone, with the same setup (for a profiler attached to the process).
 /// </summary>
 internal static class RatiosTool
 {
@@ -23,10 +26,18 @@ internal static class RatiosTool
         int warmup = int.Parse(Option(args, "warmup") ?? "3", CultureInfo.InvariantCulture);
         int size = int.Parse(Option(args, "size") ?? (64 << 20).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         string? peer = Option(args, "peer");
-        if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1)
+        string? loop = Option(args, "loop");
+        if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1 || (loop is not null && !ClientCpuRatios.LoopKinds.Contains(loop)))
         {
             Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (3)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
+            Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES]  (one operation alone, for a profiler)");
             return 2;
+        }
+
+        if (loop is not null)
+        {
+            ClientCpuRatios.MeasureAsync(size, warmup, rounds, loop).GetAwaiter().GetResult();
+            return 0;
         }
 
         string loadBefore = ErasurePeerTool.LoadAverage();
@@ -66,6 +77,7 @@ internal static class RatiosTool
             Row($"{mib} retrieve, floor / decode pipeline", [.. client.FloorRetrieveRatios], null);
             Row($"{mib} store, client CPU / floor", [.. client.StoreOverFloor], null);
             Row($"{mib} retrieve, client CPU / floor", [.. client.RetrieveOverFloor], null);
+            Row($"{mib} store, client CPU / floor without per-put acknowledgements", [.. client.StoreOverUnackedFloor], null);
             Row($"{mib} decode, {client.SegmentsAhead} segments ahead / {ClientCpuRatios.ShallowSegmentsAhead}", [.. client.DecodeDeepOverShallow], null);
             Row($"{mib} retrieve floor, {client.SegmentsAhead} segments ahead / {ClientCpuRatios.ShallowSegmentsAhead}", [.. client.FloorDeepOverShallow], null);
             Console.WriteLine();

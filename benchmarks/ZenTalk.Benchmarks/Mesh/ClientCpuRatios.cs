@@ -18,7 +18,8 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// the encoder into shards that are dropped, the fully verifying decoder (SHA-256 of every shard it uses) from shards
 /// in memory. Beside them, the floor (<see cref="TlsFloor"/>): the same encoder or decoder with the shard bytes sent to
 /// or fetched from a bare TLS sink in the holders' process, as many bytes in as many messages as the shard calls
-/// carry, with nothing of the mesh around them. Each round runs the six once, pipeline and floor first or the mesh first
+/// carry, with nothing of the mesh around them; each put waits for an acknowledgement as long as a PUT_SHARD response,
+/// as any store that learns each shard's outcome must (the floor without them is measured beside it). Each round runs the six once, pipeline and floor first or the mesh first
 /// by turns, so all meet the same machine; the ratios are taken per round. Part of <c>-- ratios</c>.
 /// <para>
 /// The decoder of the pipeline and of the floor reads as MeshStore's retrieve does: as many segments ahead as
@@ -43,6 +44,11 @@ internal static class ClientCpuRatios
         /// <summary>The decoder and the retrieve floor with <see cref="ShallowSegmentsAhead"/> segments ahead.</summary>
         public List<double> DecodeShallow { get; } = [];
         public List<double> FloorRetrieveShallow { get; } = [];
+
+        /// <summary>The store floor with puts that are not acknowledged one by one (one acknowledgement per connection at the end).</summary>
+        public List<double> FloorStoreUnacked { get; } = [];
+
+        public IEnumerable<double> StoreOverUnackedFloor => Store.Zip(FloorStoreUnacked, (s, f) => s / f);
 
         /// <summary>Segments the retrieve reads ahead (MeshStore's default).</summary>
         public int SegmentsAhead { get; init; }
@@ -70,7 +76,12 @@ internal static class ClientCpuRatios
     /// <summary>The read-ahead depth the deeper default is compared with (the pipeline's own default on 4+ cores).</summary>
     internal const int ShallowSegmentsAhead = 4;
 
-    public static async Task<Result> MeasureAsync(int size, int warmup, int rounds)
+    /// <summary>The operations <c>--loop</c> runs alone, for a profiler attached to this process.</summary>
+    internal static readonly string[] LoopKinds = ["store", "retrieve", "encode", "decode", "floor-store", "floor-store-unacked", "floor-retrieve"];
+
+    /// <param name="loop">One of <see cref="LoopKinds"/> to run alone, <paramref name="rounds"/> times after the warm-up (its CPU
+    /// per operation printed; for a profiler, e.g. <c>perf record -g -p PID</c>, with the same setup as the rounds), or null.</param>
+    public static async Task<Result> MeasureAsync(int size, int warmup, int rounds, string? loop = null)
     {
         var input = RandomNumberGenerator.GetBytes(size);
         using var owner = OwnerKey.Generate();
@@ -100,10 +111,19 @@ internal static class ClientCpuRatios
             Task Encode() => new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, new ArrayShards(keep: false));
             Task Store() => client.Store.StoreAsync(new MemoryStream(input, writable: false), owner);
             Task Decode() => new FileDecoder(manifest, key, kept, decodeOptions).DecodeToAsync(Stream.Null);
-            async Task FloorStore()
+            Task FloorStore() => new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, floor);
+            async Task FloorStoreUnacked()
             {
-                await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, floor);
-                await floor.AcknowledgedAsync();
+                floor.AckEachPut = false;
+                try
+                {
+                    await new FileEncoder().EncodeAsync(new MemoryStream(input, writable: false), key, owner, floor);
+                    await floor.AcknowledgedAsync();
+                }
+                finally
+                {
+                    floor.AckEachPut = true;
+                }
             }
 
             Task FloorRetrieve() => new FileDecoder(manifest, key, floor, decodeOptions).DecodeToAsync(Stream.Null);
@@ -125,9 +145,34 @@ internal static class ClientCpuRatios
                 await Retrieve();
                 await DecodeShallow();
                 await FloorRetrieveShallow();
+                await FloorStoreUnacked();
             }
 
             var result = new Result { SegmentsAhead = segmentsAhead };
+            if (loop is not null)
+            {
+                Func<Task> alone = loop switch
+                {
+                    "store" => Store,
+                    "retrieve" => Retrieve,
+                    "encode" => Encode,
+                    "decode" => Decode,
+                    "floor-store" => FloorStore,
+                    "floor-store-unacked" => FloorStoreUnacked,
+                    _ => FloorRetrieve,
+                };
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}: {rounds} x {loop}"));
+                var cpu = new List<double>();
+                long allocated = GC.GetTotalAllocatedBytes(precise: true);
+                int gcs = GC.CollectionCount(0);
+                long methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var jit = System.Runtime.JitInfo.GetCompilationTime();
+                for (int i = 0; i < rounds; i++) cpu.Add(await CpuAsync(alone, null, null));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{loop}: median {Erasure.ErasurePeerTool.Median(cpu):F1} ms of CPU per operation; per operation {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / rounds / 1024.0:F0} KiB allocated, {(GC.CollectionCount(0) - gcs) / (double)rounds:F2} GCs, {(System.Runtime.JitInfo.GetCompiledMethodCount() - methods) / (double)rounds:F1} methods compiled in {(System.Runtime.JitInfo.GetCompilationTime() - jit).TotalMilliseconds / rounds:F2} ms"));
+                return result;
+            }
+
             for (int round = 0; round < rounds; round++)
             {
                 bool meshFirst = round % 2 == 1;
@@ -138,7 +183,9 @@ internal static class ClientCpuRatios
                 }
 
                 result.Encode.Add(await CpuAsync(Encode, null, null));
+                if (meshFirst) result.FloorStoreUnacked.Add(await CpuAsync(FloorStoreUnacked, null, null));
                 result.FloorStore.Add(await CpuAsync(FloorStore, null, null));
+                if (!meshFirst) result.FloorStoreUnacked.Add(await CpuAsync(FloorStoreUnacked, null, null));
                 // The two read-ahead depths by turns as well.
                 if (meshFirst) result.DecodeShallow.Add(await CpuAsync(DecodeShallow, null, null));
                 result.Decode.Add(await CpuAsync(Decode, null, null));
@@ -201,7 +248,7 @@ internal static class ClientCpuRatios
         string mib = $"{size >> 20} MiB";
         Console.WriteLine();
         Console.WriteLine($"{mib} through a client node (holders in a child process): ms of this process's CPU per operation, per round; ratios per round.");
-        Console.WriteLine("Floor: the same pipeline with its shard bytes sent to (fetched from) a bare TLS sink in the holders' process.");
+        Console.WriteLine("Floor: the same pipeline with its shard bytes sent to (fetched from) a bare TLS sink in the holders' process; each put waits for a PUT_SHARD-sized acknowledgement.");
         Console.WriteLine();
         Console.WriteLine("| Round | Encode | Floor | Store | **Store / encode** | Store / floor | Decode | Floor | Retrieve | **Retrieve / decode** | Retrieve / floor | Holders: store / retrieve |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -221,6 +268,8 @@ internal static class ClientCpuRatios
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| ratio of medians | | | | **{M(r.Store) / M(r.Encode):F2}x** | {M(r.Store) / M(r.FloorStore):F2}x | | | | **{M(r.Retrieve) / M(r.Decode):F2}x** | {M(r.Retrieve) / M(r.FloorRetrieve):F2}x | |"));
         Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Store floor without a per-put acknowledgement (one per connection at the end): median {M(r.FloorStoreUnacked):F0} ms; store / it, per round {M([.. r.StoreOverUnackedFloor]):F2}x, ratio of medians {M(r.Store) / M(r.FloorStoreUnacked):F2}x."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Read-ahead: {r.SegmentsAhead} segments (MeshStore's default) against {ShallowSegmentsAhead}, ms of CPU, medians: decode {M(r.Decode):F0} / {M(r.DecodeShallow):F0} (per round {M([.. r.DecodeDeepOverShallow]):F2}x), floor {M(r.FloorRetrieve):F0} / {M(r.FloorRetrieveShallow):F0} (per round {M([.. r.FloorDeepOverShallow]):F2}x)."));
     }

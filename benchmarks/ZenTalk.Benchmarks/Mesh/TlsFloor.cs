@@ -12,19 +12,31 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// <summary>
 /// The floor of a mesh client's CPU on loopback: the shard bytes of a store or a retrieve sent or received over TLS 1.3
 /// with nothing else around them — no RPC framing, no protobuf, no lookups, no per-call state. A sink in the holders'
-/// child process (<see cref="Server"/>) takes the bytes a store's PUT_SHARDs carry, one message per put (15 connections,
+/// child process (<see cref="Server"/>) takes the bytes a store's PUT_SHARDs carry, one message per put, each acknowledged (15 connections,
 /// shard j of every segment on connection j, each message as long as the put's frame); for a retrieve it serves the
 /// shards back, one short request per shard as a GET_SHARD would be. Sockets, the stream stack and the TLS options are
 /// the mesh's own (<see cref="RpcTransport"/>), so whatever the mesh's transport does per byte, the floor does too.
 /// <para>
 /// A message is <c>kind (1) ‖ u32 segment ‖ u32 length</c> then <c>length</c> bytes: <c>P</c> a put (the sink reads and
-/// drops it), <c>K</c> a shard to keep for later gets, <c>G</c> a get (length 0; the answer is <c>u32 length</c> and the
+/// drops it), <c>Q</c> a put that is acknowledged (the sink reads it, drops it and answers with <see cref="PutAckSize"/> bytes,
+/// as many as a PUT_SHARD response frame: a store learns each shard's outcome), <c>K</c> a shard to keep for later gets, <c>G</c> a get (length 0; the answer is <c>u32 length</c> and the
 /// kept shard), <c>A</c> an acknowledgement request (answered with one byte once everything before it was read).
 /// </para>
 /// </summary>
 internal static class TlsFloor
 {
-    private const byte Put = (byte)'P', Keep = (byte)'K', Get = (byte)'G', Ack = (byte)'A';
+    private const byte Put = (byte)'P', AckedPut = (byte)'Q', Keep = (byte)'K', Get = (byte)'G', Ack = (byte)'A';
+
+    /// <summary>Bytes of the sink's answer to an acknowledged put: a PUT_SHARD response frame's.</summary>
+    internal static readonly int PutAckSize = ZenTalk.MeshStorage.Rpc.FrameWriter.WireSize(new ZenTalk.MeshStorage.Rpc.Wire.Frame
+    {
+        RequestId = 1000,
+        Response = new ZenTalk.MeshStorage.Rpc.Wire.Response
+        {
+            Status = new ZenTalk.MeshStorage.Rpc.Wire.Status { Code = ZenTalk.MeshStorage.Rpc.Wire.StatusCode.Ok },
+            PutShard = new ZenTalk.MeshStorage.Rpc.Wire.PutShardResponse(),
+        },
+    }, out _);
     private const int HeaderSize = 9;
 
     // The most plaintext one TLS record carries: the first record of a message is filled from a scratch copy (as the
@@ -86,6 +98,7 @@ internal static class TlsFloor
             var kept = new Dictionary<int, byte[]>();
             var header = new byte[HeaderSize];
             var scratch = new byte[TlsRecordSize];
+            var ackAnswer = new byte[PutAckSize];
             try
             {
                 await ssl.AuthenticateAsServerAsync(RpcTransport.ServerOptions(_certificate, AnyNodeCertificate), _stop.Token).ConfigureAwait(false);
@@ -95,10 +108,16 @@ internal static class TlsFloor
                     int length = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(5));
                     switch (header[0])
                     {
-                        case Put:
+                        case Put or AckedPut:
                             for (int left = length; left > 0;)
                                 left -= await ssl.ReadAsync(scratch.AsMemory(0, Math.Min(left, scratch.Length)), _stop.Token).ConfigureAwait(false) is > 0 and var n
                                     ? n : throw new EndOfStreamException();
+                            if (header[0] == AckedPut)
+                            {
+                                await ssl.WriteAsync(ackAnswer, _stop.Token).ConfigureAwait(false);
+                                await ssl.FlushAsync(_stop.Token).ConfigureAwait(false);
+                            }
+
                             break;
                         case Keep:
                             var shard = new byte[length];
@@ -167,6 +186,10 @@ internal static class TlsFloor
         /// (set by the caller), so that the floor sends as many bytes as the puts.</summary>
         public int PutOverhead { get; set; }
 
+        /// <summary>Whether each put waits for the sink's acknowledgement (<see cref="PutAckSize"/> bytes), as a mesh store's
+        /// PUT_SHARD waits for its response; otherwise the puts only go out, and <see cref="AcknowledgedAsync"/> waits once.</summary>
+        public bool AckEachPut { get; set; } = true;
+
         public static async Task<Client> ConnectAsync(int port, int connections)
         {
             var certificate = NewCertificate();
@@ -205,16 +228,25 @@ internal static class TlsFloor
         {
             var writes = new Task[segment.Shards.Length];
             for (int j = 0; j < writes.Length; j++)
-            {
-                var c = _connections[j];
-                var shard = segment.Shards[j];
-                int index = segment.Index;
-                int fill = Math.Max(0, PutOverhead - HeaderSize);
-                writes[j] = WriteMessageAsync(c.Ssl, c.Records, c.Scratch, fill + shard.Length, HeaderSize, fill,
-                    (span, length) => Header(span, Put, index, length), shard, cancellationToken);
-            }
-
+                writes[j] = PutAsync(_connections[j], segment.Index, segment.Shards[j], cancellationToken);
             await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+
+        private async Task PutAsync(Connection c, int index, ReadOnlyMemory<byte> shard, CancellationToken cancellationToken)
+        {
+            int fill = Math.Max(0, PutOverhead - HeaderSize);
+            byte kind = AckEachPut ? AckedPut : Put;
+            await c.Turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteMessageAsync(c.Ssl, c.Records, c.Scratch, fill + shard.Length, HeaderSize, fill,
+                    (span, length) => Header(span, kind, index, length), shard, cancellationToken).ConfigureAwait(false);
+                if (AckEachPut) await c.Ssl.ReadExactlyAsync(c.PutAck, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                c.Turn.Release();
+            }
         }
 
         /// <summary>Waits until every server has read everything sent to it (one round trip per connection).</summary>
@@ -272,6 +304,7 @@ internal static class TlsFloor
             public byte[] Scratch { get; } = new byte[TlsRecordSize];
             public byte[] Request { get; } = new byte[HeaderSize];
             public byte[] Length { get; } = new byte[4];
+            public byte[] PutAck { get; } = new byte[PutAckSize];
             public SemaphoreSlim Turn { get; } = new(1, 1);
         }
     }
