@@ -23,8 +23,7 @@ internal sealed class DecodeMemory(long capacity) : IMemoryBudget
     {
         long taken = await _bytes.AcquireAsync(bytes, cancellationToken).ConfigureAwait(false);
         long held = Interlocked.Add(ref _held, taken);
-        for (long peak = Volatile.Read(ref _peak); held > peak; peak = Volatile.Read(ref _peak))
-            if (Interlocked.CompareExchange(ref _peak, held, peak) == peak) break;
+        HighWater.Raise(ref _peak, held);
         return taken;
     }
 

@@ -104,9 +104,7 @@ internal sealed class MeshShardSource : IShardSource
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            int now = Interlocked.Increment(ref _inWindow);
-            for (int most = Volatile.Read(ref _mostInWindow); now > most; most = Volatile.Read(ref _mostInWindow))
-                if (Interlocked.CompareExchange(ref _mostInWindow, now, most) == most) break;
+            HighWater.Raise(ref _mostInWindow, Interlocked.Increment(ref _inWindow));
             return await _client.GetAsync(holder, hash, destination, cancellationToken, verify: false).ConfigureAwait(false);
         }
         finally

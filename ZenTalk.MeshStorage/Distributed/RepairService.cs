@@ -151,7 +151,7 @@ internal sealed class RepairService
             await Parallel.ForEachAsync(_files.Files.ToList(), parallel, async (file, token) =>
             {
                 var (cid, entry) = file;
-                InterlockedMax(ref peak, Interlocked.Increment(ref inFlight));
+                HighWater.Raise(ref peak, Interlocked.Increment(ref inFlight));
                 try
                 {
                     var result = await CheckFileAsync(cid, entry, now, token).ConfigureAwait(false);
@@ -191,17 +191,6 @@ internal sealed class RepairService
         finally
         {
             _onePass.Release();
-        }
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int seen = Volatile.Read(ref target);
-        while (value > seen)
-        {
-            int was = Interlocked.CompareExchange(ref target, value, seen);
-            if (was == seen) return;
-            seen = was;
         }
     }
 
@@ -469,16 +458,7 @@ internal sealed class RepairService
         {
             if (!hashes[j].Matches(shards[j].Span)) continue; // Cannot happen with a correct codec; never place bad bytes.
             while (targets.TryDequeue(out var target))
-            {
-                bool accepted = await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false);
-                _logger.RepairPut(j, segment, manifest.Cid, target.Id, accepted);
-                if (accepted)
-                {
-                    repaired++;
-                    authority.Holding.Add(target.Id);
-                    break;
-                }
-            }
+                if (await PutAsync(j, target).ConfigureAwait(false)) break;
         }
 
         foreach (int j in spread.Except(missing))
@@ -488,18 +468,21 @@ internal sealed class RepairService
             while (targets.TryPeek(out var target) && !busy.Contains(target.Id))
             {
                 targets.Dequeue();
-                bool accepted = await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false);
-                _logger.RepairPut(j, segment, manifest.Cid, target.Id, accepted);
-                if (accepted)
-                {
-                    repaired++;
-                    authority.Holding.Add(target.Id);
-                    break;
-                }
+                if (await PutAsync(j, target).ConfigureAwait(false)) break;
             }
         }
 
         // New holders learned which file the shards belong to from the puts, as holders at store time do.
         return repaired;
+
+        async Task<bool> PutAsync(int j, PeerContact target)
+        {
+            bool accepted = await client.PutAsync(target, hashes[j], shards[j], authority.For(target), cancellationToken).ConfigureAwait(false);
+            _logger.RepairPut(j, segment, manifest.Cid, target.Id, accepted);
+            if (!accepted) return false;
+            repaired++;
+            authority.Holding.Add(target.Id);
+            return true;
+        }
     }
 }
