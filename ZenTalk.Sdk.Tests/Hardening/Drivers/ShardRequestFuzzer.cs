@@ -411,7 +411,8 @@ internal static class ShardRequestFuzzer
         try
         {
             if (LargeShardFrames.TryParse(bad, length) is { } parsed && !parsed.Equals(Frame.Parser.ParseFrom(bad.AsSpan(0, length))))
-                report.Crash("LargeShardFrames.TryParse reads a damaged frame differently from protobuf");
+                report.Crash("LargeShardFrames.TryParse reads a damaged frame differently from protobuf: " +
+                    $"{length} of {bad.Length} bytes, {Convert.ToHexString(bad.AsSpan(0, Math.Min(length, 96)))}; original {Convert.ToHexString(body.AsSpan(0, Math.Min(body.Length, 96)))}");
         }
         catch (InvalidProtocolBufferException)
         {
