@@ -410,7 +410,8 @@ internal static class ShardRequestFuzzer
         int length = random.Next(4) == 0 ? random.Next(bad.Length) : bad.Length;
         try
         {
-            if (LargeShardFrames.TryParse(bad, length) is { } parsed && !parsed.Equals(Frame.Parser.ParseFrom(bad.AsSpan(0, length))))
+            // The reader's own parser, which drops unknown fields (a flipped tag inside the status makes one).
+            if (LargeShardFrames.TryParse(bad, length) is { } parsed && !parsed.Equals(FrameReader.FrameParser.ParseFrom(bad.AsSpan(0, length))))
                 report.Crash("LargeShardFrames.TryParse reads a damaged frame differently from protobuf: " +
                     $"{length} of {bad.Length} bytes, {Convert.ToHexString(bad.AsSpan(0, Math.Min(length, 96)))}; original {Convert.ToHexString(body.AsSpan(0, Math.Min(body.Length, 96)))}");
         }

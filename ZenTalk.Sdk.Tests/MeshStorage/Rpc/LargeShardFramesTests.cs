@@ -62,6 +62,28 @@ public class LargeShardFramesTests
         Assert.That(LargeShardFrames.TryParse(body, body.Length), Is.Null);
     }
 
+    /// <summary>
+    /// A flipped bit can turn the status's message tag (field 2) into an unknown field (3, 6, 10). The reader's
+    /// parser drops unknown fields, and the fast path must read such a frame exactly as that parser does (the fuzz
+    /// test once compared it with a parser that keeps them).
+    /// </summary>
+    [TestCase((byte)0x08)]
+    [TestCase((byte)0x20)]
+    [TestCase((byte)0x40)]
+    public void A_status_with_an_unknown_field_reads_as_the_readers_parser_reads_it(byte flip)
+    {
+        var frame = ShardFrame(70_000, 7, new Status { Code = StatusCode.Ok, Message = "xxxx" }, 70_000);
+        var body = frame.ToByteArray();
+        int messageTag = body.AsSpan().IndexOf(new byte[] { 0x12, 4, (byte)'x' });
+        Assert.That(messageTag, Is.GreaterThan(0));
+        body[messageTag] ^= flip;
+
+        var expected = FrameReader.FrameParser.ParseFrom(body);
+        Assert.That(expected.Response.Status.Message, Is.Empty, "the message became an unknown field");
+        Assert.That(LargeShardFrames.TryParse((byte[])body.Clone(), body.Length), Is.EqualTo(expected));
+        Assert.That(Frame.Parser.ParseFrom(body), Is.Not.EqualTo(expected), "protobuf's default parser keeps the field");
+    }
+
     [Test]
     public void A_corrupt_large_frame_is_left_to_protobuf()
     {
