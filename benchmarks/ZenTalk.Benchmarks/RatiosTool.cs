@@ -11,7 +11,7 @@ namespace ZenTalk.Benchmarks;
 /// (<see cref="ClientCpuRatios"/>). Prints each part's tables, then one summary table.
 /// <code>
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios [--only erasure|client] [--rounds N (7)]
-///     [--warmup N (3)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
+///     [--warmup N (70)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios --loop store|retrieve|encode|decode|floor-store|floor-store-unacked|floor-retrieve
 ///     [--rounds N] [--warmup N]
 /// </code>
@@ -23,13 +23,13 @@ internal static class RatiosTool
     {
         string? only = Option(args, "only");
         int rounds = int.Parse(Option(args, "rounds") ?? "7", CultureInfo.InvariantCulture);
-        int warmup = int.Parse(Option(args, "warmup") ?? "3", CultureInfo.InvariantCulture);
+        int warmup = Option(args, "warmup") is { } w ? int.Parse(w, CultureInfo.InvariantCulture) : ClientCpuRatios.DefaultWarmupRounds;
         int size = int.Parse(Option(args, "size") ?? (64 << 20).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         string? peer = Option(args, "peer");
         string? loop = Option(args, "loop");
         if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1 || (loop is not null && !ClientCpuRatios.LoopKinds.Contains(loop)))
         {
-            Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (3)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
+            Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (70)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
             Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES]  (one operation alone, for a profiler)");
             return 2;
         }

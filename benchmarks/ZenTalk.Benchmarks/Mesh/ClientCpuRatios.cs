@@ -53,6 +53,15 @@ internal static class ClientCpuRatios
         /// <summary>Segments the retrieve reads ahead (MeshStore's default).</summary>
         public int SegmentsAhead { get; init; }
 
+        /// <summary>Warm-up rounds run before the measured ones (until the JIT settled).</summary>
+        public int WarmupRounds { get; init; }
+
+        /// <summary>JIT compilation time of the last warm-up round, all nine operations.</summary>
+        public double LastWarmupJitMs { get; init; }
+
+        /// <summary>JIT compilation time over all measured rounds.</summary>
+        public double MeasuredJitMs { get; set; }
+
         /// <summary>The decoder at MeshStore's depth against the shallow one: what the deeper read-ahead costs.</summary>
         public IEnumerable<double> DecodeDeepOverShallow => Decode.Zip(DecodeShallow, (d, s) => d / s);
 
@@ -72,6 +81,15 @@ internal static class ClientCpuRatios
 
         public IEnumerable<double> RetrieveOverFloor => Retrieve.Zip(FloorRetrieve, (r, f) => r / f);
     }
+
+    /// <summary>A warm-up round (nine operations, about a second of CPU) that compiles less than this has settled.</summary>
+    internal const double SettledJitMs = 2.0;
+
+    /// <summary>The most warm-up rounds run while waiting for the JIT to settle.</summary>
+    internal const int MaxWarmupRounds = 120;
+
+    /// <summary>Warm-up rounds by default: the tiered JIT's final code needs about 60 calls of a method.</summary>
+    internal const int DefaultWarmupRounds = 70;
 
     /// <summary>The read-ahead depth the deeper default is compared with (the pipeline's own default on 4+ cores).</summary>
     internal const int ShallowSegmentsAhead = 4;
@@ -135,20 +153,36 @@ internal static class ClientCpuRatios
                 await using (stream) await stream.CopyToAsync(Stream.Null);
             }
 
-            for (int i = 0; i < warmup; i++)
+            // Through the same measuring code as the rounds, so that the harness's own methods are compiled too.
+            var scratch = new List<double>();
+            async Task WarmRoundAsync()
             {
-                await Encode();
-                await FloorStore();
-                await Store();
-                await Decode();
-                await FloorRetrieve();
-                await Retrieve();
-                await DecodeShallow();
-                await FloorRetrieveShallow();
-                await FloorStoreUnacked();
+                foreach (var operation in new Func<Task>[] { Encode, FloorStore, Store, Decode, FloorRetrieve, Retrieve, DecodeShallow, FloorRetrieveShallow, FloorStoreUnacked })
+                    scratch.Add(await CpuAsync(operation, holders, scratch));
+                scratch.Clear();
             }
 
-            var result = new Result { SegmentsAhead = segmentsAhead };
+            // The tiered JIT gives a method its final code only after about 60 calls (tier 0, then instrumented tier 0
+            // for dynamic PGO, then tier 1), and most of the mesh's per-operation methods run once or a few times per
+            // operation: after 25 rounds a retrieve still spent ~10 ms per operation in the JIT, the floor under 1 ms,
+            // which weighed on the mesh's side of every ratio. So: at least `warmup` rounds (default 70), then more
+            // until three rounds in a row compiled under SettledJitMs each (at most MaxWarmupRounds), so that the
+            // rounds measure the steady state, as BenchmarkDotNet's warm-up does. The JIT time left in the measured
+            // rounds is printed per operation.
+            int warmed = 0, settled = 0;
+            double lastJitMs = double.NaN;
+            while (warmed < MaxWarmupRounds && (warmed < warmup || settled < 3))
+            {
+                var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+                await WarmRoundAsync();
+                lastJitMs = (System.Runtime.JitInfo.GetCompilationTime() - jitBefore).TotalMilliseconds;
+                settled = lastJitMs < SettledJitMs ? settled + 1 : 0;
+                warmed++;
+            }
+
+            JitByOperation.Clear();
+            var result = new Result { SegmentsAhead = segmentsAhead, WarmupRounds = warmed, LastWarmupJitMs = lastJitMs };
+            var measuredJit = System.Runtime.JitInfo.GetCompilationTime();
             if (loop is not null)
             {
                 Func<Task> alone = loop switch
@@ -161,7 +195,7 @@ internal static class ClientCpuRatios
                     "floor-store-unacked" => FloorStoreUnacked,
                     _ => FloorRetrieve,
                 };
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}: {rounds} x {loop}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}: {rounds} x {loop} after {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled"));
                 var cpu = new List<double>();
                 long allocated = GC.GetTotalAllocatedBytes(precise: true);
                 int gcs = GC.CollectionCount(0);
@@ -200,6 +234,7 @@ internal static class ClientCpuRatios
                 }
             }
 
+            result.MeasuredJitMs = (System.Runtime.JitInfo.GetCompilationTime() - measuredJit).TotalMilliseconds;
             return result;
         }
         finally
@@ -231,13 +266,23 @@ internal static class ClientCpuRatios
         return FrameWriter.WireSize(frame, out _) - shardSize;
     }
 
+    /// <summary>JIT compilation time while each kind of operation was measured (by its local function's name).</summary>
+    private static readonly Dictionary<string, double> JitByOperation = [];
+
+    /// <summary>"&lt;MeasureAsync&gt;g__FloorStore|3" → "FloorStore".</summary>
+    private static string OperationName(string method) =>
+        method.IndexOf("g__", StringComparison.Ordinal) is var i and >= 0 ? method[(i + 3)..].Split('|')[0] : method;
+
     /// <summary>This process's CPU milliseconds for one operation (getrusage on Unix: microseconds), and the holders'.</summary>
     private static async Task<double> CpuAsync(Func<Task> operation, HoldersProcess? holders, List<double>? holdersCpu)
     {
         var holdersBefore = holders?.Cpu() ?? TimeSpan.Zero;
+        var jit = System.Runtime.JitInfo.GetCompilationTime();
         var before = Environment.CpuUsage.TotalTime;
         await operation();
         double ms = (Environment.CpuUsage.TotalTime - before).TotalMilliseconds;
+        var name = operation.Method.Name;
+        JitByOperation[name] = JitByOperation.GetValueOrDefault(name) + (System.Runtime.JitInfo.GetCompilationTime() - jit).TotalMilliseconds;
         if (holders is not null) holdersCpu!.Add((holders.Cpu() - holdersBefore).TotalMilliseconds);
         return ms;
     }
@@ -272,5 +317,7 @@ internal static class ClientCpuRatios
             $"Store floor without a per-put acknowledgement (one per connection at the end): median {M(r.FloorStoreUnacked):F0} ms; store / it, per round {M([.. r.StoreOverUnackedFloor]):F2}x, ratio of medians {M(r.Store) / M(r.FloorStoreUnacked):F2}x."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Read-ahead: {r.SegmentsAhead} segments (MeshStore's default) against {ShallowSegmentsAhead}, ms of CPU, medians: decode {M(r.Decode):F0} / {M(r.DecodeShallow):F0} (per round {M([.. r.DecodeDeepOverShallow]):F2}x), floor {M(r.FloorRetrieve):F0} / {M(r.FloorRetrieveShallow):F0} (per round {M([.. r.FloorDeepOverShallow]):F2}x)."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Warm-up: {r.WarmupRounds} rounds, until three rounds in a row compiled under {SettledJitMs} ms each (the last: {r.LastWarmupJitMs:F1} ms); JIT during the {r.Encode.Count} measured rounds: {r.MeasuredJitMs:F1} ms ({string.Join(", ", JitByOperation.Select(p => $"{OperationName(p.Key)} {p.Value:F0}"))})."));
     }
 }

@@ -42,6 +42,9 @@ internal sealed class HoldersProcess : IDisposable
         arguments.AddRange(["meshloop", "holders"]);
         if (root is not null) arguments.AddRange(["--root", root]);
         var psi = new ProcessStartInfo(self, arguments) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // A JIT log asked for the client (DOTNET_JitStdOutFile) is the client's: the holders would write into the same file.
+        psi.Environment.Remove("DOTNET_JitStdOutFile");
+        psi.Environment.Remove("DOTNET_JitDisasmSummary");
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the holders' process");
         var line = process.StandardOutput.ReadLine();
         if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
