@@ -13,9 +13,10 @@ namespace ZenTalk.Benchmarks;
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios [--only erasure|client] [--rounds N (7)]
 ///     [--warmup N (70)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios --loop store|retrieve|encode|decode|floor-store|floor-store-unacked|floor-retrieve
-///     [--rounds N] [--warmup N]
+///     [--rounds N] [--warmup N] [--allocations]
 /// </code>
-/// <c>--loop</c> runs one of the client part's operations alone, with the same setup (for a profiler attached to the process).
+/// <c>--loop</c> runs one of the client part's operations alone, with the same setup (for a profiler attached to the process);
+/// <c>--allocations</c> adds a count of its allocations by type.
 /// </summary>
 internal static class RatiosTool
 {
@@ -30,13 +31,13 @@ internal static class RatiosTool
         if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1 || (loop is not null && !ClientCpuRatios.LoopKinds.Contains(loop)))
         {
             Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (70)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
-            Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES]  (one operation alone, for a profiler)");
+            Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES] [--allocations]  (one operation alone, for a profiler; --allocations counts its allocations by type)");
             return 2;
         }
 
         if (loop is not null)
         {
-            ClientCpuRatios.MeasureAsync(size, warmup, rounds, loop).GetAwaiter().GetResult();
+            ClientCpuRatios.MeasureAsync(size, warmup, rounds, loop, args.Contains("--allocations")).GetAwaiter().GetResult();
             return 0;
         }
 

@@ -45,6 +45,10 @@ internal static class ClientCpuRatios
         public List<double> DecodeShallow { get; } = [];
         public List<double> FloorRetrieveShallow { get; } = [];
 
+        /// <summary>SHA-256 of the shards a retrieve uses (the data shards of every segment), alone: what the decoder's
+        /// shard checks cost, and what trusting each segment's GCM tag instead would save.</summary>
+        public List<double> HashShards { get; } = [];
+
         /// <summary>The store floor with puts that are not acknowledged one by one (one acknowledgement per connection at the end).</summary>
         public List<double> FloorStoreUnacked { get; } = [];
 
@@ -56,7 +60,7 @@ internal static class ClientCpuRatios
         /// <summary>Warm-up rounds run before the measured ones (until the JIT settled).</summary>
         public int WarmupRounds { get; init; }
 
-        /// <summary>JIT compilation time of the last warm-up round, all nine operations.</summary>
+        /// <summary>JIT compilation time of the last warm-up round, all ten operations.</summary>
         public double LastWarmupJitMs { get; init; }
 
         /// <summary>JIT compilation time over all measured rounds.</summary>
@@ -82,7 +86,7 @@ internal static class ClientCpuRatios
         public IEnumerable<double> RetrieveOverFloor => Retrieve.Zip(FloorRetrieve, (r, f) => r / f);
     }
 
-    /// <summary>A warm-up round (nine operations, about a second of CPU) that compiles less than this has settled.</summary>
+    /// <summary>A warm-up round (ten operations, about a second of CPU) that compiles less than this has settled.</summary>
     internal const double SettledJitMs = 2.0;
 
     /// <summary>The most warm-up rounds run while waiting for the JIT to settle.</summary>
@@ -99,7 +103,8 @@ internal static class ClientCpuRatios
 
     /// <param name="loop">One of <see cref="LoopKinds"/> to run alone, <paramref name="rounds"/> times after the warm-up (its CPU
     /// per operation printed; for a profiler, e.g. <c>perf record -g -p PID</c>, with the same setup as the rounds), or null.</param>
-    public static async Task<Result> MeasureAsync(int size, int warmup, int rounds, string? loop = null)
+    /// <param name="allocations">With <paramref name="loop"/>: count the loop's allocations by type (<see cref="AllocationSampler"/>).</param>
+    public static async Task<Result> MeasureAsync(int size, int warmup, int rounds, string? loop = null, bool allocations = false)
     {
         var input = RandomNumberGenerator.GetBytes(size);
         using var owner = OwnerKey.Generate();
@@ -144,6 +149,18 @@ internal static class ClientCpuRatios
                 }
             }
 
+            Task HashShards()
+            {
+                Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+                for (int segment = 0; segment < manifest.SegmentCount; segment++)
+                {
+                    var shards = kept.Segment(segment);
+                    for (int j = 0; j < manifest.DataShards; j++) SHA256.HashData(shards[j], digest);
+                }
+
+                return Task.CompletedTask;
+            }
+
             Task FloorRetrieve() => new FileDecoder(manifest, key, floor, decodeOptions).DecodeToAsync(Stream.Null);
             Task DecodeShallow() => new FileDecoder(manifest, key, kept, shallowOptions).DecodeToAsync(Stream.Null);
             Task FloorRetrieveShallow() => new FileDecoder(manifest, key, floor, shallowOptions).DecodeToAsync(Stream.Null);
@@ -157,7 +174,7 @@ internal static class ClientCpuRatios
             var scratch = new List<double>();
             async Task WarmRoundAsync()
             {
-                foreach (var operation in new Func<Task>[] { Encode, FloorStore, Store, Decode, FloorRetrieve, Retrieve, DecodeShallow, FloorRetrieveShallow, FloorStoreUnacked })
+                foreach (var operation in new Func<Task>[] { Encode, FloorStore, Store, Decode, FloorRetrieve, Retrieve, DecodeShallow, FloorRetrieveShallow, FloorStoreUnacked, HashShards })
                     scratch.Add(await CpuAsync(operation, holders, scratch));
                 scratch.Clear();
             }
@@ -196,6 +213,7 @@ internal static class ClientCpuRatios
                     _ => FloorRetrieve,
                 };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}: {rounds} x {loop} after {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled"));
+                using var sampler = allocations ? new AllocationSampler() : null;
                 var cpu = new List<double>();
                 long allocated = GC.GetTotalAllocatedBytes(precise: true);
                 int gcs = GC.CollectionCount(0);
@@ -204,6 +222,7 @@ internal static class ClientCpuRatios
                 for (int i = 0; i < rounds; i++) cpu.Add(await CpuAsync(alone, null, null));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{loop}: median {Erasure.ErasurePeerTool.Median(cpu):F1} ms of CPU per operation; per operation {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / rounds / 1024.0:F0} KiB allocated, {(GC.CollectionCount(0) - gcs) / (double)rounds:F2} GCs, {(System.Runtime.JitInfo.GetCompiledMethodCount() - methods) / (double)rounds:F1} methods compiled in {(System.Runtime.JitInfo.GetCompilationTime() - jit).TotalMilliseconds / rounds:F2} ms"));
+                sampler?.Print();
                 return result;
             }
 
@@ -223,6 +242,7 @@ internal static class ClientCpuRatios
                 // The two read-ahead depths by turns as well.
                 if (meshFirst) result.DecodeShallow.Add(await CpuAsync(DecodeShallow, null, null));
                 result.Decode.Add(await CpuAsync(Decode, null, null));
+                result.HashShards.Add(await CpuAsync(HashShards, null, null));
                 if (!meshFirst) result.DecodeShallow.Add(await CpuAsync(DecodeShallow, null, null));
                 if (meshFirst) result.FloorRetrieveShallow.Add(await CpuAsync(FloorRetrieveShallow, null, null));
                 result.FloorRetrieve.Add(await CpuAsync(FloorRetrieve, null, null));
@@ -317,6 +337,8 @@ internal static class ClientCpuRatios
             $"Store floor without a per-put acknowledgement (one per connection at the end): median {M(r.FloorStoreUnacked):F0} ms; store / it, per round {M([.. r.StoreOverUnackedFloor]):F2}x, ratio of medians {M(r.Store) / M(r.FloorStoreUnacked):F2}x."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Read-ahead: {r.SegmentsAhead} segments (MeshStore's default) against {ShallowSegmentsAhead}, ms of CPU, medians: decode {M(r.Decode):F0} / {M(r.DecodeShallow):F0} (per round {M([.. r.DecodeDeepOverShallow]):F2}x), floor {M(r.FloorRetrieve):F0} / {M(r.FloorRetrieveShallow):F0} (per round {M([.. r.FloorDeepOverShallow]):F2}x)."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"SHA-256 of the shards a retrieve uses, alone: median {M(r.HashShards):F0} ms, {M(r.HashShards) / M(r.Decode):P0} of the decode pipeline and {M(r.HashShards) / M(r.Retrieve):P0} of the retrieve: what trusting each segment's GCM tag instead of the shard hashes would save (not done: docs/security.md)."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Warm-up: {r.WarmupRounds} rounds, until three rounds in a row compiled under {SettledJitMs} ms each (the last: {r.LastWarmupJitMs:F1} ms); JIT during the {r.Encode.Count} measured rounds: {r.MeasuredJitMs:F1} ms ({string.Join(", ", JitByOperation.Select(p => $"{OperationName(p.Key)} {p.Value:F0}"))})."));
     }
