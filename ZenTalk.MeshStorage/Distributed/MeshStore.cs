@@ -24,6 +24,7 @@ internal sealed class MeshStore : IMeshStore
     private readonly Func<long> _storedShards;
     private readonly Func<long> _storedBytes;
     private readonly DecodeMemory _decodeMemory;
+    private readonly StoreDelegationCache _delegations;
 
     public MeshStore(DhtNode dht, ShardClient client, Placement placement, DistributedOptions options, ILogger logger,
         Func<long> storedShards, Func<long> storedBytes)
@@ -36,6 +37,7 @@ internal sealed class MeshStore : IMeshStore
         _storedShards = storedShards;
         _storedBytes = storedBytes;
         _decodeMemory = new DecodeMemory(options.MaxDecodeMemoryBytes);
+        _delegations = new StoreDelegationCache(dht.Self.Id, options.TimeProvider);
     }
 
     internal ShardClient Client => _client;
@@ -75,7 +77,7 @@ internal sealed class MeshStore : IMeshStore
         var key = ContentKey.Generate();
         // A file of one segment (most attachments): its shard puts carry the manifest, so its holders need no
         // STORE_VALUE round of their own (StorePlacementSink).
-        var sink = new StorePlacementSink(_client, _placement, owner, _dht.Self.Id, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
+        var sink = new StorePlacementSink(_client, _placement, owner, _delegations, expires?.ToUnixTimeMilliseconds() ?? 0, happy,
             codec.SegmentSize, _options.SegmentsInFlight, () => counting.BytesRead, progress, total, _options.TimeProvider, cancellationToken);
         await using (sink.ConfigureAwait(false))
         {

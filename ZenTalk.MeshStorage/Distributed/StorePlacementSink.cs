@@ -25,8 +25,9 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// copy is taken back by an owner-signed DELETE_SHARDS once its put is answered. The store waits for no early put the
 /// lookup overruled: a node that did not answer the lookup may be down, and its put runs out in the background (the
 /// segment buffer goes back to the pool when it has). A larger file's segments
-/// are placed before its manifest exists: their puts carry the owner's <see cref="StoreDelegation"/> to this node (one
-/// owner signature for the store, made while the first segment's lookup runs; <see cref="StoreSession"/>).
+/// are placed before its manifest exists: their puts carry the owner's <see cref="StoreDelegation"/> to this node (at
+/// most one owner signature for the store, made while the first segment's lookup runs, and none when an earlier store
+/// of the same owner and expiry left one with more than an hour to run; <see cref="StoreDelegationCache"/>).
 /// </para>
 /// </summary>
 internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
@@ -34,7 +35,7 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private readonly ShardClient _client;
     private readonly Placement _placement;
     private readonly OwnerKey _owner;
-    private readonly NodeId _uploader;
+    private readonly StoreDelegationCache _delegations;
     private readonly long _expiresUnixMs;
     private readonly TimeProvider _time;
     private readonly int _happy;
@@ -58,14 +59,14 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
     private int _segmentsDone;
     private Exception? _failure;
 
-    public StorePlacementSink(ShardClient client, Placement placement, OwnerKey owner, NodeId uploader, long expiresUnixMs, int happy,
+    public StorePlacementSink(ShardClient client, Placement placement, OwnerKey owner, StoreDelegationCache delegations, long expiresUnixMs, int happy,
         int segmentSize, int segmentsInFlight, Func<long> bytesRead, IProgress<TransferProgress>? progress, long? totalBytes,
         TimeProvider time, CancellationToken cancellationToken)
     {
         _client = client;
         _placement = placement;
         _owner = owner;
-        _uploader = uploader;
+        _delegations = delegations;
         _expiresUnixMs = expiresUnixMs;
         _time = time;
         _happy = happy;
@@ -145,8 +146,9 @@ internal sealed class StorePlacementSink : IShardSink, IAsyncDisposable
         var buffer = segment.TakeBuffer?.Invoke() ?? CopyShards(segment);
         var hashes = (Sha256Hash[])segment.Hashes.Clone();
         long plaintext = Math.Min(_segmentSize, _bytesRead() - ((long)segment.Index * _segmentSize));
-        // The delegation's owner signature is made beside the first segment's lookup, not in front of it.
-        if (!carriesRecord) _session ??= Task.Run(() => new StoreSession(_owner, _uploader, _expiresUnixMs, _time), CancellationToken.None);
+        // The delegation's owner signature (when no earlier store left one to reuse) is made beside the first segment's
+        // lookup, not in front of it.
+        if (!carriesRecord) _session ??= Task.Run(() => _delegations.Session(_owner, _expiresUnixMs), CancellationToken.None);
         _tasks.Add(Task.Run(() => PlaceAsync(segment.Index, segment.ShardSize, buffer, hashes, plaintext, carriesRecord, lookup), CancellationToken.None));
     }
 

@@ -4,29 +4,34 @@ using ZenTalk.MeshStorage.Rpc.Wire;
 namespace ZenTalk.MeshStorage.Distributed;
 
 /// <summary>
-/// The uploader's side of <see cref="StoreDelegations"/> for one store: the owner key's delegation to this node, signed
-/// once (and again when a store outlasts it), carried by every put of the store's segments. Thread-safe: segments are
-/// placed side by side.
+/// The uploader's side of <see cref="StoreDelegations"/> for one store: the owner key's delegation to this node, carried
+/// by every put of the store's segments, and taken again when a store outlasts it. Thread-safe: segments are placed
+/// side by side. Where the delegation comes from is the caller's choice: signed for this store alone, or shared with the
+/// node's other stores through a <see cref="StoreDelegationCache"/>.
 /// </summary>
 internal sealed class StoreSession
 {
-    private static readonly TimeSpan RenewBefore = TimeSpan.FromHours(1);
+    /// <summary>A delegation with less than this left is not handed out: a new one is signed.</summary>
+    internal static readonly TimeSpan RenewBefore = TimeSpan.FromHours(1);
 
-    private readonly OwnerKey _owner;
-    private readonly NodeId _uploader;
-    private readonly long _expiresUnixMs;
     private readonly TimeProvider _time;
+    private readonly Func<(StoreDelegation Delegation, DateTimeOffset NotAfter)> _start;
     private readonly Lock _lock = new();
     private StoreDelegation _delegation;
     private DateTimeOffset _notAfter;
 
+    /// <summary>A session whose delegation is signed for it alone.</summary>
     public StoreSession(OwnerKey owner, NodeId uploader, long expiresUnixMs, TimeProvider time)
+        : this(time, () => Sign(owner, uploader, expiresUnixMs, time))
     {
-        _owner = owner;
-        _uploader = uploader;
-        _expiresUnixMs = expiresUnixMs;
+    }
+
+    /// <summary>A session that takes its delegation (and any later one) from <paramref name="start"/>.</summary>
+    internal StoreSession(TimeProvider time, Func<(StoreDelegation Delegation, DateTimeOffset NotAfter)> start)
+    {
         _time = time;
-        (_delegation, _notAfter) = Start();
+        _start = start;
+        (_delegation, _notAfter) = start();
     }
 
     /// <summary>A delegation that lasts at least an hour more.</summary>
@@ -34,14 +39,73 @@ internal sealed class StoreSession
     {
         lock (_lock)
         {
-            if (_time.GetUtcNow() > _notAfter - RenewBefore) (_delegation, _notAfter) = Start();
+            if (NeedsRenewal(_notAfter, _time)) (_delegation, _notAfter) = _start();
             return _delegation;
         }
     }
 
-    private (StoreDelegation, DateTimeOffset) Start()
+    /// <summary>Whether a delegation that ends at <paramref name="notAfter"/> is too close to its end to hand out.</summary>
+    internal static bool NeedsRenewal(DateTimeOffset notAfter, TimeProvider time) => time.GetUtcNow() > notAfter - RenewBefore;
+
+    /// <summary>Signs a delegation to <paramref name="uploader"/> lasting <see cref="StoreDelegations.Lifetime"/> from now.</summary>
+    internal static (StoreDelegation Delegation, DateTimeOffset NotAfter) Sign(OwnerKey owner, NodeId uploader, long expiresUnixMs, TimeProvider time)
     {
-        var notAfter = _time.GetUtcNow() + StoreDelegations.Lifetime;
-        return (StoreDelegations.Create(_owner, _uploader, _expiresUnixMs, notAfter), notAfter);
+        var notAfter = time.GetUtcNow() + StoreDelegations.Lifetime;
+        return (StoreDelegations.Create(owner, uploader, expiresUnixMs, notAfter), notAfter);
+    }
+}
+
+/// <summary>
+/// A node's store delegations by owner key and file expiry, shared by its stores. A delegation names the uploader, the
+/// owner, the files' expiry and an end, not a file (docs/security.md): it already lets this node place any shards in the
+/// owner's name until it ends. So a later store of the same owner and expiry takes it while more than
+/// <see cref="StoreSession.RenewBefore"/> of it is left, instead of paying an owner signature of its own (an RSA-3072
+/// signature is ~5 ms of a 64 MiB store's client CPU here); holders, which check a delegation once and cache it, are
+/// spared that check too. No key is held: an entry is the signed delegation. Bounded by <see cref="Capacity"/>.
+/// </summary>
+internal sealed class StoreDelegationCache(NodeId uploader, TimeProvider time)
+{
+    /// <summary>The most (owner, expiry) pairs kept; beyond it, the ones due for renewal go first, then all.</summary>
+    internal const int Capacity = 32;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string Owner, long Expires), (StoreDelegation Delegation, DateTimeOffset NotAfter)> _entries = [];
+
+    /// <summary>Entries held.</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_lock) return _entries.Count;
+        }
+    }
+
+    /// <summary>A session for one store of <paramref name="owner"/>'s files expiring at <paramref name="expiresUnixMs"/> (0: never).</summary>
+    public StoreSession Session(OwnerKey owner, long expiresUnixMs) => new(time, () => Get(owner, expiresUnixMs));
+
+    /// <summary>The delegation for the pair: the kept one while it has more than an hour left, else a newly signed one.</summary>
+    internal (StoreDelegation Delegation, DateTimeOffset NotAfter) Get(OwnerKey owner, long expiresUnixMs)
+    {
+        var key = (owner.PublicKey.Id, expiresUnixMs);
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(key, out var kept) && !StoreSession.NeedsRenewal(kept.NotAfter, time)) return kept;
+        }
+
+        // Signed outside the lock: another store's lookup of the cache does not wait for this signature.
+        var fresh = StoreSession.Sign(owner, uploader, expiresUnixMs, time);
+        lock (_lock)
+        {
+            if (_entries.Count >= Capacity && !_entries.ContainsKey(key))
+            {
+                foreach (var due in _entries.Where(e => StoreSession.NeedsRenewal(e.Value.NotAfter, time)).Select(e => e.Key).ToList())
+                    _entries.Remove(due);
+                if (_entries.Count >= Capacity) _entries.Clear();
+            }
+
+            _entries[key] = fresh;
+        }
+
+        return fresh;
     }
 }
