@@ -6,8 +6,7 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// <summary>
 /// The uploader's side of <see cref="StoreDelegations"/> for one store: the owner key's delegation to this node, carried
 /// by every put of the store's segments, and taken again when a store outlasts it. Thread-safe: segments are placed
-/// side by side. Where the delegation comes from is the caller's choice: signed for this store alone, or shared with the
-/// node's other stores through a <see cref="StoreDelegationCache"/>.
+/// side by side. The delegations come from the node's <see cref="StoreDelegationCache"/>, shared with its other stores.
 /// </summary>
 internal sealed class StoreSession
 {
@@ -19,12 +18,6 @@ internal sealed class StoreSession
     private readonly Lock _lock = new();
     private StoreDelegation _delegation;
     private DateTimeOffset _notAfter;
-
-    /// <summary>A session whose delegation is signed for it alone.</summary>
-    public StoreSession(OwnerKey owner, NodeId uploader, long expiresUnixMs, TimeProvider time)
-        : this(time, () => Sign(owner, uploader, expiresUnixMs, time))
-    {
-    }
 
     /// <summary>A session that takes its delegation (and any later one) from <paramref name="start"/>.</summary>
     internal StoreSession(TimeProvider time, Func<(StoreDelegation Delegation, DateTimeOffset NotAfter)> start)
@@ -46,13 +39,6 @@ internal sealed class StoreSession
 
     /// <summary>Whether a delegation that ends at <paramref name="notAfter"/> is too close to its end to hand out.</summary>
     internal static bool NeedsRenewal(DateTimeOffset notAfter, TimeProvider time) => time.GetUtcNow() > notAfter - RenewBefore;
-
-    /// <summary>Signs a delegation to <paramref name="uploader"/> lasting <see cref="StoreDelegations.Lifetime"/> from now.</summary>
-    internal static (StoreDelegation Delegation, DateTimeOffset NotAfter) Sign(OwnerKey owner, NodeId uploader, long expiresUnixMs, TimeProvider time)
-    {
-        var notAfter = time.GetUtcNow() + StoreDelegations.Lifetime;
-        return (StoreDelegations.Create(owner, uploader, expiresUnixMs, notAfter), notAfter);
-    }
 }
 
 /// <summary>
@@ -93,7 +79,8 @@ internal sealed class StoreDelegationCache(NodeId uploader, TimeProvider time)
         }
 
         // Signed outside the lock: another store's lookup of the cache does not wait for this signature.
-        var fresh = StoreSession.Sign(owner, uploader, expiresUnixMs, time);
+        var notAfter = time.GetUtcNow() + StoreDelegations.Lifetime;
+        (StoreDelegation, DateTimeOffset) fresh = (StoreDelegations.Create(owner, uploader, expiresUnixMs, notAfter), notAfter);
         lock (_lock)
         {
             if (_entries.Count >= Capacity && !_entries.ContainsKey(key))

@@ -83,7 +83,7 @@ internal static class RatiosTool
             Row($"{mib} retrieve floor, {client.SegmentsAhead} segments ahead / {ClientCpuRatios.ShallowSegmentsAhead}", [.. client.FloorDeepOverShallow], null);
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Ratio of medians (the median CPU of each over the rounds, then divided): store / encode {Median(client.Store) / Median(client.Encode):F2}x, retrieve / decode {Median(client.Retrieve) / Median(client.Decode):F2}x, store / floor {Median(client.Store) / Median(client.FloorStore):F2}x, retrieve / floor {Median(client.Retrieve) / Median(client.FloorRetrieve):F2}x."));
+                $"Ratio of medians (the median CPU of each over the rounds, then divided): store / encode {ErasurePeerTool.Median(client.Store) / ErasurePeerTool.Median(client.Encode):F2}x, retrieve / decode {ErasurePeerTool.Median(client.Retrieve) / ErasurePeerTool.Median(client.Decode):F2}x, store / floor {ErasurePeerTool.Median(client.Store) / ErasurePeerTool.Median(client.FloorStore):F2}x, retrieve / floor {ErasurePeerTool.Median(client.Retrieve) / ErasurePeerTool.Median(client.FloorRetrieve):F2}x."));
         }
 
         return 0;
@@ -98,8 +98,6 @@ internal static class RatiosTool
             ? measured + string.Create(CultureInfo.InvariantCulture, $" <= {g:F1}x | {Met(median <= g, ratios.Min() <= g)} |")
             : measured + " | |");
     }
-
-    private static double Median(List<double> values) => ErasurePeerTool.Median(values);
 
     private static string Met(bool median, bool best) => median && best ? "yes" : median ? "by the median only" : best ? "in the best round only" : "no";
 

@@ -83,7 +83,7 @@ internal static class HostileLoad
         using var identity = NodeIdentity.CreateEphemeral();
         // The honest peer's puts carry an owner's authority (its delegation to this peer), as every put a node keeps must.
         using var owner = OwnerKey.Generate(2048);
-        var session = new StoreSession(owner, identity.Id, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds(), TimeProvider.System);
+        var session = new StoreDelegationCache(identity.Id, TimeProvider.System).Session(owner, DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
         var rpc = new RpcOptions { DefaultCallTimeout = HonestDeadline };
         await using var honest = new RpcClient(identity, rpc);
         var peer = new PeerContact(nodeId, node);

@@ -268,7 +268,7 @@ internal static class ClientCpuRatios
     /// <summary>Bytes a PUT_SHARD frame of a store carries beyond its shard (prefix, ids, hash, the owner's delegation).</summary>
     private static int PutOverhead(OwnerKey owner, int shardSize)
     {
-        var session = new StoreSession(owner, NodeIdentity.CreateEphemeral().Id, 0, TimeProvider.System);
+        var session = new StoreDelegationCache(NodeIdentity.CreateEphemeral().Id, TimeProvider.System).Session(owner, 0);
         var frame = new Frame
         {
             RequestId = 1000,
