@@ -38,7 +38,25 @@ public interface IMeshStore
     /// <exception cref="MeshFileNotFoundException">The file is unknown, expired or deleted.</exception>
     /// <exception cref="ShardsUnavailableException">The file exists, but too few of its holders (or no peer) answer now.</exception>
     /// <exception cref="IntegrityException">The key is wrong or the data fails authentication.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027", Justification =
+        "Shipped in 1.0 with an optional token; the overload with options takes its token explicitly, so no call is ambiguous.")]
     Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="RetrieveAsync(Cid, ContentKey, CancellationToken)"/>, with per-read choices; see
+    /// <see cref="RetrieveOptions.SoleKeyHolder"/> for the one that makes a read by the file's only key holder cheaper.
+    /// </summary>
+    /// <param name="cid">The file's content identifier.</param>
+    /// <param name="contentKey">The key returned by <see cref="StoreAsync"/>.</param>
+    /// <param name="options">How to verify what the holders send.</param>
+    /// <param name="cancellationToken">Cancels opening; the returned stream's reads take their own tokens.</param>
+    /// <returns>A readable, non-seekable stream of the plaintext; dispose it when done.</returns>
+    /// <exception cref="MeshFileNotFoundException">The file is unknown, expired or deleted.</exception>
+    /// <exception cref="ShardsUnavailableException">The file exists, but too few of its holders (or no peer) answer now.</exception>
+    /// <exception cref="IntegrityException">The key is wrong or the data fails authentication.</exception>
+    /// <remarks>An implementation that predates this overload reads with every shard hash-checked, which is always safe.</remarks>
+    Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, RetrieveOptions options, CancellationToken cancellationToken) =>
+        RetrieveAsync(cid, contentKey, cancellationToken);
 
     /// <summary>Reports, per segment, how many shards are found and verified, which are missing, and the health.</summary>
     /// <param name="cid">The file's content identifier.</param>

@@ -85,11 +85,17 @@ public sealed class BackupService
         }
     }
 
+    private static readonly RetrieveOptions SoleKeyHolder = new() { SoleKeyHolder = true };
+
     /// <summary>
     /// Downloads a backup from the mesh and restores it to <paramref name="targetPath"/>: the download is
     /// authenticated segment by segment, the backup's own checksum and the database's integrity are verified into a
     /// temporary file, which then replaces the target in one atomic rename. On any error the target is untouched.
     /// </summary>
+    /// <remarks>The backup's content key is taken to be its owner's alone, as <see cref="BackupAsync"/> made it: the
+    /// download is verified by each segment's AES-GCM tag, with the shard hashes checked only for a segment whose tag
+    /// fails (<see cref="RetrieveOptions.SoleKeyHolder"/>). Keep the receipt's key to yourself: anyone who has it can
+    /// read the backup and, if they also control its holders, alter what a restore gets.</remarks>
     /// <param name="cid">The backup's CID (from the <see cref="BackupReceipt"/>).</param>
     /// <param name="contentKey">The backup's key (from the <see cref="BackupReceipt"/>).</param>
     /// <param name="targetPath">The database file to create or replace; it must not be open in a store.</param>
@@ -102,7 +108,9 @@ public sealed class BackupService
     {
         ArgumentNullException.ThrowIfNull(contentKey);
         ArgumentException.ThrowIfNullOrWhiteSpace(targetPath);
-        var download = await _mesh.RetrieveAsync(cid, contentKey, cancellationToken).ConfigureAwait(false);
+        // A backup's key is its owner's alone (the receipt is never shared): its segments are verified by their tag, and
+        // a segment whose tag fails is read again with every shard hash-checked (RetrieveOptions.SoleKeyHolder).
+        var download = await _mesh.RetrieveAsync(cid, contentKey, SoleKeyHolder, cancellationToken).ConfigureAwait(false);
         await using (download.ConfigureAwait(false))
         {
             await SqliteMessageStore.RestoreAsync(download, targetPath, cancellationToken).ConfigureAwait(false);

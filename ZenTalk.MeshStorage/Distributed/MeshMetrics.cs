@@ -19,6 +19,9 @@ internal static class MeshMetrics
 
     public static readonly Counter<long> ShardsRejected = Meter.CreateCounter<long>("zentalk.mesh.shards_rejected", "{shard}", "Shards a holder returned that failed their hash check");
 
+    /// <summary>Segments read by their sole key holder (<see cref="RetrieveOptions.SoleKeyHolder"/>) whose tag failed, read again with every shard checked.</summary>
+    public static readonly Counter<long> SegmentsVerifiedAgain = Meter.CreateCounter<long>("zentalk.mesh.segments_verified_again", "{segment}", "Segments whose tag failed on a sole key holder's read, read again with every shard hash-checked");
+
     public static readonly Counter<long> FilesStored = Meter.CreateCounter<long>("zentalk.mesh.files_stored", "{file}", "Files stored by this node");
 
     public static readonly Counter<long> FilesDeleted = Meter.CreateCounter<long>("zentalk.mesh.files_deleted", "{file}", "Files deleted by their owner through this node");

@@ -213,9 +213,15 @@ internal sealed class MeshStore : IMeshStore
             _client.DeleteAsync(g.First().Peer, DeleteAuthorization.Create(owner, g.Key, g.Select(p => p.Hash), now), timeout.Token))).ConfigureAwait(false);
     }
 
-    public async Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default)
+    public Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default) =>
+        RetrieveAsync(cid, contentKey, Defaults, cancellationToken);
+
+    private static readonly RetrieveOptions Defaults = new();
+
+    public async Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, RetrieveOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(contentKey);
+        ArgumentNullException.ThrowIfNull(options);
         using var activity = MeshMetrics.Activities.StartActivity("mesh.retrieve");
         activity?.SetTag("zentalk.cid", cid.ToString());
         var (record, closest, shards) = await QuickFindFileRecordAsync(cid, cancellationToken).ConfigureAwait(false);
@@ -229,6 +235,8 @@ internal sealed class MeshStore : IMeshStore
             // Segments fetched ahead of the reader: network latency, not CPU, is what this overlaps.
             MaxSegmentsInFlight = _options.ReadSegmentsAhead,
             MemoryBudget = _decodeMemory,
+            VerifyByTag = options.SoleKeyHolder,
+            VerifiedAgain = static () => MeshMetrics.SegmentsVerifiedAgain.Add(1),
         });
         return decoder.OpenRead();
     }

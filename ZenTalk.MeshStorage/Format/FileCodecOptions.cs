@@ -38,6 +38,18 @@ internal sealed class FileCodecOptions
     /// </summary>
     public IMemoryBudget? MemoryBudget { get; init; }
 
+    /// <summary>
+    /// Decoding only: a segment whose shards all arrive is verified by its AES-GCM tag alone, without hashing the
+    /// shards; when the tag fails, the segment is read again with every shard hash-checked. Only for a reader that is
+    /// the content key's sole holder (<see cref="RetrieveOptions.SoleKeyHolder"/>): anyone else with the key could seal
+    /// other bytes that pass. Default false: every shard is checked against the manifest.
+    /// </summary>
+    public bool VerifyByTag { get; init; }
+
+    /// <summary>Decoding only: called when a segment's tag failed under <see cref="VerifyByTag"/> and it is read again
+    /// with its shards checked (a metric); may be null.</summary>
+    public Action? VerifiedAgain { get; init; }
+
     internal void Validate()
     {
         if (SegmentSize is < Manifest.MinSegmentSize or > Manifest.MaxSegmentSize)

@@ -9,6 +9,11 @@ namespace ZenTalk.MeshStorage.Format;
 /// Turns shards back into the plaintext of a verified <see cref="Manifest"/>: per segment, fetch shards (data
 /// shards first), keep only those whose SHA-256 matches the manifest, rebuild missing data shards from any k valid
 /// ones, then authenticate and decrypt. A segment that fails is never released, not even in part.
+/// <para>
+/// With <see cref="FileCodecOptions.VerifyByTag"/> (a reader that is the content key's only holder), the first try at a
+/// segment skips the shard hashes and lets the GCM tag decide; a tag that fails sends the segment through the checked
+/// path above.
+/// </para>
 /// </summary>
 internal sealed class FileDecoder
 {
@@ -78,6 +83,27 @@ internal sealed class FileDecoder
     /// <summary>Decodes segment <paramref name="index"/> into <paramref name="buffer"/>; returns its plaintext length.</summary>
     internal async Task<int> DecodeSegmentAsync(int index, byte[] buffer, SegmentCipher cipher, CancellationToken cancellationToken)
     {
+        if (_options.VerifyByTag)
+        {
+            try
+            {
+                return await DecodeSegmentAsync(index, buffer, cipher, hashShards: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IntegrityException)
+            {
+                // A bad shard (or the wrong key): decryption zeroed the buffer, so the segment is fetched again, and this
+                // time every shard is checked against the manifest, which finds the bad copies and skips them.
+                _options.VerifiedAgain?.Invoke();
+            }
+        }
+
+        return await DecodeSegmentAsync(index, buffer, cipher, hashShards: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One try at a segment; with <paramref name="hashShards"/> false, shards count as valid without their hash
+    /// check, and only the segment's tag vouches for them.</summary>
+    private async Task<int> DecodeSegmentAsync(int index, byte[] buffer, SegmentCipher cipher, bool hashShards, CancellationToken cancellationToken)
+    {
         var k = _manifest.DataShards;
         var n = _manifest.TotalShards;
         var shardSize = _manifest.ShardSize(index);
@@ -100,7 +126,7 @@ internal sealed class FileDecoder
             var fetches = new Task<FetchResult>[batch];
             for (var b = 0; b < batch; b++)
             {
-                fetches[b] = FetchAsync(index, nextCandidate + b, shards[nextCandidate + b], cancellationToken);
+                fetches[b] = FetchAsync(index, nextCandidate + b, shards[nextCandidate + b], hashShards, cancellationToken);
             }
 
             nextCandidate += batch;
@@ -142,7 +168,7 @@ internal sealed class FileDecoder
         return plaintextLength;
     }
 
-    private async Task<FetchResult> FetchAsync(int segment, int shard, Memory<byte> destination, CancellationToken cancellationToken)
+    private async Task<FetchResult> FetchAsync(int segment, int shard, Memory<byte> destination, bool hashShard, CancellationToken cancellationToken)
     {
         var hash = _manifest.ShardHash(segment, shard);
         bool got;
@@ -156,7 +182,7 @@ internal sealed class FileDecoder
         }
 
         // Verify before use: sources are untrusted, and a shard that fails is simply not counted.
-        return new FetchResult(shard, !got ? FetchOutcome.Unavailable : hash.Matches(destination.Span) ? FetchOutcome.Valid : FetchOutcome.Rejected);
+        return new FetchResult(shard, !got ? FetchOutcome.Unavailable : !hashShard || hash.Matches(destination.Span) ? FetchOutcome.Valid : FetchOutcome.Rejected);
     }
 
     private enum FetchOutcome

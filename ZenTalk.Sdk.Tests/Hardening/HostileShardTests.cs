@@ -119,6 +119,50 @@ public class HostileShardTests
     }
 
     [Test]
+    public async Task A_sole_key_holders_read_verified_by_tag_skips_lying_holders_and_reads_back_exactly(CancellationToken cancellationToken)
+    {
+        // Five segments; the nodes that hold data shards 0, 1 and 2 of each segment are asked for them first, and lie.
+        var (file, data, manifest) = await StoreAsync((4 * 64 * 1024) + 1_000, 107, via: 0, cancellationToken);
+        var lies = new[] { ShardLie.FlipByte, ShardLie.OtherShard, ShardLie.Truncate };
+        var liars = new List<HostileShardHandler>();
+        var liarIndexes = new HashSet<int>();
+        for (int j = 0; j < 3; j++)
+        {
+            foreach (int i in Enumerable.Range(1, 15))
+            {
+                if (liarIndexes.Contains(i) || !_mesh.Nodes[i].Shards!.Contains(manifest.ShardHash(0, j))) continue;
+                liarIndexes.Add(i);
+                liars.Add(HostileShardHandler.Install(_mesh.Nodes[i], lies[j]));
+                break;
+            }
+        }
+
+        Assert.That(liars, Has.Count.EqualTo(3), "three nodes other than the uploader hold data shards 0-2 of segment 0");
+        long again = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "zentalk.mesh.segments_verified_again") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref again, value));
+        listener.Start();
+
+        int bootstrap = Enumerable.Range(0, 16).First(i => !liarIndexes.Contains(i));
+        await using (var client = await _mesh.StartClientAsync(bootstrap, cancellationToken))
+        {
+            var options = new RetrieveOptions { SoleKeyHolder = true };
+            Assert.That(await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(file.Cid, file.ContentKey, options, cancellationToken), cancellationToken), Is.EqualTo(data));
+            // A key that is not the file's still fails, after the checked read.
+            Assert.ThrowsAsync<IntegrityException>(async () =>
+                await MeshTestData.ReadAllAsync(await client.Store.RetrieveAsync(file.Cid, ContentKey.Generate(), options, cancellationToken), cancellationToken));
+        }
+
+        listener.Dispose();
+        Assert.That(liars[0].LiesTold + liars[1].LiesTold, Is.GreaterThan(0), "the liars whose bytes have the right length were asked");
+        Assert.That(Interlocked.Read(ref again), Is.GreaterThanOrEqualTo(1), "a segment with a lying data shard failed its tag and was read again");
+    }
+
+    [Test]
     public async Task Peers_claiming_shards_they_do_not_hold_neither_break_reads_nor_hide_lost_shards_from_repair(CancellationToken cancellationToken)
     {
         var (file, data, manifest) = await StoreAsync(60_000, 102, via: 1, cancellationToken);

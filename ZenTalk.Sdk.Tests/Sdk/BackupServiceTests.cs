@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using ZenTalk.MeshStorage;
+using ZenTalk.Sdk.Tests.Hardening.Drivers;
 using ZenTalk.Sdk.Tests.MeshStorage.Distributed;
 using ZenTalk.Storage;
 
@@ -69,6 +70,36 @@ public class BackupServiceTests
         await store.SetConversationMutedAsync("chat-bob", true);
         await store.SetConversationArchivedAsync("chat-carol", true);
         await store.MarkConversationReadAsync("chat-alice");
+    }
+
+    [Test]
+    public async Task A_restore_from_holders_that_alter_what_they_serve_gives_an_identical_store(CancellationToken cancellationToken)
+    {
+        // The restore trusts each segment's tag (the backup's key is its owner's alone): holders without the key that
+        // flip a byte or serve another shard are caught by the tag, and the segment is read again with its shards checked.
+        var oldPath = Path.Combine(_dir, "old.db");
+        StoreContents before;
+        BackupReceipt receipt;
+        await using (var store = await SqliteMessageStore.OpenAsync(oldPath, cancellationToken: cancellationToken))
+        {
+            await FillAsync(store, 1_500);
+            before = await StoreContents.ReadAsync(store);
+            receipt = await Service(4).BackupAsync(store, _owner, cancellationToken: cancellationToken);
+        }
+
+        var liars = new[] { 6, 8, 13 }.Select((i, n) => HostileShardHandler.Install(SdkMesh.Mesh.Nodes[i], n == 1 ? ShardLie.OtherShard : ShardLie.FlipByte)).ToList();
+        try
+        {
+            var newPath = Path.Combine(_dir, "restored.db");
+            await Service(9).RestoreAsync(receipt.Cid, receipt.ContentKey, newPath, cancellationToken);
+            await using var restored = await SqliteMessageStore.OpenAsync(newPath, cancellationToken: cancellationToken);
+            Assert.That(before.DifferencesFrom(await StoreContents.ReadAsync(restored)), Is.Empty);
+            Assert.That(liars.Sum(l => l.LiesTold), Is.GreaterThan(0), "the liars were asked");
+        }
+        finally
+        {
+            foreach (int i in new[] { 6, 8, 13 }) HostileShardHandler.Remove(SdkMesh.Mesh.Nodes[i]);
+        }
     }
 
     [Test]

@@ -12,7 +12,7 @@ namespace ZenTalk.Benchmarks;
 /// <code>
 /// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios [--only erasure|client] [--rounds N (7)]
 ///     [--warmup N (70)] [--size BYTES (64 MiB)] [--peer path/to/klauspost_bench.sh]
-/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios --loop store|retrieve|encode|decode|floor-store|floor-store-unacked|floor-retrieve
+/// dotnet run -c Release --project benchmarks/ZenTalk.Benchmarks -- ratios --loop store|retrieve|retrieve-by-tag|encode|decode|floor-store|floor-store-unacked|floor-retrieve
 ///     [--rounds N] [--warmup N] [--allocations]
 /// </code>
 /// <c>--loop</c> runs one of the client part's operations alone, with the same setup (for a profiler attached to the process);
@@ -74,6 +74,7 @@ internal static class RatiosTool
             string mib = $"{size >> 20} MiB";
             Row($"2. {mib} store, client CPU / encode pipeline CPU", [.. client.StoreRatios], 1.6);
             Row($"2. {mib} retrieve, client CPU / decode pipeline CPU", [.. client.RetrieveRatios], 1.5);
+            Row($"2. {mib} retrieve by the key's sole holder (tag-verified), client CPU / decode pipeline CPU", [.. client.RetrieveByTagRatios], 1.5);
             Row($"{mib} store, floor / encode pipeline (the best a client can reach here)", [.. client.FloorStoreRatios], null);
             Row($"{mib} retrieve, floor / decode pipeline", [.. client.FloorRetrieveRatios], null);
             Row($"{mib} store, client CPU / floor", [.. client.StoreOverFloor], null);
