@@ -72,20 +72,21 @@ public class BackupServiceTests
         await store.MarkConversationReadAsync("chat-alice");
     }
 
+    /// <summary>Fills a new store with <paramref name="messages"/> messages and backs it up through node <paramref name="via"/>.</summary>
+    private async Task<(StoreContents Before, BackupReceipt Receipt)> BackUpFilledStoreAsync(int messages, int via, CancellationToken cancellationToken)
+    {
+        await using var store = await SqliteMessageStore.OpenAsync(Path.Combine(_dir, "old.db"), cancellationToken: cancellationToken);
+        await FillAsync(store, messages);
+        var before = await StoreContents.ReadAsync(store);
+        return (before, await Service(via).BackupAsync(store, _owner, cancellationToken: cancellationToken));
+    }
+
     [Test]
     public async Task A_restore_from_holders_that_alter_what_they_serve_gives_an_identical_store(CancellationToken cancellationToken)
     {
         // The restore trusts each segment's tag (the backup's key is its owner's alone): holders without the key that
         // flip a byte or serve another shard are caught by the tag, and the segment is read again with its shards checked.
-        var oldPath = Path.Combine(_dir, "old.db");
-        StoreContents before;
-        BackupReceipt receipt;
-        await using (var store = await SqliteMessageStore.OpenAsync(oldPath, cancellationToken: cancellationToken))
-        {
-            await FillAsync(store, 1_500);
-            before = await StoreContents.ReadAsync(store);
-            receipt = await Service(4).BackupAsync(store, _owner, cancellationToken: cancellationToken);
-        }
+        var (before, receipt) = await BackUpFilledStoreAsync(1_500, via: 4, cancellationToken);
 
         var liars = new[] { 6, 8, 13 }.Select((i, n) => HostileShardHandler.Install(SdkMesh.Mesh.Nodes[i], n == 1 ? ShardLie.OtherShard : ShardLie.FlipByte)).ToList();
         try
@@ -105,15 +106,7 @@ public class BackupServiceTests
     [Test]
     public async Task Backup_then_restore_on_a_new_path_gives_an_identical_store(CancellationToken cancellationToken)
     {
-        var oldPath = Path.Combine(_dir, "old.db");
-        StoreContents before;
-        BackupReceipt receipt;
-        await using (var store = await SqliteMessageStore.OpenAsync(oldPath, cancellationToken: cancellationToken))
-        {
-            await FillAsync(store, 2_000);
-            before = await StoreContents.ReadAsync(store);
-            receipt = await Service(2).BackupAsync(store, _owner, cancellationToken: cancellationToken);
-        }
+        var (before, receipt) = await BackUpFilledStoreAsync(2_000, via: 2, cancellationToken);
         Assert.That(before.Messages, Has.Count.EqualTo(2_000));
         Assert.That(before.Attachments, Has.Count.EqualTo(40));
 

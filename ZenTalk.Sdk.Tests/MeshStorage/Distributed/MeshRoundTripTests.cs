@@ -47,14 +47,7 @@ public class MeshRoundTripTests
         // readers take PUT_SHARD shards without a copy: with many transfers in flight on the same connections, a
         // buffer reused too early would show up here as wrong bytes (the reader checks every shard's hash).
         // Erasure coding would hide a few bad shards, so the readers' rejections are counted too.
-        long rejected = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "zentalk.mesh.shards_rejected") l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref rejected, value));
-        listener.Start();
+        using var rejected = new CounterSum("zentalk.mesh.shards_rejected");
         var files = Enumerable.Range(0, 12).Select(i => MeshTestData.Bytes(50_000 + (i * 97_003), 1_000 + i)).ToArray();
         var stored = await Task.WhenAll(files.Select((data, i) => _mesh.Nodes[i % 15].Store.StoreAsync(new MemoryStream(data), _owner)));
         var reads = Enumerable.Range(0, 36).Select(async r =>
@@ -68,7 +61,7 @@ public class MeshRoundTripTests
             Assert.That(back, Is.EqualTo(files[f]), $"file {f}");
         }
 
-        Assert.That(Interlocked.Read(ref rejected), Is.Zero, "no holder sent a shard that failed its hash");
+        Assert.That(rejected.Total, Is.Zero, "no holder sent a shard that failed its hash");
     }
 
     [TestCase(50_000, 1, true)]
