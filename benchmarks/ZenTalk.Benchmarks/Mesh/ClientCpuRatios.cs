@@ -19,8 +19,10 @@ namespace ZenTalk.Benchmarks.Mesh;
 /// in memory. Beside them, the floor (<see cref="TlsFloor"/>): the same encoder or decoder with the shard bytes sent to
 /// or fetched from a bare TLS sink in the holders' process, as many bytes in as many messages as the shard calls
 /// carry, with nothing of the mesh around them; each put waits for an acknowledgement as long as a PUT_SHARD response,
-/// as any store that learns each shard's outcome must (the floor without them is measured beside it). Each round runs the six once, pipeline and floor first or the mesh first
-/// by turns, so all meet the same machine; the ratios are taken per round. Part of <c>-- ratios</c>.
+/// as any store that learns each shard's outcome must (the floor without them is measured beside it). Each round runs each once, pipeline and floor first or the mesh first
+/// by turns, so all meet the same machine; the ratios are taken per round. Part of <c>-- ratios</c>. Beside the default
+/// retrieve, the retrieve of the content key's sole holder (<see cref="RetrieveOptions.SoleKeyHolder"/>), against the
+/// same fully verifying decoder.
 /// <para>
 /// The decoder of the pipeline and of the floor reads as MeshStore's retrieve does: as many segments ahead as
 /// <see cref="DistributedOptions.ReadSegmentsAhead"/> says by default. Each round also runs the decoder and the floor
@@ -64,7 +66,7 @@ internal static class ClientCpuRatios
         /// <summary>Warm-up rounds run before the measured ones (until the JIT settled).</summary>
         public int WarmupRounds { get; init; }
 
-        /// <summary>JIT compilation time of the last warm-up round, all ten operations.</summary>
+        /// <summary>JIT compilation time of the last warm-up round, all eleven operations.</summary>
         public double LastWarmupJitMs { get; init; }
 
         /// <summary>JIT compilation time over all measured rounds.</summary>
@@ -94,7 +96,7 @@ internal static class ClientCpuRatios
         public IEnumerable<double> RetrieveByTagOverFloor => RetrieveByTag.Zip(FloorRetrieve, (r, f) => r / f);
     }
 
-    /// <summary>A warm-up round (ten operations, about a second of CPU) that compiles less than this has settled.</summary>
+    /// <summary>A warm-up round (eleven operations, about a second of CPU) that compiles less than this has settled.</summary>
     internal const double SettledJitMs = 2.0;
 
     /// <summary>The most warm-up rounds run while waiting for the JIT to settle.</summary>
