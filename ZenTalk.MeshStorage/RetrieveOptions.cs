@@ -10,7 +10,7 @@ public sealed class RetrieveOptions
     /// <remarks>
     /// <para>
     /// When set, a segment whose shards arrive intact is verified by its AES-GCM tag alone, without hashing its shards
-    /// against the owner-signed manifest (about a quarter of a retrieve's CPU, docs/benchmarks.md). A holder without the
+    /// against the owner-signed manifest (about a third of a retrieve's CPU, docs/benchmarks.md). A holder without the
     /// key cannot make a tag pass, so a bad shard still never reaches the output: when the tag fails, the segment is read
     /// again with every shard hash-checked, the bad copies are skipped, and the read goes on as a default one would.
     /// </para>
