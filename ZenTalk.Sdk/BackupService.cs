@@ -13,6 +13,9 @@ namespace ZenTalk.Sdk;
 /// <remarks>Safe to use from many threads at once. The service does not own the mesh.</remarks>
 public sealed class BackupService
 {
+    // A backup's key is its owner's alone: the restore reads as the key's sole holder (RestoreAsync).
+    private static readonly RetrieveOptions SoleKeyHolder = new() { SoleKeyHolder = true };
+
     private readonly IMeshStore _mesh;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -84,8 +87,6 @@ public sealed class BackupService
             }
         }
     }
-
-    private static readonly RetrieveOptions SoleKeyHolder = new() { SoleKeyHolder = true };
 
     /// <summary>
     /// Downloads a backup from the mesh and restores it to <paramref name="targetPath"/>: the download is

@@ -16,6 +16,8 @@ namespace ZenTalk.MeshStorage.Distributed;
 /// </summary>
 internal sealed class MeshStore : IMeshStore
 {
+    private static readonly RetrieveOptions DefaultRead = new();
+
     private readonly DhtNode _dht;
     private readonly ShardClient _client;
     private readonly Placement _placement;
@@ -214,9 +216,7 @@ internal sealed class MeshStore : IMeshStore
     }
 
     public Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, CancellationToken cancellationToken = default) =>
-        RetrieveAsync(cid, contentKey, Defaults, cancellationToken);
-
-    private static readonly RetrieveOptions Defaults = new();
+        RetrieveAsync(cid, contentKey, DefaultRead, cancellationToken);
 
     public async Task<Stream> RetrieveAsync(Cid cid, ContentKey contentKey, RetrieveOptions options, CancellationToken cancellationToken)
     {

@@ -87,7 +87,7 @@ internal sealed class FileDecoder
         {
             try
             {
-                return await DecodeSegmentAsync(index, buffer, cipher, hashShards: false, cancellationToken).ConfigureAwait(false);
+                return await DecodeSegmentOnceAsync(index, buffer, cipher, hashShards: false, cancellationToken).ConfigureAwait(false);
             }
             catch (IntegrityException)
             {
@@ -97,12 +97,12 @@ internal sealed class FileDecoder
             }
         }
 
-        return await DecodeSegmentAsync(index, buffer, cipher, hashShards: true, cancellationToken).ConfigureAwait(false);
+        return await DecodeSegmentOnceAsync(index, buffer, cipher, hashShards: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One try at a segment; with <paramref name="hashShards"/> false, shards count as valid without their hash
     /// check, and only the segment's tag vouches for them.</summary>
-    private async Task<int> DecodeSegmentAsync(int index, byte[] buffer, SegmentCipher cipher, bool hashShards, CancellationToken cancellationToken)
+    private async Task<int> DecodeSegmentOnceAsync(int index, byte[] buffer, SegmentCipher cipher, bool hashShards, CancellationToken cancellationToken)
     {
         var k = _manifest.DataShards;
         var n = _manifest.TotalShards;

@@ -88,7 +88,8 @@ public class BackupServiceTests
         // flip a byte or serve another shard are caught by the tag, and the segment is read again with its shards checked.
         var (before, receipt) = await BackUpFilledStoreAsync(1_500, via: 4, cancellationToken);
 
-        var liars = new[] { 6, 8, 13 }.Select((i, n) => HostileShardHandler.Install(SdkMesh.Mesh.Nodes[i], n == 1 ? ShardLie.OtherShard : ShardLie.FlipByte)).ToList();
+        int[] liarNodes = [6, 8, 13];
+        var liars = liarNodes.Select((i, n) => HostileShardHandler.Install(SdkMesh.Mesh.Nodes[i], n == 1 ? ShardLie.OtherShard : ShardLie.FlipByte)).ToList();
         try
         {
             var newPath = Path.Combine(_dir, "restored.db");
@@ -99,7 +100,7 @@ public class BackupServiceTests
         }
         finally
         {
-            foreach (int i in new[] { 6, 8, 13 }) HostileShardHandler.Remove(SdkMesh.Mesh.Nodes[i]);
+            foreach (int i in liarNodes) HostileShardHandler.Remove(SdkMesh.Mesh.Nodes[i]);
         }
     }
 

@@ -15,11 +15,14 @@ public class TagVerificationTests
     private const int Small = 4096;
     private static readonly Lazy<OwnerKey> Owner = new(() => OwnerKey.Generate(2048));
 
-    private static async Task<(Manifest Manifest, MemoryShards Shards)> EncodeAsync(byte[] data, ContentKey key)
+    /// <summary>A file of <paramref name="size"/> random bytes under a new key, encoded into shards in memory.</summary>
+    private static async Task<(byte[] Data, ContentKey Key, Manifest Manifest, MemoryShards Shards)> EncodeAsync(int size)
     {
+        var data = RandomNumberGenerator.GetBytes(size);
+        var key = ContentKey.Generate();
         var shards = new MemoryShards();
         var manifest = await new FileEncoder(new FileCodecOptions { SegmentSize = Small }).EncodeAsync(new MemoryStream(data), key, Owner.Value, shards);
-        return (manifest, shards);
+        return (data, key, manifest, shards);
     }
 
     /// <summary>Decodes with tag verification (or without), counting the segments read again with their shards checked.</summary>
@@ -35,9 +38,7 @@ public class TagVerificationTests
     [Test]
     public async Task Intact_shards_decode_byte_for_byte_without_a_second_read()
     {
-        var data = RandomNumberGenerator.GetBytes((7 * Small) + 99);
-        var key = ContentKey.Generate();
-        var (manifest, shards) = await EncodeAsync(data, key);
+        var (data, key, manifest, shards) = await EncodeAsync((7 * Small) + 99);
         var (output, again) = await DecodeAsync(manifest, key, shards);
         Assert.That(output, Is.EqualTo(data));
         Assert.That(again, Is.Zero);
@@ -48,9 +49,7 @@ public class TagVerificationTests
     {
         // Altered, swapped and missing shards in some segments: each segment whose tag fails is read again with every
         // shard checked, the bad copies are skipped, and the output is the file, exactly.
-        var data = RandomNumberGenerator.GetBytes((8 * Small) + 1);
-        var key = ContentKey.Generate();
-        var (manifest, shards) = await EncodeAsync(data, key);
+        var (data, key, manifest, shards) = await EncodeAsync((8 * Small) + 1);
         shards.Shards[(1, 3)][0] ^= 0x01;                                  // one flipped bit in a data shard
         shards.Shards[(4, 9)][manifest.ShardSize(4) / 2] ^= 0x80;          // the last data shard, inside the sealed bytes
         shards.Shards[(6, 2)] = (byte[])shards.Shards[(6, 5)].Clone();     // another valid shard of the same segment
@@ -66,9 +65,7 @@ public class TagVerificationTests
     [Test]
     public async Task Too_many_bad_shards_fail_as_the_checked_read_fails()
     {
-        var data = RandomNumberGenerator.GetBytes(3 * Small);
-        var key = ContentKey.Generate();
-        var (manifest, shards) = await EncodeAsync(data, key);
+        var (_, key, manifest, shards) = await EncodeAsync(3 * Small);
         for (int j = 0; j < 6; j++) shards.Shards[(1, j * 2)][0] ^= 0x01;
         var ex = Assert.ThrowsAsync<ShardsUnavailableException>(() => DecodeAsync(manifest, key, shards));
         Assert.That(ex!.Message, Does.Contain("Segment 1").And.Contain("6 failed their hash check"));
@@ -77,8 +74,7 @@ public class TagVerificationTests
     [Test]
     public async Task Wrong_key_fails_authentication_after_the_checked_read_and_releases_nothing()
     {
-        var data = RandomNumberGenerator.GetBytes(3 * Small);
-        var (manifest, shards) = await EncodeAsync(data, ContentKey.Generate());
+        var (_, _, manifest, shards) = await EncodeAsync(3 * Small);
         int again = 0;
         var output = new MemoryStream();
         var decoder = new FileDecoder(manifest, ContentKey.Generate(), shards,
@@ -94,9 +90,7 @@ public class TagVerificationTests
         // What the option gives up, shown: whoever else holds the key seals new bytes into segment 1 with the file's
         // own nonce and AAD. The default read refuses them (no shard matches the signed manifest); the tag read takes
         // them. This is why the option is for a key's sole holder only.
-        var data = RandomNumberGenerator.GetBytes(3 * Small);
-        var key = ContentKey.Generate();
-        var (manifest, shards) = await EncodeAsync(data, key);
+        var (data, key, manifest, shards) = await EncodeAsync(3 * Small);
         var forged = RandomNumberGenerator.GetBytes(Small);
         int shardSize = manifest.ShardSize(1);
         var buffer = new byte[manifest.TotalShards * shardSize];
