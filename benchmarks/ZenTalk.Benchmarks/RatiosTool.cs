@@ -16,7 +16,7 @@ namespace ZenTalk.Benchmarks;
 ///     [--rounds N] [--warmup N] [--allocations]
 /// </code>
 /// <c>--loop</c> runs one of the client part's operations alone, with the same setup (for a profiler attached to the process);
-/// <c>--allocations</c> adds a count of its allocations by type.
+/// <c>--allocations</c> adds a count of its allocations by type, and of the requests it sends by kind.
 /// </summary>
 internal static class RatiosTool
 {
@@ -31,7 +31,7 @@ internal static class RatiosTool
         if (only is not (null or "erasure" or "client") || rounds < 1 || warmup < 0 || size < 1 || (loop is not null && !ClientCpuRatios.LoopKinds.Contains(loop)))
         {
             Console.Error.WriteLine("usage: ratios [--only erasure|client] [--rounds N (7)] [--warmup N (70)] [--size BYTES (67108864)] [--peer path/to/klauspost_bench.sh]");
-            Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES] [--allocations]  (one operation alone, for a profiler; --allocations counts its allocations by type)");
+            Console.Error.WriteLine($"       ratios --loop {string.Join('|', ClientCpuRatios.LoopKinds)} [--rounds N] [--warmup N] [--size BYTES] [--allocations]  (one operation alone, for a profiler; --allocations counts its allocations by type and its requests by kind)");
             return 2;
         }
 

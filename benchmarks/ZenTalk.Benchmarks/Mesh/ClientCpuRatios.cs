@@ -232,6 +232,7 @@ internal static class ClientCpuRatios
                 };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId}: {rounds} x {loop} after {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled"));
                 using var sampler = allocations ? new AllocationSampler() : null;
+                using var calls = allocations ? new RpcCallCounter() : null;
                 var cpu = new List<double>();
                 long allocated = GC.GetTotalAllocatedBytes(precise: true);
                 int gcs = GC.CollectionCount(0);
@@ -241,6 +242,7 @@ internal static class ClientCpuRatios
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{loop}: median {Erasure.ErasurePeerTool.Median(cpu):F1} ms of CPU per operation; per operation {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / rounds / 1024.0:F0} KiB allocated, {(GC.CollectionCount(0) - gcs) / (double)rounds:F2} GCs, {(System.Runtime.JitInfo.GetCompiledMethodCount() - methods) / (double)rounds:F1} methods compiled in {(System.Runtime.JitInfo.GetCompilationTime() - jit).TotalMilliseconds / rounds:F2} ms"));
                 sampler?.Print();
+                calls?.Print(rounds);
                 return result;
             }
 
