@@ -68,7 +68,7 @@ internal sealed class FrameReader : IDisposable
     {
         _lease = null; // not taken by the caller: dropped, never returned to the pool while a frame may alias it
         if (Budget is { } budget) budget.Release(TakeReserved()); // not taken by the caller: given back
-        if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
+        if (_start == _end && !await FillAsync(0, cancellationToken).ConfigureAwait(false))
             return null;
         Volatile.Write(ref _frameStartedTicks, Math.Max(1, Environment.TickCount64));
 
@@ -76,7 +76,7 @@ internal sealed class FrameReader : IDisposable
         int shift = 0, prefix = 0;
         while (true)
         {
-            if (_start == _end && !await FillAsync(cancellationToken).ConfigureAwait(false))
+            if (_start == _end && !await FillAsync(0, cancellationToken).ConfigureAwait(false))
                 throw new ProtocolException("The peer closed the connection inside a frame's length prefix.");
             byte b = _buffer[_start++];
             prefix++;
@@ -132,7 +132,7 @@ internal sealed class FrameReader : IDisposable
                 Compact();
                 while (_end - _start < len)
                 {
-                    if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                    if (!await FillAsync(len - (_end - _start), cancellationToken).ConfigureAwait(false))
                         throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
                 }
             }
@@ -227,7 +227,7 @@ internal sealed class FrameReader : IDisposable
         Compact();
         while (_end - _start < HeadBytes)
         {
-            if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+            if (!await FillAsync(HeadBytes - (_end - _start), cancellationToken).ConfigureAwait(false))
                 throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
         }
         if (!LargeShardFrames.TryParseHead(_buffer.AsSpan(_start, HeadBytes), len, out var head)
@@ -253,7 +253,7 @@ internal sealed class FrameReader : IDisposable
             Compact();
             while (_end - _start < tailLength)
             {
-                if (!await FillAsync(cancellationToken).ConfigureAwait(false))
+                if (!await FillAsync(tailLength - (_end - _start), cancellationToken).ConfigureAwait(false))
                     throw new ProtocolException($"The peer closed the connection inside a {len}-byte frame (truncated).");
             }
         }
@@ -307,11 +307,20 @@ internal sealed class FrameReader : IDisposable
         _end = have;
     }
 
-    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Bytes a read asks for beyond those the frame being read still needs. Small frames that arrive together still come
+    /// in a few reads, and of a large frame (a shard) only its start passes through the buffer: the stream (TLS) keeps
+    /// the rest of its record, and a GET_SHARD answer's shard is then read from there straight into the caller's
+    /// buffer, or a PUT_SHARD's into its own array, rather than copied twice.
+    /// </summary>
+    internal const int ReadAhead = 2048;
+
+    /// <summary>Reads what the stream has, at most <paramref name="needed"/> + <see cref="ReadAhead"/> bytes; false at its end.</summary>
+    private async ValueTask<bool> FillAsync(int needed, CancellationToken cancellationToken)
     {
         if (_start == _end) _start = _end = 0;
         else if (_end == _buffer.Length) Compact();
-        int n = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        int n = await _stream.ReadAsync(_buffer.AsMemory(_end, Math.Min(_buffer.Length - _end, needed + ReadAhead)), cancellationToken).ConfigureAwait(false);
         _end += n;
         return n > 0;
     }
