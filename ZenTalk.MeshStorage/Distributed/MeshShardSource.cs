@@ -105,7 +105,7 @@ internal sealed class MeshShardSource : IShardSource
         try
         {
             HighWater.Raise(ref _mostInWindow, Interlocked.Increment(ref _inWindow));
-            return await _client.GetAsync(holder, hash, destination, cancellationToken, verify: false).ConfigureAwait(false);
+            return await _client.FetchAsync(holder, hash, destination, cancellationToken, verify: false).ConfigureAwait(false) == ShardFetch.Fetched;
         }
         finally
         {

@@ -69,14 +69,24 @@ internal sealed class FrameWriter
     /// <exception cref="ArgumentException">The frame is larger than the maximum frame size.</exception>
     public ValueTask EnqueueAsync(Frame frame, CancellationToken cancellationToken, long cost = 0)
     {
-        int size = frame.CalculateSize();
-        if (size > _maxFrameSize)
-            throw new ArgumentException($"The message is {size} bytes; the maximum frame size is {_maxFrameSize}.", nameof(frame));
+        CheckSize(frame);
         return _queue.Writer.WriteAsync(new Queued(frame, cost), cancellationToken);
     }
 
-    /// <summary>Queues a frame if there is room (used for best-effort cancel frames).</summary>
-    public bool TryEnqueue(Frame frame) => _queue.Writer.TryWrite(new Queued(frame, 0));
+    /// <summary>Queues a frame if there is room now: false when the queue is full or the writer is complete.</summary>
+    /// <exception cref="ArgumentException">The frame is larger than the maximum frame size.</exception>
+    public bool TryEnqueue(Frame frame)
+    {
+        CheckSize(frame);
+        return _queue.Writer.TryWrite(new Queued(frame, 0));
+    }
+
+    private void CheckSize(Frame frame)
+    {
+        int size = frame.CalculateSize();
+        if (size > _maxFrameSize)
+            throw new ArgumentException($"The message is {size} bytes; the maximum frame size is {_maxFrameSize}.", nameof(frame));
+    }
 
     /// <summary>
     /// Called once for each queued frame as soon as nothing reads the frame's objects any more (its bytes are copied

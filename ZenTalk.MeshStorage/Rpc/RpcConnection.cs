@@ -30,6 +30,10 @@ internal sealed class RpcConnection : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _serving = new();
     private readonly SemaphoreSlim _slots;
     private readonly Timer _watchdog;
+    // Ends the calls whose deadline passed (ExpireCalls); set for the earliest deadline it must watch (_deadlineSet).
+    private readonly Timer _deadlines;
+    private readonly Lock _deadlineLock = new();
+    private long _deadlineSet = long.MaxValue;
     private IRpcRequestHandler? _handler;
     private SemaphoreSlim? _globalSlots;
     private ByteBudget? _budget;
@@ -66,6 +70,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         long period = (long)Math.Clamp(Math.Min(options.ReadTimeout.TotalMilliseconds, options.IdleTimeout.TotalMilliseconds) / 4, 20, 5000);
         _watchdog = new Timer(static s => ((RpcConnection)s!).CheckTimeouts(), this, Timeout.Infinite, Timeout.Infinite);
         _watchdog.Change(period, period);
+        _deadlines = new Timer(static s => ((RpcConnection)s!).ExpireCalls(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     /// <summary>The peer's id, proven by the TLS handshake.</summary>
@@ -144,29 +149,45 @@ internal sealed class RpcConnection : IAsyncDisposable
     public async Task<Response> CallAsync(Request request, Memory<byte> destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
         PendingCall? call = null;
+        cancellationToken.ThrowIfCancellationRequested();
         if (IsClosed) throw Closed();
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-        cts.CancelAfter(timeout);
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative.");
         long start = Environment.TickCount64;
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : start + (long)timeout.TotalMilliseconds;
         bool slot = false;
         ulong id = 0;
+        CancellationTokenRegistration cancelled = default;
         try
         {
-            // Backpressure: at most MaxInFlightPerConnection calls; more callers wait here, within their deadline.
-            await _slots.WaitAsync(cts.Token).ConfigureAwait(false);
+            // Backpressure: at most MaxInFlightPerConnection calls; more callers wait here, within their deadline. A
+            // connection that closes meanwhile fails the calls in flight, and their slots come free.
+            if (!_slots.Wait(0) && !await _slots.WaitAsync(Remaining(deadline), cancellationToken).ConfigureAwait(false))
+                throw new OperationCanceledException("No call slot came free before the deadline.");
             slot = true;
+            if (IsClosed) throw Closed();
             Interlocked.Increment(ref _inFlight);
             id = (ulong)Interlocked.Increment(ref _nextRequestId);
-            call = new PendingCall(destination);
-            var tcs = call.Completion;
+            call = new PendingCall(destination, deadline);
             _pending[id] = call;
-            long remaining = (long)timeout.TotalMilliseconds - (Environment.TickCount64 - start);
+            // The deadline and the caller's token each complete the call, as an answer does: no per-call timer or
+            // linked token source (a GET_SHARD-heavy read makes hundreds of calls per connection per second).
+            WatchDeadline(deadline);
+            if (cancellationToken.CanBeCanceled)
+                cancelled = cancellationToken.UnsafeRegister(static (s, token) => ((PendingCall)s!).Completion.TrySetCanceled(token), call);
+            long remaining = deadline - Environment.TickCount64;
             var frame = new Frame { RequestId = id, DeadlineMs = (uint)Math.Clamp(remaining, 1, uint.MaxValue), Request = request };
-            await _writer.EnqueueAsync(frame, cts.Token).ConfigureAwait(false);
+            if (!_writer.TryEnqueue(frame))
+            {
+                // The send queue is full (or the connection closed): wait for room within the deadline.
+                using var room = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+                room.CancelAfter(Remaining(deadline));
+                await _writer.EnqueueAsync(frame, room.Token).ConfigureAwait(false);
+            }
+
             Interlocked.CompareExchange(ref _awaitingSince, Environment.TickCount64, 0);
             var kind = new KeyValuePair<string, object?>("kind", request.KindCase.ToString());
             RpcMetrics.CallsSent.Add(1, kind);
-            var response = await tcs.Task.WaitAsync(cts.Token).ConfigureAwait(false);
+            var response = await call.Completion.Task.ConfigureAwait(false);
             RpcMetrics.CallDuration.Record(Environment.TickCount64 - start, kind);
             if (response.Status is { Code: not StatusCode.Ok }) RpcMetrics.CallsFailed.Add(1, kind);
             return response;
@@ -196,6 +217,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         }
         finally
         {
+            cancelled.Dispose();
             if (id != 0) _pending.TryRemove(id, out _);
             if (slot)
             {
@@ -221,6 +243,43 @@ internal sealed class RpcConnection : IAsyncDisposable
             Abort(new TimeoutException($"The peer sent nothing for {silent} ms while calls waited for it."));
     }
 
+    private static TimeSpan Remaining(long deadline) =>
+        deadline == long.MaxValue ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
+
+    /// <summary>
+    /// Makes sure <see cref="_deadlines"/> fires by <paramref name="deadline"/> (<see cref="Environment.TickCount64"/>).
+    /// Calls made with the same timeout come in deadline order, so the timer is set again only when it is not set at
+    /// all or a call must end sooner than every other.
+    /// </summary>
+    private void WatchDeadline(long deadline)
+    {
+        if (deadline == long.MaxValue) return;
+        // With the full fence in ExpireCalls: either this sees the timer unset, or ExpireCalls sees the call just added.
+        Interlocked.MemoryBarrier();
+        if (deadline >= Volatile.Read(ref _deadlineSet)) return;
+        lock (_deadlineLock)
+        {
+            if (deadline >= _deadlineSet || IsClosed) return;
+            _deadlineSet = deadline;
+            _deadlines.Change(Math.Max(1, deadline - Environment.TickCount64), Timeout.Infinite);
+        }
+    }
+
+    /// <summary>The deadline timer: ends the calls whose deadline has passed, and is set again for the next one.</summary>
+    private void ExpireCalls()
+    {
+        lock (_deadlineLock) Interlocked.Exchange(ref _deadlineSet, long.MaxValue);
+        long now = Environment.TickCount64, next = long.MaxValue;
+        foreach (var (_, call) in _pending)
+        {
+            if (call.Completion.Task.IsCompleted) continue;
+            if (call.Deadline <= now) call.Completion.TrySetCanceled();
+            else next = Math.Min(next, call.Deadline);
+        }
+
+        if (next != long.MaxValue) WatchDeadline(next);
+    }
+
     private Memory<byte>? ClaimDestination(ulong requestId)
     {
         if (!_pending.TryGetValue(requestId, out var call) || call.Destination.IsEmpty || !call.TryStartReceive()) return null;
@@ -232,8 +291,11 @@ internal sealed class RpcConnection : IAsyncDisposable
     /// A call waiting for its response. When it has a destination buffer, the read loop may be writing into it; a
     /// caller that gives up waits for that write to stop before its buffer is returned to it.
     /// </summary>
-    private sealed class PendingCall(Memory<byte> destination)
+    private sealed class PendingCall(Memory<byte> destination, long deadline)
     {
+        /// <summary><see cref="Environment.TickCount64"/> by which the call ends, answered or not (long.MaxValue: never).</summary>
+        public long Deadline { get; } = deadline;
+
         private const int Waiting = 0, Receiving = 1, Done = 2;
         private int _state;
         private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -559,6 +621,7 @@ internal sealed class RpcConnection : IAsyncDisposable
         else if (idle)
             _logger.IdleConnectionClosed(RemoteEndPoint);
         _watchdog.Dispose();
+        lock (_deadlineLock) _deadlines.Dispose();
         _writer.Complete();
         try { _closing.Cancel(); } catch (AggregateException) { }
         _stream.Dispose();

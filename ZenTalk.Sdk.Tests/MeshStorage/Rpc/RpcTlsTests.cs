@@ -287,6 +287,29 @@ public class RpcTlsTests
     }
 
     [Test]
+    public async Task Calls_on_one_connection_each_end_at_their_own_deadline_whatever_the_order()
+    {
+        // The connection watches every call's deadline with one timer: a call that must end sooner than those already
+        // waiting sets it again, and each expiry sets it for the next deadline.
+        var slow = new SlowHandler(new TaskCompletionSource());
+        await using var a = new RpcTestPeer(RpcTestPeer.RoomyOptions);
+        await using var b = new RpcTestPeer(RpcTestPeer.RoomyOptions, handler: slow);
+        using var stopLong = new CancellationTokenSource();
+        var longCall = a.Client.CallAsync(b.Contact, PingRequest([1]), TimeSpan.FromSeconds(60), stopLong.Token).AsTask();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var later = a.Client.CallAsync(b.Contact, PingRequest([2]), TimeSpan.FromMilliseconds(900), CancellationToken.None).AsTask();
+        var sooner = a.Client.CallAsync(b.Contact, PingRequest([3]), TimeSpan.FromMilliseconds(300), CancellationToken.None).AsTask();
+        var first = await Task.WhenAny(later, sooner).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.That(first, Is.SameAs(sooner), "the call with the nearer deadline ends first");
+        Assert.ThrowsAsync<TimeoutException>(async () => await sooner);
+        Assert.ThrowsAsync<TimeoutException>(async () => await later.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(850)), "no call ends before its deadline");
+        Assert.That(longCall.IsCompleted, Is.False, "a call with a later deadline is still waiting");
+        await stopLong.CancelAsync();
+        Assert.CatchAsync<OperationCanceledException>(async () => await longCall.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    [Test]
     public async Task A_caller_cancelling_drops_the_call_and_the_connection_stays_usable()
     {
         var cancelled = new TaskCompletionSource();
