@@ -155,7 +155,7 @@ internal sealed class RpcClient : IMeshTransport, IAsyncDisposable
         return c.RemoteId;
     }
 
-    private async Task<RpcConnection> GetConnectionAsync(IPEndPoint endPoint, NodeId? expectedId, TimeSpan budget, CancellationToken cancellationToken)
+    private async ValueTask<RpcConnection> GetConnectionAsync(IPEndPoint endPoint, NodeId? expectedId, TimeSpan budget, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         while (true)
